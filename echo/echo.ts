@@ -1,0 +1,213 @@
+/**
+ * The echo server: every byte back, half-close honoured, metrics on the shared endpoint.
+ *
+ * @module
+ */
+
+import {
+  bindError,
+  copyLoop,
+  createMetricsApp,
+  formatBytes,
+  isCloseError,
+  LiveTotals,
+  Logger,
+  methodNotAllowed,
+  Registry,
+  safeClose,
+  setNoDelay,
+  startEndpoint,
+  TcpServer,
+  watchIdle,
+  withDefaults,
+} from "@monkey/shared";
+import { ECHO_SCHEMA, type EchoConfig } from "./config.ts";
+
+/** Metrics of a running echo server, with the seed's field names. */
+export interface EchoSnapshot {
+  /** Connections open now. */
+  active_connections: number;
+  /** Connections accepted since start. */
+  total_connections: number;
+  /** Bytes received (and echoed back). */
+  bytes_echoed: number;
+  /** Connections refused over `max_connections`. */
+  rejected_connections: number;
+  /** Connections that ended with a reset or socket error. */
+  connection_errors: number;
+  /** Seconds since start. */
+  uptime_secs: number;
+  /** True while draining. */
+  draining: boolean;
+}
+
+/** What shutdown reports. */
+export interface ShutdownSummary {
+  /** Connections accepted over the whole run. */
+  total_connections: number;
+  /** Connections still open when the grace period ended, then closed. */
+  forced: number;
+  /** Seconds the service ran. */
+  uptime_secs: number;
+}
+
+/** A running echo server. */
+export interface EchoServer {
+  /** Bound TCP address, `host:port`. */
+  readonly addr: string;
+  /** Bound metrics address, or undefined when `metrics_addr = "off"`. */
+  readonly metricsAddr: string | undefined;
+  /** The metrics/health HTTP app (also served on `metricsAddr`). */
+  readonly app: ReturnType<typeof createMetricsApp>;
+  /** Current metrics. */
+  snapshot(): EchoSnapshot;
+  /** Summary line in the seed's `[METRICS]` format. */
+  summaryLine(): string;
+  /**
+   * Stop accepting, let live connections finish for `graceMs` (default: the config's
+   * grace period), then close them; stops the metrics endpoint.
+   */
+  shutdown(graceMs?: number): Promise<ShutdownSummary>;
+}
+
+/** Options for {@linkcode startEcho}. */
+export interface StartEchoOptions {
+  /** Logger. @default a console logger at the config's level */
+  logger?: Logger;
+}
+
+/**
+ * Start an echo server from a (partial) configuration; missing keys take their defaults.
+ *
+ * @param config Listen and metrics addresses and limits.
+ * @param options Logger.
+ * @returns The running server.
+ * @throws {ServiceError} When an address cannot be bound.
+ * @example
+ * ```ts
+ * const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+ * console.log(echo.addr);
+ * await echo.shutdown();
+ * ```
+ */
+export function startEcho(
+  config: Partial<EchoConfig> = {},
+  options: StartEchoOptions = {},
+): EchoServer {
+  const cfg = withDefaults(ECHO_SCHEMA, config);
+  const logger = options.logger ?? new Logger({ name: "echo", level: cfg.log_level });
+  const started = performance.now();
+  const registry = new Registry();
+  const totals = new LiveTotals();
+  const totalConns = registry.counter("monkey_echo_connections_total", "Connections accepted");
+  const rejected = registry.counter(
+    "monkey_echo_rejected_connections_total",
+    "Connections closed at once because max_connections was reached",
+  );
+  const errors = registry.counter(
+    "monkey_echo_connection_errors_total",
+    "Connections ended by a reset or error",
+  );
+  let server: TcpServer;
+  registry.collect(
+    "monkey_echo_connections_active",
+    "Connections open now",
+    "gauge",
+    () => [[{}, server.active]],
+  );
+  registry.collect(
+    "monkey_echo_echoed_bytes_total",
+    "Bytes received and echoed back",
+    "counter",
+    () => [[
+      {},
+      totals.up(),
+    ]],
+  );
+  const idleMs = cfg.idle_timeout_secs * 1000;
+
+  const handler = async (conn: Deno.TcpConn, force: AbortSignal) => {
+    totalConns.inc();
+    const stats = totals.open();
+    setNoDelay(conn);
+    const close = () => safeClose(conn);
+    force.addEventListener("abort", close, { once: true });
+    const stopIdle = watchIdle(stats, idleMs, close);
+    if (logger.enabled("debug")) logger.debug(`connection from ${remote(conn)}`);
+    try {
+      await copyLoop(conn, conn, stats, "up");
+      await conn.closeWrite();
+    } catch (error) {
+      if (!force.aborted && !isCloseError(error)) errors.inc();
+    } finally {
+      stopIdle();
+      force.removeEventListener("abort", close);
+      safeClose(conn);
+      totals.close(stats);
+      if (logger.enabled("debug")) {
+        logger.debug(`connection from ${remote(conn)} closed after ${stats.up} bytes`);
+      }
+    }
+  };
+
+  try {
+    server = new TcpServer({
+      listen: cfg.listen_addr,
+      handler,
+      maxConnections: cfg.max_connections,
+      onReject: () => rejected.inc(),
+      logger,
+    });
+  } catch (error) {
+    throw bindError("listen_addr", cfg.listen_addr, error);
+  }
+
+  const snapshot = (): EchoSnapshot => ({
+    active_connections: server.active,
+    total_connections: totalConns.value,
+    bytes_echoed: totals.up(),
+    rejected_connections: rejected.value,
+    connection_errors: errors.value,
+    uptime_secs: (performance.now() - started) / 1000,
+    draining: !server.accepting,
+  });
+  const app = createMetricsApp({
+    service: "echo",
+    prometheus: () => registry.render(),
+    snapshot,
+    healthy: () => server.accepting,
+  });
+  methodNotAllowed(app, { "/metrics": ["GET"], "/health": ["GET"], "/": ["GET"] });
+  let endpoint;
+  try {
+    endpoint = startEndpoint(app, cfg.metrics_addr, logger);
+  } catch (error) {
+    server.stopAccepting();
+    throw error;
+  }
+
+  return {
+    addr: server.addr,
+    metricsAddr: endpoint?.addr,
+    app,
+    snapshot,
+    summaryLine: () =>
+      `[METRICS] active: ${server.active} | total: ${totalConns.value} | echoed: ${
+        formatBytes(totals.up())
+      }`,
+    async shutdown(graceMs = cfg.grace_period_secs * 1000) {
+      const { forced } = await server.shutdown(graceMs);
+      await endpoint?.shutdown();
+      return {
+        total_connections: totalConns.value,
+        forced,
+        uptime_secs: (performance.now() - started) / 1000,
+      };
+    },
+  };
+}
+
+function remote(conn: Deno.Conn): string {
+  const addr = conn.remoteAddr as Deno.NetAddr;
+  return `${addr.hostname}:${addr.port}`;
+}

@@ -1,0 +1,61 @@
+/**
+ * The proxy's configuration schema: the seed's keys plus timeouts, limits and relay choice.
+ *
+ * @module
+ */
+
+import { commonFields, type ConfigOf, RELAY_MODES } from "@monkey/shared";
+
+/** Keys of `proxy.toml`; each is also a flag (`--listen-addr`, or `--listen`). */
+export const PROXY_SCHEMA = {
+  listen_addr: {
+    type: "address",
+    default: "127.0.0.1:3000",
+    aliases: ["listen"],
+    description: "TCP address clients connect to",
+  },
+  target_addr: {
+    type: "address",
+    default: "127.0.0.1:8081",
+    aliases: ["target"],
+    description: "TCP address connections are forwarded to",
+  },
+  ...commonFields("127.0.0.1:9090"),
+  connect_timeout_ms: {
+    type: "integer",
+    default: 5000,
+    min: 1,
+    max: 600_000,
+    description: "Milliseconds to wait for the target to accept",
+  },
+  idle_timeout_secs: {
+    type: "number",
+    default: 0,
+    min: 0,
+    max: 86_400 * 7,
+    description: "Close connections with no traffic either way for this long; 0 = off",
+  },
+  max_connections: {
+    type: "integer",
+    default: 10_000,
+    min: 0,
+    max: 1_000_000,
+    description: "Live connections beyond this are closed at once; 0 = unlimited",
+  },
+  relay: {
+    type: "enum",
+    values: RELAY_MODES,
+    default: "loop",
+    description: "Relay implementation: 'loop' (read/write) or 'streams' (pipeTo)",
+  },
+  channel_buffer_size: {
+    type: "ignored",
+    flag: false,
+    notice:
+      "accepted for compatibility with the seed and ignored (metrics are plain counters, no channel)",
+    description: "Seed key, ignored",
+  },
+} as const;
+
+/** The proxy's validated configuration. */
+export type ProxyConfig = ConfigOf<typeof PROXY_SCHEMA>;

@@ -1,0 +1,291 @@
+/**
+ * The TCP proxy: accept, connect to the target, relay both ways, count everything.
+ *
+ * @module
+ */
+
+import {
+  bindError,
+  ClientTable,
+  ConnectError,
+  connectTcp,
+  createMetricsApp,
+  formatBytes,
+  LiveTotals,
+  Logger,
+  methodNotAllowed,
+  Registry,
+  relay,
+  safeClose,
+  startEndpoint,
+  TcpServer,
+  ThrottledLog,
+  withDefaults,
+} from "@monkey/shared";
+import { PROXY_SCHEMA, type ProxyConfig } from "./config.ts";
+
+/** The proxy's JSON metrics; the first four keep the seed's field names. */
+export interface ProxySnapshot {
+  /** Connections open now. */
+  active_connections: number;
+  /** Connections accepted (within the limit) since start. */
+  total_connections: number;
+  /** Bytes from clients to the target. */
+  bytes_upstream: number;
+  /** Bytes from the target to clients. */
+  bytes_downstream: number;
+  /** Failed connects to the target (refused, unreachable, timed out). */
+  connect_errors: number;
+  /** Of those, connects that timed out. */
+  connect_timeouts: number;
+  /** Connections closed by the idle timeout. */
+  idle_timeouts: number;
+  /** Clients closed at once because `max_connections` was reached. */
+  rejected_connections: number;
+  /** Relays ended by a reset or socket error on either side. */
+  relay_errors: number;
+  /** Target address. */
+  target: string;
+  /** Relay implementation. */
+  relay: string;
+  /** Seconds since start. */
+  uptime_secs: number;
+  /** True while draining. */
+  draining: boolean;
+}
+
+/** What shutdown reports. */
+export interface ProxyShutdownSummary {
+  /** Connections accepted over the whole run. */
+  total_connections: number;
+  /** Bytes client to target. */
+  bytes_upstream: number;
+  /** Bytes target to client. */
+  bytes_downstream: number;
+  /** Connections still open at the end of the grace period, then closed. */
+  forced: number;
+  /** Seconds the proxy ran. */
+  uptime_secs: number;
+}
+
+/** A running proxy. */
+export interface Proxy {
+  /** Bound listen address, `host:port`. */
+  readonly addr: string;
+  /** Bound metrics address, or undefined when off. */
+  readonly metricsAddr: string | undefined;
+  /** The metrics/health HTTP app. */
+  readonly app: ReturnType<typeof createMetricsApp>;
+  /** Current metrics. */
+  snapshot(): ProxySnapshot;
+  /** The seed's `[METRICS] active: 3 | total: 15 | up: 1.5MB | down: 800.0KB` line. */
+  summaryLine(): string;
+  /** Stop accepting, drain for `graceMs` (default: config), close the rest, stop the endpoint. */
+  shutdown(graceMs?: number): Promise<ProxyShutdownSummary>;
+}
+
+/** Options for {@linkcode startProxy}. */
+export interface StartProxyOptions {
+  /** Logger. @default a console logger at the config's level */
+  logger?: Logger;
+}
+
+/**
+ * Start a proxy from a (partial) configuration; missing keys take their defaults.
+ *
+ * @param config Addresses, timeouts, limits and relay mode.
+ * @param options Logger.
+ * @returns The running proxy.
+ * @throws {ServiceError} When the listen or metrics address cannot be bound.
+ * @example
+ * ```ts
+ * const proxy = startProxy({ listen_addr: "127.0.0.1:0", target_addr: "127.0.0.1:8081", metrics_addr: "off" });
+ * await proxy.shutdown(0);
+ * ```
+ */
+export function startProxy(
+  config: Partial<ProxyConfig> = {},
+  options: StartProxyOptions = {},
+): Proxy {
+  const cfg = withDefaults(PROXY_SCHEMA, config);
+  const logger = options.logger ?? new Logger({ name: "proxy", level: cfg.log_level });
+  const throttled = new ThrottledLog(logger);
+  const started = performance.now();
+  const m = proxyMetrics();
+  const totals = new LiveTotals();
+  const clients = new ClientTable();
+  const idleMs = cfg.idle_timeout_secs * 1000;
+  let server: TcpServer;
+
+  const handler = async (client: Deno.TcpConn, force: AbortSignal) => {
+    const began = performance.now();
+    m.total.inc();
+    const ip = (client.remoteAddr as Deno.NetAddr).hostname;
+    let upstream: Deno.TcpConn;
+    try {
+      upstream = await connectTcp(cfg.target_addr, {
+        timeoutMs: cfg.connect_timeout_ms,
+        signal: force,
+      });
+    } catch (error) {
+      safeClose(client);
+      if (!(error instanceof ConnectError)) throw error;
+      if (error.kind === "aborted") return;
+      m.connectErrors.inc();
+      if (error.kind === "timeout") m.connectTimeouts.inc();
+      throttled.warn(`connect:${error.kind}`, `${error.message}; closed client ${ip}`);
+      return;
+    }
+    const stats = totals.open();
+    clients.open(ip, stats);
+    if (logger.enabled("debug")) logger.debug(`${ip} connected to ${cfg.target_addr}`);
+    const result = await relay(client, upstream, {
+      mode: cfg.relay,
+      idleTimeoutMs: idleMs,
+      stats,
+      signal: force,
+    });
+    totals.close(stats);
+    clients.close(ip, stats);
+    if (result.reason === "idle_timeout") m.idleTimeouts.inc();
+    else if (result.reason === "reset" || result.reason === "error") m.relayErrors.inc();
+    m.duration.observe((performance.now() - began) / 1000);
+    if (logger.enabled("debug")) {
+      logger.debug(`${ip} closed (${result.reason}): up ${result.up} B, down ${result.down} B`);
+    }
+  };
+
+  try {
+    server = new TcpServer({
+      listen: cfg.listen_addr,
+      handler,
+      maxConnections: cfg.max_connections,
+      onReject: () => {
+        m.rejected.inc();
+        throttled.warn(
+          "reject",
+          `max_connections (${cfg.max_connections}) reached; closing new clients`,
+        );
+      },
+      logger,
+    });
+  } catch (error) {
+    throw bindError("listen_addr", cfg.listen_addr, error);
+  }
+  m.registry.collect(
+    "monkey_proxy_connections_active",
+    "Connections open now",
+    "gauge",
+    () => [[{}, server.active]],
+  );
+  m.registry.collect(
+    "monkey_proxy_upstream_bytes_total",
+    "Bytes relayed from clients to the target",
+    "counter",
+    () => [[{}, totals.up()]],
+  );
+  m.registry.collect(
+    "monkey_proxy_downstream_bytes_total",
+    "Bytes relayed from the target to clients",
+    "counter",
+    () => [[{}, totals.down()]],
+  );
+  m.registry.collect("monkey_proxy_draining", "1 while shutting down, else 0", "gauge", () => [[
+    {},
+    server.accepting ? 0 : 1,
+  ]]);
+
+  const snapshot = (): ProxySnapshot => ({
+    active_connections: server.active,
+    total_connections: m.total.value,
+    bytes_upstream: totals.up(),
+    bytes_downstream: totals.down(),
+    connect_errors: m.connectErrors.value,
+    connect_timeouts: m.connectTimeouts.value,
+    idle_timeouts: m.idleTimeouts.value,
+    rejected_connections: m.rejected.value,
+    relay_errors: m.relayErrors.value,
+    target: cfg.target_addr,
+    relay: cfg.relay,
+    uptime_secs: (performance.now() - started) / 1000,
+    draining: !server.accepting,
+  });
+  const app = createMetricsApp({
+    service: "proxy",
+    prometheus: () => m.registry.render(),
+    snapshot,
+    healthy: () => server.accepting,
+    routes: [["GET /clients", "per-client-IP connections and bytes (top 100 by bytes)"]],
+  });
+  app.get("/clients", (c) => c.json(clients.top()));
+  methodNotAllowed(app, {
+    "/metrics": ["GET"],
+    "/health": ["GET"],
+    "/clients": ["GET"],
+    "/": ["GET"],
+  });
+  let endpoint;
+  try {
+    endpoint = startEndpoint(app, cfg.metrics_addr, logger);
+  } catch (error) {
+    server.stopAccepting();
+    throw error;
+  }
+
+  return {
+    addr: server.addr,
+    metricsAddr: endpoint?.addr,
+    app,
+    snapshot,
+    summaryLine: () =>
+      `[METRICS] active: ${server.active} | total: ${m.total.value} | up: ${
+        formatBytes(totals.up())
+      } | down: ${formatBytes(totals.down())}`,
+    async shutdown(graceMs = cfg.grace_period_secs * 1000) {
+      const { forced } = await server.shutdown(graceMs);
+      await endpoint?.shutdown();
+      return {
+        total_connections: m.total.value,
+        bytes_upstream: totals.up(),
+        bytes_downstream: totals.down(),
+        forced,
+        uptime_secs: (performance.now() - started) / 1000,
+      };
+    },
+  };
+}
+
+function proxyMetrics() {
+  const registry = new Registry();
+  return {
+    registry,
+    total: registry.counter(
+      "monkey_proxy_connections_total",
+      "Client connections accepted within the limit",
+    ),
+    connectErrors: registry.counter(
+      "monkey_proxy_connect_errors_total",
+      "Failed connects to the target (refused, unreachable, timed out)",
+    ),
+    connectTimeouts: registry.counter(
+      "monkey_proxy_connect_timeouts_total",
+      "Connects to the target that took longer than connect_timeout_ms",
+    ),
+    idleTimeouts: registry.counter(
+      "monkey_proxy_idle_timeouts_total",
+      "Connections closed after idle_timeout_secs without traffic",
+    ),
+    rejected: registry.counter(
+      "monkey_proxy_rejected_connections_total",
+      "Clients closed at once because max_connections was reached",
+    ),
+    relayErrors: registry.counter(
+      "monkey_proxy_relay_errors_total",
+      "Relays ended by a reset or socket error on either side",
+    ),
+    duration: registry.histogram(
+      "monkey_proxy_connection_duration_seconds",
+      "Connection lifetimes in seconds",
+    ),
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * The read/write copy loop behind the loop relay and the echo server.
+ *
+ * @module
+ */
+
+/** Byte counters a copy loop increments per chunk: `up` client to upstream, `down` back. */
+export interface RelayStats {
+  /** Bytes copied in the `up` direction so far. */
+  up: number;
+  /** Bytes copied in the `down` direction so far. */
+  down: number;
+}
+
+/** Which counter of {@linkcode RelayStats} a copy loop increments. */
+export type Direction = keyof RelayStats;
+
+/** Anything with `read(buffer)`, like `Deno.Conn`. */
+export interface ByteReader {
+  /** Read into `p`; resolves to the count, or `null` at end of input. */
+  read(p: Uint8Array): Promise<number | null>;
+}
+
+/** Anything with `write(bytes)`, like `Deno.Conn`. */
+export interface ByteWriter {
+  /** Write some of `p`; resolves to the count written. */
+  write(p: Uint8Array): Promise<number>;
+}
+
+/** First buffer of every direction: small, so idle connections stay cheap. */
+export const INITIAL_BUFFER = 4 * 1024;
+/** Largest buffer a busy direction grows to. */
+export const MAX_BUFFER = 256 * 1024;
+const GROWTH = 4;
+/** Consecutive reads using under 1/SHRINK_RATIO of the buffer before it shrinks back. */
+const SHRINK_AFTER = 64;
+const SHRINK_RATIO = 8;
+
+/**
+ * Copy from `src` to `dst` until `src` ends. The buffer starts at {@linkcode INITIAL_BUFFER},
+ * grows when reads fill it (bulk transfer) and shrinks back after a run of small reads.
+ *
+ * @param src Where to read.
+ * @param dst Where to write (may be `src` itself: an echo).
+ * @param stats Counters to increment.
+ * @param dir Which counter.
+ * @returns Resolves at end of input; rejects on a socket error.
+ */
+export async function copyLoop(
+  src: ByteReader,
+  dst: ByteWriter,
+  stats: RelayStats,
+  dir: Direction,
+): Promise<void> {
+  let buf = new Uint8Array(INITIAL_BUFFER);
+  let small = 0;
+  for (;;) {
+    const n = await src.read(buf);
+    if (n === null) return;
+    stats[dir] += n;
+    let off = await dst.write(n === buf.length ? buf : buf.subarray(0, n));
+    while (off < n) off += await dst.write(buf.subarray(off, n));
+    if (n === buf.length) {
+      if (buf.length < MAX_BUFFER) buf = new Uint8Array(buf.length * GROWTH);
+      small = 0;
+    } else if (
+      buf.length > INITIAL_BUFFER && n * SHRINK_RATIO < buf.length && ++small >= SHRINK_AFTER
+    ) {
+      buf = new Uint8Array(INITIAL_BUFFER);
+      small = 0;
+    }
+  }
+}

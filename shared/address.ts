@@ -1,0 +1,156 @@
+/**
+ * `host:port` addresses: parsing, formatting and the error they raise.
+ *
+ * @module
+ */
+
+/** A parsed TCP address: a hostname (or IP literal, without brackets) and a port. */
+export interface HostPort {
+  /** Hostname or IP literal; IPv6 literals are stored without brackets. */
+  hostname: string;
+  /** Port number, 0 to 65535; 0 means "any free port" when listening. */
+  port: number;
+}
+
+/** Thrown by {@linkcode parseAddress} when a string is not a `host:port` address. */
+export class AddressError extends Error {
+  /** The input that failed to parse. */
+  readonly input: string;
+
+  /**
+   * @param input The rejected string.
+   * @param reason Why it was rejected, e.g. "expected host:port".
+   */
+  constructor(input: string, reason: string) {
+    super(`${reason}, got '${input}'`);
+    this.name = "AddressError";
+    this.input = input;
+  }
+}
+
+const MAX_PORT = 65535;
+const HOSTNAME_RE =
+  /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/;
+const IPV4_RE = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+
+/**
+ * Parse `host:port`, `[v6]:port` or `:port` (all interfaces of IPv4).
+ *
+ * @param input The address string.
+ * @returns The hostname and port.
+ * @throws {AddressError} When the string is not a valid address.
+ * @example
+ * ```ts
+ * parseAddress("[::1]:3000"); // { hostname: "::1", port: 3000 }
+ * ```
+ */
+export function parseAddress(input: string): HostPort {
+  const text = input.trim();
+  let host: string;
+  let portText: string;
+  if (text.startsWith("[")) {
+    const end = text.indexOf("]");
+    if (end < 0 || text[end + 1] !== ":") {
+      throw new AddressError(input, "expected [ipv6]:port");
+    }
+    host = text.slice(1, end);
+    portText = text.slice(end + 2);
+    if (!isIPv6(host)) {
+      throw new AddressError(input, "expected a valid IPv6 literal in [ipv6]:port");
+    }
+  } else {
+    const colon = text.lastIndexOf(":");
+    if (colon < 0) throw new AddressError(input, "expected host:port");
+    host = text.slice(0, colon);
+    portText = text.slice(colon + 1);
+    if (host.includes(":")) {
+      throw new AddressError(input, "expected IPv6 addresses in brackets, like [::1]:3000");
+    }
+    if (host === "") host = "0.0.0.0";
+    if (IPV4_RE.test(host)) {
+      if (!isIPv4(host)) throw new AddressError(input, "expected a valid IPv4 address");
+    } else if (!HOSTNAME_RE.test(host) || /^[\d.]+$/.test(host)) {
+      throw new AddressError(input, "expected a valid hostname or IP address");
+    }
+  }
+  if (!/^\d{1,5}$/.test(portText)) throw new AddressError(input, "expected a port number 0-65535");
+  const port = Number(portText);
+  if (port > MAX_PORT) throw new AddressError(input, "expected a port number 0-65535");
+  return { hostname: host, port };
+}
+
+/**
+ * Format a hostname and port as `host:port`, bracketing IPv6 literals.
+ *
+ * @param addr Anything with `hostname` and `port` (a {@linkcode HostPort} or `Deno.NetAddr`).
+ * @returns The address as text.
+ * @example
+ * ```ts
+ * formatAddress({ hostname: "::1", port: 80 }); // "[::1]:80"
+ * ```
+ */
+export function formatAddress(addr: HostPort): string {
+  return addr.hostname.includes(":")
+    ? `[${addr.hostname}]:${addr.port}`
+    : `${addr.hostname}:${addr.port}`;
+}
+
+/**
+ * Whether a string is a dotted-quad IPv4 address.
+ *
+ * @param text Candidate address.
+ * @returns True for `a.b.c.d` with each part 0-255.
+ */
+export function isIPv4(text: string): boolean {
+  if (!IPV4_RE.test(text)) return false;
+  return text.split(".").every((part) =>
+    Number(part) <= 255 && (part === "0" || !part.startsWith("0"))
+  );
+}
+
+/**
+ * Whether a string is an IPv6 literal (optionally with an embedded IPv4 tail).
+ *
+ * @param text Candidate address, without brackets.
+ * @returns True when it parses as IPv6.
+ */
+export function isIPv6(text: string): boolean {
+  return parseIPv6(text) !== undefined;
+}
+
+/**
+ * Parse an IPv6 literal into its eight 16-bit groups.
+ *
+ * @param text Address without brackets, e.g. `::1` or `::ffff:10.0.0.1`.
+ * @returns The groups, or `undefined` when the text is not IPv6.
+ */
+export function parseIPv6(text: string): number[] | undefined {
+  const zone = text.indexOf("%");
+  const body = zone >= 0 ? text.slice(0, zone) : text;
+  if (body.length === 0 || body.length > 45) return undefined;
+  const halves = body.split("::");
+  if (halves.length > 2) return undefined;
+  const parseSide = (side: string): number[] | undefined => {
+    if (side === "") return [];
+    const out: number[] = [];
+    const parts = side.split(":");
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      if (i === parts.length - 1 && part.includes(".")) {
+        if (!isIPv4(part)) return undefined;
+        const [a, b, c, d] = part.split(".").map(Number) as [number, number, number, number];
+        out.push((a << 8) | b, (c << 8) | d);
+      } else {
+        if (!/^[0-9A-Fa-f]{1,4}$/.test(part)) return undefined;
+        out.push(parseInt(part, 16));
+      }
+    }
+    return out;
+  };
+  const head = parseSide(halves[0]!);
+  if (head === undefined) return undefined;
+  if (halves.length === 1) return head.length === 8 ? head : undefined;
+  const tail = parseSide(halves[1]!);
+  if (tail === undefined || head.length + tail.length > 7) return undefined;
+  return [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+}

@@ -1,0 +1,98 @@
+/**
+ * Config keys every service shares, and starting the HTTP endpoint with its address rules.
+ *
+ * @module
+ */
+
+import type { Hono } from "hono";
+import { bindError } from "./cli.ts";
+import { type HttpEndpoint, serveHttp } from "./http.ts";
+import { LOG_LEVELS, type Logger } from "./logger.ts";
+
+/** Largest grace period accepted, in seconds (one day). */
+const MAX_GRACE_SECS = 86_400;
+
+/** The schema fields of {@linkcode commonFields}. */
+export type CommonFields = ReturnType<typeof makeCommonFields>;
+
+/**
+ * Schema fields every service has: metrics endpoint, grace period, summary interval, log level.
+ *
+ * @param metricsDefault Default `metrics_addr` of the service.
+ * @returns Schema fields to spread into a service schema.
+ */
+export function commonFields(metricsDefault: string): CommonFields {
+  return makeCommonFields(metricsDefault);
+}
+
+function makeCommonFields(metricsDefault: string) {
+  return {
+    metrics_addr: {
+      type: "address",
+      allowOff: true,
+      default: metricsDefault,
+      aliases: ["metrics"],
+      description: "HTTP metrics endpoint host:port, or 'off'",
+    },
+    grace_period_secs: {
+      type: "number",
+      default: 30,
+      min: 0,
+      max: MAX_GRACE_SECS,
+      description: "Seconds live connections get to finish on shutdown",
+    },
+    metrics_log_interval_secs: {
+      type: "number",
+      default: 10,
+      min: 0,
+      max: MAX_GRACE_SECS,
+      description: "Seconds between [METRICS] summary lines; 0 disables",
+    },
+    log_level: {
+      type: "enum",
+      values: LOG_LEVELS,
+      default: "info",
+      description: "error, warn, info or debug (debug logs every connection)",
+    },
+  } as const;
+}
+
+/**
+ * Serve the metrics app on `metricsAddr` unless it is "off"; warn when it is not loopback.
+ *
+ * @param app The Hono app.
+ * @param metricsAddr `host:port` or "off".
+ * @param logger For the exposure warning.
+ * @returns The endpoint, or undefined when off.
+ * @throws {ServiceError} When the address cannot be bound.
+ */
+export function startEndpoint(
+  app: Hono,
+  metricsAddr: string,
+  logger: Logger,
+): HttpEndpoint | undefined {
+  if (metricsAddr === "off") return undefined;
+  let endpoint: HttpEndpoint;
+  try {
+    endpoint = serveHttp(app, metricsAddr);
+  } catch (error) {
+    throw bindError("metrics_addr", metricsAddr, error);
+  }
+  if (!isLoopbackAddr(endpoint.addr)) {
+    logger.warn(`metrics endpoint ${endpoint.addr} is reachable beyond this machine`);
+  }
+  return endpoint;
+}
+
+/**
+ * Whether a `host:port` string names a loopback host.
+ *
+ * @param addr The address.
+ * @returns True for 127.0.0.0/8, ::1 and localhost.
+ */
+export function isLoopbackAddr(addr: string): boolean {
+  const host = addr.startsWith("[")
+    ? addr.slice(1, addr.indexOf("]"))
+    : addr.slice(0, addr.lastIndexOf(":"));
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}

@@ -1,0 +1,86 @@
+/**
+ * Connecting to an upstream with a timeout, and naming why it failed.
+ *
+ * @module
+ */
+
+import { parseAddress } from "./address.ts";
+import { setNoDelay } from "./relay.ts";
+
+/** Why a connect failed. */
+export type ConnectFailureKind = "refused" | "timeout" | "unreachable" | "aborted" | "error";
+
+/** Thrown by {@linkcode connectTcp}: which address, what kind of failure, and the OS reason. */
+export class ConnectError extends Error {
+  /** The address that was tried. */
+  readonly addr: string;
+  /** The kind of failure. */
+  readonly kind: ConnectFailureKind;
+
+  /**
+   * @param addr The address tried.
+   * @param kind The kind of failure.
+   * @param reason Human text.
+   */
+  constructor(addr: string, kind: ConnectFailureKind, reason: string) {
+    super(`cannot connect to ${addr}: ${reason}`);
+    this.name = "ConnectError";
+    this.addr = addr;
+    this.kind = kind;
+  }
+}
+
+/** Options for {@linkcode connectTcp}. */
+export interface ConnectOptions {
+  /** Give up after this many ms. @default 5000 */
+  timeoutMs?: number;
+  /** Abort the attempt (e.g. on forced shutdown). */
+  signal?: AbortSignal;
+}
+
+/** Default connect timeout in ms. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+
+/**
+ * Connect to `host:port` with a timeout; the socket has TCP_NODELAY set.
+ *
+ * @param addr Target address.
+ * @param options Timeout and abort signal.
+ * @returns The connection.
+ * @throws {ConnectError} On refusal, timeout, unreachable host, abort or any other error.
+ * @example
+ * ```ts
+ * const conn = await connectTcp("127.0.0.1:8081", { timeoutMs: 1000 });
+ * ```
+ */
+export async function connectTcp(
+  addr: string,
+  options: ConnectOptions = {},
+): Promise<Deno.TcpConn> {
+  const { hostname, port } = parseAddress(addr);
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+  try {
+    const conn = await Deno.connect({ hostname, port, signal });
+    setNoDelay(conn);
+    return conn;
+  } catch (error) {
+    if (options.signal?.aborted) throw new ConnectError(addr, "aborted", "aborted");
+    if (timeout.aborted) {
+      throw new ConnectError(
+        addr,
+        "timeout",
+        `timed out after ${options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS} ms`,
+      );
+    }
+    if (error instanceof Deno.errors.ConnectionRefused) {
+      throw new ConnectError(addr, "refused", "connection refused");
+    }
+    if (error instanceof Deno.errors.TimedOut) throw new ConnectError(addr, "timeout", "timed out");
+    const message = error instanceof Error ? error.message.split("\n")[0]! : String(error);
+    if (/unreachable|no route|Name or service not known|failed to lookup/i.test(message)) {
+      throw new ConnectError(addr, "unreachable", message);
+    }
+    throw new ConnectError(addr, "error", message);
+  }
+}
