@@ -1,0 +1,145 @@
+/**
+ * Capacity search: open-loop steps (doubling, then bisecting) to find the highest rate that
+ * holds a latency objective with zero errors.
+ *
+ * @module
+ */
+
+import { formatMicros } from "@monkey/shared";
+import type { Scenario, Slo } from "./config.ts";
+import type { ScenarioResult } from "./result.ts";
+
+/** One step of the search. */
+export interface CapacityStep {
+  /** Rate asked for, requests/s. */
+  rate: number;
+  /** Rate achieved. */
+  rps: number;
+  /** The SLO's percentile at this rate, µs. */
+  latency_us: number;
+  /** Errors. */
+  errors: number;
+  /** True when the SLO held with zero errors and the rate was achieved. */
+  ok: boolean;
+  /** Why not, when `ok` is false. */
+  reason: string;
+  /** The full result of the step. */
+  result: ScenarioResult;
+}
+
+/** The search's outcome. */
+export interface CapacityResult {
+  /** The objective, e.g. `p99<2ms`. */
+  slo: string;
+  /** Highest rate that held, or 0 when none did. */
+  capacity_rps: number;
+  /** Every step in order. */
+  steps: CapacityStep[];
+}
+
+/** Options for {@linkcode findCapacity}. */
+export interface CapacityOptions {
+  /** First rate tried. @default 1000 */
+  startRate?: number;
+  /** Stop bisecting when the gap is below this fraction of the rate. @default 0.05 */
+  precision?: number;
+  /** Most steps. @default 16 */
+  maxSteps?: number;
+  /** Highest rate tried. @default 10_000_000 */
+  maxRate?: number;
+  /** Stop early. */
+  signal?: AbortSignal;
+  /** Called after each step. */
+  onStep?: (step: CapacityStep) => void;
+}
+
+/** A step must achieve this fraction of the rate asked for to count as held. */
+const ACHIEVED_FRACTION = 0.95;
+
+/**
+ * Judge one open-loop result against the objective.
+ *
+ * @param result The step's result.
+ * @param rate The rate asked for.
+ * @param slo The objective.
+ * @returns The step.
+ */
+export function judgeStep(result: ScenarioResult, rate: number, slo: Slo): CapacityStep {
+  const latency = result.latency_us[slo.key];
+  const errors = result.errors.total;
+  let reason = "";
+  if (errors > 0) reason = `${errors} errors`;
+  else if (latency >= slo.limitUs) reason = `${slo.key} ${formatMicros(latency)}`;
+  else if (result.rps < rate * ACHIEVED_FRACTION) reason = `only ${Math.round(result.rps)} req/s`;
+  return { rate, rps: result.rps, latency_us: latency, errors, ok: reason === "", reason, result };
+}
+
+/**
+ * Search the highest open-loop rate meeting the objective: double from `startRate` until a
+ * step fails (or halve until one holds), then bisect.
+ *
+ * @param scenario Connections, size, duration and warmup of every step (its rate is ignored).
+ * @param slo The objective.
+ * @param runStep Runs the scenario at a rate.
+ * @param options Start rate, precision, step limit.
+ * @returns The highest rate that held and the steps.
+ */
+export async function findCapacity(
+  scenario: Scenario,
+  slo: Slo,
+  runStep: (scenario: Scenario) => Promise<ScenarioResult>,
+  options: CapacityOptions = {},
+): Promise<CapacityResult> {
+  const precision = options.precision ?? 0.05;
+  const maxSteps = options.maxSteps ?? 16;
+  const maxRate = options.maxRate ?? 10_000_000;
+  let good: number | undefined;
+  let bad: number | undefined;
+  const steps: CapacityStep[] = [];
+  let rate = options.startRate ?? 1000;
+  while (steps.length < maxSteps && !options.signal?.aborted) {
+    const result = await runStep({ ...scenario, rate, name: `${scenario.name}@${rate}` });
+    const step = judgeStep(result, rate, slo);
+    steps.push(step);
+    options.onStep?.(step);
+    if (step.ok) good = rate;
+    else bad = rate;
+    let next: number;
+    if (bad === undefined) next = Math.min(rate * 2, maxRate);
+    else if (good === undefined) next = Math.floor(rate / 2);
+    else next = Math.round((good + bad) / 2);
+    if (next < 1 || next === rate || (good === undefined && bad === undefined)) break;
+    if (good !== undefined && bad !== undefined && (bad - good) / bad <= precision) break;
+    if (bad === undefined && rate >= maxRate) break;
+    rate = next;
+  }
+  return { slo: slo.text, capacity_rps: good ?? 0, steps };
+}
+
+/**
+ * The steps as a table.
+ *
+ * @param capacity The search's outcome.
+ * @returns Aligned text.
+ */
+export function formatCapacity(capacity: CapacityResult): string {
+  const lines = [
+    `Capacity search, SLO ${capacity.slo} with zero errors:`,
+    "  step  rate/s      achieved/s  latency     errors  result",
+  ];
+  capacity.steps.forEach((s, i) => {
+    lines.push(
+      `  ${String(i + 1).padStart(4)}  ${String(s.rate).padEnd(10)}  ${
+        String(Math.round(s.rps)).padEnd(10)
+      }  ${formatMicros(s.latency_us).padEnd(10)}  ${String(s.errors).padEnd(6)}  ${
+        s.ok ? "held" : `failed: ${s.reason}`
+      }`,
+    );
+  });
+  lines.push(
+    capacity.capacity_rps > 0
+      ? `Capacity: ${capacity.capacity_rps} req/s`
+      : "Capacity: no tested rate held the SLO",
+  );
+  return lines.join("\n");
+}

@@ -1,0 +1,191 @@
+/**
+ * The `deno task load-test` program as a function: config, run (or `merge`), report, exit code.
+ *
+ * @module
+ */
+
+import {
+  ConfigError,
+  ConnectError,
+  helpText,
+  Logger,
+  ServiceError,
+  startEndpoint,
+} from "@monkey/shared";
+import { compareWithBaseline, readReport, regressions } from "./baseline.ts";
+import { findCapacity, formatCapacity } from "./capacity.ts";
+import { LOAD_TEST_SCHEMA, loadTestConfig } from "./config.ts";
+import { LiveMetrics } from "./live_metrics.ts";
+import { Progress } from "./progress.ts";
+import { formatReport } from "./report.ts";
+import { machineInfo, mergeReports, type RunReport, TOOL_VERSION } from "./result.ts";
+import { allFailed, runMatrix, runScenario } from "./runner.ts";
+
+/** Options for {@linkcode loadTestCli}. */
+export interface LoadTestCliOptions {
+  /** Config file read when `--config` is not given. @default "load_test.toml" */
+  defaultConfigPath?: string;
+  /** Where the report goes. @default stdout */
+  stdout?: (text: string) => void;
+  /** Where notices go. @default stderr */
+  stderr?: (text: string) => void;
+  /** Aborting (Ctrl+C) stops the run early; the partial report is still printed. */
+  signal?: AbortSignal;
+}
+
+const USAGE = `deno task load-test [flags]
+       deno task load-test merge a.json b.json ... [--format F] [--out FILE]
+
+Runs the [[scenarios]] of load_test.toml (matrix mode) or one scenario from flags.
+--find-capacity searches the highest open-loop rate holding --slo with zero errors.
+merge adds the JSON results of several machines exactly (histograms added, rates summed).`;
+
+const DEFAULT_START_RATE = 1000;
+
+/**
+ * Run the load tester CLI.
+ *
+ * @param args Command-line arguments.
+ * @param options Output functions, default config path, abort signal.
+ * @returns The exit code: 0, or 1 when every request of a scenario failed or a regression
+ *   exceeded `--fail-on-regression`.
+ * @throws {ConfigError} On bad config or flags (exit 2).
+ * @throws {ServiceError} When the target cannot be reached or a file cannot be written (exit 1).
+ */
+export async function loadTestCli(
+  args: readonly string[],
+  options: LoadTestCliOptions = {},
+): Promise<number> {
+  const encoder = new TextEncoder();
+  const stdout = options.stdout ?? ((t: string) => Deno.stdout.writeSync(encoder.encode(t)));
+  const stderr = options.stderr ?? ((t: string) => Deno.stderr.writeSync(encoder.encode(t)));
+  const resolved = loadTestConfig(args, {
+    ...(options.defaultConfigPath !== undefined
+      ? { defaultConfigPath: options.defaultConfigPath }
+      : {}),
+  });
+  const { config } = resolved;
+  if (resolved.help) {
+    stdout(helpText(USAGE, LOAD_TEST_SCHEMA) + "\n");
+    return 0;
+  }
+  const [command, ...files] = resolved.positionals;
+  if (command !== undefined && command !== "merge") {
+    throw new ConfigError(
+      `Cannot parse command line: unknown command '${command}' (expected 'merge' or flags)`,
+    );
+  }
+  if (command === "merge" && files.length === 0) {
+    throw new ConfigError("Cannot parse command line: merge needs one or more result files");
+  }
+  const baseline = config.baseline !== undefined ? await readInput(config.baseline) : undefined;
+
+  let report: RunReport;
+  let capacityText: string | undefined;
+  let exitCode = 0;
+  if (command === "merge") {
+    report = mergeReports(await Promise.all(files.map(readInput)));
+  } else {
+    const live = config.metrics_addr !== "off" ? new LiveMetrics() : undefined;
+    const endpoint = live
+      ? startEndpoint(live.app, config.metrics_addr, new Logger({ name: "load-test" }))
+      : undefined;
+    if (endpoint) stderr(`metrics on http://${endpoint.addr}/metrics\n`);
+    const progress = config.progress ? new Progress({ write: stderr }) : undefined;
+    const runOptions = {
+      target: resolved.target,
+      workers: config.workers,
+      timeout_secs: config.timeout_secs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onStart: (_: unknown, status: Parameters<LiveMetrics["start"]>[0]) => {
+        progress?.start(status);
+        live?.start(status);
+      },
+      onEnd: (_: unknown, result: Parameters<LiveMetrics["end"]>[0]) => {
+        progress?.stop();
+        live?.end(result);
+      },
+    };
+    try {
+      if (config.find_capacity) {
+        report = {
+          target: resolved.target,
+          started_at: new Date().toISOString(),
+          tool_version: TOOL_VERSION,
+          machine: machineInfo(),
+          scenarios: [],
+        };
+        const parts: string[] = [];
+        for (const scenario of resolved.scenarios) {
+          const capacity = await findCapacity(
+            scenario,
+            resolved.slo,
+            (step) => runScenario(step, runOptions),
+            {
+              startRate: scenario.rate > 0 ? scenario.rate : DEFAULT_START_RATE,
+              ...(options.signal ? { signal: options.signal } : {}),
+              onStep: (step) => stderr(`${step.result.name}: ${step.ok ? "held" : step.reason}\n`),
+            },
+          );
+          report.scenarios.push(...capacity.steps.map((s) => s.result));
+          (report as RunReport & { capacity?: unknown[] }).capacity ??= [];
+          (report as RunReport & { capacity: unknown[] }).capacity.push({
+            scenario: scenario.name,
+            slo: capacity.slo,
+            capacity_rps: capacity.capacity_rps,
+            steps: capacity.steps.map(({ result: _r, ...rest }) => rest),
+          });
+          parts.push(`${scenario.name}: ${formatCapacity(capacity)}`);
+        }
+        capacityText = parts.join("\n\n");
+      } else {
+        report = await runMatrix(resolved.scenarios, runOptions);
+      }
+    } catch (error) {
+      if (error instanceof ConnectError) throw new ServiceError(error.message);
+      throw error;
+    } finally {
+      progress?.stop();
+      await endpoint?.shutdown();
+    }
+    if (report.scenarios.some(allFailed)) exitCode = 1;
+  }
+
+  const rows = baseline ? compareWithBaseline(report.scenarios, baseline) : undefined;
+  let text = formatReport(report, config.format, {
+    matrix: resolved.matrix || command === "merge",
+    ...(rows ? { baseline: rows } : {}),
+  });
+  if (capacityText !== undefined && config.format === "table") text += `\n${capacityText}\n`;
+  if (config.out !== undefined) {
+    try {
+      await Deno.writeTextFile(config.out, text);
+    } catch (error) {
+      throw new ServiceError(
+        `Cannot write report to ${config.out}: ${(error as Error).message.split("\n")[0]}`,
+      );
+    }
+    stderr(`wrote ${config.format} report to ${config.out}\n`);
+  } else {
+    stdout(text);
+  }
+  if (options.signal?.aborted) stderr("stopped early: partial results\n");
+  for (const failed of report.scenarios.filter(allFailed)) {
+    stderr(`scenario ${failed.name}: every request failed (${failed.errors.total} errors)\n`);
+  }
+  if (rows && config.fail_on_regression !== undefined) {
+    const found = regressions(rows, config.fail_on_regression);
+    for (const line of found) stderr(`regression: ${line}\n`);
+    if (found.length > 0) exitCode = 1;
+  }
+  return exitCode;
+}
+
+async function readInput(path: string): Promise<RunReport> {
+  try {
+    return await readReport(path);
+  } catch (error) {
+    if (error instanceof ServiceError) throw new ConfigError(error.message);
+    throw error;
+  }
+}

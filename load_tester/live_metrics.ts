@@ -1,0 +1,110 @@
+/**
+ * `--metrics ADDR`: the run's live counters and latency on the shared Hono endpoint
+ * (Prometheus text and JSON).
+ *
+ * @module
+ */
+
+import { createMetricsApp, type Labels, Registry } from "@monkey/shared";
+import type { Hono } from "hono";
+import type { LiveStatus } from "./runner.ts";
+import type { ScenarioResult } from "./result.ts";
+
+const QUANTILES: ReadonlyArray<readonly [string, keyof LiveStatus["latency"]]> = [
+  ["0.5", "p50"],
+  ["0.9", "p90"],
+  ["0.95", "p95"],
+  ["0.99", "p99"],
+  ["0.999", "p999"],
+  ["1", "max"],
+];
+
+/**
+ * Live metrics of a run: finished scenarios' totals plus the running scenario's status.
+ */
+export class LiveMetrics {
+  readonly #registry = new Registry();
+  #current: (() => LiveStatus) | undefined;
+  #finished: ScenarioResult[] = [];
+  /** The Hono app serving `/metrics`, `/metrics?format=json`, `/health`. */
+  readonly app: Hono;
+
+  constructor() {
+    const r = this.#registry;
+    r.collect(
+      "monkey_load_requests_total",
+      "Requests completed and verified, per scenario",
+      "counter",
+      () => this.#all().map((s): [Labels, number] => [{ scenario: s.scenario }, s.requests]),
+    );
+    r.collect(
+      "monkey_load_errors_total",
+      "Errors per scenario and kind",
+      "counter",
+      () =>
+        this.#all().flatMap((s) =>
+          Object.entries(s.errors).map(([kind, n]): [Labels, number] => [
+            { scenario: s.scenario, kind },
+            n,
+          ])
+        ),
+    );
+    r.collect(
+      "monkey_load_latency_microseconds",
+      "Request latency quantiles so far, microseconds",
+      "gauge",
+      () =>
+        this.#all().flatMap((s) =>
+          QUANTILES.map(([q, key]): [Labels, number] => [
+            { scenario: s.scenario, quantile: q },
+            s.latency[key],
+          ])
+        ),
+    );
+    r.collect(
+      "monkey_load_elapsed_seconds",
+      "Measured seconds so far, per scenario",
+      "gauge",
+      () => this.#all().map((s): [Labels, number] => [{ scenario: s.scenario }, s.elapsed_secs]),
+    );
+    this.app = createMetricsApp({
+      service: "load-tester",
+      prometheus: () => r.render(),
+      snapshot: () => ({ scenarios: this.#all() }),
+      healthy: () => true,
+    });
+  }
+
+  /**
+   * A scenario started.
+   *
+   * @param status Its live status.
+   */
+  start(status: () => LiveStatus): void {
+    this.#current = status;
+  }
+
+  /**
+   * A scenario finished.
+   *
+   * @param result Its result.
+   */
+  end(result: ScenarioResult): void {
+    this.#current = undefined;
+    this.#finished.push(result);
+  }
+
+  #all(): LiveStatus[] {
+    const done: LiveStatus[] = this.#finished.map((r) => ({
+      scenario: r.name,
+      elapsed_secs: r.duration_secs,
+      duration_secs: r.duration_secs,
+      warming_up: false,
+      requests: r.requests,
+      errors: r.errors.by_kind,
+      latency: r.latency_us,
+    }));
+    if (this.#current) done.push(this.#current());
+    return done;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Random payloads and their cheap verification.
+ *
+ * @module
+ */
+
+/** `crypto.getRandomValues` fills at most this many bytes per call. */
+const RANDOM_CHUNK = 65_536;
+
+/**
+ * A random payload of `size` bytes, backed by a buffer whose length is a multiple of 4 so
+ * {@linkcode PayloadChecker} can compare it a word at a time.
+ *
+ * @param size Bytes.
+ * @returns The payload.
+ */
+export function randomPayload(size: number): Uint8Array {
+  const backing = new Uint8Array(Math.ceil(size / 4) * 4);
+  for (let offset = 0; offset < backing.length; offset += RANDOM_CHUNK) {
+    crypto.getRandomValues(
+      backing.subarray(offset, Math.min(offset + RANDOM_CHUNK, backing.length)),
+    );
+  }
+  return backing.subarray(0, size);
+}
+
+/**
+ * Compares a receive buffer with the payload that was sent, 32 bits at a time, without
+ * allocating.
+ *
+ * @example
+ * ```ts
+ * const checker = new PayloadChecker(randomPayload(1024));
+ * checker.received.set(checker.payload);
+ * checker.matches(); // true
+ * ```
+ */
+export class PayloadChecker {
+  /** The bytes sent. */
+  readonly payload: Uint8Array;
+  /** Where the echo is read into (same length as the payload). */
+  readonly received: Uint8Array;
+  #sentWords: Uint32Array;
+  #receivedWords: Uint32Array;
+  #tail: number;
+
+  /**
+   * @param payload Bytes to send; if its buffer length is not a multiple of 4 it is copied.
+   */
+  constructor(payload: Uint8Array) {
+    const words = Math.floor(payload.length / 4);
+    const sent = payload.byteOffset === 0 && payload.buffer.byteLength % 4 === 0
+      ? payload
+      : copyAligned(payload);
+    this.payload = sent;
+    const receivedBacking = new Uint8Array(Math.ceil(payload.length / 4) * 4);
+    this.received = receivedBacking.subarray(0, payload.length);
+    this.#sentWords = new Uint32Array(sent.buffer, 0, words);
+    this.#receivedWords = new Uint32Array(receivedBacking.buffer, 0, words);
+    this.#tail = words * 4;
+  }
+
+  /**
+   * Whether `received` equals `payload`.
+   *
+   * @returns True when every byte matches.
+   */
+  matches(): boolean {
+    const a = this.#sentWords;
+    const b = this.#receivedWords;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    const p = this.payload;
+    const r = this.received;
+    for (let i = this.#tail; i < p.length; i++) if (p[i] !== r[i]) return false;
+    return true;
+  }
+}
+
+function copyAligned(payload: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(Math.ceil(payload.length / 4) * 4);
+  copy.set(payload);
+  return copy.subarray(0, payload.length);
+}

@@ -1,0 +1,246 @@
+/**
+ * Human and machine reports: the seed's per-scenario report and matrix table, CSV, Markdown
+ * and JSON.
+ *
+ * @module
+ */
+
+import { formatBytes, formatMicros } from "@monkey/shared";
+import type { Format } from "./config.ts";
+import type { BaselineRow } from "./baseline.ts";
+import type { RunReport, ScenarioResult } from "./result.ts";
+
+const MATRIX_HEADER = [
+  "Scenario",
+  "Conns",
+  "MsgSize",
+  "Requests",
+  "RPS",
+  "p50",
+  "p95",
+  "p99",
+  "Err%",
+];
+const BASELINE_HEADER = ["ΔRPS", "Δp99"];
+
+/**
+ * The seed's per-scenario report: duration, connections, requests, requests/s, throughput,
+ * latency table, errors.
+ *
+ * @param result One scenario's result.
+ * @returns Multi-line text.
+ */
+export function formatScenario(result: ScenarioResult): string {
+  const l = result.latency_us;
+  const lines = [
+    `=== ${result.name} (${result.mode}${
+      result.target_rate > 0 ? `, open loop at ${fmtInt(result.target_rate)} req/s` : ""
+    }) ===`,
+    `  Duration:      ${result.duration_secs.toFixed(2)}s`,
+    `  Connections:   ${result.connections}`,
+    `  Message size:  ${formatBytes(result.message_size)}`,
+    `  Requests:      ${fmtInt(result.requests)}`,
+    `  Requests/s:    ${fmtInt(result.rps)}${result.mode === "churn" ? " (connections/s)" : ""}`,
+    `  Throughput:    up ${formatBytes(result.throughput_up_bps)}/s, down ${
+      formatBytes(result.throughput_down_bps)
+    }/s`,
+    "  Latency:       min      mean     p50      p90      p95      p99      p99.9    max",
+    latencyRow(result.mode === "churn" ? "exchange" : "", l),
+  ];
+  if (result.uncorrected_latency_us) {
+    lines.push(latencyRow("uncorrected", result.uncorrected_latency_us));
+  }
+  if (result.connect_latency_us) lines.push(latencyRow("connect", result.connect_latency_us));
+  const kinds = Object.entries(result.errors.by_kind).filter(([, n]) => n > 0);
+  lines.push(
+    `  Errors:        ${fmtInt(result.errors.total)} (${pct(result.error_rate)})${
+      kinds.length > 0 ? ": " + kinds.map(([k, n]) => `${k} ${n}`).join(", ") : ""
+    }`,
+  );
+  return lines.join("\n");
+}
+
+function latencyRow(label: string, l: ScenarioResult["latency_us"]): string {
+  const cells = [l.min, l.mean, l.p50, l.p90, l.p95, l.p99, l.p999, l.max].map((v) =>
+    formatMicros(v).padEnd(8)
+  );
+  return `  ${label.padEnd(13)}  ${cells.join(" ").trimEnd()}`;
+}
+
+function matrixRows(results: readonly ScenarioResult[]): string[][] {
+  return results.map((r) => [
+    r.name,
+    String(r.connections),
+    formatBytes(r.message_size),
+    fmtInt(r.requests),
+    fmtInt(r.rps),
+    formatMicros(r.latency_us.p50),
+    formatMicros(r.latency_us.p95),
+    formatMicros(r.latency_us.p99),
+    pct(r.error_rate),
+  ]);
+}
+
+function withBaseline(
+  header: string[],
+  rows: string[][],
+  results: readonly ScenarioResult[],
+  baseline: readonly BaselineRow[] | undefined,
+): [string[], string[][]] {
+  if (baseline === undefined) return [header, rows];
+  const byName = new Map(baseline.map((b) => [b.name, b]));
+  return [
+    [...header, ...BASELINE_HEADER],
+    rows.map((row, i) => {
+      const b = byName.get(results[i]!.name);
+      return [
+        ...row,
+        b === undefined ? "new" : signed(b.rps_change_pct),
+        b === undefined ? "" : signed(b.p99_change_pct),
+      ];
+    }),
+  ];
+}
+
+/**
+ * The seed's matrix table: Scenario, Conns, MsgSize, Requests, RPS, p50, p95, p99, Err%
+ * (plus ΔRPS and Δp99 with a baseline).
+ *
+ * @param results Scenario results.
+ * @param baseline Comparison rows from {@linkcode compareWithBaseline}.
+ * @returns An aligned text table.
+ */
+export function formatMatrixTable(
+  results: readonly ScenarioResult[],
+  baseline?: readonly BaselineRow[],
+): string {
+  const [header, rows] = withBaseline(MATRIX_HEADER, matrixRows(results), results, baseline);
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .join("  ").trimEnd();
+  const rule = widths.map((w) => "-".repeat(w)).join("  ");
+  return [line(header), rule, ...rows.map(line)].join("\n");
+}
+
+/**
+ * The matrix table as Markdown.
+ *
+ * @param results Scenario results.
+ * @param baseline Comparison rows.
+ * @returns A GitHub-flavoured Markdown table.
+ */
+export function formatMarkdown(
+  results: readonly ScenarioResult[],
+  baseline?: readonly BaselineRow[],
+): string {
+  const [header, rows] = withBaseline(MATRIX_HEADER, matrixRows(results), results, baseline);
+  const row = (cells: string[]) => `| ${cells.map((c) => c.replaceAll("|", "\\|")).join(" | ")} |`;
+  const align = header.map((_, c) => (c === 0 ? "---" : "---:"));
+  return [row(header), row(align), ...rows.map(row)].join("\n");
+}
+
+const CSV_HEADER = [
+  "scenario",
+  "mode",
+  "connections",
+  "message_size",
+  "duration_secs",
+  "requests",
+  "rps",
+  "p50_us",
+  "p95_us",
+  "p99_us",
+  "p999_us",
+  "max_us",
+  "errors",
+  "error_rate",
+];
+
+/**
+ * The matrix as CSV with raw numbers (latencies in µs).
+ *
+ * @param results Scenario results.
+ * @param baseline Comparison rows (adds rps_change_pct and p99_change_pct).
+ * @returns CSV text with a header row.
+ */
+export function formatCsv(
+  results: readonly ScenarioResult[],
+  baseline?: readonly BaselineRow[],
+): string {
+  const byName = new Map((baseline ?? []).map((b) => [b.name, b]));
+  const header = baseline ? [...CSV_HEADER, "rps_change_pct", "p99_change_pct"] : CSV_HEADER;
+  const rows = results.map((r) => {
+    const cells: (string | number)[] = [
+      r.name,
+      r.mode,
+      r.connections,
+      r.message_size,
+      r.duration_secs,
+      r.requests,
+      r.rps,
+      r.latency_us.p50,
+      r.latency_us.p95,
+      r.latency_us.p99,
+      r.latency_us.p999,
+      r.latency_us.max,
+      r.errors.total,
+      r.error_rate,
+    ];
+    if (baseline) {
+      const b = byName.get(r.name);
+      cells.push(b?.rps_change_pct ?? "", b?.p99_change_pct ?? "");
+    }
+    return cells.map(csvCell).join(",");
+  });
+  return [header.join(","), ...rows].join("\n");
+}
+
+function csvCell(value: string | number): string {
+  const text = String(value);
+  return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/**
+ * The whole report in the chosen format.
+ *
+ * @param report The run.
+ * @param format table, json, csv or markdown.
+ * @param options `matrix`: print the matrix table after the per-scenario reports (table
+ *   format); `baseline`: comparison rows.
+ * @returns Text ending with a newline.
+ */
+export function formatReport(
+  report: RunReport,
+  format: Format,
+  options: { matrix?: boolean; baseline?: readonly BaselineRow[] } = {},
+): string {
+  const { scenarios } = report;
+  switch (format) {
+    case "json":
+      return JSON.stringify(report, null, 2) + "\n";
+    case "csv":
+      return formatCsv(scenarios, options.baseline) + "\n";
+    case "markdown":
+      return formatMarkdown(scenarios, options.baseline) + "\n";
+    case "table": {
+      const parts = scenarios.map(formatScenario);
+      if (options.matrix || options.baseline || scenarios.length > 1) {
+        parts.push(`Target: ${report.target}\n\n${formatMatrixTable(scenarios, options.baseline)}`);
+      }
+      return parts.join("\n\n") + "\n";
+    }
+  }
+}
+
+function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+function pct(rate: number): string {
+  return `${(rate * 100).toFixed(2)}%`;
+}
+
+function signed(n: number): string {
+  return `${n >= 0 ? "+" : ""}${n.toFixed(1)}%`;
+}

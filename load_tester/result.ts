@@ -1,0 +1,272 @@
+/**
+ * Scenario results as written to JSON, built from engine measurements, and merged exactly
+ * (histograms added, rates summed) across workers or machines.
+ *
+ * @module
+ */
+
+import type { Mode } from "./config.ts";
+import type { EngineResult } from "./engine.ts";
+import { addErrorCounts, totalErrors } from "./errors.ts";
+import {
+  decodeHistogram,
+  encodeHistogram,
+  type LatencyHistogram,
+  type LatencySummary,
+  mergeHistograms,
+  summarize,
+} from "./histogram.ts";
+
+/** This tool's version, written to JSON results. */
+export const TOOL_VERSION = "0.1.0";
+
+/** Errors of one scenario. */
+export interface ErrorSummary {
+  /** All errors. */
+  total: number;
+  /** Errors per kind (kinds with zero count included). */
+  by_kind: Record<string, number>;
+}
+
+/** One scenario's result, as in the JSON output. */
+export interface ScenarioResult {
+  /** Scenario name. */
+  name: string;
+  /** Load mode. */
+  mode: Mode;
+  /** Connections (summed over merged results). */
+  connections: number;
+  /** Bytes per request. */
+  message_size: number;
+  /** Measured seconds (the longest of merged results). */
+  duration_secs: number;
+  /** Target requests/s in open loop; 0 for closed loop. */
+  target_rate: number;
+  /** Requests completed and verified. */
+  requests: number;
+  /** Requests per second (summed over merged results). In churn: connections per second. */
+  rps: number;
+  /** Payload bytes per second sent. */
+  throughput_up_bps: number;
+  /** Payload bytes per second received. */
+  throughput_down_bps: number;
+  /** Latency in µs (open loop: from the intended send time). */
+  latency_us: LatencySummary;
+  /** Errors. */
+  errors: ErrorSummary;
+  /** errors / (requests + errors). */
+  error_rate: number;
+  /** The latency histogram, HdrHistogram compressed base64. */
+  histogram: string;
+  /** Open loop: latency from the actual send time (uncorrected for coordinated omission). */
+  uncorrected_latency_us?: LatencySummary;
+  /** Open loop: the uncorrected histogram. */
+  uncorrected_histogram?: string;
+  /** Churn: connect latency in µs. */
+  connect_latency_us?: LatencySummary;
+  /** Churn: the connect latency histogram. */
+  connect_histogram?: string;
+}
+
+/** The machine a run happened on. */
+export interface MachineInfo {
+  /** Logical CPUs. */
+  cpus: number;
+  /** Operating system. */
+  os: string;
+  /** Deno version. */
+  deno: string;
+}
+
+/** A whole run, the `--format json` document. */
+export interface RunReport {
+  /** Target address. */
+  target: string;
+  /** ISO time the run started. */
+  started_at: string;
+  /** Load tester version. */
+  tool_version: string;
+  /** Where it ran (for merged results: the first file's). */
+  machine: MachineInfo;
+  /** One entry per scenario. */
+  scenarios: ScenarioResult[];
+}
+
+/** What a result is built from. */
+export interface ScenarioShape {
+  /** Name. */
+  name: string;
+  /** Mode. */
+  mode: Mode;
+  /** Connections. */
+  connections: number;
+  /** Bytes per request. */
+  message_size: number;
+  /** Target rate, 0 for closed loop. */
+  rate: number;
+}
+
+/**
+ * Build a scenario result from one engine's measurement.
+ *
+ * @param scenario Name, mode, connections, size and target rate.
+ * @param measured What the engine measured.
+ * @returns The result.
+ */
+export function buildResult(scenario: ScenarioShape, measured: EngineResult): ScenarioResult {
+  const duration = measured.duration_secs;
+  const perSec = (n: number) => (duration > 0 ? n / duration : 0);
+  const errors = totalErrors(measured.errors);
+  const result: ScenarioResult = {
+    name: scenario.name,
+    mode: scenario.mode,
+    connections: scenario.connections,
+    message_size: scenario.message_size,
+    duration_secs: round(duration, 3),
+    target_rate: scenario.rate,
+    requests: measured.requests,
+    rps: round(perSec(measured.requests), 1),
+    throughput_up_bps: Math.round(perSec(measured.bytes_up)),
+    throughput_down_bps: Math.round(perSec(measured.bytes_down)),
+    latency_us: summarize(measured.latency),
+    errors: { total: errors, by_kind: { ...measured.errors } },
+    error_rate: errorRate(measured.requests, errors),
+    histogram: encodeHistogram(measured.latency),
+  };
+  if (measured.uncorrected) {
+    result.uncorrected_latency_us = summarize(measured.uncorrected);
+    result.uncorrected_histogram = encodeHistogram(measured.uncorrected);
+  }
+  if (measured.connect) {
+    result.connect_latency_us = summarize(measured.connect);
+    result.connect_histogram = encodeHistogram(measured.connect);
+  }
+  return result;
+}
+
+/**
+ * Merge results of the same scenario from several workers or machines: histograms added
+ * (exact percentiles of all samples), requests, errors, connections and rates summed,
+ * duration the longest.
+ *
+ * @param results Results with the same name.
+ * @returns The merged result.
+ * @throws {Error} When `results` is empty or a histogram cannot be decoded.
+ */
+export function mergeResults(results: readonly ScenarioResult[]): ScenarioResult {
+  const first = results[0];
+  if (first === undefined) throw new Error("nothing to merge");
+  if (results.length === 1) return first;
+  const byKind: Record<string, number> = {};
+  for (const r of results) addErrorCounts(byKind, r.errors.by_kind);
+  const requests = sum(results, (r) => r.requests);
+  const errors = totalErrors(byKind);
+  const latency = mergeEncoded(results.map((r) => r.histogram));
+  const merged: ScenarioResult = {
+    name: first.name,
+    mode: first.mode,
+    connections: sum(results, (r) => r.connections),
+    message_size: first.message_size,
+    duration_secs: Math.max(...results.map((r) => r.duration_secs)),
+    target_rate: sum(results, (r) => r.target_rate),
+    requests,
+    rps: round(sum(results, (r) => r.rps), 1),
+    throughput_up_bps: sum(results, (r) => r.throughput_up_bps),
+    throughput_down_bps: sum(results, (r) => r.throughput_down_bps),
+    latency_us: summarize(latency),
+    errors: { total: errors, by_kind: byKind },
+    error_rate: errorRate(requests, errors),
+    histogram: encodeHistogram(latency),
+  };
+  const uncorrected = results.map((r) => r.uncorrected_histogram);
+  if (uncorrected.every((h) => h !== undefined)) {
+    const h = mergeEncoded(uncorrected as string[]);
+    merged.uncorrected_latency_us = summarize(h);
+    merged.uncorrected_histogram = encodeHistogram(h);
+  }
+  const connect = results.map((r) => r.connect_histogram);
+  if (connect.every((h) => h !== undefined)) {
+    const h = mergeEncoded(connect as string[]);
+    merged.connect_latency_us = summarize(h);
+    merged.connect_histogram = encodeHistogram(h);
+  }
+  return merged;
+}
+
+/**
+ * Merge whole runs (e.g. the JSON of several machines loading one target at once): scenarios
+ * are matched by name, in the first report's order.
+ *
+ * @param reports Parsed `--format json` documents.
+ * @returns One report.
+ * @throws {Error} When `reports` is empty.
+ */
+export function mergeReports(reports: readonly RunReport[]): RunReport {
+  const first = reports[0];
+  if (first === undefined) throw new Error("nothing to merge");
+  const names: string[] = [];
+  const groups = new Map<string, ScenarioResult[]>();
+  for (const report of reports) {
+    for (const scenario of report.scenarios) {
+      let group = groups.get(scenario.name);
+      if (group === undefined) {
+        group = [];
+        groups.set(scenario.name, group);
+        names.push(scenario.name);
+      }
+      group.push(scenario);
+    }
+  }
+  const targets = [...new Set(reports.map((r) => r.target))];
+  const started = reports.map((r) => r.started_at).sort();
+  return {
+    target: targets.join(","),
+    started_at: started[0] ?? first.started_at,
+    tool_version: TOOL_VERSION,
+    machine: first.machine,
+    scenarios: names.map((name) => mergeResults(groups.get(name)!)),
+  };
+}
+
+/**
+ * Decode a result's latency histogram.
+ *
+ * @param result A scenario result.
+ * @returns Its histogram.
+ */
+export function resultHistogram(result: ScenarioResult): LatencyHistogram {
+  return decodeHistogram(result.histogram);
+}
+
+/**
+ * Describe this machine for the JSON output.
+ *
+ * @returns CPUs, OS and Deno version.
+ */
+export function machineInfo(): MachineInfo {
+  return {
+    cpus: navigator.hardwareConcurrency,
+    os: `${Deno.build.os} ${Deno.build.arch}`,
+    deno: Deno.version.deno,
+  };
+}
+
+function mergeEncoded(encoded: readonly string[]): LatencyHistogram {
+  return mergeHistograms(encoded.map(decodeHistogram));
+}
+
+function errorRate(requests: number, errors: number): number {
+  const attempts = requests + errors;
+  return attempts === 0 ? 0 : round(errors / attempts, 6);
+}
+
+function sum<T>(items: readonly T[], f: (item: T) => number): number {
+  let total = 0;
+  for (const item of items) total += f(item);
+  return total;
+}
+
+function round(n: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}

@@ -1,0 +1,183 @@
+import assert from "node:assert/strict";
+import { ConnectError } from "@monkey/shared";
+import { allFailed, runMatrix, runScenario } from "./runner.ts";
+import { customServer, deadAddr, echoServer, scenario } from "./_test_util.ts";
+
+Deno.test("runScenario() ping-pongs against the echo server and measures latency", async () => {
+  const echo = echoServer();
+  try {
+    const result = await runScenario(scenario({ connections: 4, duration_secs: 0.5 }), {
+      target: echo.addr,
+    });
+    assert.ok(result.requests > 100, `only ${result.requests} requests`);
+    assert.equal(result.errors.total, 0);
+    assert.ok(
+      result.duration_secs >= 0.45 && result.duration_secs < 0.8,
+      `${result.duration_secs}`,
+    );
+    assert.ok(Math.abs(result.rps - result.requests / result.duration_secs) < result.rps * 0.01);
+    const l = result.latency_us;
+    assert.ok(l.min > 0 && l.min <= l.p50 && l.p50 <= l.p99 && l.p99 <= l.max);
+    const bps = (result.requests * 1024) / result.duration_secs;
+    assert.ok(Math.abs(result.throughput_up_bps - bps) < bps * 0.01);
+    assert.equal(result.uncorrected_latency_us, undefined);
+  } finally {
+    await echo.close();
+  }
+});
+
+Deno.test("runScenario() in churn mode connects, exchanges once and closes", async () => {
+  const echo = echoServer();
+  try {
+    const result = await runScenario(scenario({ mode: "churn", connections: 2 }), {
+      target: echo.addr,
+    });
+    assert.ok(result.requests > 10, `only ${result.requests} connections`);
+    assert.equal(result.errors.total, 0);
+    assert.ok(result.connect_latency_us !== undefined);
+    assert.ok(result.connect_latency_us.p50 > 0);
+    assert.ok(result.latency_us.p50 >= result.connect_latency_us.p50);
+  } finally {
+    await echo.close();
+  }
+});
+
+Deno.test("runScenario() with a warmup excludes it from the measured duration", async () => {
+  const echo = echoServer();
+  try {
+    const started = performance.now();
+    const result = await runScenario(scenario({ warmup_secs: 0.3, duration_secs: 0.3 }), {
+      target: echo.addr,
+    });
+    const wall = (performance.now() - started) / 1000;
+    assert.ok(wall >= 0.6, `wall ${wall}`);
+    assert.ok(
+      result.duration_secs >= 0.28 && result.duration_secs < 0.45,
+      `${result.duration_secs}`,
+    );
+  } finally {
+    await echo.close();
+  }
+});
+
+Deno.test("runScenario() open loop holds its rate within 5%", async () => {
+  const echo = echoServer();
+  try {
+    const result = await runScenario(
+      scenario({ connections: 10, rate: 2000, duration_secs: 1 }),
+      { target: echo.addr },
+    );
+    assert.equal(result.target_rate, 2000);
+    assert.ok(Math.abs(result.rps - 2000) <= 100, `rps ${result.rps}`);
+    assert.ok(result.uncorrected_latency_us !== undefined);
+    assert.equal(result.errors.total, 0);
+  } finally {
+    await echo.close();
+  }
+});
+
+Deno.test("runScenario() open loop shows a server's 200 ms stall in p99; uncorrected hides it", async () => {
+  let stalled = false;
+  let chunks = 0;
+  const server = customServer(async () => {
+    chunks++;
+    if (!stalled && chunks === 100) {
+      stalled = true;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  });
+  try {
+    const result = await runScenario(
+      scenario({ connections: 5, rate: 500, duration_secs: 1, message_size: 64 }),
+      { target: server.addr },
+    );
+    assert.ok(stalled);
+    assert.equal(result.errors.total, 0);
+    assert.ok(result.latency_us.p99 >= 100_000, `corrected p99 ${result.latency_us.p99}`);
+    assert.ok(result.latency_us.max >= 190_000, `corrected max ${result.latency_us.max}`);
+    const uncorrected = result.uncorrected_latency_us!;
+    assert.ok(uncorrected.p99 < 50_000, `uncorrected p99 ${uncorrected.p99}`);
+    assert.ok(uncorrected.max >= 190_000);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("runScenario() catches a server that flips a byte", async () => {
+  let chunks = 0;
+  const server = customServer((chunk) => {
+    if (++chunks % 10 === 0) chunk[chunk.length - 1]! ^= 0x01;
+  });
+  try {
+    const result = await runScenario(scenario({ connections: 2, message_size: 100 }), {
+      target: server.addr,
+    });
+    assert.ok(result.errors.by_kind["mismatch"]! > 0);
+    assert.ok(result.requests > 0);
+    assert.equal(result.errors.total, result.errors.by_kind["mismatch"]);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("runScenario() counts short reads when the server closes at once, and allFailed() says so", async () => {
+  const server = customServer(() => {}, true);
+  try {
+    const result = await runScenario(scenario({ connections: 2 }), { target: server.addr });
+    assert.equal(result.requests, 0);
+    const failures = result.errors.by_kind["short_read"]! + result.errors.by_kind["reset"]!;
+    assert.ok(failures > 0, JSON.stringify(result.errors));
+    assert.ok(allFailed(result));
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("runScenario() fails fast with ConnectError when nothing listens", async () => {
+  const started = performance.now();
+  await assert.rejects(
+    runScenario(scenario(), { target: deadAddr(), timeout_secs: 2 }),
+    (error: unknown) => error instanceof ConnectError && error.kind === "refused",
+  );
+  assert.ok(performance.now() - started < 2000);
+});
+
+Deno.test("runScenario() spreads connections over workers and merges them", async () => {
+  const echo = echoServer();
+  try {
+    const result = await runScenario(scenario({ connections: 4, duration_secs: 0.5 }), {
+      target: echo.addr,
+      workers: 2,
+    });
+    assert.equal(result.connections, 4);
+    assert.ok(result.requests > 100);
+    assert.equal(result.errors.total, 0);
+    assert.ok(result.latency_us.p50 > 0);
+  } finally {
+    await echo.close();
+  }
+});
+
+Deno.test("runMatrix() runs scenarios in order and stops early on abort", async () => {
+  const echo = echoServer();
+  try {
+    const controller = new AbortController();
+    const started = performance.now();
+    const report = await runMatrix(
+      [scenario({ name: "a", duration_secs: 0.2 }), scenario({ name: "b", duration_secs: 5 })],
+      {
+        target: echo.addr,
+        signal: controller.signal,
+        onStart: (s) => {
+          if (s.name === "b") setTimeout(() => controller.abort(), 200);
+        },
+      },
+    );
+    assert.deepEqual(report.scenarios.map((s) => s.name), ["a", "b"]);
+    assert.ok(performance.now() - started < 2000);
+    assert.ok(report.scenarios[1]!.requests > 0);
+    assert.ok(report.scenarios[1]!.duration_secs < 1);
+  } finally {
+    await echo.close();
+  }
+});
