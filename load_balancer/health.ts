@@ -1,0 +1,314 @@
+/**
+ * Health: the rise/fall state machine shared by active checks and failed connects, one
+ * active check (TCP connect, optional send/expect), and the checker that runs them on every
+ * backend of a pool.
+ *
+ * @module
+ */
+
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  ConnectError,
+  connectTcp,
+  encodeProxyLocal,
+  type Logger,
+  type ProxyProtocolMode,
+  safeClose,
+} from "@monkey/shared";
+import type { Backend, BackendPool } from "./backends.ts";
+import type { HealthConfig } from "./config.ts";
+
+/** Consecutive results needed to change state. */
+export interface HealthPolicy {
+  /** Successes that bring a down backend up. */
+  rise: number;
+  /** Failures that take an up backend down. */
+  fall: number;
+}
+
+/** The counters {@linkcode recordResult} moves. */
+export interface HealthCounters {
+  /** Up or down. */
+  healthy: boolean;
+  /** Failures in a row while up. */
+  consecutiveFailures: number;
+  /** Successes in a row while down. */
+  consecutiveSuccesses: number;
+}
+
+/**
+ * Record one check (or connect) result. An up backend goes down after `fall` failures in a
+ * row; a down one comes up after `rise` successes in a row.
+ *
+ * @param target The counters to move.
+ * @param ok Whether the check passed.
+ * @param policy Rise and fall.
+ * @returns `"up"` or `"down"` when the state changed, else undefined.
+ * @example
+ * ```ts
+ * const b = { healthy: true, consecutiveFailures: 0, consecutiveSuccesses: 0 };
+ * recordResult(b, false, { rise: 2, fall: 1 }); // "down"
+ * ```
+ */
+export function recordResult(
+  target: HealthCounters,
+  ok: boolean,
+  policy: HealthPolicy,
+): "up" | "down" | undefined {
+  if (target.healthy) {
+    if (ok) {
+      target.consecutiveFailures = 0;
+      return undefined;
+    }
+    target.consecutiveFailures++;
+    if (target.consecutiveFailures < policy.fall) return undefined;
+    target.healthy = false;
+    target.consecutiveSuccesses = 0;
+    return "down";
+  }
+  if (!ok) {
+    target.consecutiveSuccesses = 0;
+    return undefined;
+  }
+  target.consecutiveSuccesses++;
+  if (target.consecutiveSuccesses < policy.rise) return undefined;
+  target.healthy = true;
+  target.consecutiveFailures = 0;
+  return "up";
+}
+
+/** Options for {@linkcode checkOnce}. */
+export interface CheckOptions {
+  /** Whole check deadline in ms. */
+  timeoutMs: number;
+  /** Written after connecting. */
+  send?: string | undefined;
+  /** The reply must contain this. */
+  expect?: string | undefined;
+  /** Send a PROXY protocol LOCAL header first (backends that require one). @default "off" */
+  proxyProtocol?: ProxyProtocolMode;
+  /** Abort the check (checker stopping). */
+  signal?: AbortSignal;
+}
+
+/** What one check found. */
+export interface CheckOutcome {
+  /** Passed. */
+  ok: boolean;
+  /** `ok`, or why it failed. */
+  result: string;
+  /** Time to connect in ms (undefined when the connect failed). */
+  connectMs: number | undefined;
+  /** Time for the whole check in ms. */
+  totalMs: number;
+}
+
+const MAX_EXPECT_BYTES = 64 * 1024;
+
+/**
+ * Connect to `addr`; when `send` is set write it; when `expect` is set read until the reply
+ * contains it. Everything within `timeoutMs`.
+ *
+ * @param addr Backend `host:port`.
+ * @param options Deadline, send/expect and abort signal.
+ * @returns The outcome; it never rejects.
+ * @example
+ * ```ts
+ * const outcome = await checkOnce("127.0.0.1:6379", { timeoutMs: 1000, send: "PING\r\n", expect: "+PONG" });
+ * ```
+ */
+export async function checkOnce(addr: string, options: CheckOptions): Promise<CheckOutcome> {
+  const started = performance.now();
+  const elapsed = () => performance.now() - started;
+  const deadline = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
+  let conn: Deno.TcpConn;
+  try {
+    conn = await connectTcp(addr, { timeoutMs: options.timeoutMs, signal });
+  } catch (error) {
+    if (!(error instanceof ConnectError)) throw error;
+    const why = error.kind === "aborted" && deadline.aborted ? "timeout" : error.kind;
+    return { ok: false, result: why, connectMs: undefined, totalMs: elapsed() };
+  }
+  const connectMs = elapsed();
+  const onAbort = () => safeClose(conn);
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    const mode = options.proxyProtocol ?? "off";
+    const needsIo = options.send !== undefined || options.expect !== undefined;
+    if (mode !== "off" && needsIo) await writeAll(conn, encodeProxyLocal(mode));
+    if (options.send !== undefined && options.send !== "") {
+      await writeAll(conn, new TextEncoder().encode(options.send));
+    }
+    if (options.expect !== undefined && options.expect !== "") {
+      const found = await readUntil(conn, options.expect);
+      if (!found) return { ok: false, result: "unexpected reply", connectMs, totalMs: elapsed() };
+    }
+    return { ok: true, result: "ok", connectMs, totalMs: elapsed() };
+  } catch {
+    const result = deadline.aborted ? "timeout" : "closed";
+    return { ok: false, result, connectMs, totalMs: elapsed() };
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    safeClose(conn);
+  }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+}
+
+/** Read until the text seen so far contains `expect`; false at EOF or past 64 KiB. */
+async function readUntil(conn: Deno.Conn, expect: string): Promise<boolean> {
+  const decoder = new TextDecoder();
+  const buf = new Uint8Array(4096);
+  let seen = "";
+  while (seen.length < MAX_EXPECT_BYTES) {
+    const n = await conn.read(buf);
+    if (n === null) return false;
+    seen += decoder.decode(buf.subarray(0, n), { stream: true });
+    if (seen.includes(expect)) return true;
+  }
+  return false;
+}
+
+/** Options for {@linkcode HealthChecker}. */
+export interface HealthCheckerOptions {
+  /** Called when a backend changes state (after it changed). */
+  onTransition?: (backend: Backend, state: "up" | "down", why: string) => void;
+  /** PROXY protocol mode of the balancer (checks with send/expect send a LOCAL header). */
+  proxyProtocol?: () => ProxyProtocolMode;
+  /** Logger for check errors. */
+  logger?: Logger;
+}
+
+/**
+ * Runs active checks on every backend of a pool, each on its own timer, and moves the
+ * backends' health with {@linkcode recordResult}.
+ *
+ * @example
+ * ```ts
+ * const checker = new HealthChecker(pool, config.health_check);
+ * checker.sync(); // start checking the pool's backends
+ * await checker.stop();
+ * ```
+ */
+export class HealthChecker {
+  #pool: BackendPool;
+  #config: HealthConfig;
+  #options: HealthCheckerOptions;
+  #loops = new Map<Backend, { controller: AbortController; done: Promise<void> }>();
+  #stopped = false;
+
+  /**
+   * @param pool The backends to check.
+   * @param config Interval, timeout, rise, fall, send and expect.
+   * @param options Transition callback and PROXY protocol mode.
+   */
+  constructor(pool: BackendPool, config: HealthConfig, options: HealthCheckerOptions = {}) {
+    this.#pool = pool;
+    this.#config = config;
+    this.#options = options;
+  }
+
+  /** The current check settings. */
+  get config(): HealthConfig {
+    return this.#config;
+  }
+
+  /** Whether active checks run (interval above 0). */
+  get enabled(): boolean {
+    return this.#config.interval_ms > 0;
+  }
+
+  /**
+   * Record a result for a backend (a check, or a connect on the data path) and report a
+   * state change.
+   *
+   * @param backend The backend.
+   * @param ok Whether it passed.
+   * @param why What happened, for the transition message.
+   */
+  record(backend: Backend, ok: boolean, why: string): void {
+    const change = recordResult(backend, ok, this.#config);
+    if (change !== undefined) this.#options.onTransition?.(backend, change, why);
+  }
+
+  /** Start checks for backends that joined the pool and stop them for those that left. */
+  sync(): void {
+    if (this.#stopped) return;
+    const present = new Set(this.#pool.list());
+    for (const [backend, loop] of this.#loops) {
+      if (!present.has(backend) || !this.enabled) {
+        loop.controller.abort();
+        this.#loops.delete(backend);
+      }
+    }
+    if (!this.enabled) return;
+    for (const backend of present) {
+      if (this.#loops.has(backend)) continue;
+      const controller = new AbortController();
+      const done = this.#run(backend, controller.signal);
+      this.#loops.set(backend, { controller, done });
+    }
+  }
+
+  /**
+   * Apply new settings: every backend's checks restart with them.
+   *
+   * @param config The new `[health_check]`.
+   * @returns Resolves when the old loops have stopped.
+   */
+  async update(config: HealthConfig): Promise<void> {
+    this.#config = config;
+    const old = [...this.#loops.values()];
+    this.#loops.clear();
+    for (const loop of old) loop.controller.abort();
+    await Promise.all(old.map((loop) => loop.done));
+    this.sync();
+  }
+
+  /**
+   * Stop every check and wait for them to end.
+   *
+   * @returns Resolves when no check is running.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    const loops = [...this.#loops.values()];
+    this.#loops.clear();
+    for (const loop of loops) loop.controller.abort();
+    await Promise.all(loops.map((loop) => loop.done));
+  }
+
+  async #run(backend: Backend, signal: AbortSignal): Promise<void> {
+    const config = this.#config;
+    // Spread the first checks over one interval so backends are not probed in lockstep.
+    let wait = Math.random() * config.interval_ms;
+    while (!signal.aborted) {
+      try {
+        await sleep(wait, undefined, { signal });
+      } catch {
+        return;
+      }
+      wait = config.interval_ms;
+      const outcome = await checkOnce(backend.addr, {
+        timeoutMs: config.timeout_ms,
+        send: config.send,
+        expect: config.expect,
+        proxyProtocol: this.#options.proxyProtocol?.() ?? "off",
+        signal,
+      });
+      if (signal.aborted) return;
+      backend.lastCheck = {
+        time: new Date().toISOString(),
+        result: outcome.result,
+        latency_ms: Math.round(outcome.totalMs * 1000) / 1000,
+      };
+      if (outcome.connectMs !== undefined) backend.recordLatency(outcome.connectMs);
+      if (!outcome.ok) backend.checkFailures++;
+      this.record(backend, outcome.ok, `health check: ${outcome.result}`);
+    }
+  }
+}
