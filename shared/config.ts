@@ -340,7 +340,7 @@ function convert(
       }
       return raw.map((item, i) => {
         if (!isPlainTable(item)) fail(origin, `${key}[${i}]`, "expected a table", item);
-        return validateTable(spec.fields, item, origin, `${key}[${i}].`);
+        return validateTable(spec.fields, item, origin, `${key}[${i}].`, true);
       });
     case "ignored":
       return undefined;
@@ -367,11 +367,18 @@ function defaultOf(spec: FieldSpec): unknown {
   }
 }
 
+function isRequired(spec: FieldSpec): boolean {
+  if (spec.type === "table" || spec.type === "tables" || spec.type === "strings") return false;
+  if (spec.type === "ignored") return false;
+  return spec.default === undefined && spec.optional !== true;
+}
+
 function validateTable(
   schema: Schema,
   raw: Record<string, unknown>,
   origin: Origin,
   prefix: string,
+  requireKeys = false,
 ) {
   for (const [key, value] of Object.entries(raw)) {
     if (!Object.hasOwn(schema, key)) {
@@ -383,6 +390,9 @@ function validateTable(
   }
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(schema)) {
+    if (!Object.hasOwn(raw, key) && requireKeys && isRequired(spec)) {
+      throw new ConfigError(`Missing key ${origin.where(prefix + key)}: ${spec.description}`);
+    }
     out[key] = Object.hasOwn(raw, key)
       ? convert(spec, raw[key], origin, prefix + key, false)
       : defaultOf(spec);
@@ -530,7 +540,7 @@ export function loadConfig<S extends Schema>(
     } else if (spec.type === "tables") {
       config[key] = given.map((text, i) => {
         const table = spec.fromFlag ? spec.fromFlag(String(text)) : { addr: String(text) };
-        return validateTable(spec.fields, table, origin, `${key}[${i}].`);
+        return validateTable(spec.fields, table, origin, `${key}[${i}].`, true);
       });
     } else {
       config[key] = convert(spec, given[given.length - 1], origin, key, true);

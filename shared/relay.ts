@@ -47,6 +47,9 @@ export interface RelayResult {
 }
 
 const MIN_IDLE_TICK_MS = 10;
+const EMPTY = new Uint8Array(0);
+/** Read size of the streams relay (each chunk is handed to the sink, so it is not reused). */
+const STREAM_CHUNK = 16 * 1024;
 const IDLE_TICKS = 4;
 
 /**
@@ -99,12 +102,21 @@ export async function relay(
   const stopIdle = watchIdle(stats, options.idleTimeoutMs ?? 0, () => end("idle_timeout"));
 
   const direction = options.mode === "streams" ? pipeDirection : loopDirection;
+  const finished = { up: false, down: false };
   const half = (src: Deno.Conn, dst: Deno.Conn, dir: Direction) =>
     direction(src, dst, stats, dir).then(
-      () => {
-        if (!closed) {
-          dst.closeWrite().catch(() => end("reset"));
+      async () => {
+        finished[dir] = true;
+        const other = dir === "up" ? "down" : "up";
+        if (closed || finished[other]) return;
+        // Deno reports a peer's RST as end of input, like a FIN. A zero-length write tells
+        // them apart: it fails on a reset socket and succeeds on a half-closed one.
+        try {
+          await src.write(EMPTY);
+        } catch {
+          return end("reset");
         }
+        await dst.closeWrite().catch(() => end("reset"));
       },
       (error) => end(classify(error, closed), error),
     );
@@ -164,6 +176,16 @@ function pipeDirection(
   stats: RelayStats,
   dir: Direction,
 ): Promise<void> {
+  // `conn.readable` closes the whole socket at end of input, which would turn a half-close
+  // into a full close; this source ends the stream and leaves the socket to the relay.
+  const source = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const buf = new Uint8Array(STREAM_CHUNK);
+      const n = await src.read(buf);
+      if (n === null) controller.close();
+      else controller.enqueue(buf.subarray(0, n));
+    },
+  }, { highWaterMark: 0 });
   const sink = new WritableStream<Uint8Array>({
     async write(chunk) {
       stats[dir] += chunk.length;
@@ -172,7 +194,7 @@ function pipeDirection(
     },
   });
   // preventClose: the end of `src` becomes closeWrite() on `dst` (half-close), not a full close.
-  return src.readable.pipeTo(sink, { preventClose: true });
+  return source.pipeTo(sink, { preventClose: true });
 }
 
 /**

@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { dial, readExactly, runDeno, spawnDeno, writeAll } from "@monkey/shared/testing";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+Deno.test("deno task echo starts, echoes, and stops on SIGINT with a summary", async () => {
+  await using echo = spawnDeno([
+    "task",
+    "echo",
+    "--listen",
+    "127.0.0.1:0",
+    "--metrics",
+    "127.0.0.1:0",
+  ], ROOT);
+  const [, addr] = await echo.waitForLine(/echoing on (\S+); metrics on http:\/\/\S+\/metrics/);
+  const conn = await dial(addr!);
+  await writeAll(conn, new TextEncoder().encode("ping"));
+  assert.equal(new TextDecoder().decode(await readExactly(conn, 4)), "ping");
+  conn.close();
+  const status = await echo.stop("SIGINT");
+  assert.equal(status.code, 0);
+  assert.ok(
+    echo.lines.some((l) => /stopped after .*: 1 connections/.test(l)),
+    echo.lines.join("\n"),
+  );
+});
+
+Deno.test("echo/main.ts rejects a bad flag with one line and exit code 2", async () => {
+  const { code, stderr } = await runDeno([
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "echo/main.ts",
+    "--listen",
+    "nowhere",
+  ], ROOT);
+  assert.equal(code, 2);
+  assert.equal(stderr.trim().split("\n").length, 1, stderr);
+  assert.match(stderr, /flag --listen-addr: expected host:port, got 'nowhere'/);
+});

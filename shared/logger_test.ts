@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { Logger, memorySink, ThrottledLog } from "./logger.ts";
+
+Deno.test("Logger writes levelled lines at or above its level", () => {
+  const { sink, lines } = memorySink();
+  const log = new Logger({ name: "proxy", level: "info", sink });
+  log.debug("hidden");
+  log.info("shown");
+  log.error("bad");
+  assert.equal(lines.length, 2);
+  assert.match(lines[0]!, /^\d{4}-\d\d-\d\dT\S+Z INFO  proxy: shown$/);
+  assert.match(lines[1]!, /ERROR proxy: bad$/);
+  assert.equal(log.enabled("debug"), false);
+});
+
+Deno.test("ThrottledLog folds repeats within its interval into the next line", () => {
+  const { sink, lines } = memorySink();
+  const throttled = new ThrottledLog(new Logger({ sink }), 0);
+  const slow = new ThrottledLog(new Logger({ sink }), 60_000);
+  for (let i = 0; i < 5; i++) slow.warn("refused", "cannot connect");
+  assert.equal(lines.length, 1);
+  throttled.warn("x", "a");
+  throttled.warn("x", "b");
+  assert.equal(lines.length, 3);
+});
