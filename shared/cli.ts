@@ -156,13 +156,7 @@ export async function serviceMain<S extends Schema, H extends ServiceHandle>(
   const logger = new Logger({ name: options.name, level: values["log_level"] as LogLevel });
   for (const notice of notices) logger.info(notice);
   const handle = await options.start(config, logger);
-  const metrics = handle.metricsAddr ? `; metrics on http://${handle.metricsAddr}/metrics` : "";
-  logger.info(options.banner(handle, config) + metrics);
-  const stopSummary = startSummaryLogger(
-    values["metrics_log_interval_secs"] as number,
-    handle.summaryLine,
-    logger,
-  );
+  let stopSummary = () => {};
   const removeSignals = onShutdownSignals(async () => {
     const summary = await handle.shutdown();
     stopSummary();
@@ -173,4 +167,11 @@ export async function serviceMain<S extends Schema, H extends ServiceHandle>(
         (summary.forced > 0 ? `, ${summary.forced} closed at the end of the grace period` : ""),
     );
   }, logger);
+  const metrics = handle.metricsAddr ? `; metrics on http://${handle.metricsAddr}/metrics` : "";
+  logger.info(options.banner(handle, config) + metrics);
+  stopSummary = startSummaryLogger(
+    values["metrics_log_interval_secs"] as number,
+    handle.summaryLine,
+    logger,
+  );
 }

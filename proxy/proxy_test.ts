@@ -1,0 +1,241 @@
+import assert from "node:assert/strict";
+import { startEcho } from "@monkey/echo";
+import { Logger, memorySink, parsePrometheus } from "@monkey/shared";
+import {
+  dial,
+  randomBytes,
+  readAll,
+  readExactly,
+  readOutcome,
+  sha256,
+  startBlackHole,
+  startPeer,
+  writeAll,
+} from "@monkey/shared/testing";
+import type { ProxyConfig } from "./config.ts";
+import { startProxy } from "./proxy.ts";
+
+const MiB = 1024 * 1024;
+
+function quietLogger() {
+  const { sink, lines } = memorySink();
+  return { logger: new Logger({ name: "proxy", sink, level: "debug" }), lines };
+}
+
+function proxyTo(target: string, config: Partial<ProxyConfig> = {}) {
+  const { logger, lines } = quietLogger();
+  const proxy = startProxy({
+    listen_addr: "127.0.0.1:0",
+    target_addr: target,
+    metrics_addr: "off",
+    ...config,
+  }, {
+    logger,
+  });
+  return { proxy, lines };
+}
+
+for (const relay of ["loop", "streams"] as const) {
+  Deno.test(`proxy (relay=${relay}) carries 8 MiB each way byte-exact through an echo server`, async () => {
+    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+    const { proxy } = proxyTo(echo.addr, { relay });
+    const conn = await dial(proxy.addr);
+    const payload = randomBytes(8 * MiB);
+    const [back] = await Promise.all([
+      readAll(conn),
+      writeAll(conn, payload).then(() => conn.closeWrite()),
+    ]);
+    assert.equal(back.length, payload.length);
+    assert.equal(await sha256(back), await sha256(payload));
+    conn.close();
+    const summary = await proxy.shutdown(1000);
+    assert.equal(summary.bytes_upstream, 8 * MiB);
+    assert.equal(summary.bytes_downstream, 8 * MiB);
+    await echo.shutdown(1000);
+  });
+}
+
+Deno.test("proxy reports exact metrics after known traffic, in JSON and in Prometheus text", async () => {
+  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+  const { proxy } = proxyTo(echo.addr);
+  for (const size of [1000, 24]) {
+    const conn = await dial(proxy.addr);
+    await writeAll(conn, new Uint8Array(size));
+    await readExactly(conn, size);
+    await conn.closeWrite();
+    assert.equal(await readOutcome(conn), "eof");
+    conn.close();
+  }
+  const held = await dial(proxy.addr);
+  await writeAll(held, new Uint8Array(5));
+  await readExactly(held, 5);
+
+  const json = await (await proxy.app.request("/metrics?format=json")).json();
+  assert.equal(json.active_connections, 1);
+  assert.equal(json.total_connections, 3);
+  assert.equal(json.bytes_upstream, 1029);
+  assert.equal(json.bytes_downstream, 1029);
+  assert.equal(json.connect_errors, 0);
+  assert.equal(json.relay, "loop");
+  assert.equal(json.draining, false);
+
+  const samples = parsePrometheus(await (await proxy.app.request("/metrics")).text());
+  assert.equal(samples.get("monkey_proxy_connections_active"), 1);
+  assert.equal(samples.get("monkey_proxy_connections_total"), 3);
+  assert.equal(samples.get("monkey_proxy_upstream_bytes_total"), 1029);
+  assert.equal(samples.get("monkey_proxy_downstream_bytes_total"), 1029);
+  assert.equal(samples.get("monkey_proxy_connection_duration_seconds_count"), 2);
+
+  const clients = await (await proxy.app.request("/clients")).json();
+  assert.deepEqual(clients, [{
+    ip: "127.0.0.1",
+    active_connections: 1,
+    total_connections: 3,
+    bytes_upstream: 1029,
+    bytes_downstream: 1029,
+  }]);
+  assert.match(
+    proxy.summaryLine(),
+    /^\[METRICS\] active: 1 \| total: 3 \| up: 1\.0KB \| down: 1\.0KB$/,
+  );
+  held.close();
+  await proxy.shutdown(1000);
+  await echo.shutdown(1000);
+});
+
+Deno.test("proxy closes the client at once when the target refuses, counts it, logs once, keeps serving", async () => {
+  const dead = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const deadAddr = `127.0.0.1:${dead.addr.port}`;
+  dead.close();
+  const { proxy, lines } = proxyTo(deadAddr);
+  for (let i = 0; i < 3; i++) {
+    const conn = await dial(proxy.addr);
+    assert.notEqual(await readOutcome(conn), "data");
+    conn.close();
+  }
+  const snap = proxy.snapshot();
+  assert.equal(snap.connect_errors, 3);
+  assert.equal(snap.active_connections, 0);
+  const warnings = lines.filter((l) => l.includes("connection refused"));
+  assert.equal(warnings.length, 1, "repeated failures are folded into one line");
+  assert.match(
+    warnings[0]!,
+    new RegExp(`WARN  proxy: cannot connect to ${deadAddr}: connection refused`),
+  );
+  await proxy.shutdown(1000);
+});
+
+Deno.test("proxy gives up on a target that never accepts after connect_timeout_ms", async () => {
+  using hole = await startBlackHole();
+  const { proxy } = proxyTo(hole.addr, { connect_timeout_ms: 100 });
+  const conn = await dial(proxy.addr);
+  const started = performance.now();
+  assert.notEqual(await readOutcome(conn), "data");
+  const took = performance.now() - started;
+  assert.ok(took >= 80 && took < 3000, `client closed after ${took} ms`);
+  assert.equal(proxy.snapshot().connect_timeouts, 1);
+  assert.equal(proxy.snapshot().connect_errors, 1);
+  conn.close();
+  await proxy.shutdown(1000);
+});
+
+Deno.test("proxy ends the client promptly when the target resets mid-stream", async () => {
+  await using resetter = startPeer(async (conn) => {
+    await readExactly(conn, 1); // take one byte, leave the rest unread, then close: RST
+    conn.close();
+  });
+  const { proxy } = proxyTo(resetter.addr);
+  const conn = await dial(proxy.addr);
+  await writeAll(conn, randomBytes(64 * 1024));
+  assert.notEqual(await readOutcome(conn), "data");
+  conn.close();
+  const summary = await proxy.shutdown(1000);
+  assert.equal(summary.forced, 0, "nothing was left hanging");
+  assert.equal(proxy.snapshot().relay_errors, 1);
+});
+
+Deno.test("proxy closes connections idle for idle_timeout_secs and counts them", async () => {
+  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+  const { proxy } = proxyTo(echo.addr, { idle_timeout_secs: 0.1 });
+  const conn = await dial(proxy.addr);
+  await writeAll(conn, new Uint8Array(3));
+  await readExactly(conn, 3);
+  assert.notEqual(await readOutcome(conn), "data");
+  conn.close();
+  await proxy.shutdown(1000);
+  assert.equal(proxy.snapshot().idle_timeouts, 1);
+  await echo.shutdown(1000);
+});
+
+Deno.test("proxy closes clients over max_connections at once and counts them", async () => {
+  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+  const { proxy } = proxyTo(echo.addr, { max_connections: 1 });
+  const first = await dial(proxy.addr);
+  await writeAll(first, new Uint8Array([1]));
+  await readExactly(first, 1); // the first connection is established end to end
+  const second = await dial(proxy.addr);
+  assert.equal(await readOutcome(second), "eof");
+  assert.equal(proxy.snapshot().rejected_connections, 1);
+  await writeAll(first, new Uint8Array([2]));
+  assert.equal((await readExactly(first, 1))[0], 2, "the first connection is unaffected");
+  first.close();
+  second.close();
+  await proxy.shutdown(1000);
+  await echo.shutdown(1000);
+});
+
+Deno.test("proxy drains on shutdown: 503 on /health, live connection served, then closed after the grace period", async () => {
+  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+  const { proxy } = proxyTo(echo.addr);
+  const conn = await dial(proxy.addr);
+  await writeAll(conn, new Uint8Array([1]));
+  await readExactly(conn, 1);
+  const done = proxy.shutdown(200);
+  assert.equal((await proxy.app.request("/health")).status, 503);
+  assert.equal(proxy.snapshot().draining, true);
+  await assert.rejects(dial(proxy.addr), "no new connections while draining");
+  await writeAll(conn, new Uint8Array([2]));
+  assert.equal(
+    (await readExactly(conn, 1))[0],
+    2,
+    "live connection still relayed during the grace period",
+  );
+  const summary = await done;
+  assert.equal(summary.forced, 1);
+  assert.notEqual(await readOutcome(conn), "data");
+  conn.close();
+  await echo.shutdown(1000);
+});
+
+Deno.test("proxy shutdown returns early when the last live connection finishes", async () => {
+  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+  const { proxy } = proxyTo(echo.addr);
+  const conn = await dial(proxy.addr);
+  await writeAll(conn, new Uint8Array([1]));
+  await readExactly(conn, 1);
+  const done = proxy.shutdown(30_000);
+  await conn.closeWrite();
+  assert.equal(await readOutcome(conn), "eof");
+  conn.close();
+  assert.equal((await done).forced, 0);
+  await echo.shutdown(1000);
+});
+
+Deno.test("proxy logs each connection only at debug level", async () => {
+  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+  const { sink, lines } = memorySink();
+  const proxy = startProxy({
+    listen_addr: "127.0.0.1:0",
+    target_addr: echo.addr,
+    metrics_addr: "off",
+  }, {
+    logger: new Logger({ sink, level: "info" }),
+  });
+  const conn = await dial(proxy.addr);
+  await writeAll(conn, new Uint8Array(10));
+  await readExactly(conn, 10);
+  conn.close();
+  await proxy.shutdown(1000);
+  await echo.shutdown(1000);
+  assert.deepEqual(lines, []);
+});
