@@ -4,7 +4,7 @@
  * @module
  */
 
-import { commonFields, type ConfigOf, RELAY_MODES } from "@monkey/shared";
+import { commonFields, type ConfigOf, PROXY_PROTOCOL_MODES, RELAY_MODES } from "@monkey/shared";
 
 /** Keys of `proxy.toml`; each is also a flag (`--listen-addr`, or `--listen`). */
 export const PROXY_SCHEMA = {
@@ -47,6 +47,13 @@ export const PROXY_SCHEMA = {
     values: RELAY_MODES,
     default: "loop",
     description: "Relay implementation: 'loop' (read/write) or 'streams' (pipeTo)",
+  },
+  proxy_protocol: {
+    type: "enum",
+    values: PROXY_PROTOCOL_MODES,
+    default: "off",
+    description:
+      "Send the client's address to the target first: off, v1 or v2 (HAProxy send-proxy)",
   },
   channel_buffer_size: {
     type: "ignored",

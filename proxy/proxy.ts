@@ -17,6 +17,7 @@ import {
   Registry,
   relay,
   safeClose,
+  sendProxyHeader,
   startEndpoint,
   TcpServer,
   ThrottledLog,
@@ -134,6 +135,14 @@ export function startProxy(
       m.connectErrors.inc();
       if (error.kind === "timeout") m.connectTimeouts.inc();
       throttled.warn(`connect:${error.kind}`, `${error.message}; closed client ${ip}`);
+      return;
+    }
+    try {
+      await sendProxyHeader(upstream, cfg.proxy_protocol, client);
+    } catch {
+      safeClose(client);
+      safeClose(upstream);
+      m.relayErrors.inc();
       return;
     }
     const stats = totals.open();

@@ -239,3 +239,42 @@ Deno.test("proxy logs each connection only at debug level", async () => {
   await echo.shutdown(1000);
   assert.deepEqual(lines, []);
 });
+
+for (
+  const [mode, expected] of [
+    [
+      "v1",
+      (client: Deno.NetAddr, local: Deno.NetAddr) =>
+        `PROXY TCP4 127.0.0.1 127.0.0.1 ${client.port} ${local.port}\r\n`,
+    ],
+    ["v2", null],
+  ] as const
+) {
+  Deno.test(`proxy with proxy_protocol=${mode} sends the header before the client's first byte`, async () => {
+    const received = Promise.withResolvers<Uint8Array>();
+    await using target = startPeer(async (conn) => received.resolve(await readAll(conn)));
+    const { proxy } = proxyTo(target.addr, { proxy_protocol: mode });
+    const conn = await dial(proxy.addr);
+    await writeAll(conn, new TextEncoder().encode("payload"));
+    await conn.closeWrite();
+    const bytes = await received.promise;
+    const local = conn.remoteAddr as Deno.NetAddr;
+    const me = conn.localAddr as Deno.NetAddr;
+    if (expected) {
+      assert.equal(new TextDecoder().decode(bytes), expected(me, local) + "payload");
+    } else {
+      const sig = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a];
+      assert.deepEqual([...bytes.subarray(0, 12)], sig);
+      assert.equal(bytes[12], 0x21); // version 2, PROXY command
+      assert.equal(bytes[13], 0x11); // TCP over IPv4
+      const view = new DataView(bytes.buffer, bytes.byteOffset);
+      assert.equal(view.getUint16(14), 12);
+      assert.deepEqual([...bytes.subarray(16, 24)], [127, 0, 0, 1, 127, 0, 0, 1]);
+      assert.equal(view.getUint16(24), me.port);
+      assert.equal(view.getUint16(26), local.port);
+      assert.equal(new TextDecoder().decode(bytes.subarray(28)), "payload");
+    }
+    conn.close();
+    await proxy.shutdown(1000);
+  });
+}

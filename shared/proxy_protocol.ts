@@ -216,3 +216,28 @@ function formatIPv6(groups: readonly number[]): string {
   const tail = hex.slice(bestStart + bestLen).join(":");
   return `${head}::${tail}`;
 }
+
+/**
+ * Write the PROXY protocol header for `client` to `upstream` before any relayed byte
+ * (nothing when `mode` is "off").
+ *
+ * @param upstream The connection to the backend or target.
+ * @param mode "off", "v1" or "v2".
+ * @param client The accepted client connection (its remote and local addresses go in the header).
+ * @returns Resolves once the header is written.
+ * @throws {Deno.errors.BrokenPipe} (or another socket error) when the upstream is gone.
+ */
+export async function sendProxyHeader(
+  upstream: Deno.Conn,
+  mode: ProxyProtocolMode,
+  client: Deno.Conn,
+): Promise<void> {
+  if (mode === "off") return;
+  const header = encodeProxyHeader(
+    mode,
+    client.remoteAddr as Deno.NetAddr,
+    client.localAddr as Deno.NetAddr,
+  );
+  let off = 0;
+  while (off < header.length) off += await upstream.write(header.subarray(off));
+}
