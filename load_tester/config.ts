@@ -35,34 +35,39 @@ const MAX_WORKERS = 256;
 
 /** Keys one scenario may set; unset keys fall back to the top level, then the defaults. */
 const SCENARIO_FIELDS = {
-  name: { type: "string", description: "Scenario name" },
+  name: { type: "string", optional: true, description: "Scenario name" },
   connections: {
     type: "integer",
+    optional: true,
     min: 1,
     max: MAX_CONNECTIONS,
     description: "Concurrent connections",
   },
   duration_secs: {
     type: "duration",
+    optional: true,
     min: 0.001,
     max: MAX_DURATION_SECS,
     description: "Measured seconds",
   },
   message_size: {
     type: "size",
+    optional: true,
     min: 1,
     max: MAX_MESSAGE_SIZE,
     description: "Bytes per request",
   },
-  mode: { type: "enum", values: MODES, description: "pingpong or churn" },
+  mode: { type: "enum", values: MODES, optional: true, description: "pingpong or churn" },
   rate: {
     type: "number",
+    optional: true,
     min: 0,
     max: MAX_RATE,
     description: "Total requests/s (open loop); 0 = closed loop",
   },
   warmup_secs: {
     type: "duration",
+    optional: true,
     min: 0,
     max: MAX_DURATION_SECS,
     description: "Unmeasured seconds before the measurement",
@@ -76,6 +81,7 @@ const SCENARIO_FIELDS = {
 export const LOAD_TEST_SCHEMA = {
   target_addr: {
     type: "address",
+    optional: true,
     aliases: ["target"],
     description: `Address to load, host:port (default "${DEFAULTS.target_addr}")`,
   },
@@ -112,7 +118,7 @@ export const LOAD_TEST_SCHEMA = {
     aliases: ["warmup-secs"],
     description: "Seconds of load before measuring (default 0)",
   },
-  scenario: { type: "string", description: "Run only the scenario with this name" },
+  scenario: { type: "string", optional: true, description: "Run only the scenario with this name" },
   workers: {
     type: "integer",
     default: 1,
@@ -121,10 +127,19 @@ export const LOAD_TEST_SCHEMA = {
     description: "Deno Workers the connections are spread over",
   },
   format: { type: "enum", values: FORMATS, default: "table", description: "Report format" },
-  out: { type: "string", description: "Write the report to this file instead of stdout" },
-  baseline: { type: "string", description: "A previous --format json result to compare with" },
+  out: {
+    type: "string",
+    optional: true,
+    description: "Write the report to this file instead of stdout",
+  },
+  baseline: {
+    type: "string",
+    optional: true,
+    description: "A previous --format json result to compare with",
+  },
   fail_on_regression: {
     type: "number",
+    optional: true,
     min: 0,
     max: 1_000_000,
     description: "With --baseline: exit 1 when RPS fell or p99 rose by more than this %",

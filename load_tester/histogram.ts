@@ -87,7 +87,7 @@ export function summarize(histogram: LatencyHistogram): LatencySummary {
     p95: histogram.getValueAtPercentile(95),
     p99: histogram.getValueAtPercentile(99),
     p999: histogram.getValueAtPercentile(99.9),
-    max: histogram.maxValue,
+    max: histogram.getValueAtPercentile(100),
   };
 }
 

@@ -64,11 +64,11 @@ Deno.test("runScenario() open loop holds its rate within 5%", async () => {
   const echo = echoServer();
   try {
     const result = await runScenario(
-      scenario({ connections: 10, rate: 2000, duration_secs: 1 }),
+      scenario({ connections: 10, rate: 1000, duration_secs: 1 }),
       { target: echo.addr },
     );
-    assert.equal(result.target_rate, 2000);
-    assert.ok(Math.abs(result.rps - 2000) <= 100, `rps ${result.rps}`);
+    assert.equal(result.target_rate, 1000);
+    assert.ok(Math.abs(result.rps - 1000) <= 50, `rps ${result.rps}`);
     assert.ok(result.uncorrected_latency_us !== undefined);
     assert.equal(result.errors.total, 0);
   } finally {

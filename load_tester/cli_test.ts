@@ -1,0 +1,240 @@
+import assert from "node:assert/strict";
+import { customServer, echoServer } from "./_test_util.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-sys", "--allow-env"];
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(args: string[]): Promise<Run> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...PERMS, "load_tester/main.ts", ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+Deno.test("CLI runs the seed's load_test.toml unchanged and prints the matrix", async () => {
+  const echo = echoServer();
+  try {
+    const run = await cli(["--target", echo.addr, "-d", "0.2", "--progress=false"]);
+    assert.equal(run.code, 0, run.stderr);
+    const table = run.stdout.slice(run.stdout.indexOf("Scenario"));
+    assert.match(table, /^Scenario\s+Conns\s+MsgSize\s+Requests\s+RPS\s+p50\s+p95\s+p99\s+Err%/);
+    for (
+      const name of [
+        "baseline",
+        "small-packets",
+        "large-packets",
+        "medium-load",
+        "heavy-load",
+        "stress-test",
+        "big-data",
+      ]
+    ) {
+      assert.match(table, new RegExp(`\\n${name}\\s+\\d+`), name);
+    }
+    assert.match(table, /stress-test\s+500\s+1\.0KB/);
+    assert.match(table, /big-data\s+10\s+64\.0KB/);
+    assert.ok(!/stress-test.*\s100\.00%/.test(table));
+  } finally {
+    await echo.close();
+  }
+});
+
+Deno.test("CLI exits 1 with one line when nothing listens", async () => {
+  const started = performance.now();
+  const run = await cli(["--config", "/dev/null", "--target", "127.0.0.1:1", "-d", "5"]);
+  assert.equal(run.code, 1);
+  assert.equal(run.stderr, "cannot connect to 127.0.0.1:1: connection refused\n");
+  assert.ok(performance.now() - started < 5000);
+});
+
+Deno.test("CLI exits 2 with one line on bad flags or config", async () => {
+  const bad = await cli(["-c", "0"]);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr.trim().split("\n").length, 1);
+  assert.match(bad.stderr, /flag --connections/);
+  const path = await Deno.makeTempFile({ suffix: ".toml" });
+  try {
+    await Deno.writeTextFile(path, `target_addr = "127.0.0.1:3000"\nconnectons = 5\n`);
+    const unknown = await cli(["--config", path]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^Unknown key 'connectons' in .*\n$/);
+    const extra = await cli(["--config", path, "frobnicate"]);
+    assert.equal(extra.code, 2);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("CLI exits 1 when every request of a scenario failed", async () => {
+  const server = customServer(() => {}, true);
+  try {
+    const run = await cli([
+      "--config",
+      "/dev/null",
+      "--target",
+      server.addr,
+      "-d",
+      "0.3",
+      "-c",
+      "2",
+    ]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /every request failed/);
+    assert.match(run.stdout, /Errors:/);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("CLI writes JSON, compares with a baseline, fails on regression, merges", async () => {
+  const echo = echoServer();
+  const dir = await Deno.makeTempDir();
+  try {
+    const base = ["--config", "/dev/null", "--target", echo.addr, "-d", "0.3", "-c", "2"];
+    const first = await cli([...base, "--format", "json", "--out", `${dir}/a.json`]);
+    assert.equal(first.code, 0, first.stderr);
+    const doc = JSON.parse(await Deno.readTextFile(`${dir}/a.json`));
+    assert.equal(doc.target, echo.addr);
+    assert.equal(doc.scenarios.length, 1);
+    const s = doc.scenarios[0];
+    assert.ok(s.requests > 0 && s.rps > 0 && s.latency_us.p99 > 0);
+
+    const better = structuredClone(doc);
+    better.scenarios[0].rps = s.rps * 10;
+    await Deno.writeTextFile(`${dir}/fast.json`, JSON.stringify(better));
+    const regressed = await cli([
+      ...base,
+      "--baseline",
+      `${dir}/fast.json`,
+      "--fail-on-regression",
+      "10",
+    ]);
+    assert.equal(regressed.code, 1);
+    assert.match(regressed.stderr, /regression: default: RPS fell/);
+    assert.match(regressed.stdout, /ΔRPS\s+Δp99/);
+
+    const worse = structuredClone(doc);
+    worse.scenarios[0].rps = s.rps / 10;
+    worse.scenarios[0].latency_us.p99 = s.latency_us.p99 * 1000;
+    await Deno.writeTextFile(`${dir}/slow.json`, JSON.stringify(worse));
+    const fine = await cli([
+      ...base,
+      "--baseline",
+      `${dir}/slow.json`,
+      "--fail-on-regression",
+      "10",
+    ]);
+    assert.equal(fine.code, 0, fine.stderr);
+
+    const merged = await cli(["merge", `${dir}/a.json`, `${dir}/a.json`, "--format", "json"]);
+    assert.equal(merged.code, 0, merged.stderr);
+    const m = JSON.parse(merged.stdout).scenarios[0];
+    assert.equal(m.requests, s.requests * 2);
+    assert.ok(Math.abs(m.rps - s.rps * 2) < 0.5);
+    assert.equal(m.latency_us.p99, s.latency_us.p99);
+
+    const missing = await cli(["merge", `${dir}/nope.json`]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /Cannot read result file .*nope\.json: not found/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await echo.close();
+  }
+});
+
+Deno.test("CLI prints CSV and Markdown", async () => {
+  const echo = echoServer();
+  try {
+    const base = ["--config", "/dev/null", "--target", echo.addr, "-d", "0.2", "-c", "2"];
+    const csv = await cli([...base, "--format", "csv"]);
+    assert.equal(csv.code, 0, csv.stderr);
+    const lines = csv.stdout.trim().split("\n");
+    assert.equal(lines.length, 2);
+    assert.match(lines[0]!, /^scenario,mode,connections,message_size/);
+    assert.match(lines[1]!, /^default,pingpong,2,1024,/);
+    const md = await cli([...base, "--format", "markdown", "--mode", "churn"]);
+    assert.equal(md.code, 0, md.stderr);
+    assert.match(md.stdout, /^\| Scenario \| Conns \|/);
+    assert.match(md.stdout, /\n\| default \| 2 \| 1\.0KB \|/);
+  } finally {
+    await echo.close();
+  }
+});
+
+Deno.test("CLI serves live metrics and prints a partial report on SIGINT", async () => {
+  const echo = echoServer();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...PERMS,
+      "load_tester/main.ts",
+      "--config",
+      "/dev/null",
+      "--target",
+      echo.addr,
+      "-d",
+      "20",
+      "-c",
+      "2",
+      "--metrics",
+      "127.0.0.1:0",
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  try {
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    let url: string | undefined;
+    while (url === undefined) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += value;
+      url = /metrics on (http:\/\/\S+)/.exec(seen)?.[1];
+    }
+    assert.ok(url, seen);
+    let requests = 0;
+    for (let i = 0; i < 50 && requests === 0; i++) {
+      const text = await (await fetch(url)).text();
+      requests = Number(
+        /monkey_load_requests_total\{scenario="default"\} (\d+)/.exec(text)?.[1] ?? 0,
+      );
+      if (requests === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(requests > 0);
+    child.kill("SIGINT");
+    const rest = (async () => {
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) return seen;
+        seen += value;
+      }
+    })();
+    const [status, stdout] = await Promise.all([
+      child.status,
+      new Response(child.stdout).text(),
+    ]);
+    const stderr = await rest;
+    assert.equal(status.code, 0, stderr);
+    assert.match(stdout, /=== default \(pingpong\) ===/);
+    const duration = Number(/Duration:\s+([\d.]+)s/.exec(stdout)?.[1]);
+    assert.ok(duration > 0 && duration < 15, `${duration}`);
+    assert.match(stderr, /stopped early/);
+  } finally {
+    try {
+      child.kill();
+    } catch { /* exited */ }
+    await echo.close();
+  }
+});

@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { parsePrometheus } from "@monkey/shared";
+import { LiveMetrics } from "./live_metrics.ts";
+import { fakeResult } from "./_test_results.ts";
+
+Deno.test("LiveMetrics serves the running scenario's counters as Prometheus text and JSON", async () => {
+  const live = new LiveMetrics();
+  live.end(fakeResult("done", [100, 200, 300]));
+  live.start(() => ({
+    scenario: "running",
+    elapsed_secs: 1.5,
+    duration_secs: 5,
+    warming_up: false,
+    requests: 42,
+    errors: { reset: 2 },
+    latency: { min: 1, mean: 2, p50: 3, p90: 4, p95: 5, p99: 6, p999: 7, max: 8 },
+  }));
+  const text = await (await live.app.request("/metrics")).text();
+  const samples = parsePrometheus(text);
+  assert.equal(samples.get('monkey_load_requests_total{scenario="running"}'), 42);
+  assert.equal(samples.get('monkey_load_requests_total{scenario="done"}'), 3);
+  assert.equal(samples.get('monkey_load_errors_total{scenario="running",kind="reset"}'), 2);
+  assert.equal(
+    samples.get('monkey_load_latency_microseconds{scenario="running",quantile="0.99"}'),
+    6,
+  );
+  assert.ok(text.includes("# TYPE monkey_load_requests_total counter"));
+  const json = await (await live.app.request("/metrics?format=json")).json();
+  assert.equal(json.scenarios[1].requests, 42);
+  assert.equal((await live.app.request("/health")).status, 200);
+});

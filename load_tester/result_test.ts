@@ -1,0 +1,32 @@
+import assert from "node:assert/strict";
+import { mergeReports, mergeResults, resultHistogram } from "./result.ts";
+import { fakeReport, fakeResult } from "./_test_results.ts";
+
+const A = Array.from({ length: 1000 }, (_, i) => 100 + i);
+const B = Array.from({ length: 3000 }, (_, i) => 5000 + i * 3);
+
+Deno.test("mergeResults() adds histograms exactly and sums rates and connections", () => {
+  const a = fakeResult("x", A, { duration: 2, mismatches: 3 });
+  const b = fakeResult("x", B, { duration: 1 });
+  const merged = mergeResults([a, b]);
+  const all = fakeResult("x", [...A, ...B]);
+  assert.equal(merged.requests, 4000);
+  assert.equal(merged.rps, 500 + 3000);
+  assert.equal(merged.connections, 20);
+  assert.equal(merged.duration_secs, 2);
+  assert.deepEqual(merged.latency_us, all.latency_us);
+  assert.equal(resultHistogram(merged).totalCount, 4000);
+  assert.equal(merged.errors.total, 3);
+  assert.equal(merged.errors.by_kind["mismatch"], 3);
+  assert.equal(merged.error_rate, Math.round((3 / 4003) * 1e6) / 1e6);
+  assert.equal(merged.throughput_up_bps, a.throughput_up_bps + b.throughput_up_bps);
+});
+
+Deno.test("mergeReports() matches scenarios by name across machines", () => {
+  const one = fakeReport([fakeResult("s1", A), fakeResult("s2", B)]);
+  const two = fakeReport([fakeResult("s2", A), fakeResult("s1", B)]);
+  const merged = mergeReports([one, two]);
+  assert.deepEqual(merged.scenarios.map((s) => [s.name, s.requests]), [["s1", 4000], ["s2", 4000]]);
+  assert.equal(merged.target, "127.0.0.1:3000");
+  assert.throws(() => mergeReports([]));
+});
