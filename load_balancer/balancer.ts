@@ -99,8 +99,8 @@ export interface LoadBalancer {
   /**
    * Apply a new configuration without dropping connections: new backends join, missing ones
    * drain and leave, weights, strategy, timeouts, retries, health checks, token and PROXY
-   * protocol apply to new connections. `listen_addr`, `metrics_addr` and `max_connections`
-   * need a restart (reported in the changes).
+   * protocol apply to new connections. `listen_addr`, `metrics_addr`, `max_connections`,
+   * `log_level` and `metrics_log_interval_secs` need a restart (reported in the changes).
    *
    * @throws {ConfigError} When the new configuration is invalid; nothing changes then.
    */
@@ -336,9 +336,17 @@ export function startLoadBalancer(
     keep("listen_addr", cfg.listen_addr, next.listen_addr);
     keep("metrics_addr", cfg.metrics_addr, next.metrics_addr);
     keep("max_connections", cfg.max_connections, next.max_connections);
+    keep("log_level", cfg.log_level, next.log_level);
+    keep(
+      "metrics_log_interval_secs",
+      cfg.metrics_log_interval_secs,
+      next.metrics_log_interval_secs,
+    );
     next.listen_addr = cfg.listen_addr;
     next.metrics_addr = cfg.metrics_addr;
     next.max_connections = cfg.max_connections;
+    next.log_level = cfg.log_level;
+    next.metrics_log_interval_secs = cfg.metrics_log_interval_secs;
     const wanted = new Set(next.backends.map((b) => b.addr!));
     for (const b of next.backends) {
       const addr = b.addr!;
@@ -382,7 +390,6 @@ export function startLoadBalancer(
         "retries",
         "proxy_protocol",
         "grace_period_secs",
-        "log_level",
       ] as const
     ) {
       if (next[key] !== cfg[key]) changes.push(`${key} ${cfg[key]} -> ${next[key]}`);

@@ -405,3 +405,24 @@ Deno.test("proxy_protocol v1 and v2 write the client's addresses before any clie
     listener.close();
   }
 });
+
+Deno.test("proxy_protocol v1 over IPv6 names TCP6 and the ::1 addresses", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const backendAddr = `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+  await withLb({
+    listen_addr: "[::1]:0",
+    proxy_protocol: "v1",
+    backends: [{ addr: backendAddr }],
+  }, async (lb) => {
+    assert.match(lb.addr, /^\[::1\]:\d+$/);
+    const port = Number(lb.addr.slice(lb.addr.lastIndexOf(":") + 1));
+    const accepted = listener.accept();
+    const client = await Deno.connect({ hostname: "::1", port });
+    const upstream = await accepted;
+    const clientPort = (client.localAddr as Deno.NetAddr).port;
+    assert.equal(await readLine(upstream), `PROXY TCP6 ::1 ::1 ${clientPort} ${port}\r`);
+    client.close();
+    upstream.close();
+  });
+  listener.close();
+});

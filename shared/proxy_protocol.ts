@@ -192,9 +192,14 @@ function toSix(addr: Family): Family {
 
 /**
  * Format eight IPv6 groups in the RFC 5952 canonical form (lower case, the longest run of
- * two or more zero groups as `::`).
+ * two or more zero groups as `::`, IPv4-mapped addresses with a dotted tail).
  */
 function formatIPv6(groups: readonly number[]): string {
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    // IPv4-mapped: written with a dotted tail, as inet_ntop does.
+    const [hi, lo] = [groups[6]!, groups[7]!];
+    return `::ffff:${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+  }
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < groups.length;) {

@@ -48,6 +48,11 @@ Deno.test("PROXY v1 writes TCP6 with canonical addresses, and maps a mixed pair 
     text(encodeProxyV1({ hostname: "10.0.0.1", port: 1234 }, { hostname: "::1", port: 80 })),
     "PROXY TCP6 ::ffff:10.0.0.1 ::1 1234 80\r\n",
   );
+  // A dual-stack socket reports IPv4 clients as IPv4-mapped IPv6; written like inet_ntop.
+  assert.equal(
+    text(encodeProxyV1({ hostname: "::FFFF:7f00:1", port: 1 }, { hostname: "::1", port: 2 })),
+    "PROXY TCP6 ::ffff:127.0.0.1 ::1 1 2\r\n",
+  );
 });
 
 Deno.test("PROXY v1 says UNKNOWN for hosts that are not IP literals, and for LOCAL", () => {
