@@ -11,13 +11,13 @@ import {
   ConnectError,
   connectTcp,
   createMetricsApp,
-  encodeProxyHeader,
   formatBytes,
   Logger,
   methodNotAllowed,
   Registry,
   relay,
   safeClose,
+  sendProxyHeader,
   startEndpoint,
   TcpServer,
   ThrottledLog,
@@ -235,15 +235,7 @@ export function startLoadBalancer(
     const target = backend!;
     const stats = target.attach();
     try {
-      if (cfg.proxy_protocol !== "off") {
-        const header = encodeProxyHeader(
-          cfg.proxy_protocol,
-          remote,
-          client.localAddr as Deno.NetAddr,
-        );
-        let off = 0;
-        while (off < header.length) off += await upstream.write(header.subarray(off));
-      }
+      await sendProxyHeader(upstream, cfg.proxy_protocol, client);
     } catch {
       safeClose(client);
       safeClose(upstream);
