@@ -151,8 +151,12 @@ export function startLoadBalancer(
   let closedUp = 0;
   let closedDown = 0;
 
+  // Checks start once the listener is bound (a failed start leaves nothing running).
+  let checking = false;
   const pool = new BackendPool({
-    added: () => checker.sync(),
+    added: () => {
+      if (checking) checker.sync();
+    },
     removed: (backend) => {
       closedUp += backend.bytesIn;
       closedDown += backend.bytesOut;
@@ -272,6 +276,7 @@ export function startLoadBalancer(
   } catch (error) {
     throw bindError("listen_addr", cfg.listen_addr, error);
   }
+  checking = true;
   checker.sync();
   registerCollectors(m.registry, pool, () => server, bytes);
 

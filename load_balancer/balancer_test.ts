@@ -426,3 +426,39 @@ Deno.test("proxy_protocol v1 over IPv6 names TCP6 and the ::1 addresses", async 
   });
   listener.close();
 });
+
+Deno.test("a listen address in use fails with one clear line and leaves nothing running", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const addr = `127.0.0.1:${(taken.addr as Deno.NetAddr).port}`;
+  const backend = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    assert.throws(
+      () =>
+        startLoadBalancer({
+          listen_addr: addr,
+          metrics_addr: "off",
+          health_check: { interval_ms: 10 },
+          backends: [{ addr: `127.0.0.1:${(backend.addr as Deno.NetAddr).port}` }],
+        }, { logger: quietLogger().logger }),
+      new RegExp(`Cannot listen on ${addr} \\(listen_addr\\): address already in use`),
+    );
+    // No health check may probe the backend afterwards (ten intervals of silence).
+    const probe = backend.accept().then((conn) => {
+      conn.close();
+      return "probed";
+    }, () => "closed");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const quiet = new Promise<string>((resolve) => timer = setTimeout(() => resolve("quiet"), 100));
+    assert.equal(await Promise.race([probe, quiet]), "quiet");
+    clearTimeout(timer);
+    backend.close();
+    await probe;
+  } finally {
+    taken.close();
+    try {
+      backend.close();
+    } catch {
+      // Closed above.
+    }
+  }
+});

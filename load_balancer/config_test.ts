@@ -118,3 +118,14 @@ Deno.test("--help lists the load balancer's flags", () => {
     assert.ok(text.includes(flag), flag);
   }
 });
+
+Deno.test("admin_token falls back to MONKEY_ADMIN_TOKEN; the flag wins over it", () => {
+  Deno.env.set("MONKEY_ADMIN_TOKEN", "from-env");
+  try {
+    assert.equal(loadLbConfig([]).config.admin_token, "from-env");
+    assert.equal(loadLbConfig(["--admin-token", "from-flag"]).config.admin_token, "from-flag");
+  } finally {
+    Deno.env.delete("MONKEY_ADMIN_TOKEN");
+  }
+  assert.equal(loadLbConfig([]).config.admin_token, undefined);
+});
