@@ -331,6 +331,7 @@ export class LoadEngine {
     const received = checker.received;
     const size = payload.length;
     const latency = this.#latency;
+    if (size > CONCURRENT_ABOVE) return await this.#openLoop(slot, conn, 0);
     while (!this.#stopped) {
       const sent = performance.now();
       slot.since = sent;
@@ -354,19 +355,21 @@ export class LoadEngine {
     }
   }
 
-  /** Open loop: requests at fixed intervals; latency from the intended send time. */
-  async #openLoop(slot: Slot, conn: Deno.TcpConn): Promise<void> {
+  /**
+   * Open loop: requests at fixed intervals; latency from the intended send time. With
+   * `interval` 0 it is a closed loop for large messages (no schedule).
+   */
+  async #openLoop(slot: Slot, conn: Deno.TcpConn, interval = this.#intervalMs()): Promise<void> {
     const checker = slot.checker;
     const payload = checker.payload;
     const received = checker.received;
     const size = payload.length;
     const latency = this.#latency;
-    const uncorrected = this.#uncorrected!;
-    const interval = this.#intervalMs();
+    const uncorrected = this.#uncorrected;
     while (!this.#stopped) {
-      const intended = this.#nextIntended(slot, interval);
+      const intended = interval > 0 ? this.#nextIntended(slot, interval) : 0;
       const wait = intended - performance.now();
-      if (wait > SEND_AHEAD_MS) {
+      if (interval > 0 && wait > SEND_AHEAD_MS) {
         await this.#sleep(slot, wait - SEND_AHEAD_MS);
         if (this.#stopped) return;
       }
@@ -379,8 +382,11 @@ export class LoadEngine {
         continue;
       }
       const done = performance.now();
-      recordMicros(latency, (done - (sent < intended ? sent : intended)) * US_PER_MS);
-      recordMicros(uncorrected, (done - sent) * US_PER_MS);
+      recordMicros(
+        latency,
+        (done - (interval > 0 && intended < sent ? intended : sent)) * US_PER_MS,
+      );
+      if (uncorrected) recordMicros(uncorrected, (done - sent) * US_PER_MS);
       this.#requests++;
     }
   }
@@ -459,6 +465,12 @@ export class LoadEngine {
   }
 }
 
+/**
+ * Messages above this are written and read concurrently: written first, a message larger than
+ * the socket buffers would deadlock against an echo server blocked on its own write.
+ */
+const CONCURRENT_ABOVE = 256 * 1024;
+
 /** Write the payload, read exactly its length back. */
 async function exchange(
   conn: Deno.TcpConn,
@@ -466,8 +478,20 @@ async function exchange(
   received: Uint8Array,
   size: number,
 ): Promise<void> {
+  if (size > CONCURRENT_ABOVE) {
+    await Promise.all([writeAll(conn, payload), readFull(conn, received, size)]);
+    return;
+  }
+  await writeAll(conn, payload);
+  await readFull(conn, received, size);
+}
+
+async function writeAll(conn: Deno.TcpConn, payload: Uint8Array): Promise<void> {
   let written = await conn.write(payload);
-  while (written < size) written += await conn.write(payload.subarray(written));
+  while (written < payload.length) written += await conn.write(payload.subarray(written));
+}
+
+async function readFull(conn: Deno.TcpConn, received: Uint8Array, size: number): Promise<void> {
   let got = await conn.read(received);
   if (got === null) throw new LoadError("short_read", "connection closed before the echo");
   while (got < size) {

@@ -181,3 +181,17 @@ Deno.test("runMatrix() runs scenarios in order and stops early on abort", async 
     await echo.close();
   }
 });
+
+Deno.test("runScenario() moves messages larger than the socket buffers without deadlock", async () => {
+  const echo = echoServer();
+  try {
+    const result = await runScenario(
+      scenario({ connections: 1, message_size: 32 * 1024 * 1024, duration_secs: 0.5 }),
+      { target: echo.addr, timeout_secs: 2 },
+    );
+    assert.ok(result.requests > 0);
+    assert.equal(result.errors.total, 0);
+  } finally {
+    await echo.close();
+  }
+});
