@@ -30,7 +30,7 @@ export interface ByteWriter {
 /** First buffer of every direction: small, so idle connections stay cheap (measured: 4 KiB
  * buffers cost ~31 KiB RSS per idle proxied connection, 512 B ~21 KiB; Deno's own floor for two
  * sockets with pending reads is ~17 KiB). */
-export const INITIAL_BUFFER = 1024;
+export const INITIAL_BUFFER = 512;
 /** Largest buffer a busy direction grows to. */
 export const MAX_BUFFER = 256 * 1024;
 const GROWTH = 4;
