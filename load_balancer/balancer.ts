@@ -249,6 +249,7 @@ export function startLoadBalancer(
     }
     if (logger.enabled("debug")) logger.debug(`${remote.hostname} -> ${target.addr}`);
     const result = await relay(client, upstream, {
+      mode: cfg.relay,
       idleTimeoutMs: cfg.idle_timeout_secs * 1000,
       stats,
       signal: force,
@@ -387,6 +388,7 @@ export function startLoadBalancer(
         "retries",
         "proxy_protocol",
         "grace_period_secs",
+        "relay",
       ] as const
     ) {
       if (next[key] !== cfg[key]) changes.push(`${key} ${cfg[key]} -> ${next[key]}`);

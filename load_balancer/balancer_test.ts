@@ -72,10 +72,11 @@ Deno.test("round_robin sends clients to each backend in turn and counts per back
   await closeAll(backends);
 });
 
-Deno.test("weighted_round_robin interleaves real connections by weight", async () => {
+Deno.test("weighted_round_robin interleaves real connections by weight (streams relay)", async () => {
   const backends = ["a", "b", "c"].map((t) => startTagged(t));
   await withLb({
     strategy: "weighted_round_robin",
+    relay: "streams",
     backends: [{ addr: backends[0]!.addr, weight: 5 }, { addr: backends[1]!.addr }, {
       addr: backends[2]!.addr,
     }],
@@ -83,6 +84,9 @@ Deno.test("weighted_round_robin interleaves real connections by weight", async (
     let order = "";
     for (let i = 0; i < 7; i++) order += await tagOf(lb.addr);
     assert.equal(order, "aabacaa");
+    const { conn } = await connectTagged(lb.addr);
+    assert.equal(await echoLine(conn, "through pipeTo"), "through pipeTo");
+    conn.close();
   });
   await closeAll(backends);
 });

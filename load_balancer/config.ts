@@ -14,6 +14,7 @@ import {
   parseAddress,
   parseTomlText,
   PROXY_PROTOCOL_MODES,
+  RELAY_MODES,
   showValue,
   validateConfig,
 } from "@monkey/shared";
@@ -154,6 +155,12 @@ export const LB_SCHEMA = {
     values: PROXY_PROTOCOL_MODES,
     default: "off",
     description: "Send a PROXY protocol header to backends: off, v1 or v2",
+  },
+  relay: {
+    type: "enum",
+    values: RELAY_MODES,
+    default: "loop",
+    description: "Relay implementation: 'loop' (read/write) or 'streams' (pipeTo)",
   },
   health_check: {
     type: "table",
