@@ -26,6 +26,7 @@ export * from "./connect.ts";
 export * from "./http.ts";
 export * from "./logger.ts";
 export * from "./metrics.ts";
+export * from "./process.ts";
 export * from "./proxy_protocol.ts";
 export * from "./relay.ts";
 export * from "./server.ts";

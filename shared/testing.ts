@@ -7,6 +7,7 @@
  */
 
 import { formatAddress } from "./address.ts";
+import { type LineProcess, spawnLines } from "./process.ts";
 
 /** Largest chunk `crypto.getRandomValues` fills at once. */
 const RANDOM_CHUNK = 65_536;
@@ -294,21 +295,6 @@ export async function relayEnds(): Promise<RelayEnds> {
   }
 }
 
-/** A service started as a child process by {@linkcode spawnDeno}. */
-export interface SpawnedService extends AsyncDisposable {
-  /** The child process. */
-  child: Deno.ChildProcess;
-  /** Every stdout and stderr line so far. */
-  lines: string[];
-  /**
-   * Resolve with the first line (past or future) matching `pattern`.
-   * @throws {Error} After `timeoutMs`, or when the process exits first.
-   */
-  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
-  /** Send a signal and wait for the exit status. */
-  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
-}
-
 /**
  * Run `deno <args>` from the repository root and collect its output lines as they come.
  *
@@ -316,79 +302,8 @@ export interface SpawnedService extends AsyncDisposable {
  * @param cwd Working directory (the repository root).
  * @returns The running child.
  */
-export function spawnDeno(args: string[], cwd: string): SpawnedService {
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const lines: string[] = [];
-  const waiters = new Set<() => void>();
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    let rest = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      const parts = (rest + chunk).split("\n");
-      rest = parts.pop()!;
-      lines.push(...parts);
-      for (const wake of waiters) wake();
-    }
-    if (rest) lines.push(rest);
-    for (const wake of waiters) wake();
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  let exited = false;
-  const status = child.status.then(async (s) => {
-    await pumps;
-    exited = true;
-    for (const wake of waiters) wake();
-    return s;
-  });
-  const waitForLine = (pattern: RegExp, timeoutMs = 10_000) =>
-    new Promise<RegExpExecArray>((resolve, reject) => {
-      const check = () => {
-        for (const line of lines) {
-          const match = pattern.exec(line);
-          if (match) return finish(() => resolve(match));
-        }
-        if (exited) {
-          finish(() => reject(new Error(`process exited before ${pattern}: ${lines.join("\n")}`)));
-        }
-      };
-      const timer = setTimeout(
-        () =>
-          finish(() =>
-            reject(new Error(`no line ${pattern} in ${timeoutMs} ms: ${lines.join("\n")}`))
-          ),
-        timeoutMs,
-      );
-      const finish = (settle: () => void) => {
-        clearTimeout(timer);
-        waiters.delete(check);
-        settle();
-      };
-      waiters.add(check);
-      check();
-    });
-  const stop = async (signal: Deno.Signal = "SIGTERM") => {
-    if (!exited) {
-      try {
-        child.kill(signal);
-      } catch {
-        // Already exited.
-      }
-    }
-    return await status;
-  };
-  return {
-    child,
-    lines,
-    waitForLine,
-    stop,
-    [Symbol.asyncDispose]: async () => void (await stop("SIGKILL")),
-  };
+export function spawnDeno(args: string[], cwd: string): LineProcess {
+  return spawnLines(Deno.execPath(), args, { cwd });
 }
 
 /**

@@ -1,0 +1,128 @@
+/**
+ * Child processes whose output is read line by line: the bench starts services and peers with
+ * it, tests start CLIs with it.
+ *
+ * @module
+ */
+
+/** A running child process with its output collected as lines. */
+export interface LineProcess extends AsyncDisposable {
+  /** The child process. */
+  child: Deno.ChildProcess;
+  /** Every stdout and stderr line so far. */
+  lines: string[];
+  /**
+   * Resolve with the first line (past or future) matching `pattern`.
+   *
+   * @throws {Error} After `timeoutMs`, or when the process exits first.
+   */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** Send a signal (default SIGTERM) and wait for the exit status. */
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/** Options for {@linkcode spawnLines}. */
+export interface SpawnLinesOptions {
+  /** Working directory. @default the current one */
+  cwd?: string;
+  /** Extra environment variables. @default { NO_COLOR: "1" } */
+  env?: Record<string, string>;
+}
+
+const DEFAULT_WAIT_MS = 10_000;
+
+/**
+ * Start `command args…` with piped stdout and stderr collected into lines.
+ *
+ * @param command Program to run.
+ * @param args Its arguments.
+ * @param options Working directory and environment.
+ * @returns The running process.
+ * @throws {Deno.errors.NotFound} When the program does not exist.
+ * @example
+ * ```ts
+ * await using proc = spawnLines("haproxy", ["-db", "-f", "haproxy.cfg"]);
+ * ```
+ */
+export function spawnLines(
+  command: string,
+  args: readonly string[],
+  options: SpawnLinesOptions = {},
+): LineProcess {
+  const child = new Deno.Command(command, {
+    args: [...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: options.env ?? { NO_COLOR: "1" },
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+  }).spawn();
+  const lines: string[] = [];
+  const waiters = new Set<() => void>();
+  const wakeAll = () => {
+    for (const wake of waiters) wake();
+  };
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    let rest = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      lines.push(...parts);
+      wakeAll();
+    }
+    if (rest) lines.push(rest);
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  let exited = false;
+  const status = child.status.then(async (s) => {
+    await pumps;
+    exited = true;
+    wakeAll();
+    return s;
+  });
+  const waitForLine = (pattern: RegExp, timeoutMs = DEFAULT_WAIT_MS) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        settle();
+      };
+      const check = () => {
+        for (const line of lines) {
+          const match = pattern.exec(line);
+          if (match) return finish(() => resolve(match));
+        }
+        if (exited) {
+          finish(() =>
+            reject(new Error(`${command} exited before printing ${pattern}: ${lines.join(" | ")}`))
+          );
+        }
+      };
+      const timer = setTimeout(
+        () =>
+          finish(() =>
+            reject(new Error(`${command} printed no ${pattern} within ${timeoutMs} ms`))
+          ),
+        timeoutMs,
+      );
+      waiters.add(check);
+      check();
+    });
+  const stop = async (signal: Deno.Signal = "SIGTERM") => {
+    if (!exited) {
+      try {
+        child.kill(signal);
+      } catch {
+        // Already exited.
+      }
+    }
+    return await status;
+  };
+  return {
+    child,
+    lines,
+    waitForLine,
+    stop,
+    [Symbol.asyncDispose]: async () => void (await stop("SIGKILL")),
+  };
+}
