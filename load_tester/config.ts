@@ -106,11 +106,13 @@ export const LOAD_TEST_SCHEMA = {
   },
   mode: {
     ...SCENARIO_FIELDS.mode,
-    description: "pingpong (write, wait for the echo) or churn (connect, exchange, close)",
+    description:
+      "pingpong (write, wait for the echo) or churn (connect, exchange, close) (default pingpong)",
   },
   rate: {
     ...SCENARIO_FIELDS.rate,
-    description: "Total requests/s, open loop (latency from the intended send time); 0 = closed",
+    description:
+      "Total requests/s, open loop (latency from the intended send time); 0 = closed loop (default 0)",
   },
   warmup_secs: {
     ...SCENARIO_FIELDS.warmup_secs,
@@ -126,7 +128,12 @@ export const LOAD_TEST_SCHEMA = {
     max: MAX_WORKERS,
     description: "Deno Workers the connections are spread over",
   },
-  format: { type: "enum", values: FORMATS, default: "table", description: "Report format" },
+  format: {
+    type: "enum",
+    values: FORMATS,
+    default: "table",
+    description: "Report format: table, json, csv or markdown",
+  },
   out: {
     type: "string",
     optional: true,
@@ -238,15 +245,16 @@ const TIME_UNITS_US: Record<string, number> = { us: 1, "µs": 1, ms: 1000, s: 1_
  * Parse an SLO such as `p99<2ms`, `p99.9<500us`, `p50<1s`.
  *
  * @param text The objective.
+ * @param origin Where it came from, for the error message.
  * @returns The parsed objective.
  * @throws {ConfigError} When the text is not an objective.
  */
-export function parseSlo(text: string): Slo {
+export function parseSlo(text: string, origin = "flag --slo"): Slo {
   const match = /^\s*(p50|p90|p95|p99\.9|p999|p99|max)\s*<\s*(\d+(?:\.\d+)?)\s*(us|µs|ms|s)\s*$/i
     .exec(text);
   if (!match) {
     throw new ConfigError(
-      `Cannot parse flag --slo: expected a percentile under a latency like p99<2ms, got '${text}'`,
+      `Cannot parse ${origin}: expected a percentile under a latency like p99<2ms, got '${text}'`,
     );
   }
   const key = SLO_KEYS[match[1]!.toLowerCase()]!;
@@ -361,7 +369,12 @@ export function loadTestConfig(
     configPath: loaded.configPath,
     positionals: loaded.positionals,
     help: loaded.help,
-    slo: parseSlo(config.slo),
+    slo: parseSlo(
+      config.slo,
+      flags.slo !== LOAD_TEST_SCHEMA.slo.default || loaded.configPath === undefined
+        ? "flag --slo"
+        : `'slo' in ${loaded.configPath}`,
+    ),
   };
 }
 
