@@ -1,0 +1,174 @@
+/**
+ * The side-by-side table `deno task bench` prints: req/s and p99 per target, ratios against
+ * HAProxy and a direct connection, the C-client cross-check and RSS per idle connection.
+ *
+ * @module
+ */
+
+import { formatMicros } from "@monkey/shared";
+
+/** One target's medians for one scenario. */
+export interface BenchCell {
+  /** Median requests/s over the repetitions. */
+  rps: number;
+  /** Median p50 latency, µs. */
+  p50_us: number;
+  /** Median p99 latency, µs. */
+  p99_us: number;
+  /** Errors summed over the repetitions. */
+  errors: number;
+}
+
+/** One scenario across every target. */
+export interface BenchRow {
+  /** Scenario name. */
+  scenario: string;
+  /** Connections. */
+  connections: number;
+  /** Bytes per message. */
+  message_size: number;
+  /** Medians per target name. */
+  cells: Record<string, BenchCell>;
+}
+
+/** Everything the bench prints. */
+export interface BenchSummary {
+  /** Machine description. */
+  machine: { cpu: string; cpus: number; os: string; kernel: string; deno: string; date: string };
+  /** Scenario rows. */
+  rows: BenchRow[];
+  /** Our load tester vs the C client on the same targets (baseline scenario). */
+  cross: { target: string; ours: number; c: number }[];
+  /** RSS bytes per established idle connection, per target. */
+  memory: { target: string; bytes: number }[];
+  /** Repetitions per cell. */
+  reps: number;
+  /** Seconds per run. */
+  secs: number;
+}
+
+/**
+ * Median of some numbers (mean of the middle two for an even count).
+ *
+ * @param values Numbers.
+ * @returns The median, or NaN for none.
+ */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * A ratio as text, e.g. `0.93x`.
+ *
+ * @param a Numerator.
+ * @param b Denominator.
+ * @returns Text, or "-" when undefined.
+ */
+export function ratio(a: number | undefined, b: number | undefined): string {
+  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) {
+    return "-";
+  }
+  return `${(a / b).toFixed(2)}x`;
+}
+
+function sizeText(bytes: number): string {
+  return bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+  return [line(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)]
+    .join("\n");
+}
+
+/**
+ * Render the bench results as Markdown tables (readable in a terminal, pasteable in the README).
+ *
+ * @param summary Results.
+ * @returns Text.
+ */
+export function renderBench(summary: BenchSummary): string {
+  const targets = [...new Set(summary.rows.flatMap((r) => Object.keys(r.cells)))];
+  const out: string[] = [];
+  const m = summary.machine;
+  out.push(`Machine: ${m.cpu}, ${m.cpus} cores, ${m.os} ${m.kernel}, Deno ${m.deno}; ${m.date}`);
+  out.push(
+    `Medians of ${summary.reps} run(s) of ${summary.secs}s each, 1 load-tester worker, ping-pong.`,
+  );
+  out.push("");
+  out.push("Requests/s (p99) per target:");
+  out.push(table(
+    ["Scenario", "Conns", "Size", ...targets],
+    summary.rows.map((r) => [
+      r.scenario,
+      String(r.connections),
+      sizeText(r.message_size),
+      ...targets.map((t) => {
+        const c = r.cells[t];
+        if (!c) return "";
+        return `${Math.round(c.rps)} (${formatMicros(c.p99_us)})${
+          c.errors > 0 ? ` ${c.errors} err` : ""
+        }`;
+      }),
+    ]),
+  ));
+  const ours = ["proxy", "proxy-streams", "lb"].filter((t) => targets.includes(t));
+  const peers = ["haproxy", "nginx"].filter((t) => targets.includes(t));
+  const direct = targets.find((t) => t.startsWith("direct"));
+  if (ours.length > 0 && (peers.length > 0 || direct)) {
+    out.push("");
+    out.push("Ratios (req/s; p99 in brackets, lower is better):");
+    const columns: [string, string][] = [];
+    for (const o of ours) {
+      for (const p of peers) columns.push([o, p]);
+      if (direct) columns.push([o, direct]);
+    }
+    if (ours.includes("lb") && ours.includes("proxy")) columns.push(["lb", "proxy"]);
+    out.push(table(
+      ["Scenario", ...columns.map(([a, b]) => `${a}/${b}`)],
+      summary.rows.map((r) => [
+        r.scenario,
+        ...columns.map(([a, b]) =>
+          `${ratio(r.cells[a]?.rps, r.cells[b]?.rps)} (${
+            ratio(r.cells[a]?.p99_us, r.cells[b]?.p99_us)
+          })`
+        ),
+      ]),
+    ));
+  }
+  const echoRows = summary.rows.filter((r) => r.cells["echo (deno)"] && direct && r.cells[direct]);
+  if (echoRows.length > 0 && direct) {
+    out.push("");
+    out.push(
+      `Our echo server vs ${direct}: ` +
+        echoRows.map((r) =>
+          `${r.scenario} ${ratio(r.cells["echo (deno)"]!.rps, r.cells[direct]!.rps)}`
+        ).join(", "),
+    );
+  }
+  if (summary.cross.length > 0) {
+    out.push("");
+    out.push("Load tester vs the C ping-pong client (baseline scenario, same targets):");
+    out.push(table(
+      ["Target", "load tester req/s", "pingpong.c req/s", "ratio"],
+      summary.cross.map((
+        c,
+      ) => [c.target, String(Math.round(c.ours)), String(Math.round(c.c)), ratio(c.ours, c.c)]),
+    ));
+  }
+  if (summary.memory.length > 0) {
+    out.push("");
+    out.push("RSS per established idle connection (client and upstream both connected):");
+    out.push(table(
+      ["Target", "KiB/conn"],
+      summary.memory.map((
+        x,
+      ) => [x.target, Number.isFinite(x.bytes) ? (x.bytes / 1024).toFixed(1) : "-"]),
+    ));
+  }
+  return out.join("\n");
+}
