@@ -108,7 +108,11 @@ async function main(): Promise<void> {
       }x)`,
     );
   } finally {
-    server.kill();
+    try {
+      server.kill();
+    } catch {
+      // already exited
+    }
     await server.status;
     await Deno.remove(dir, { recursive: true });
   }
