@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
-import { dial, readExactly, runDeno, spawnDeno, writeAll } from "@monkey/shared/testing";
+import { dial, readExactly, requires, runDeno, spawnDeno, writeAll } from "@monkey/shared/testing";
+
+const NEEDS = requires("run", "read", "env");
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-Deno.test("deno task echo starts, echoes, and stops on SIGINT with a summary", async () => {
+Deno.test("deno task echo starts, echoes, and stops on SIGINT with a summary", NEEDS, async () => {
   await using echo = spawnDeno([
     "task",
     "echo",
@@ -25,7 +27,7 @@ Deno.test("deno task echo starts, echoes, and stops on SIGINT with a summary", a
   );
 });
 
-Deno.test("echo/main.ts rejects a bad flag with one line and exit code 2", async () => {
+Deno.test("echo/main.ts rejects a bad flag with one line and exit code 2", NEEDS, async () => {
   const { code, stderr } = await runDeno([
     "run",
     "--allow-net",

@@ -1,3 +1,4 @@
+import { requires } from "@monkey/shared/testing";
 import assert from "node:assert/strict";
 import { ConfigError } from "@monkey/shared";
 import {
@@ -8,6 +9,8 @@ import {
   parseLbConfig,
 } from "./config.ts";
 import { helpText } from "@monkey/shared";
+
+const NEEDS = requires("read", "env");
 
 Deno.test("parseBackendFlag reads ADDR,weight=N,backup,max_connections=N", () => {
   assert.deepEqual(parseBackendFlag("127.0.0.1:8081"), { addr: "127.0.0.1:8081" });
@@ -24,7 +27,7 @@ Deno.test("parseBackendFlag reads ADDR,weight=N,backup,max_connections=N", () =>
   assert.throws(() => parseBackendFlag("127.0.0.1:8081,heavy"), /--backend/);
 });
 
-Deno.test("the shipped lb.toml loads: three backends, defaults from the issue", () => {
+Deno.test("the shipped lb.toml loads: three backends, defaults from the issue", NEEDS, () => {
   const { config } = loadLbConfig(["--config", new URL("./lb.toml", import.meta.url).pathname]);
   assert.equal(config.listen_addr, "127.0.0.1:4000");
   assert.equal(config.metrics_addr, "127.0.0.1:9092");
@@ -119,7 +122,7 @@ Deno.test("--help lists the load balancer's flags", () => {
   }
 });
 
-Deno.test("admin_token falls back to MONKEY_ADMIN_TOKEN; the flag wins over it", () => {
+Deno.test("admin_token falls back to MONKEY_ADMIN_TOKEN; the flag wins over it", NEEDS, () => {
   Deno.env.set("MONKEY_ADMIN_TOKEN", "from-env");
   try {
     assert.equal(loadLbConfig([]).config.admin_token, "from-env");

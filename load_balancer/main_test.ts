@@ -1,5 +1,8 @@
+import { requires } from "@monkey/shared/testing";
 import assert from "node:assert/strict";
 import { startTagged, tagOf, waitFor } from "./_testing.ts";
+
+const NEEDS = requires("run", "read", "write", "env");
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
@@ -12,7 +15,7 @@ function lbCommand(args: string[], env: Record<string, string> = {}) {
   });
 }
 
-Deno.test("main.ts exits 2 with one stderr line for a bad config", async () => {
+Deno.test("main.ts exits 2 with one stderr line for a bad config", NEEDS, async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/lb.toml`;
@@ -51,59 +54,63 @@ function lines(stream: ReadableStream<Uint8Array>): { lines: string[]; done: Pro
   return { lines: out, done };
 }
 
-Deno.test("SIGHUP rereads the file: backends change, live connections stay, a broken file is refused", async () => {
-  const a = startTagged("a");
-  const b = startTagged("b");
-  const dir = await Deno.makeTempDir();
-  const path = `${dir}/lb.toml`;
-  const write = (addrs: string[], extra = "") =>
-    Deno.writeTextFile(
-      path,
-      `listen_addr = "127.0.0.1:0"\nmetrics_addr = "127.0.0.1:0"\nmetrics_log_interval_secs = 0\n${extra}\n` +
-        addrs.map((addr) => `[[backends]]\naddr = "${addr}"\n`).join(""),
-    );
-  await write([a.addr]);
-  const child = lbCommand(["--config", path]).spawn();
-  const stdout = lines(child.stdout);
-  const stderr = lines(child.stderr);
-  try {
-    await waitFor(() => stdout.lines.some((l) => l.includes("balancing")), "banner", 15_000);
-    const banner = stdout.lines.find((l) => l.includes("balancing"))!;
-    const lbAddr = /balancing (\S+) ->/.exec(banner)![1]!;
-    const metricsAddr = /metrics on http:\/\/(\S+)\/metrics/.exec(banner)![1]!;
+Deno.test(
+  "SIGHUP rereads the file: backends change, live connections stay, a broken file is refused",
+  NEEDS,
+  async () => {
+    const a = startTagged("a");
+    const b = startTagged("b");
+    const dir = await Deno.makeTempDir();
+    const path = `${dir}/lb.toml`;
+    const write = (addrs: string[], extra = "") =>
+      Deno.writeTextFile(
+        path,
+        `listen_addr = "127.0.0.1:0"\nmetrics_addr = "127.0.0.1:0"\nmetrics_log_interval_secs = 0\n${extra}\n` +
+          addrs.map((addr) => `[[backends]]\naddr = "${addr}"\n`).join(""),
+      );
+    await write([a.addr]);
+    const child = lbCommand(["--config", path]).spawn();
+    const stdout = lines(child.stdout);
+    const stderr = lines(child.stderr);
+    try {
+      await waitFor(() => stdout.lines.some((l) => l.includes("balancing")), "banner", 15_000);
+      const banner = stdout.lines.find((l) => l.includes("balancing"))!;
+      const lbAddr = /balancing (\S+) ->/.exec(banner)![1]!;
+      const metricsAddr = /metrics on http:\/\/(\S+)\/metrics/.exec(banner)![1]!;
 
-    const [host, port] = [lbAddr.slice(0, lbAddr.lastIndexOf(":")), Number(lbAddr.split(":")[1])];
-    const live = await Deno.connect({ hostname: host, port });
-    const buf = new Uint8Array(2);
-    await live.read(buf);
-    assert.equal(new TextDecoder().decode(buf), "a\n");
+      const [host, port] = [lbAddr.slice(0, lbAddr.lastIndexOf(":")), Number(lbAddr.split(":")[1])];
+      const live = await Deno.connect({ hostname: host, port });
+      const buf = new Uint8Array(2);
+      await live.read(buf);
+      assert.equal(new TextDecoder().decode(buf), "a\n");
 
-    await write([b.addr]);
-    child.kill("SIGHUP");
-    await waitFor(() => stdout.lines.some((l) => l.includes("reloaded")), "reload line");
-    assert.equal(await tagOf(lbAddr), "b");
-    const rows = await (await fetch(`http://${metricsAddr}/backends`)).json();
-    assert.deepEqual(
-      rows.map((r: { addr: string; state: string }) => `${r.addr} ${r.state}`),
-      [`${a.addr} draining`, `${b.addr} up`],
-    );
-    // The connection to the dropped backend still works.
-    await live.write(new TextEncoder().encode("hi"));
-    await live.read(buf);
-    assert.equal(new TextDecoder().decode(buf), "hi");
+      await write([b.addr]);
+      child.kill("SIGHUP");
+      await waitFor(() => stdout.lines.some((l) => l.includes("reloaded")), "reload line");
+      assert.equal(await tagOf(lbAddr), "b");
+      const rows = await (await fetch(`http://${metricsAddr}/backends`)).json();
+      assert.deepEqual(
+        rows.map((r: { addr: string; state: string }) => `${r.addr} ${r.state}`),
+        [`${a.addr} draining`, `${b.addr} up`],
+      );
+      // The connection to the dropped backend still works.
+      await live.write(new TextEncoder().encode("hi"));
+      await live.read(buf);
+      assert.equal(new TextDecoder().decode(buf), "hi");
 
-    await Deno.writeTextFile(path, 'strategy = "fastest"\n');
-    child.kill("SIGHUP");
-    await waitFor(() => stderr.lines.some((l) => l.includes("reload rejected")), "rejection");
-    assert.equal(stderr.lines.filter((l) => l.includes("reload rejected")).length, 1);
-    assert.equal(await tagOf(lbAddr), "b");
-    live.close();
-  } finally {
-    child.kill("SIGTERM");
-    const status = await child.status;
-    await Promise.all([stdout.done, stderr.done]);
-    await Promise.all([a.close(), b.close()]);
-    await Deno.remove(dir, { recursive: true });
-    assert.equal(status.code, 0);
-  }
-});
+      await Deno.writeTextFile(path, 'strategy = "fastest"\n');
+      child.kill("SIGHUP");
+      await waitFor(() => stderr.lines.some((l) => l.includes("reload rejected")), "rejection");
+      assert.equal(stderr.lines.filter((l) => l.includes("reload rejected")).length, 1);
+      assert.equal(await tagOf(lbAddr), "b");
+      live.close();
+    } finally {
+      child.kill("SIGTERM");
+      const status = await child.status;
+      await Promise.all([stdout.done, stderr.done]);
+      await Promise.all([a.close(), b.close()]);
+      await Deno.remove(dir, { recursive: true });
+      assert.equal(status.code, 0);
+    }
+  },
+);

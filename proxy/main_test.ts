@@ -1,77 +1,100 @@
 import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
-import { dial, readExactly, runDeno, spawnDeno, writeAll } from "@monkey/shared/testing";
+import { dial, readExactly, requires, runDeno, spawnDeno, writeAll } from "@monkey/shared/testing";
+
+const NEEDS = requires("run", "read", "write", "env");
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const RUN = ["run", "--allow-net", "--allow-read", "proxy/main.ts"];
 
-Deno.test("deno task proxy relays, serves metrics, and drains on SIGINT with a final summary", async () => {
-  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
-  await using proxy = spawnDeno(
-    ["task", "proxy", "--listen", "127.0.0.1:0", "--target", echo.addr, "--metrics", "127.0.0.1:0"],
-    ROOT,
-  );
-  const [, addr, metrics] = await proxy.waitForLine(
-    /proxying (\S+) -> .*metrics on http:\/\/(\S+)\/metrics/,
-  );
-  const conn = await dial(addr!);
-  await writeAll(conn, new TextEncoder().encode("hello"));
-  assert.equal(new TextDecoder().decode(await readExactly(conn, 5)), "hello");
-  const json = await (await fetch(`http://${metrics}/metrics?format=json`)).json();
-  assert.equal(json.active_connections, 1);
-  assert.equal(json.bytes_upstream, 5);
-  conn.close();
-  const status = await proxy.stop("SIGINT");
-  assert.equal(status.code, 0);
-  assert.ok(
-    proxy.lines.some((l) => /\[METRICS\] active: 0 \| total: 1 \| up: 5B \| down: 5B/.test(l)),
-    proxy.lines.join("\n"),
-  );
-  assert.ok(proxy.lines.some((l) => /stopped after .*: 1 connections/.test(l)));
-  await echo.shutdown(1000);
-});
-
-Deno.test("proxy/main.ts loads the seed's proxy.toml unchanged and notes the ignored key", async () => {
-  await using proxy = spawnDeno(
-    [
-      ...RUN,
-      "--config",
-      "proxy/testdata/seed_proxy.toml",
-      "--listen",
-      "127.0.0.1:0",
-      "--metrics",
-      "off",
-    ],
-    ROOT,
-  );
-  await proxy.waitForLine(/proxying 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:8081 \(relay: loop\)/);
-  assert.ok(
-    proxy.lines.some((l) =>
-      /channel_buffer_size in proxy\/testdata\/seed_proxy\.toml: accepted .* ignored/.test(l)
-    ),
-  );
-  assert.equal((await proxy.stop("SIGTERM")).code, 0);
-});
-
-Deno.test("proxy/main.ts exits 1 with one line when the listen address is taken", async () => {
-  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  try {
-    const { code, stderr } = await runDeno([
-      ...RUN,
-      "--listen",
-      `127.0.0.1:${taken.addr.port}`,
-      "--metrics",
-      "off",
-    ], ROOT);
-    assert.equal(code, 1);
-    assert.equal(
-      stderr.trim(),
-      `Cannot listen on 127.0.0.1:${taken.addr.port} (listen_addr): address already in use`,
+Deno.test(
+  "deno task proxy relays, serves metrics, and drains on SIGINT with a final summary",
+  NEEDS,
+  async () => {
+    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+    await using proxy = spawnDeno(
+      [
+        "task",
+        "proxy",
+        "--listen",
+        "127.0.0.1:0",
+        "--target",
+        echo.addr,
+        "--metrics",
+        "127.0.0.1:0",
+      ],
+      ROOT,
     );
-  } finally {
-    taken.close();
-  }
-});
+    const [, addr, metrics] = await proxy.waitForLine(
+      /proxying (\S+) -> .*metrics on http:\/\/(\S+)\/metrics/,
+    );
+    const conn = await dial(addr!);
+    await writeAll(conn, new TextEncoder().encode("hello"));
+    assert.equal(new TextDecoder().decode(await readExactly(conn, 5)), "hello");
+    const json = await (await fetch(`http://${metrics}/metrics?format=json`)).json();
+    assert.equal(json.active_connections, 1);
+    assert.equal(json.bytes_upstream, 5);
+    conn.close();
+    const status = await proxy.stop("SIGINT");
+    assert.equal(status.code, 0);
+    assert.ok(
+      proxy.lines.some((l) => /\[METRICS\] active: 0 \| total: 1 \| up: 5B \| down: 5B/.test(l)),
+      proxy.lines.join("\n"),
+    );
+    assert.ok(proxy.lines.some((l) => /stopped after .*: 1 connections/.test(l)));
+    await echo.shutdown(1000);
+  },
+);
+
+Deno.test(
+  "proxy/main.ts loads the seed's proxy.toml unchanged and notes the ignored key",
+  NEEDS,
+  async () => {
+    await using proxy = spawnDeno(
+      [
+        ...RUN,
+        "--config",
+        "proxy/testdata/seed_proxy.toml",
+        "--listen",
+        "127.0.0.1:0",
+        "--metrics",
+        "off",
+      ],
+      ROOT,
+    );
+    await proxy.waitForLine(/proxying 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:8081 \(relay: loop\)/);
+    assert.ok(
+      proxy.lines.some((l) =>
+        /channel_buffer_size in proxy\/testdata\/seed_proxy\.toml: accepted .* ignored/.test(l)
+      ),
+    );
+    assert.equal((await proxy.stop("SIGTERM")).code, 0);
+  },
+);
+
+Deno.test(
+  "proxy/main.ts exits 1 with one line when the listen address is taken",
+  NEEDS,
+  async () => {
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const { code, stderr } = await runDeno([
+        ...RUN,
+        "--listen",
+        `127.0.0.1:${taken.addr.port}`,
+        "--metrics",
+        "off",
+      ], ROOT);
+      assert.equal(code, 1);
+      assert.equal(
+        stderr.trim(),
+        `Cannot listen on 127.0.0.1:${taken.addr.port} (listen_addr): address already in use`,
+      );
+    } finally {
+      taken.close();
+    }
+  },
+);
 
 const BAD: [string, string, RegExp][] = [
   [
@@ -103,7 +126,7 @@ const BAD: [string, string, RegExp][] = [
 ];
 
 for (const [name, text, pattern] of BAD) {
-  Deno.test(`proxy/main.ts rejects a config with ${name}: one line, exit 2`, async () => {
+  Deno.test(`proxy/main.ts rejects a config with ${name}: one line, exit 2`, NEEDS, async () => {
     const path = await Deno.makeTempFile({ suffix: ".toml" });
     try {
       await Deno.writeTextFile(path, text);
@@ -127,7 +150,7 @@ const BAD_FLAGS: [string[], RegExp][] = [
 ];
 
 for (const [args, pattern] of BAD_FLAGS) {
-  Deno.test(`proxy/main.ts rejects ${args.join(" ")}: one line, exit 2`, async () => {
+  Deno.test(`proxy/main.ts rejects ${args.join(" ")}: one line, exit 2`, NEEDS, async () => {
     const { code, stderr } = await runDeno([...RUN, ...args], ROOT);
     assert.equal(code, 2);
     assert.equal(stderr.trim().split("\n").length, 1, stderr);
@@ -135,7 +158,7 @@ for (const [args, pattern] of BAD_FLAGS) {
   });
 }
 
-Deno.test("proxy/main.ts --help lists every key as a flag", async () => {
+Deno.test("proxy/main.ts --help lists every key as a flag", NEEDS, async () => {
   const { code, stdout } = await runDeno([...RUN, "--help"], ROOT);
   assert.equal(code, 0);
   for (

@@ -1,3 +1,4 @@
+import { requires } from "./testing.ts";
 import assert from "node:assert/strict";
 import {
   ConfigError,
@@ -8,6 +9,8 @@ import {
   validateConfig,
   withDefaults,
 } from "./config.ts";
+
+const NEEDS = requires("read", "write", "env");
 
 const SCHEMA = {
   listen_addr: {
@@ -80,7 +83,7 @@ Deno.test("loadConfig() gives defaults with no file and no flags", () => {
   assert.equal(config.token, undefined);
 });
 
-Deno.test("loadConfig() reads the file and flags win over it", async () => {
+Deno.test("loadConfig() reads the file and flags win over it", NEEDS, async () => {
   await withFile(
     `listen_addr = "127.0.0.1:4000"\nconnections = 50\nduration_secs = "2m"\nmessage_size = "64KiB"\n` +
       `allow = ["10.0.0.0/8"]\nlegacy = 7\n[health]\ninterval_ms = 50\n[[backends]]\naddr = "127.0.0.1:8081"\n`,
@@ -133,16 +136,20 @@ Deno.test("loadConfig() turns repeated flags into arrays of tables and strings",
   assert.deepEqual(config.allow, ["a", "b"]);
 });
 
-Deno.test("loadConfig() reads an env fallback and lets --flag=false switch a boolean off", () => {
-  Deno.env.set("MONKEY_TEST_TOKEN", "s3cret");
-  try {
-    const { config } = loadConfig(SCHEMA, { args: ["--verbose=false"] });
-    assert.equal(config.token, "s3cret");
-    assert.equal(config.verbose, false);
-  } finally {
-    Deno.env.delete("MONKEY_TEST_TOKEN");
-  }
-});
+Deno.test(
+  "loadConfig() reads an env fallback and lets --flag=false switch a boolean off",
+  NEEDS,
+  () => {
+    Deno.env.set("MONKEY_TEST_TOKEN", "s3cret");
+    try {
+      const { config } = loadConfig(SCHEMA, { args: ["--verbose=false"] });
+      assert.equal(config.token, "s3cret");
+      assert.equal(config.verbose, false);
+    } finally {
+      Deno.env.delete("MONKEY_TEST_TOKEN");
+    }
+  },
+);
 
 const BAD_FILES: [string, string | Uint8Array, RegExp][] = [
   ["wrong type", `connections = "ten"`, /'connections' in .*: expected an integer, got 'ten'/],
@@ -184,7 +191,7 @@ const BAD_FILES: [string, string | Uint8Array, RegExp][] = [
 ];
 
 for (const [name, text, pattern] of BAD_FILES) {
-  Deno.test(`loadConfig() rejects a file with ${name} in one line`, async () => {
+  Deno.test(`loadConfig() rejects a file with ${name} in one line`, NEEDS, async () => {
     await withFile(text, (path) => {
       assert.throws(() => loadConfig(SCHEMA, { args: ["--config", path] }), (error: unknown) => {
         assert.ok(error instanceof ConfigError, String(error));
@@ -214,7 +221,7 @@ const BAD_FLAGS: [string[], RegExp][] = [
 ];
 
 for (const [args, pattern] of BAD_FLAGS) {
-  Deno.test(`loadConfig() rejects flags ${args.join(" ")} in one line`, () => {
+  Deno.test(`loadConfig() rejects flags ${args.join(" ")} in one line`, NEEDS, () => {
     assert.throws(() => loadConfig(SCHEMA, { args }), (error: unknown) => {
       assert.ok(error instanceof ConfigError, String(error));
       assert.match(error.message, pattern);
