@@ -126,6 +126,8 @@ export class LoadEngine {
   #origin = 0;
 
   /**
+   * Prepare an engine; nothing connects until {@linkcode LoadEngine.run}.
+   *
    * @param spec What to run.
    */
   constructor(spec: EngineSpec) {

@@ -29,6 +29,7 @@ export class LiveMetrics {
   /** The Hono app serving `/metrics`, `/metrics?format=json`, `/health`. */
   readonly app: Hono;
 
+  /** Register the metric families and build the app. */
   constructor() {
     const r = this.#registry;
     r.collect(

@@ -45,6 +45,8 @@ export class PayloadChecker {
   #tail: number;
 
   /**
+   * Prepare word views over the payload and a receive buffer of the same length.
+   *
    * @param payload Bytes to send; if its buffer length is not a multiple of 4 it is copied.
    */
   constructor(payload: Uint8Array) {

@@ -32,7 +32,11 @@ export class Progress {
   #lastRequests = 0;
   #lastAt = 0;
 
-  /** @param options Terminal mode and output. */
+  /**
+   * Create a progress printer; nothing is printed until {@linkcode Progress.start}.
+   *
+   * @param options Terminal mode and output.
+   */
   constructor(options: ProgressOptions = {}) {
     this.#tty = options.tty ?? Deno.stderr.isTerminal();
     const encoder = new TextEncoder();
