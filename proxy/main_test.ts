@@ -172,3 +172,42 @@ Deno.test("proxy/main.ts --help lists every key as a flag", NEEDS, async () => {
     assert.ok(stdout.includes(flag), flag);
   }
 });
+
+Deno.test(
+  "proxy/main.ts logs [METRICS] periodically and a second signal exits at once",
+  NEEDS,
+  async () => {
+    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+    await using proxy = spawnDeno(
+      [
+        ...RUN,
+        "--listen",
+        "127.0.0.1:0",
+        "--target",
+        echo.addr,
+        "--metrics",
+        "off",
+        "--metrics-log-interval-secs",
+        "0.05",
+      ],
+      ROOT,
+    );
+    const [, addr] = await proxy.waitForLine(/proxying (\S+) ->/);
+    const conn = await dial(addr!);
+    await writeAll(conn, new Uint8Array(2048));
+    await readExactly(conn, 2048);
+    await proxy.waitForLine(/\[METRICS\] active: 1 \| total: 1 \| up: 2\.0KB \| down: 2\.0KB/);
+    proxy.child.kill("SIGINT"); // starts a drain with the default 30 s grace period
+    await proxy.waitForLine(/shutting down/);
+    const started = performance.now();
+    const status = await proxy.stop("SIGINT");
+    assert.equal(status.code, 130);
+    assert.ok(
+      performance.now() - started < 5000,
+      "the second signal did not wait for the grace period",
+    );
+    assert.ok(proxy.lines.some((l) => /second signal: exiting now/.test(l)));
+    conn.close();
+    await echo.shutdown(1000);
+  },
+);
