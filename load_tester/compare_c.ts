@@ -17,6 +17,31 @@ const MAIN = new URL("./main.ts", import.meta.url).pathname;
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-sys", "--allow-env"];
 const decoder = new TextDecoder();
 
+/**
+ * The floor: a bare Deno write/read loop with no timing, histogram or verification. What
+ * the load tester costs beyond it is its own overhead; what this costs beyond C is Deno's.
+ */
+const BARE_CLIENT = `
+const [port, conns, size, secs] = Deno.args.map(Number);
+let done = 0, stop = false;
+async function one() {
+  const c = await Deno.connect({ hostname: "127.0.0.1", port });
+  c.setNoDelay(true);
+  const msg = new Uint8Array(size), buf = new Uint8Array(size);
+  while (!stop) {
+    let w = 0; while (w < size) w += await c.write(w === 0 ? msg : msg.subarray(w));
+    let r = 0; while (r < size) { const n = await c.read(r === 0 ? buf : buf.subarray(r)); if (n === null) throw new Error("eof"); r += n; }
+    done++;
+  }
+  c.close();
+}
+const start = performance.now();
+const all = Array.from({ length: conns }, one);
+setTimeout(() => stop = true, secs * 1000);
+await Promise.all(all);
+console.log(Math.round(done / ((performance.now() - start) / 1000)));
+`;
+
 async function sh(cmd: string, args: string[]): Promise<string> {
   const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
   if (!out.success) throw new Error(`${cmd} ${args.join(" ")}: ${decoder.decode(out.stderr)}`);
@@ -35,6 +60,7 @@ async function main(): Promise<void> {
   const dir = await Deno.makeTempDir();
   await sh("cc", ["-O2", "-o", `${dir}/pingpong`, `${TOOLS}pingpong.c`]);
   await sh("cc", ["-O2", "-o", `${dir}/echo_srv`, `${TOOLS}echo_srv.c`]);
+  await Deno.writeTextFile(`${dir}/bare.ts`, BARE_CLIENT);
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (probe.addr as Deno.NetAddr).port;
   probe.close();
@@ -48,6 +74,7 @@ async function main(): Promise<void> {
     const c: number[] = [];
     const ours: { rps: number; p50: number; p99: number }[] = [];
     const cLat: { p50: number; p99: number }[] = [];
+    const bare: number[] = [];
     for (let round = 1; round <= rounds; round++) {
       const line = await sh(`${dir}/pingpong`, [
         String(port),
@@ -81,10 +108,22 @@ async function main(): Promise<void> {
       ]);
       const s = JSON.parse(json).scenarios[0];
       ours.push({ rps: s.rps, p50: s.latency_us.p50, p99: s.latency_us.p99 });
+      const floor = Number(
+        await sh(Deno.execPath(), [
+          "run",
+          "--allow-net",
+          `${dir}/bare.ts`,
+          String(port),
+          String(conns),
+          String(size),
+          String(secs),
+        ]),
+      );
+      bare.push(floor);
       console.log(
         `round ${round}: pingpong.c ${rps} req/s | load tester ${Math.round(s.rps)} req/s (${
           (s.rps / rps).toFixed(2)
-        }x)`,
+        }x) | bare Deno loop ${floor} req/s (${(floor / rps).toFixed(2)}x)`,
       );
     }
     const mc = median(c);
@@ -103,9 +142,12 @@ async function main(): Promise<void> {
       }µs`,
     );
     console.log(
+      `  bare Deno     ${Math.round(median(bare))} req/s  (no timing, histogram or verification)`,
+    );
+    console.log(
       `  ratio         ${(mo / mc).toFixed(2)}x (median of ratios ${
         median(ours.map((o, i) => o.rps / c[i]!)).toFixed(2)
-      }x)`,
+      }x); bare Deno loop ${(median(bare) / mc).toFixed(2)}x`,
     );
   } finally {
     try {
