@@ -199,6 +199,12 @@ Deno.test(
     await proxy.waitForLine(/\[METRICS\] active: 1 \| total: 1 \| up: 2\.0KB \| down: 2\.0KB/);
     proxy.child.kill("SIGINT"); // starts a drain with the default 30 s grace period
     await proxy.waitForLine(/shutting down/);
+    proxy.child.kill("SIGINT"); // the same Ctrl+C delivered twice (process group + deno task): ignored
+    await new Promise((resolve) => setTimeout(resolve, 400)); // a real second Ctrl+C comes later
+    assert.ok(
+      !proxy.lines.some((l) => /second signal/.test(l)),
+      "a duplicate signal forced the exit",
+    );
     const started = performance.now();
     const status = await proxy.stop("SIGINT");
     assert.equal(status.code, 130);

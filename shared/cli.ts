@@ -62,6 +62,11 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
 
 /** Exit code after a second signal forces the process out. */
 const EXIT_FORCED = 130;
+/**
+ * A repeat within this many ms is the same Ctrl+C: under `deno task`, the terminal signals the
+ * whole process group and `deno task` forwards the signal again, so one keypress arrives twice.
+ */
+const DUPLICATE_SIGNAL_MS = 300;
 
 /**
  * On the first SIGINT or SIGTERM run `graceful`; a second signal exits at once.
@@ -71,14 +76,15 @@ const EXIT_FORCED = 130;
  * @returns A function removing the listeners (call it when shutdown is complete).
  */
 export function onShutdownSignals(graceful: () => Promise<void>, logger: Logger): () => void {
-  let started = false;
+  let startedAt: number | undefined;
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const handler = () => {
-    if (started) {
+    if (startedAt !== undefined) {
+      if (performance.now() - startedAt < DUPLICATE_SIGNAL_MS) return;
       logger.warn("second signal: exiting now");
       Deno.exit(EXIT_FORCED);
     }
-    started = true;
+    startedAt = performance.now();
     logger.info("shutting down: no new connections; press Ctrl+C again to exit at once");
     graceful().catch((error) => {
       logger.error(`shutdown failed: ${(error as Error).message}`);
