@@ -6,8 +6,9 @@
  * Run from the repo root:
  * `deno run --allow-run --allow-read --allow-write --allow-net --allow-env --allow-sys load_tester/compare_c.ts [ROUNDS] [SECS] [CONNS] [SIZE]`
  *
- * Prints every round and the medians (the machine may be shared: rounds alternate the two
- * clients so drifting load hits both).
+ * Prints every round and the medians (the machine may be shared: rounds alternate the
+ * clients so drifting load hits all of them). The binaries get names of their own so a
+ * `pkill echo_srv` elsewhere on a shared machine does not stop this run.
  *
  * @module
  */
@@ -58,13 +59,13 @@ function median(values: number[]): number {
 async function main(): Promise<void> {
   const [rounds = 5, secs = 3, conns = 10, size = 1024] = Deno.args.map(Number);
   const dir = await Deno.makeTempDir();
-  await sh("cc", ["-O2", "-o", `${dir}/pingpong`, `${TOOLS}pingpong.c`]);
-  await sh("cc", ["-O2", "-o", `${dir}/echo_srv`, `${TOOLS}echo_srv.c`]);
+  await sh("cc", ["-O2", "-o", `${dir}/yard_client`, `${TOOLS}pingpong.c`]);
+  await sh("cc", ["-O2", "-o", `${dir}/yard_echo`, `${TOOLS}echo_srv.c`]);
   await Deno.writeTextFile(`${dir}/bare.ts`, BARE_CLIENT);
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (probe.addr as Deno.NetAddr).port;
   probe.close();
-  const server = new Deno.Command(`${dir}/echo_srv`, {
+  const server = new Deno.Command(`${dir}/yard_echo`, {
     args: [String(port)],
     stdout: "null",
     stderr: "null",
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
     const cLat: { p50: number; p99: number }[] = [];
     const bare: number[] = [];
     for (let round = 1; round <= rounds; round++) {
-      const line = await sh(`${dir}/pingpong`, [
+      const line = await sh(`${dir}/yard_client`, [
         String(port),
         String(conns),
         String(size),
