@@ -195,3 +195,23 @@ Deno.test("runScenario() moves messages larger than the socket buffers without d
     await echo.close();
   }
 });
+
+Deno.test("runScenario() counts a request with no echo within the timeout as a timeout", async () => {
+  let first = true;
+  const server = customServer(async () => {
+    if (first) {
+      first = false;
+      await new Promise((resolve) => setTimeout(resolve, 400));
+    }
+  });
+  try {
+    const result = await runScenario(scenario({ connections: 1, duration_secs: 0.6 }), {
+      target: server.addr,
+      timeout_secs: 0.1,
+    });
+    assert.equal(result.errors.by_kind["timeout"], 1);
+    assert.ok(result.requests > 0, "the connection is replaced and the run goes on");
+  } finally {
+    await server.close();
+  }
+});
