@@ -4,7 +4,13 @@
  * @module
  */
 
-import { commonFields, type ConfigOf, PROXY_PROTOCOL_MODES, RELAY_MODES } from "@monkey/shared";
+import {
+  ACCESS_FIELDS,
+  commonFields,
+  type ConfigOf,
+  PROXY_PROTOCOL_MODES,
+  RELAY_MODES,
+} from "@monkey/shared";
 
 /** Keys of `proxy.toml`; each is also a flag (`--listen-addr`, or `--listen`). */
 export const PROXY_SCHEMA = {
@@ -55,6 +61,7 @@ export const PROXY_SCHEMA = {
     description:
       "Send the client's address to the target first: off, v1 or v2 (HAProxy send-proxy)",
   },
+  ...ACCESS_FIELDS,
   channel_buffer_size: {
     type: "ignored",
     flag: false,

@@ -217,3 +217,31 @@ Deno.test(
     await echo.shutdown(1000);
   },
 );
+
+Deno.test(
+  "proxy/main.ts rejects a bad CIDR in allow/deny with one line naming it, exit 2",
+  NEEDS,
+  async () => {
+    const path = await Deno.makeTempFile({ suffix: ".toml" });
+    try {
+      await Deno.writeTextFile(
+        path,
+        `allow = ["10.0.0.0/8"]\ndeny = ["10.0.0.0/8", "10.1.0.0/33"]`,
+      );
+      const { code, stderr } = await runDeno([...RUN, "--config", path], ROOT);
+      assert.equal(code, 2);
+      assert.equal(
+        stderr.trim(),
+        `Cannot parse 'deny[1]' in ${path}: expected a prefix length 0-32 after '/', got '10.1.0.0/33'`,
+      );
+      const flags = await runDeno([...RUN, "--allow", "127.0.0.1", "--allow", "localhost"], ROOT);
+      assert.equal(flags.code, 2);
+      assert.match(
+        flags.stderr.trim(),
+        /^Cannot parse flag --allow: expected an IPv4 or IPv6 .* got 'localhost'$/,
+      );
+    } finally {
+      await Deno.remove(path);
+    }
+  },
+);

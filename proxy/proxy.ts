@@ -5,6 +5,7 @@
  */
 
 import {
+  AccessList,
   bindError,
   ClientTable,
   ConnectError,
@@ -45,6 +46,8 @@ export interface ProxySnapshot {
   rejected_connections: number;
   /** Relays ended by a reset or socket error on either side. */
   relay_errors: number;
+  /** Clients closed at once because `allow`/`deny` refused their address. */
+  denied_connections: number;
   /** Target address. */
   target: string;
   /** Relay implementation. */
@@ -116,6 +119,7 @@ export function startProxy(
   const totals = new LiveTotals();
   const clients = new ClientTable();
   const idleMs = cfg.idle_timeout_secs * 1000;
+  const access = new AccessList({ allow: cfg.allow, deny: cfg.deny });
   let server: TcpServer;
 
   const handler = async (client: Deno.TcpConn, force: AbortSignal) => {
@@ -169,6 +173,13 @@ export function startProxy(
       listen: cfg.listen_addr,
       handler,
       maxConnections: cfg.max_connections,
+      admit: (conn) => {
+        const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
+        if (access.admits(ip)) return true;
+        m.denied.inc();
+        throttled.warn("deny", `client ${ip} refused by allow/deny rules`);
+        return false;
+      },
       onReject: () => {
         m.rejected.inc();
         throttled.warn(
@@ -214,6 +225,7 @@ export function startProxy(
     idle_timeouts: m.idleTimeouts.value,
     rejected_connections: m.rejected.value,
     relay_errors: m.relayErrors.value,
+    denied_connections: m.denied.value,
     target: cfg.target_addr,
     relay: cfg.relay,
     uptime_secs: (performance.now() - started) / 1000,
@@ -291,6 +303,10 @@ function proxyMetrics() {
     relayErrors: registry.counter(
       "monkey_proxy_relay_errors_total",
       "Relays ended by a reset or socket error on either side",
+    ),
+    denied: registry.counter(
+      "monkey_proxy_denied_connections_total",
+      "Clients closed at once because allow/deny refused their address",
     ),
     duration: registry.histogram(
       "monkey_proxy_connection_duration_seconds",

@@ -278,3 +278,42 @@ for (
     await proxy.shutdown(1000);
   });
 }
+
+Deno.test("proxy refuses clients outside allow or inside deny before connecting upstream, and counts them", async () => {
+  let upstreamConnects = 0;
+  await using target = startPeer(async (conn) => {
+    upstreamConnects++;
+    await writeAll(conn, await readExactly(conn, 2));
+    conn.close();
+  });
+  const cases: [Partial<ProxyConfig>, boolean][] = [
+    [{ allow: ["10.0.0.0/8"] }, false],
+    [{ deny: ["127.0.0.0/8"] }, false],
+    [{ allow: ["127.0.0.0/8"], deny: ["::ffff:127.0.0.1"] }, false],
+    [{ allow: ["10.0.0.0/8", "127.0.0.1"] }, true],
+    [{ deny: ["::1", "192.168.0.0/16"] }, true],
+  ];
+  for (const [rules, served] of cases) {
+    const { proxy } = proxyTo(target.addr, rules);
+    const before = upstreamConnects;
+    const conn = await dial(proxy.addr);
+    if (served) {
+      await writeAll(conn, new Uint8Array([7, 8]));
+      assert.deepEqual([...await readExactly(conn, 2)], [7, 8], JSON.stringify(rules));
+    } else {
+      assert.equal(await readOutcome(conn), "eof", JSON.stringify(rules));
+    }
+    conn.close();
+    const snap = proxy.snapshot();
+    assert.equal(snap.denied_connections, served ? 0 : 1, JSON.stringify(rules));
+    assert.equal(snap.total_connections, served ? 1 : 0, "denied clients are not accepted ones");
+    const samples = parsePrometheus(await (await proxy.app.request("/metrics")).text());
+    assert.equal(samples.get("monkey_proxy_denied_connections_total"), served ? 0 : 1);
+    await proxy.shutdown(1000);
+    assert.equal(
+      upstreamConnects - before,
+      served ? 1 : 0,
+      "no upstream connect for a denied client",
+    );
+  }
+});

@@ -18,6 +18,7 @@
  */
 
 export * from "./address.ts";
+export * from "./cidr.ts";
 export * from "./cli.ts";
 export * from "./clients.ts";
 export * from "./common.ts";

@@ -22,6 +22,11 @@ export interface TcpServerOptions {
   maxConnections?: number;
   /** Called (then the connection closed) when the limit is reached. */
   onReject?: (conn: Deno.TcpConn) => void;
+  /**
+   * Checked right after accept, before the limit and the handler: false closes the
+   * connection at once (e.g. a client outside the allowed CIDR blocks). @default admit all
+   */
+  admit?: (conn: Deno.TcpConn) => boolean;
   /** Logger for accept errors. */
   logger?: Logger;
   /** Share the port with other listeners (SO_REUSEPORT, needs `--unstable-net`). @default false */
@@ -108,6 +113,10 @@ export class TcpServer {
         backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
         continue;
       }
+      if (this.#options.admit !== undefined && !this.#admit(conn)) {
+        safeClose(conn);
+        continue;
+      }
       const limit = this.#options.maxConnections ?? 0;
       if (limit > 0 && this.#active.size >= limit) {
         try {
@@ -118,6 +127,16 @@ export class TcpServer {
         continue;
       }
       this.#track(conn);
+    }
+  }
+
+  #admit(conn: Deno.TcpConn): boolean {
+    try {
+      return this.#options.admit!(conn);
+    } catch (error) {
+      // A filter that throws refuses the client; the accept loop must keep running.
+      this.#options.logger?.error(`admit check failed: ${(error as Error)?.message ?? error}`);
+      return false;
     }
   }
 

@@ -70,3 +70,36 @@ Deno.test("TcpServer.shutdown() returns as soon as the last connection ends", as
   const { forced } = await done;
   assert.equal(forced, 0);
 });
+
+Deno.test("TcpServer closes connections its admit check refuses before the handler and the limit", async () => {
+  const handled: string[] = [];
+  let refuse = true;
+  let rejected = 0;
+  const server = new TcpServer({
+    listen: "127.0.0.1:0",
+    maxConnections: 1,
+    onReject: () => rejected++,
+    admit: () => {
+      if (refuse) return false;
+      throw new Error("filter bug");
+    },
+    handler: (conn) => {
+      handled.push("called");
+      conn.close();
+      return Promise.resolve();
+    },
+  });
+  for (let i = 0; i < 3; i++) {
+    const conn = await dial(server.addr);
+    assert.equal(await readOutcome(conn), "eof");
+    conn.close();
+  }
+  refuse = false;
+  const conn = await dial(server.addr);
+  assert.equal(await readOutcome(conn), "eof", "a throwing check refuses too");
+  conn.close();
+  assert.deepEqual(handled, []);
+  assert.equal(rejected, 0, "refused clients do not count against max_connections");
+  assert.equal(server.active, 0);
+  await server.shutdown(0);
+});
