@@ -54,6 +54,13 @@ export const PROXY_SCHEMA = {
     default: "loop",
     description: "Relay implementation: 'loop' (read/write) or 'streams' (pipeTo)",
   },
+  workers: {
+    type: "integer",
+    default: 1,
+    min: 1,
+    max: 64,
+    description: "Deno Workers sharing the listen port (SO_REUSEPORT); 1 = run on the main thread",
+  },
   proxy_protocol: {
     type: "enum",
     values: PROXY_PROTOCOL_MODES,

@@ -4,8 +4,9 @@
  * @module
  */
 
-import { runMain, serviceMain } from "@monkey/shared";
+import { runMain, type ServiceHandle, serviceMain } from "@monkey/shared";
 import { PROXY_SCHEMA } from "./config.ts";
+import { startProxyCluster } from "./cluster.ts";
 import { startProxy } from "./proxy.ts";
 
 if (import.meta.main) {
@@ -15,9 +16,12 @@ if (import.meta.main) {
       schema: PROXY_SCHEMA,
       usage: "deno task proxy [--config proxy/proxy.toml] [flags]",
       args: Deno.args,
-      start: (config, logger) => startProxy(config, { logger }),
+      start: (config, logger): ServiceHandle | Promise<ServiceHandle> =>
+        config.workers > 1 ? startProxyCluster(config, { logger }) : startProxy(config, { logger }),
       banner: (proxy, config) =>
-        `proxying ${proxy.addr} -> ${config.target_addr} (relay: ${config.relay})`,
+        `proxying ${proxy.addr} -> ${config.target_addr} (relay: ${config.relay}${
+          config.workers > 1 ? `, ${config.workers} workers` : ""
+        })`,
     })
   );
 }

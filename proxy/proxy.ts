@@ -7,6 +7,7 @@
 import {
   AccessList,
   bindError,
+  type ClientRow,
   ClientTable,
   ConnectError,
   connectTcp,
@@ -15,6 +16,7 @@ import {
   LiveTotals,
   Logger,
   methodNotAllowed,
+  type MetricFamily,
   Registry,
   relay,
   safeClose,
@@ -82,6 +84,10 @@ export interface Proxy {
   readonly app: ReturnType<typeof createMetricsApp>;
   /** Current metrics. */
   snapshot(): ProxySnapshot;
+  /** Prometheus families (for aggregation across workers). */
+  families(): MetricFamily[];
+  /** Per-client rows, busiest first (all tracked clients). */
+  clientRows(): ClientRow[];
   /** The seed's `[METRICS] active: 3 | total: 15 | up: 1.5MB | down: 800.0KB` line. */
   summaryLine(): string;
   /** Stop accepting, drain for `graceMs` (default: config), close the rest, stop the endpoint. */
@@ -92,6 +98,8 @@ export interface Proxy {
 export interface StartProxyOptions {
   /** Logger. @default a console logger at the config's level */
   logger?: Logger;
+  /** Share the listen port with other proxies (SO_REUSEPORT), as workers do. @default false */
+  reusePort?: boolean;
 }
 
 /**
@@ -173,6 +181,7 @@ export function startProxy(
       listen: cfg.listen_addr,
       handler,
       maxConnections: cfg.max_connections,
+      reusePort: options.reusePort ?? false,
       admit: (conn) => {
         const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
         if (access.admits(ip)) return true;
@@ -258,6 +267,8 @@ export function startProxy(
     metricsAddr: endpoint?.addr,
     app,
     snapshot,
+    families: () => m.registry.families(),
+    clientRows: () => clients.top(Infinity),
     summaryLine: () =>
       `[METRICS] active: ${server.active} | total: ${m.total.value} | up: ${
         formatBytes(totals.up())

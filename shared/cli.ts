@@ -107,11 +107,11 @@ export function onShutdownSignals(graceful: () => Promise<void>, logger: Logger)
  */
 export function startSummaryLogger(
   intervalSecs: number,
-  line: () => string,
+  line: () => string | Promise<string>,
   logger: Logger,
 ): () => void {
   if (intervalSecs <= 0) return () => {};
-  const id = setInterval(() => logger.info(line()), intervalSecs * 1000);
+  const id = setInterval(async () => logger.info(await line()), intervalSecs * 1000);
   return () => clearInterval(id);
 }
 
@@ -122,7 +122,7 @@ export interface ServiceHandle {
   /** Bound metrics address, if any. */
   readonly metricsAddr: string | undefined;
   /** The periodic `[METRICS]` line. */
-  summaryLine(): string;
+  summaryLine(): string | Promise<string>;
   /** Graceful shutdown with the configured grace period. */
   shutdown(): Promise<{ total_connections: number; forced: number; uptime_secs: number }>;
 }
@@ -167,7 +167,7 @@ export async function serviceMain<S extends Schema, H extends ServiceHandle>(
     const summary = await handle.shutdown();
     stopSummary();
     removeSignals();
-    logger.info(handle.summaryLine());
+    logger.info(await handle.summaryLine());
     logger.info(
       `stopped after ${summary.uptime_secs.toFixed(1)}s: ${summary.total_connections} connections` +
         (summary.forced > 0 ? `, ${summary.forced} closed at the end of the grace period` : ""),

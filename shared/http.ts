@@ -11,8 +11,8 @@ import { formatAddress, parseAddress } from "./address.ts";
 export interface MetricsAppOptions {
   /** Service name shown on `/`, e.g. "proxy". */
   service: string;
-  /** Prometheus text for `GET /metrics`. */
-  prometheus: () => string;
+  /** Prometheus text for `GET /metrics` (may be async, e.g. gathered from workers). */
+  prometheus: () => string | Promise<string>;
   /** JSON snapshot for `GET /metrics?format=json`. */
   snapshot: () => unknown;
   /** False while draining: `/health` answers 503. */
@@ -39,9 +39,9 @@ export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8
  */
 export function createMetricsApp(options: MetricsAppOptions): Hono {
   const app = new Hono();
-  app.get("/metrics", (c) => {
-    if (c.req.query("format") === "json") return c.json(options.snapshot() as object);
-    return c.body(options.prometheus(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE });
+  app.get("/metrics", async (c) => {
+    if (c.req.query("format") === "json") return c.json(await options.snapshot() as object);
+    return c.body(await options.prometheus(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE });
   });
   app.get("/health", (c) => {
     return options.healthy() ? c.json({ status: "ok" }) : c.json({ status: "draining" }, 503);

@@ -225,18 +225,17 @@ export class Registry {
   }
 
   /**
-   * Render every family as Prometheus text exposition format 0.0.4.
+   * Every family with its samples, as plain data (what workers send to the main thread).
    *
-   * @returns The exposition text, ending with a newline.
+   * @returns Families in registration order.
    */
-  render(): string {
-    const out: string[] = [];
+  families(): MetricFamily[] {
+    const out: MetricFamily[] = [];
     for (const family of this.#families.values()) {
-      out.push(`# HELP ${family.name} ${escapeHelp(family.help)}`);
-      out.push(`# TYPE ${family.name} ${family.kind}`);
+      const samples: [string, number][] = [];
       if (family.collect) {
         for (const [labels, value] of family.collect()) {
-          out.push(`${family.name}${renderLabels(labels)} ${num(value)}`);
+          samples.push([`${family.name}${renderLabels(labels)}`, value]);
         }
       }
       for (const { labels, metric } of family.children.values()) {
@@ -244,22 +243,86 @@ export class Registry {
           let cumulative = 0;
           metric.bounds.forEach((bound, i) => {
             cumulative += metric.counts[i]!;
-            out.push(
-              `${family.name}_bucket${renderLabels({ ...labels, le: num(bound) })} ${cumulative}`,
-            );
+            samples.push([
+              `${family.name}_bucket${renderLabels({ ...labels, le: num(bound) })}`,
+              cumulative,
+            ]);
           });
-          out.push(
-            `${family.name}_bucket${renderLabels({ ...labels, le: "+Inf" })} ${metric.count}`,
-          );
-          out.push(`${family.name}_sum${renderLabels(labels)} ${num(metric.sum)}`);
-          out.push(`${family.name}_count${renderLabels(labels)} ${metric.count}`);
+          samples.push([
+            `${family.name}_bucket${renderLabels({ ...labels, le: "+Inf" })}`,
+            metric.count,
+          ]);
+          samples.push([`${family.name}_sum${renderLabels(labels)}`, metric.sum]);
+          samples.push([`${family.name}_count${renderLabels(labels)}`, metric.count]);
         } else {
-          out.push(`${family.name}${renderLabels(labels)} ${num(metric.value)}`);
+          samples.push([`${family.name}${renderLabels(labels)}`, metric.value]);
         }
       }
+      out.push({ name: family.name, help: family.help, kind: family.kind, samples });
     }
-    return out.join("\n") + "\n";
+    return out;
   }
+
+  /**
+   * Render every family as Prometheus text exposition format 0.0.4.
+   *
+   * @returns The exposition text, ending with a newline.
+   */
+  render(): string {
+    return renderFamilies(this.families());
+  }
+}
+
+/** One metric family as plain data: name, help, type and its samples (series text, value). */
+export interface MetricFamily {
+  /** Family name. */
+  name: string;
+  /** Help text. */
+  help: string;
+  /** Prometheus type. */
+  kind: "counter" | "gauge" | "histogram";
+  /** `[series, value]`, the series as written in the exposition (`name{labels}`). */
+  samples: [string, number][];
+}
+
+/**
+ * Render families as Prometheus text exposition format 0.0.4.
+ *
+ * @param families Families from {@linkcode Registry.families} or {@linkcode mergeFamilies}.
+ * @returns The exposition text, ending with a newline.
+ */
+export function renderFamilies(families: readonly MetricFamily[]): string {
+  const out: string[] = [];
+  for (const family of families) {
+    out.push(`# HELP ${family.name} ${escapeHelp(family.help)}`);
+    out.push(`# TYPE ${family.name} ${family.kind}`);
+    for (const [series, value] of family.samples) out.push(`${series} ${num(value)}`);
+  }
+  return out.join("\n") + "\n";
+}
+
+/**
+ * Add up the families of several registries (e.g. one per worker): samples of the same series
+ * are summed, which is exact for counters, histograms and additive gauges.
+ *
+ * @param lists One family list per source.
+ * @returns The merged families, in first-seen order.
+ */
+export function mergeFamilies(lists: readonly (readonly MetricFamily[])[]): MetricFamily[] {
+  const merged = new Map<string, { family: MetricFamily; values: Map<string, number> }>();
+  for (const list of lists) {
+    for (const family of list) {
+      let entry = merged.get(family.name);
+      if (entry === undefined) {
+        entry = { family: { ...family, samples: [] }, values: new Map() };
+        merged.set(family.name, entry);
+      }
+      for (const [series, value] of family.samples) {
+        entry.values.set(series, (entry.values.get(series) ?? 0) + value);
+      }
+    }
+  }
+  return [...merged.values()].map(({ family, values }) => ({ ...family, samples: [...values] }));
 }
 
 function labelKey(labels: Labels): string {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parsePrometheus, Registry } from "./metrics.ts";
+import { mergeFamilies, parsePrometheus, Registry, renderFamilies } from "./metrics.ts";
 
 Deno.test("Registry.render() writes HELP, TYPE and samples that parse back", () => {
   const registry = new Registry();
@@ -84,4 +84,22 @@ Deno.test({
     assert.equal(out.code, 0, text);
     assert.equal(text.trim(), "", `promtool complained: ${text}`);
   },
+});
+
+Deno.test("mergeFamilies() adds the same series across registries, keeping the others", () => {
+  const a = new Registry();
+  const b = new Registry();
+  a.counter("x_total", "X").inc(2);
+  b.counter("x_total", "X").inc(3);
+  a.counter("y_total", "Y", { backend: "a" }).inc(1);
+  b.counter("y_total", "Y", { backend: "b" }).inc(4);
+  a.histogram("d_seconds", "D", [1]).observe(0.5);
+  b.histogram("d_seconds", "D", [1]).observe(2);
+  const samples = parsePrometheus(renderFamilies(mergeFamilies([a.families(), b.families()])));
+  assert.equal(samples.get("x_total"), 5);
+  assert.equal(samples.get('y_total{backend="a"}'), 1);
+  assert.equal(samples.get('y_total{backend="b"}'), 4);
+  assert.equal(samples.get('d_seconds_bucket{le="1"}'), 1);
+  assert.equal(samples.get('d_seconds_bucket{le="+Inf"}'), 2);
+  assert.equal(samples.get("d_seconds_sum"), 2.5);
 });

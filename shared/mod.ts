@@ -32,4 +32,5 @@ export * from "./proxy_protocol.ts";
 export * from "./relay.ts";
 export * from "./server.ts";
 export * from "./units.ts";
+export * from "./workers.ts";
 export { copyLoop, INITIAL_BUFFER, MAX_BUFFER } from "./_copy.ts";

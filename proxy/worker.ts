@@ -1,0 +1,22 @@
+/**
+ * The proxy as a Deno Worker: one of `workers` proxies sharing the listen port.
+ *
+ * @module
+ */
+
+import { serveInWorker } from "@monkey/shared";
+import type { ProxyConfig } from "./config.ts";
+import { startProxy } from "./proxy.ts";
+
+serveInWorker((config) => {
+  const proxy = startProxy({ ...(config as ProxyConfig), metrics_addr: "off" }, {
+    reusePort: true,
+  });
+  return {
+    addr: proxy.addr,
+    snapshot: proxy.snapshot,
+    families: proxy.families,
+    extra: proxy.clientRows,
+    shutdown: (graceMs) => proxy.shutdown(graceMs),
+  };
+});

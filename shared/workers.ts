@@ -1,0 +1,228 @@
+/**
+ * Multi-core services: N Deno Workers each run the service and listen on the same port with
+ * SO_REUSEPORT (the kernel spreads connections), while the main thread serves one metrics
+ * endpoint that adds up the workers' metrics.
+ *
+ * Needs `--unstable-net` (set for the workspace in deno.json: `"unstable": ["net"]`).
+ *
+ * @module
+ */
+
+import type { MetricFamily } from "./metrics.ts";
+
+/** What a worker-side service exposes to the main thread. */
+export interface WorkerService {
+  /** Bound listen address. */
+  readonly addr: string;
+  /** JSON metrics snapshot. */
+  snapshot(): object;
+  /** Prometheus families. */
+  families(): MetricFamily[];
+  /** Extra per-service data (e.g. per-client rows). */
+  extra?(): unknown;
+  /** Graceful shutdown. */
+  shutdown(graceMs: number): Promise<{ total_connections: number; forced: number }>;
+}
+
+/** One worker's answer to a stats request. */
+export interface WorkerStats {
+  /** JSON snapshot. */
+  snapshot: Record<string, unknown>;
+  /** Prometheus families. */
+  families: MetricFamily[];
+  /** Extra data. */
+  extra: unknown;
+}
+
+type Request =
+  | { type: "start"; config: unknown }
+  | { type: "stats"; id: number }
+  | { type: "shutdown"; id: number; graceMs: number };
+
+type Reply =
+  | { type: "started"; addr: string }
+  | { type: "failed"; message: string }
+  | { type: "stats"; id: number; stats: WorkerStats }
+  | { type: "stopped"; id: number; summary: { total_connections: number; forced: number } };
+
+interface WorkerScope {
+  onmessage: ((event: MessageEvent<Request>) => void) | null;
+  postMessage(message: Reply): void;
+  close(): void;
+}
+
+/**
+ * Worker side: start the service when asked, answer stats requests, shut down when asked.
+ * Call once at the top level of a worker module.
+ *
+ * @param start Starts the service from the config the main thread sent.
+ */
+export function serveInWorker(
+  start: (config: unknown) => WorkerService | Promise<WorkerService>,
+): void {
+  const scope = globalThis as unknown as WorkerScope;
+  let service: WorkerService | undefined;
+  scope.onmessage = async (event) => {
+    const message = event.data;
+    if (message.type === "start") {
+      try {
+        service = await start(message.config);
+        scope.postMessage({ type: "started", addr: service.addr });
+      } catch (error) {
+        scope.postMessage({ type: "failed", message: (error as Error).message ?? String(error) });
+        scope.close();
+      }
+    } else if (message.type === "stats" && service) {
+      const stats = {
+        snapshot: service.snapshot() as Record<string, unknown>,
+        families: service.families(),
+        extra: service.extra?.(),
+      };
+      scope.postMessage({ type: "stats", id: message.id, stats });
+    } else if (message.type === "shutdown" && service) {
+      const summary = await service.shutdown(message.graceMs);
+      scope.postMessage({ type: "stopped", id: message.id, summary });
+      scope.close();
+    }
+  };
+}
+
+/** Workers running one service on one shared port. */
+export class WorkerGroup {
+  /** The address every worker listens on. */
+  readonly addr: string;
+  #workers: Worker[];
+  #next = 0;
+  #pending = new Map<number, (reply: Reply) => void>();
+
+  private constructor(addr: string, workers: Worker[]) {
+    this.addr = addr;
+    this.#workers = workers;
+    for (const worker of workers) {
+      worker.onmessage = (event: MessageEvent<Reply>) => {
+        const reply = event.data;
+        if ("id" in reply) {
+          this.#pending.get(reply.id)?.(reply);
+          this.#pending.delete(reply.id);
+        }
+      };
+    }
+  }
+
+  /**
+   * Start `count` workers of `module`. The first binds the configured address (port 0 allowed);
+   * the others bind the port it got, with SO_REUSEPORT.
+   *
+   * @param module URL of the worker module (it calls {@linkcode serveInWorker}).
+   * @param count Number of workers (at least 1).
+   * @param config The service config; `listen_addr` is rewritten for workers after the first.
+   * @returns The running group.
+   * @throws {Error} When a worker fails to start (its message, e.g. address in use).
+   */
+  static async start(
+    module: URL,
+    count: number,
+    config: { listen_addr: string },
+  ): Promise<WorkerGroup> {
+    const workers: Worker[] = [];
+    try {
+      let addr = config.listen_addr;
+      for (let i = 0; i < count; i++) {
+        const worker = new Worker(module, { type: "module", name: `worker-${i + 1}` });
+        workers.push(worker);
+        addr = await startOne(worker, { ...config, listen_addr: addr });
+      }
+      return new WorkerGroup(addr, workers);
+    } catch (error) {
+      for (const worker of workers) worker.terminate();
+      throw error;
+    }
+  }
+
+  /** Number of workers. */
+  get size(): number {
+    return this.#workers.length;
+  }
+
+  #ask(
+    worker: Worker,
+    request: { type: "stats" } | { type: "shutdown"; graceMs: number },
+  ): Promise<Reply> {
+    const id = ++this.#next;
+    const { promise, resolve } = Promise.withResolvers<Reply>();
+    this.#pending.set(id, resolve);
+    worker.postMessage({ ...request, id });
+    return promise;
+  }
+
+  /**
+   * Every worker's metrics.
+   *
+   * @returns One entry per worker.
+   */
+  async stats(): Promise<WorkerStats[]> {
+    const replies = await Promise.all(this.#workers.map((w) => this.#ask(w, { type: "stats" })));
+    return replies.flatMap((r) => (r.type === "stats" ? [r.stats] : []));
+  }
+
+  /**
+   * Shut every worker down gracefully, then terminate them.
+   *
+   * @param graceMs Grace period for live connections.
+   * @returns Summed totals.
+   */
+  async shutdown(graceMs: number): Promise<{ total_connections: number; forced: number }> {
+    const replies = await Promise.all(
+      this.#workers.map((w) => this.#ask(w, { type: "shutdown", graceMs })),
+    );
+    for (const worker of this.#workers) worker.terminate();
+    let total = 0;
+    let forced = 0;
+    for (const reply of replies) {
+      if (reply.type !== "stopped") continue;
+      total += reply.summary.total_connections;
+      forced += reply.summary.forced;
+    }
+    return { total_connections: total, forced };
+  }
+}
+
+function startOne(worker: Worker, config: unknown): Promise<string> {
+  const { promise, resolve, reject } = Promise.withResolvers<string>();
+  worker.onmessage = (event: MessageEvent<Reply>) => {
+    if (event.data.type === "started") resolve(event.data.addr);
+    else if (event.data.type === "failed") reject(new Error(event.data.message));
+  };
+  worker.onerror = (event) => {
+    event.preventDefault();
+    reject(new Error(event.message));
+  };
+  worker.postMessage({ type: "start", config });
+  return promise;
+}
+
+/**
+ * Add up JSON snapshots of several workers: numbers are summed (`uptime_secs` takes the
+ * largest), booleans are or-ed, anything else is taken from the first.
+ *
+ * @param snapshots One per worker.
+ * @returns The merged snapshot.
+ */
+export function mergeSnapshots(
+  snapshots: readonly Record<string, unknown>[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const snapshot of snapshots) {
+    for (const [key, value] of Object.entries(snapshot)) {
+      const prev = out[key];
+      if (typeof value === "number" && typeof prev === "number") {
+        out[key] = key.endsWith("uptime_secs") ? Math.max(prev, value) : prev + value;
+      } else if (typeof value === "boolean" && typeof prev === "boolean") {
+        out[key] = prev || value;
+      } else if (!(key in out)) {
+        out[key] = value;
+      }
+    }
+  }
+  return out;
+}
