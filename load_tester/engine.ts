@@ -194,13 +194,12 @@ export class LoadEngine {
       timer: undefined,
       wake: undefined,
     }));
+    const onAbort = () => this.stop();
+    signal?.addEventListener("abort", onAbort, { once: true });
     if (spec.mode === "pingpong") {
       this.#slots[0]!.conn = first;
       await Promise.all(this.#slots.slice(1).map((slot) => this.#open(slot)));
     }
-    const onAbort = () => this.stop();
-    signal?.addEventListener("abort", onAbort, { once: true });
-
     this.#origin = performance.now();
     this.#warmingUp = spec.warmup_secs > 0;
     if (!this.#warmingUp) this.#measureStart = this.#origin;
@@ -228,7 +227,7 @@ export class LoadEngine {
     const size = this.#spec.message_size;
     const measured = this.#measureStart === 0 || this.#warmingUp
       ? 0
-      : ((this.#stopTime || performance.now()) - this.#measureStart) / 1000;
+      : Math.max(0, ((this.#stopTime || performance.now()) - this.#measureStart) / 1000);
     return {
       requests: this.#requests,
       errors: this.#errors,
@@ -407,7 +406,11 @@ export class LoadEngine {
     return intended;
   }
 
-  /** Churn: connect, one exchange, close; open loop too when a rate is set. */
+  /**
+   * Churn: connect, one exchange, close; open loop too when a rate is set. The client closes
+   * first, so TIME_WAIT stays on this machine: long churn runs against a remote target need
+   * `net.ipv4.tcp_tw_reuse` (on by default for loopback only) or a wide port range.
+   */
   async #churnLoop(slot: Slot): Promise<void> {
     const spec = this.#spec;
     const checker = slot.checker;
