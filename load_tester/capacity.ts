@@ -39,6 +39,8 @@ export interface CapacityResult {
 
 /** Options for {@linkcode findCapacity}. */
 export interface CapacityOptions {
+  /** The objective every step must hold (with zero errors). */
+  slo: Slo;
   /** First rate tried. @default 1000 */
   startRate?: number;
   /** Stop bisecting when the gap is below this fraction of the rate. @default 0.05 */
@@ -79,17 +81,23 @@ export function judgeStep(result: ScenarioResult, rate: number, slo: Slo): Capac
  * step fails (or halve until one holds), then bisect.
  *
  * @param scenario Connections, size, duration and warmup of every step (its rate is ignored).
- * @param slo The objective.
  * @param runStep Runs the scenario at a rate.
- * @param options Start rate, precision, step limit.
+ * @param options The objective, start rate, precision, step limit.
  * @returns The highest rate that held and the steps.
+ * @example
+ * ```ts
+ * const capacity = await findCapacity(scenario, (s) => runScenario(s, { target }), {
+ *   slo: parseSlo("p99<2ms"),
+ * });
+ * console.log(formatCapacity(capacity));
+ * ```
  */
 export async function findCapacity(
   scenario: Scenario,
-  slo: Slo,
   runStep: (scenario: Scenario) => Promise<ScenarioResult>,
-  options: CapacityOptions = {},
+  options: CapacityOptions,
 ): Promise<CapacityResult> {
+  const slo = options.slo;
   const precision = options.precision ?? 0.05;
   const maxSteps = options.maxSteps ?? 16;
   const maxRate = options.maxRate ?? 10_000_000;

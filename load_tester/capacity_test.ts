@@ -10,13 +10,12 @@ Deno.test("findCapacity() doubles, then bisects to the highest rate holding the 
   const tried: number[] = [];
   const capacity = await findCapacity(
     scenario(),
-    parseSlo("p99<2ms"),
     (s) => {
       tried.push(s.rate);
       const latency = s.rate <= limit ? 500 : 5000;
       return Promise.resolve(fakeResult(s.name, Array.from({ length: s.rate }, () => latency)));
     },
-    { startRate: 1000 },
+    { slo: parseSlo("p99<2ms"), startRate: 1000 },
   );
   assert.deepEqual(tried.slice(0, 4), [1000, 2000, 4000, 8000]);
   assert.ok(
@@ -43,9 +42,8 @@ Deno.test("findCapacity() runs real open-loop steps against the echo server", as
   try {
     const capacity = await findCapacity(
       scenario({ connections: 4, duration_secs: 0.2 }),
-      parseSlo("p99<50ms"),
       (s) => runScenario(s, { target: echo.addr }),
-      { startRate: 200, maxSteps: 2 },
+      { slo: parseSlo("p99<50ms"), startRate: 200, maxSteps: 2 },
     );
     assert.equal(capacity.steps.length, 2);
     assert.deepEqual(capacity.steps.map((s) => s.rate), [200, 400]);

@@ -119,9 +119,9 @@ export async function loadTestCli(
         for (const scenario of resolved.scenarios) {
           const capacity = await findCapacity(
             scenario,
-            resolved.slo,
             (step) => runScenario(step, runOptions),
             {
+              slo: resolved.slo,
               startRate: scenario.rate > 0 ? scenario.rate : DEFAULT_START_RATE,
               ...(options.signal ? { signal: options.signal } : {}),
               onStep: (step) => stderr(`${step.result.name}: ${step.ok ? "held" : step.reason}\n`),

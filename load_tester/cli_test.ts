@@ -238,3 +238,32 @@ Deno.test("CLI serves live metrics and prints a partial report on SIGINT", async
     await echo.close();
   }
 });
+
+Deno.test("CLI --find-capacity prints the table of steps", async () => {
+  const echo = echoServer();
+  try {
+    const run = await cli([
+      "--config",
+      "/dev/null",
+      "--target",
+      echo.addr,
+      "-c",
+      "2",
+      "-d",
+      "0.1",
+      "--find-capacity",
+      "--rate",
+      "40",
+      "--slo",
+      "max<1us",
+      "--progress=false",
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /Capacity search, SLO max<1us with zero errors:/);
+    assert.match(run.stdout, /\n\s+1\s+40\s+.*failed: max /);
+    assert.match(run.stdout, /\n\s+2\s+20\s+/);
+    assert.match(run.stdout, /Capacity: no tested rate held the SLO/);
+  } finally {
+    await echo.close();
+  }
+});
