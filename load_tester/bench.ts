@@ -21,13 +21,23 @@ import {
   hasProgram,
   ProcessGroup,
   rssPerIdleConnection,
+  runIperf,
   runPingpongC,
+  runWrk,
   startDenoService,
   startExternal,
   startHaproxy,
+  startIperfServer,
+  startNginxHttp,
   startNginxStream,
 } from "./bench_targets.ts";
-import { type BenchCell, type BenchRow, median, renderBench } from "./bench_table.ts";
+import {
+  type BenchCell,
+  type BenchExtra,
+  type BenchRow,
+  median,
+  renderBench,
+} from "./bench_table.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -152,6 +162,10 @@ async function startTargets(
       proxyArgs("streams"),
       banner,
     ),
+  );
+  const twoWorkers = [...proxyArgs("loop"), "--workers", "2"];
+  targets.push(
+    await startDenoService(group, ROOT, "proxy-2w", "proxy/main.ts", twoWorkers, banner),
   );
   targets.push(
     await startDenoService(
@@ -288,20 +302,22 @@ async function bench(args: readonly string[]): Promise<void> {
       }
     }
 
-    // RSS per established idle connection.
-    const memory: { target: string; bytes: number }[] = [];
-    for (
-      const target of targets.filter((t) => t.name !== "direct" && !t.name.startsWith("direct"))
-    ) {
-      memory.push({
-        target: target.name,
-        bytes: await rssPerIdleConnection(target, options.idleConnections),
-      });
-    }
+    // RSS per established idle connection, on fresh processes (a heap grown by the load runs
+    // would hide the cost of new connections).
+    const memory = await measureMemory(group, backend, options);
+    const extra = await bulkAndHttp(group, options);
 
     console.log("");
     console.log(
-      renderBench({ machine: info, rows, cross, memory, reps: options.reps, secs: options.secs }),
+      renderBench({
+        machine: info,
+        rows,
+        cross,
+        memory,
+        extra,
+        reps: options.reps,
+        secs: options.secs,
+      }),
     );
 
     const report: RunReport = {
@@ -318,7 +334,11 @@ async function bench(args: readonly string[]): Promise<void> {
     if (options.json) {
       Deno.writeTextFileSync(
         options.json,
-        JSON.stringify({ ...report, bench: { machine: info, rows, cross, memory } }, null, 2),
+        JSON.stringify(
+          { ...report, bench: { machine: info, rows, cross, memory, extra } },
+          null,
+          2,
+        ),
       );
       console.log(`results saved to ${options.json}`);
     }
@@ -349,6 +369,103 @@ async function bench(args: readonly string[]): Promise<void> {
     Deno.removeSignalListener("SIGTERM", onSignal);
     await group.stopAll();
   }
+}
+
+/** Our proxy and the peers in front of some other backend (iperf3, an HTTP server). */
+async function proxiesTo(group: ProcessGroup, backend: BenchTarget): Promise<BenchTarget[]> {
+  const list: BenchTarget[] = [{ ...backend, name: "direct", stop: async () => {} }];
+  list.push(
+    await startDenoService(
+      group,
+      ROOT,
+      "proxy",
+      "proxy/main.ts",
+      ["--listen", "127.0.0.1:0", "--target", backend.addr],
+      /proxying (\S+) ->/,
+    ),
+  );
+  if (hasProgram("haproxy")) list.push(await startHaproxy(group, backend.addr));
+  if (hasProgram("nginx")) {
+    const nginx = startNginxStream(group, backend.addr);
+    if (nginx) list.push(await nginx);
+  }
+  return list;
+}
+
+/** RSS per idle connection of fresh proxies (ours, the load balancer, HAProxy, nginx). */
+async function measureMemory(group: ProcessGroup, backend: BenchTarget, options: BenchOptions) {
+  const memory: { target: string; bytes: number }[] = [];
+  const fresh = await proxiesTo(group, backend);
+  fresh.push(
+    await startDenoService(
+      group,
+      ROOT,
+      "lb",
+      "load_balancer/main.ts",
+      ["--listen", "127.0.0.1:0", "--backend", backend.addr],
+      /balancing (\S+) ->/,
+    ),
+  );
+  for (const target of fresh.slice(1)) {
+    memory.push({
+      target: target.name,
+      bytes: await rssPerIdleConnection(target, options.idleConnections),
+    });
+    await target.stop();
+  }
+  return memory;
+}
+
+/** Bulk transfer (iperf3) and HTTP keep-alive (wrk → proxy → nginx) rows, medians over reps. */
+async function bulkAndHttp(group: ProcessGroup, options: BenchOptions): Promise<BenchExtra[]> {
+  const extra: BenchExtra[] = [];
+  if (hasProgram("iperf3")) {
+    const server = await startIperfServer(group);
+    const targets = await proxiesTo(group, server);
+    const values: Record<string, number[]> = {};
+    for (let rep = 0; rep < options.reps; rep++) {
+      for (const target of targets) {
+        const bps = await runIperf(target.addr, options.secs);
+        (values[target.name] ??= []).push(bps);
+        console.log(
+          `  rep ${rep + 1}/${options.reps} iperf3 bulk     ${target.name.padEnd(18)} ${
+            (bps / 1e9).toFixed(2)
+          } Gbit/s`,
+        );
+      }
+    }
+    extra.push({
+      test: "bulk transfer (iperf3, 1 stream)",
+      unit: "Gbit/s",
+      values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, median(v) / 1e9])),
+    });
+    for (const target of targets.slice(1)) await target.stop();
+    await server.stop();
+  }
+  if (hasProgram("wrk") && hasProgram("nginx")) {
+    const server = await startNginxHttp(group);
+    const targets = await proxiesTo(group, server);
+    for (const connections of [10, 100]) {
+      const values: Record<string, number[]> = {};
+      for (let rep = 0; rep < options.reps; rep++) {
+        for (const target of targets) {
+          const rps = await runWrk(target.addr, connections, options.secs);
+          (values[target.name] ??= []).push(rps);
+          console.log(
+            `  rep ${rep + 1}/${options.reps} http c=${String(connections).padEnd(4)}    ${
+              target.name.padEnd(18)
+            } ${Math.round(rps)} req/s`,
+          );
+        }
+      }
+      extra.push({
+        test: `HTTP keep-alive (wrk, ${connections} conns → nginx)`,
+        unit: "req/s",
+        values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, median(v)])),
+      });
+    }
+  }
+  return extra;
 }
 
 function signed(n: number): string {

@@ -31,6 +31,16 @@ export interface BenchRow {
   cells: Record<string, BenchCell>;
 }
 
+/** A test outside the ping-pong matrix (bulk transfer, HTTP): one median value per target. */
+export interface BenchExtra {
+  /** What was measured. */
+  test: string;
+  /** Unit of the values. */
+  unit: string;
+  /** Median value per target name. */
+  values: Record<string, number>;
+}
+
 /** Everything the bench prints. */
 export interface BenchSummary {
   /** Machine description. */
@@ -41,6 +51,8 @@ export interface BenchSummary {
   cross: { target: string; ours: number; c: number }[];
   /** RSS bytes per established idle connection, per target. */
   memory: { target: string; bytes: number }[];
+  /** Bulk and HTTP tests. @default [] */
+  extra?: BenchExtra[];
   /** Repetitions per cell. */
   reps: number;
   /** Seconds per run. */
@@ -158,6 +170,18 @@ export function renderBench(summary: BenchSummary): string {
       summary.cross.map((
         c,
       ) => [c.target, String(Math.round(c.ours)), String(Math.round(c.c)), ratio(c.ours, c.c)]),
+    ));
+  }
+  for (const x of summary.extra ?? []) {
+    out.push("");
+    const names = Object.keys(x.values);
+    const base = x.values["haproxy"];
+    out.push(`${x.test}, ${x.unit}:`);
+    out.push(table(
+      ["Target", x.unit, "vs haproxy"],
+      names.map((
+        n,
+      ) => [n, x.values[n]!.toFixed(x.unit === "req/s" ? 0 : 2), ratio(x.values[n], base)]),
     ));
   }
   if (summary.memory.length > 0) {

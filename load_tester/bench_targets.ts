@@ -370,3 +370,94 @@ export async function runPingpongC(
     errors: field("errors"),
   };
 }
+
+/**
+ * An iperf3 server on a free port (it serves one test at a time; the bench runs them in turn).
+ *
+ * @param group Process tracking.
+ * @returns The target.
+ */
+export function startIperfServer(group: ProcessGroup): Promise<BenchTarget> {
+  const port = freePort();
+  return startExternal(
+    group,
+    "iperf3",
+    "iperf3",
+    ["-s", "-B", "127.0.0.1", "-p", String(port)],
+    port,
+  );
+}
+
+/**
+ * Bulk transfer with iperf3 through `addr` (client to server).
+ *
+ * @param addr Where the iperf3 client connects (the server itself or a proxy in front of it).
+ * @param secs Seconds.
+ * @returns Received bits per second, or NaN when the run failed.
+ */
+export async function runIperf(addr: string, secs: number): Promise<number> {
+  const port = addr.slice(addr.lastIndexOf(":") + 1);
+  const out = await new Deno.Command("iperf3", {
+    args: ["-c", "127.0.0.1", "-p", port, "-t", String(secs), "-J"],
+    stderr: "null",
+  }).output();
+  try {
+    const json = JSON.parse(new TextDecoder().decode(out.stdout));
+    return Number(json.end?.sum_received?.bits_per_second ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * nginx as an HTTP server answering `200 OK` with a short body: the HTTP keep-alive backend.
+ *
+ * @param group Process tracking.
+ * @returns The target.
+ */
+export function startNginxHttp(group: ProcessGroup): Promise<BenchTarget> {
+  const port = freePort();
+  const dir = group.tempDir();
+  Deno.writeTextFileSync(
+    `${dir}/nginx-http.conf`,
+    `daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx-http.pid;
+error_log stderr error;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:${port};
+    location / { return 200 "monkey\\n"; }
+  }
+}
+`,
+  );
+  return startExternal(
+    group,
+    "nginx-http",
+    "nginx",
+    ["-p", dir, "-c", `${dir}/nginx-http.conf`],
+    port,
+  );
+}
+
+/**
+ * HTTP keep-alive load with wrk through `addr`.
+ *
+ * @param addr Target.
+ * @param connections Connections.
+ * @param secs Seconds.
+ * @returns Requests per second, or NaN when the run failed.
+ */
+export async function runWrk(addr: string, connections: number, secs: number): Promise<number> {
+  const out = await new Deno.Command("wrk", {
+    args: ["-t1", `-c${connections}`, `-d${Math.max(1, Math.round(secs))}s`, `http://${addr}/`],
+    stderr: "null",
+  }).output();
+  const match = /Requests\/sec:\s+([\d.]+)/.exec(new TextDecoder().decode(out.stdout));
+  return match ? Number(match[1]) : NaN;
+}
