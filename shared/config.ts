@@ -391,7 +391,7 @@ function validateTable(
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(schema)) {
     if (!Object.hasOwn(raw, key) && requireKeys && isRequired(spec)) {
-      throw new ConfigError(`Missing key ${origin.where(prefix + key)}: ${spec.description}`);
+      throw new ConfigError(`Missing key ${origin.where(prefix + key)} (${spec.description})`);
     }
     out[key] = Object.hasOwn(raw, key)
       ? convert(spec, raw[key], origin, prefix + key, false)
