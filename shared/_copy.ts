@@ -39,8 +39,33 @@ const SHRINK_AFTER = 64;
 const SHRINK_RATIO = 8;
 
 /**
- * Copy from `src` to `dst` until `src` ends. The buffer starts at {@linkcode INITIAL_BUFFER},
- * grows when reads fill it (bulk transfer) and shrinks back after a run of small reads.
+ * A read buffer that starts at {@linkcode INITIAL_BUFFER}, grows when a read fills it (bulk
+ * transfer) and shrinks back after a run of small reads: idle connections stay cheap.
+ */
+export class AdaptiveBuffer {
+  /** The buffer to read into next. */
+  buf: Uint8Array = new Uint8Array(INITIAL_BUFFER);
+  #small = 0;
+
+  /**
+   * Adjust the size after a read of `n` bytes (call once the bytes have been used).
+   *
+   * @param n Bytes the last read returned.
+   */
+  afterRead(n: number): void {
+    const size = this.buf.length;
+    if (n === size) {
+      if (size < MAX_BUFFER) this.buf = new Uint8Array(size * GROWTH);
+      this.#small = 0;
+    } else if (size > INITIAL_BUFFER && n * SHRINK_RATIO < size && ++this.#small >= SHRINK_AFTER) {
+      this.buf = new Uint8Array(INITIAL_BUFFER);
+      this.#small = 0;
+    }
+  }
+}
+
+/**
+ * Copy from `src` to `dst` until `src` ends, reading into an {@linkcode AdaptiveBuffer}.
  *
  * @param src Where to read.
  * @param dst Where to write (may be `src` itself: an echo).
@@ -54,22 +79,14 @@ export async function copyLoop(
   stats: RelayStats,
   dir: Direction,
 ): Promise<void> {
-  let buf = new Uint8Array(INITIAL_BUFFER);
-  let small = 0;
+  const buffer = new AdaptiveBuffer();
   for (;;) {
+    const buf = buffer.buf;
     const n = await src.read(buf);
     if (n === null) return;
     stats[dir] += n;
     let off = await dst.write(n === buf.length ? buf : buf.subarray(0, n));
     while (off < n) off += await dst.write(buf.subarray(off, n));
-    if (n === buf.length) {
-      if (buf.length < MAX_BUFFER) buf = new Uint8Array(buf.length * GROWTH);
-      small = 0;
-    } else if (
-      buf.length > INITIAL_BUFFER && n * SHRINK_RATIO < buf.length && ++small >= SHRINK_AFTER
-    ) {
-      buf = new Uint8Array(INITIAL_BUFFER);
-      small = 0;
-    }
+    buffer.afterRead(n);
   }
 }

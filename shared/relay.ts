@@ -9,7 +9,7 @@
  * @module
  */
 
-import { copyLoop, type Direction, type RelayStats } from "./_copy.ts";
+import { AdaptiveBuffer, copyLoop, type Direction, type RelayStats } from "./_copy.ts";
 
 export type { Direction, RelayStats };
 
@@ -48,8 +48,6 @@ export interface RelayResult {
 
 const MIN_IDLE_TICK_MS = 10;
 const EMPTY = new Uint8Array(0);
-/** Read size of the streams relay (each chunk is handed to the sink, so it is not reused). */
-const STREAM_CHUNK = 16 * 1024;
 const IDLE_TICKS = 4;
 
 /**
@@ -178,12 +176,15 @@ function pipeDirection(
 ): Promise<void> {
   // `conn.readable` closes the whole socket at end of input, which would turn a half-close
   // into a full close; this source ends the stream and leaves the socket to the relay.
+  // Reads land in one reused buffer; each chunk handed on is an exact-size copy (cheaper than a
+  // fresh zero-filled buffer per read, which showed up as GC and pull() time in profiles).
+  const scratch = new AdaptiveBuffer();
   const source = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const buf = new Uint8Array(STREAM_CHUNK);
-      const n = await src.read(buf);
-      if (n === null) controller.close();
-      else controller.enqueue(buf.subarray(0, n));
+      const n = await src.read(scratch.buf);
+      if (n === null) return controller.close();
+      controller.enqueue(scratch.buf.slice(0, n));
+      scratch.afterRead(n);
     },
   }, { highWaterMark: 0 });
   const sink = new WritableStream<Uint8Array>({
