@@ -55,7 +55,7 @@ export class AdaptiveBuffer {
   afterRead(n: number): void {
     const size = this.buf.length;
     if (n === size) {
-      if (size < MAX_BUFFER) this.buf = new Uint8Array(size * GROWTH);
+      if (size < MAX_BUFFER) this.buf = new Uint8Array(Math.min(size * GROWTH, MAX_BUFFER));
       this.#small = 0;
     } else if (size > INITIAL_BUFFER && n * SHRINK_RATIO < size && ++this.#small >= SHRINK_AFTER) {
       this.buf = new Uint8Array(INITIAL_BUFFER);
