@@ -167,16 +167,7 @@ async function startTargets(
   targets.push(
     await startDenoService(group, ROOT, "proxy-2w", "proxy/main.ts", twoWorkers, banner),
   );
-  targets.push(
-    await startDenoService(
-      group,
-      ROOT,
-      "lb",
-      "load_balancer/main.ts",
-      ["--listen", "127.0.0.1:0", "--backend", backend.addr],
-      /balancing (\S+) ->/,
-    ),
-  );
+  targets.push(await startLb(group, backend));
   if (hasProgram("haproxy")) targets.push(await startHaproxy(group, backend.addr));
   if (hasProgram("nginx")) {
     const nginx = startNginxStream(group, backend.addr);
@@ -371,6 +362,12 @@ async function bench(args: readonly string[]): Promise<void> {
   }
 }
 
+/** Our load balancer with one backend. */
+function startLb(group: ProcessGroup, backend: BenchTarget): Promise<BenchTarget> {
+  const args = ["--listen", "127.0.0.1:0", "--backend", backend.addr];
+  return startDenoService(group, ROOT, "lb", "load_balancer/main.ts", args, /balancing (\S+) ->/);
+}
+
 /** Our proxy and the peers in front of some other backend (iperf3, an HTTP server). */
 async function proxiesTo(group: ProcessGroup, backend: BenchTarget): Promise<BenchTarget[]> {
   const list: BenchTarget[] = [{ ...backend, name: "direct", stop: async () => {} }];
@@ -396,16 +393,7 @@ async function proxiesTo(group: ProcessGroup, backend: BenchTarget): Promise<Ben
 async function measureMemory(group: ProcessGroup, backend: BenchTarget, options: BenchOptions) {
   const memory: { target: string; bytes: number }[] = [];
   const fresh = await proxiesTo(group, backend);
-  fresh.push(
-    await startDenoService(
-      group,
-      ROOT,
-      "lb",
-      "load_balancer/main.ts",
-      ["--listen", "127.0.0.1:0", "--backend", backend.addr],
-      /balancing (\S+) ->/,
-    ),
-  );
+  fresh.push(await startLb(group, backend));
   for (const target of fresh.slice(1)) {
     memory.push({
       target: target.name,
