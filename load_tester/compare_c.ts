@@ -1,14 +1,17 @@
 /**
  * Benchmark: this load tester (one worker) against `../shared/tools/pingpong.c`, side by side
- * in one run, on the same fast echo server (`../shared/tools/echo_srv.c`). Both C tools are
- * measuring instruments outside the project; they are compiled into a temp dir with `cc`.
+ * in one run, on the same fast echo server (`../shared/tools/echo_srv.c`), plus a bare Deno
+ * write/read loop as the floor. Both C tools are measuring instruments outside the project;
+ * they are compiled into a temp dir with `cc`.
  *
  * Run from the repo root:
  * `deno run --allow-run --allow-read --allow-write --allow-net --allow-env --allow-sys load_tester/compare_c.ts [ROUNDS] [SECS] [CONNS] [SIZE]`
  *
- * Prints every round and the medians (the machine may be shared: rounds alternate the
- * clients so drifting load hits all of them). The binaries get names of their own so a
- * `pkill echo_srv` elsewhere on a shared machine does not stop this run.
+ * Prints every round and the medians. The machine may be shared: rounds alternate the
+ * clients so drifting load hits all of them, and each client's CPU time per request (user +
+ * system, from `/usr/bin/time`) is printed too, which load from other processes disturbs far
+ * less than the rate. The binaries get names of their own so a `pkill echo_srv` elsewhere on
+ * a shared machine does not stop this run.
  *
  * @module
  */
@@ -16,6 +19,7 @@
 const TOOLS = new URL("../../shared/tools/", import.meta.url).pathname;
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-sys", "--allow-env"];
+const TIME = "/usr/bin/time";
 const decoder = new TextDecoder();
 
 /**
@@ -40,13 +44,46 @@ const start = performance.now();
 const all = Array.from({ length: conns }, one);
 setTimeout(() => stop = true, secs * 1000);
 await Promise.all(all);
-console.log(Math.round(done / ((performance.now() - start) / 1000)));
+console.log("rps=" + Math.round(done / ((performance.now() - start) / 1000)));
 `;
 
-async function sh(cmd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  if (!out.success) throw new Error(`${cmd} ${args.join(" ")}: ${decoder.decode(out.stderr)}`);
-  return decoder.decode(out.stdout);
+/** One client run: rate, latency when the client reports it, CPU seconds. */
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Client CPU (user + system) per request, µs; NaN without /usr/bin/time. */
+  cpuUs: number;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Run a command, under /usr/bin/time when there is one; returns stdout and CPU seconds. */
+async function run(
+  cmd: string,
+  args: string[],
+  timed: boolean,
+): Promise<{ stdout: string; cpu: number }> {
+  const full = timed ? [TIME, "-f", "cpu %U %S", cmd, ...args] : [cmd, ...args];
+  const out = await new Deno.Command(full[0]!, {
+    args: full.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = decoder.decode(out.stderr);
+  if (!out.success) throw new Error(`${cmd} ${args.join(" ")}: ${stderr}`);
+  const match = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(stderr);
+  return {
+    stdout: decoder.decode(out.stdout),
+    cpu: match ? Number(match[1]) + Number(match[2]) : NaN,
+  };
 }
 
 function median(values: number[]): number {
@@ -55,12 +92,26 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Compile the C tools, start echo_srv, alternate both clients, print medians. */
+function summary(name: string, samples: Sample[], reference: number): string {
+  const rps = median(samples.map((s) => s.rps));
+  const cpu = median(samples.map((s) => s.cpuUs));
+  const latency = Number.isNaN(samples[0]!.p50)
+    ? "".padEnd(24)
+    : `p50 ${median(samples.map((s) => s.p50))}µs  p99 ${median(samples.map((s) => s.p99))}µs`
+      .padEnd(24);
+  return `  ${name.padEnd(14)} ${String(Math.round(rps)).padStart(7)} req/s  ${
+    (rps / reference).toFixed(2)
+  }x  ${latency}  ${Number.isNaN(cpu) ? "" : `CPU ${cpu.toFixed(1)} µs/request`}`;
+}
+
+/** Compile the C tools, start echo_srv, alternate the clients, print medians. */
 async function main(): Promise<void> {
   const [rounds = 5, secs = 3, conns = 10, size = 1024] = Deno.args.map(Number);
+  const timed = await exists(TIME);
   const dir = await Deno.makeTempDir();
-  await sh("cc", ["-O2", "-o", `${dir}/yard_client`, `${TOOLS}pingpong.c`]);
-  await sh("cc", ["-O2", "-o", `${dir}/yard_echo`, `${TOOLS}echo_srv.c`]);
+  const client = `${dir}/yard_client`;
+  await run("cc", ["-O2", "-o", client, `${TOOLS}pingpong.c`], false);
+  await run("cc", ["-O2", "-o", `${dir}/yard_echo`, `${TOOLS}echo_srv.c`], false);
   await Deno.writeTextFile(`${dir}/bare.ts`, BARE_CLIENT);
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (probe.addr as Deno.NetAddr).port;
@@ -70,26 +121,22 @@ async function main(): Promise<void> {
     stdout: "null",
     stderr: "null",
   }).spawn();
+  const target = [String(port), String(conns), String(size), String(secs)];
+  const c: Sample[] = [];
+  const ours: Sample[] = [];
+  const bare: Sample[] = [];
   try {
     await waitForPort(port);
-    const c: number[] = [];
-    const ours: { rps: number; p50: number; p99: number }[] = [];
-    const cLat: { p50: number; p99: number }[] = [];
-    const bare: number[] = [];
     for (let round = 1; round <= rounds; round++) {
-      const line = await sh(`${dir}/yard_client`, [
-        String(port),
-        String(conns),
-        String(size),
-        String(secs),
-      ]);
-      const rps = Number(/rps=(\d+)/.exec(line)?.[1]);
-      cLat.push({
-        p50: Number(/p50_us=(\d+)/.exec(line)?.[1]),
-        p99: Number(/p99_us=(\d+)/.exec(line)?.[1]),
+      const cOut = await run(client, target, timed);
+      const rps = Number(/rps=(\d+)/.exec(cOut.stdout)?.[1]);
+      c.push({
+        rps,
+        p50: Number(/p50_us=(\d+)/.exec(cOut.stdout)?.[1]),
+        p99: Number(/p99_us=(\d+)/.exec(cOut.stdout)?.[1]),
+        cpuUs: (cOut.cpu * 1e6) / (rps * secs),
       });
-      c.push(rps);
-      const json = await sh(Deno.execPath(), [
+      const oOut = await run(Deno.execPath(), [
         "run",
         ...PERMS,
         MAIN,
@@ -106,50 +153,27 @@ async function main(): Promise<void> {
         "--format",
         "json",
         "--progress=false",
-      ]);
-      const s = JSON.parse(json).scenarios[0];
-      ours.push({ rps: s.rps, p50: s.latency_us.p50, p99: s.latency_us.p99 });
-      const floor = Number(
-        await sh(Deno.execPath(), [
-          "run",
-          "--allow-net",
-          `${dir}/bare.ts`,
-          String(port),
-          String(conns),
-          String(size),
-          String(secs),
-        ]),
+      ], timed);
+      const s = JSON.parse(oOut.stdout).scenarios[0];
+      ours.push({
+        rps: s.rps,
+        p50: s.latency_us.p50,
+        p99: s.latency_us.p99,
+        cpuUs: (oOut.cpu * 1e6) / s.requests,
+      });
+      const bOut = await run(
+        Deno.execPath(),
+        ["run", "--allow-net", `${dir}/bare.ts`, ...target],
+        timed,
       );
-      bare.push(floor);
+      const floor = Number(/rps=(\d+)/.exec(bOut.stdout)?.[1]);
+      bare.push({ rps: floor, p50: NaN, p99: NaN, cpuUs: (bOut.cpu * 1e6) / (floor * secs) });
       console.log(
-        `round ${round}: pingpong.c ${rps} req/s | load tester ${Math.round(s.rps)} req/s (${
+        `round ${round}: pingpong.c ${rps} | load tester ${Math.round(s.rps)} (${
           (s.rps / rps).toFixed(2)
-        }x) | bare Deno loop ${floor} req/s (${(floor / rps).toFixed(2)}x)`,
+        }x) | bare Deno loop ${floor} (${(floor / rps).toFixed(2)}x) req/s`,
       );
     }
-    const mc = median(c);
-    const mo = median(ours.map((o) => o.rps));
-    console.log(
-      `\nmedian of ${rounds} rounds, ${conns} conns, ${size} B, ${secs}s each, target echo_srv.c:`,
-    );
-    console.log(
-      `  pingpong.c    ${Math.round(mc)} req/s  p50 ${median(cLat.map((x) => x.p50))}µs  p99 ${
-        median(cLat.map((x) => x.p99))
-      }µs`,
-    );
-    console.log(
-      `  load tester   ${Math.round(mo)} req/s  p50 ${median(ours.map((x) => x.p50))}µs  p99 ${
-        median(ours.map((x) => x.p99))
-      }µs`,
-    );
-    console.log(
-      `  bare Deno     ${Math.round(median(bare))} req/s  (no timing, histogram or verification)`,
-    );
-    console.log(
-      `  ratio         ${(mo / mc).toFixed(2)}x (median of ratios ${
-        median(ours.map((o, i) => o.rps / c[i]!)).toFixed(2)
-      }x); bare Deno loop ${(median(bare) / mc).toFixed(2)}x`,
-    );
   } finally {
     try {
       server.kill();
@@ -159,6 +183,22 @@ async function main(): Promise<void> {
     await server.status;
     await Deno.remove(dir, { recursive: true });
   }
+  const reference = median(c.map((x) => x.rps));
+  console.log(
+    `\nmedian of ${rounds} rounds, ${conns} conns, ${size} B, ${secs}s each, target echo_srv.c:`,
+  );
+  console.log(summary("pingpong.c", c, reference));
+  console.log(summary("load tester", ours, reference));
+  console.log(summary("bare Deno loop", bare, reference));
+  console.log(
+    `  median of per-round ratios: load tester ${
+      median(ours.map((o, i) => o.rps / c[i]!.rps)).toFixed(2)
+    }x, bare Deno loop ${median(bare.map((b, i) => b.rps / c[i]!.rps)).toFixed(2)}x`,
+  );
+  console.log(
+    "  (CPU includes process start-up, the same for both Deno clients; the bare loop has no\n" +
+      "   timing, histogram or verification)",
+  );
 }
 
 async function waitForPort(port: number): Promise<void> {
