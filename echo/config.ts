@@ -4,7 +4,7 @@
  * @module
  */
 
-import { commonFields, type ConfigOf } from "@monkey/shared";
+import { commonFields, type ConfigOf, LIMIT_FIELDS } from "@monkey/shared";
 
 /** Keys of `echo.toml`; each is also a flag. */
 export const ECHO_SCHEMA = {
@@ -15,20 +15,7 @@ export const ECHO_SCHEMA = {
     description: "TCP address to echo on",
   },
   ...commonFields("127.0.0.1:9091"),
-  max_connections: {
-    type: "integer",
-    default: 10_000,
-    min: 0,
-    max: 1_000_000,
-    description: "Connections beyond this are closed at once; 0 = unlimited",
-  },
-  idle_timeout_secs: {
-    type: "number",
-    default: 0,
-    min: 0,
-    max: 86_400,
-    description: "Close a connection silent this long; 0 = off",
-  },
+  ...LIMIT_FIELDS,
 } as const;
 
 /** The echo server's validated configuration. */

@@ -8,8 +8,8 @@ import {
   ACCESS_FIELDS,
   commonFields,
   type ConfigOf,
-  PROXY_PROTOCOL_MODES,
-  RELAY_MODES,
+  FORWARDING_FIELDS,
+  LIMIT_FIELDS,
 } from "@monkey/shared";
 
 /** Keys of `proxy.toml`; each is also a flag (`--listen-addr`, or `--listen`). */
@@ -34,26 +34,6 @@ export const PROXY_SCHEMA = {
     max: 600_000,
     description: "Milliseconds to wait for the target to accept",
   },
-  idle_timeout_secs: {
-    type: "number",
-    default: 0,
-    min: 0,
-    max: 86_400 * 7,
-    description: "Close connections with no traffic either way for this long; 0 = off",
-  },
-  max_connections: {
-    type: "integer",
-    default: 10_000,
-    min: 0,
-    max: 1_000_000,
-    description: "Live connections beyond this are closed at once; 0 = unlimited",
-  },
-  relay: {
-    type: "enum",
-    values: RELAY_MODES,
-    default: "loop",
-    description: "Relay implementation: 'loop' (read/write) or 'streams' (pipeTo)",
-  },
   workers: {
     type: "integer",
     default: 1,
@@ -61,13 +41,8 @@ export const PROXY_SCHEMA = {
     max: 64,
     description: "Deno Workers sharing the listen port (SO_REUSEPORT); 1 = run on the main thread",
   },
-  proxy_protocol: {
-    type: "enum",
-    values: PROXY_PROTOCOL_MODES,
-    default: "off",
-    description:
-      "Send the client's address to the target first: off, v1 or v2 (HAProxy send-proxy)",
-  },
+  ...LIMIT_FIELDS,
+  ...FORWARDING_FIELDS,
   ...ACCESS_FIELDS,
   channel_buffer_size: {
     type: "ignored",

@@ -8,6 +8,47 @@ import type { Hono } from "hono";
 import { bindError } from "./cli.ts";
 import { type HttpEndpoint, serveHttp } from "./http.ts";
 import { LOG_LEVELS, type Logger } from "./logger.ts";
+import { PROXY_PROTOCOL_MODES } from "./proxy_protocol.ts";
+import { RELAY_MODES } from "./relay.ts";
+
+/** Largest idle timeout accepted, in seconds (a week). */
+const MAX_IDLE_SECS = 86_400 * 7;
+/** Largest connection limit accepted. */
+const MAX_CONNECTIONS = 1_000_000;
+
+/** `idle_timeout_secs` and `max_connections`, as every TCP service has them. */
+export const LIMIT_FIELDS = {
+  idle_timeout_secs: {
+    type: "number",
+    default: 0,
+    min: 0,
+    max: MAX_IDLE_SECS,
+    description: "Close connections with no traffic either way for this long; 0 = off",
+  },
+  max_connections: {
+    type: "integer",
+    default: 10_000,
+    min: 0,
+    max: MAX_CONNECTIONS,
+    description: "Live connections beyond this are closed at once (and counted); 0 = unlimited",
+  },
+} as const;
+
+/** `relay` and `proxy_protocol`, as the proxy and the load balancer have them. */
+export const FORWARDING_FIELDS = {
+  relay: {
+    type: "enum",
+    values: RELAY_MODES,
+    default: "loop",
+    description: "Relay implementation: 'loop' (read/write) or 'streams' (pipeTo)",
+  },
+  proxy_protocol: {
+    type: "enum",
+    values: PROXY_PROTOCOL_MODES,
+    default: "off",
+    description: "Send the client's address upstream first: off, v1 or v2 (HAProxy send-proxy)",
+  },
+} as const;
 
 /** Largest grace period accepted, in seconds (one day). */
 const MAX_GRACE_SECS = 86_400;
