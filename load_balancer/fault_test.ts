@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { Logger, memorySink } from "@monkey/shared";
+import {
+  formatFaultReport,
+  openFds,
+  runFaultSuite,
+  startFaultUpstream,
+} from "@monkey/shared/fault";
+import { requires } from "@monkey/shared/testing";
+import { type LbConfigInput, startLoadBalancer } from "./mod.ts";
+
+const MiB = 1024 * 1024;
+const STALLED = 16;
+const RSS_PER_STALLED = 2 * MiB;
+const RSS_SLACK = 48 * MiB;
+const FLOOD = 48 * MiB;
+const LIMIT = 4;
+
+Deno.test({
+  name:
+    "load balancer survives the fault suite with a dead backend in the pool: byte-exact, no hang, no leak, bounded memory",
+  ...requires("read", "run"),
+  fn: async () => {
+    const { sink, lines } = memorySink();
+    const logger = new Logger({ name: "lb", sink, level: "warn" });
+    // Two healthy (if misbehaving) backends and one dead port: retries must hide the dead one.
+    await using upstream = startFaultUpstream({ listeners: 2 });
+    const dead = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const deadAddr = `127.0.0.1:${dead.addr.port}`;
+    dead.close();
+    const start = (config: LbConfigInput) =>
+      startLoadBalancer({
+        listen_addr: "127.0.0.1:0",
+        metrics_addr: "off",
+        strategy: "round_robin",
+        idle_timeout_secs: 1,
+        connect_timeout_ms: 2000,
+        retries: 2,
+        health_check: { interval_ms: 0 },
+        backends: [...upstream.addrs.map((addr) => ({ addr })), { addr: deadAddr }],
+        ...config,
+      }, { logger });
+    const main = start({});
+    const deadLb = start({ backends: [{ addr: deadAddr }] });
+    const limited = start({ max_connections: LIMIT });
+    const fdsAtStart = await openFds();
+    try {
+      const report = await runFaultSuite(
+        {
+          main: { addr: main.addr, active: () => main.snapshot().active_connections },
+          dead: { addr: deadLb.addr, active: () => deadLb.snapshot().active_connections },
+          limited: {
+            addr: limited.addr,
+            active: () => limited.snapshot().active_connections,
+            limit: LIMIT,
+          },
+        },
+        upstream,
+        { connections: 2000, concurrency: 250, stalledReaders: STALLED, stalledFloodBytes: FLOOD },
+      );
+      console.log(formatFaultReport(report, "load balancer"));
+
+      assert.deepEqual(report.failures.slice(0, 10), [], `${report.failures.length} failures`);
+      assert.deepEqual(report.unhandled, []);
+      assert.equal(report.hung, 0);
+      assert.ok(report.connections >= 2000);
+      assert.ok(report.maxInFlight >= 100, `only ${report.maxInFlight} at once`);
+      for (const [kind, n] of Object.entries(report.byKind)) assert.ok(n > 0, `no ${kind}`);
+      assert.equal(report.fds.after, report.fds.before, "descriptors back to the baseline");
+      assert.ok(
+        report.rss.floodedBytes < STALLED * FLOOD / 2,
+        `floods were not held back: ${report.rss.floodedBytes} bytes sent`,
+      );
+      const grown = report.rss.stalled - report.rss.before;
+      assert.ok(
+        grown < STALLED * RSS_PER_STALLED + RSS_SLACK,
+        `RSS grew ${(grown / MiB).toFixed(1)} MiB with ${STALLED} stalled readers`,
+      );
+
+      const snap = main.snapshot();
+      assert.equal(snap.active_connections, 0);
+      assert.equal(snap.failed_connections, 0, "the dead backend never cost a client");
+      assert.equal(snap.no_backend, 0);
+      assert.ok(snap.retries > 0, "the dead backend was retried past");
+      assert.ok(snap.idle_timeouts > 0, "silent backends were closed by the idle timeout");
+      assert.ok(snap.relay_errors > 0, "resets were seen and counted");
+      for (const backend of snap.backends) assert.equal(backend.active_connections, 0);
+      assert.equal(limited.snapshot().rejected_connections, report.rejectedOverLimit);
+      const deadSnap = deadLb.snapshot();
+      assert.ok(deadSnap.failed_connections + deadSnap.no_backend >= report.byKind.dead_port);
+      const errors = lines.filter((l) => /ERROR/.test(l));
+      assert.deepEqual(errors, [], "no handler failure was logged");
+    } finally {
+      await Promise.all([main.shutdown(0), deadLb.shutdown(0), limited.shutdown(0)]);
+    }
+    await upstream.close();
+    assert.ok(await openFds() <= fdsAtStart, "every socket of the run is closed");
+  },
+});

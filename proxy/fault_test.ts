@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { Logger, memorySink } from "@monkey/shared";
+import {
+  formatFaultReport,
+  openFds,
+  runFaultSuite,
+  startFaultUpstream,
+} from "@monkey/shared/fault";
+import { requires } from "@monkey/shared/testing";
+import type { ProxyConfig } from "./config.ts";
+import { startProxy } from "./proxy.ts";
+
+const MiB = 1024 * 1024;
+/** Stalled clients in the memory phase, and what each may cost the proxy in RSS. */
+const STALLED = 16;
+const RSS_PER_STALLED = 2 * MiB;
+const RSS_SLACK = 48 * MiB;
+/** What each stalled flood would send if nothing pushed back (kernel buffers take ~10 MiB). */
+const FLOOD = 48 * MiB;
+
+for (const relay of ["loop", "streams"] as const) {
+  Deno.test({
+    name:
+      `proxy (relay=${relay}) survives the fault suite: byte-exact, no hang, no leak, bounded memory`,
+    ...requires("read", "run"),
+    // The streams relay gets a lighter run: the loop is the default and carries the full one.
+    fn: async () => {
+      const { sink, lines } = memorySink();
+      const logger = new Logger({ name: "proxy", sink, level: "warn" });
+      await using upstream = startFaultUpstream();
+      const dead = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const deadAddr = `127.0.0.1:${dead.addr.port}`;
+      dead.close();
+      const start = (config: Partial<ProxyConfig>) =>
+        startProxy({
+          listen_addr: "127.0.0.1:0",
+          target_addr: upstream.addrs[0]!,
+          metrics_addr: "off",
+          relay,
+          idle_timeout_secs: 1,
+          connect_timeout_ms: 2000,
+          ...config,
+        }, { logger });
+      const main = start({});
+      const deadProxy = start({ target_addr: deadAddr });
+      const limited = start({ max_connections: 4 });
+      const fdsAtStart = await openFds();
+      try {
+        const report = await runFaultSuite(
+          {
+            main: { addr: main.addr, active: () => main.snapshot().active_connections },
+            dead: { addr: deadProxy.addr, active: () => deadProxy.snapshot().active_connections },
+            limited: {
+              addr: limited.addr,
+              active: () => limited.snapshot().active_connections,
+              limit: 4,
+            },
+          },
+          upstream,
+          {
+            connections: relay === "loop" ? 2000 : 600,
+            concurrency: relay === "loop" ? 250 : 120,
+            stalledReaders: STALLED,
+            stalledFloodBytes: FLOOD,
+          },
+        );
+        console.log(formatFaultReport(report, `proxy relay=${relay}`));
+
+        assert.deepEqual(report.failures.slice(0, 10), [], `${report.failures.length} failures`);
+        assert.deepEqual(report.unhandled, []);
+        assert.equal(report.hung, 0);
+        assert.ok(report.connections >= (relay === "loop" ? 2000 : 600));
+        assert.ok(report.maxInFlight >= 100, `only ${report.maxInFlight} at once`);
+        for (const [kind, n] of Object.entries(report.byKind)) assert.ok(n > 0, `no ${kind}`);
+        assert.equal(report.fds.after, report.fds.before, "descriptors back to the baseline");
+        assert.ok(
+          report.rss.floodedBytes < STALLED * FLOOD / 2,
+          `floods were not held back: ${report.rss.floodedBytes} bytes sent`,
+        );
+        const grown = report.rss.stalled - report.rss.before;
+        assert.ok(
+          grown < STALLED * RSS_PER_STALLED + RSS_SLACK,
+          `RSS grew ${(grown / MiB).toFixed(1)} MiB with ${STALLED} stalled readers`,
+        );
+
+        const snap = main.snapshot();
+        assert.equal(snap.active_connections, 0);
+        assert.ok(snap.idle_timeouts > 0, "silent upstreams were closed by the idle timeout");
+        assert.ok(snap.relay_errors > 0, "resets were seen and counted");
+        assert.equal(limited.snapshot().rejected_connections, report.rejectedOverLimit);
+        assert.ok(deadProxy.snapshot().connect_errors >= report.byKind.dead_port);
+        const errors = lines.filter((l) => /ERROR/.test(l));
+        assert.deepEqual(errors, [], "no handler failure was logged");
+      } finally {
+        await Promise.all([main.shutdown(0), deadProxy.shutdown(0), limited.shutdown(0)]);
+      }
+      await upstream.close();
+      assert.ok(await openFds() <= fdsAtStart, "every socket of the run is closed");
+    },
+  });
+}
