@@ -128,8 +128,8 @@ export async function loadTestCli(
             },
           );
           report.scenarios.push(...capacity.steps.map((s) => s.result));
-          (report as RunReport & { capacity?: unknown[] }).capacity ??= [];
-          (report as RunReport & { capacity: unknown[] }).capacity.push({
+          report.capacity ??= [];
+          report.capacity.push({
             scenario: scenario.name,
             slo: capacity.slo,
             capacity_rps: capacity.capacity_rps,

@@ -263,6 +263,22 @@ Deno.test("CLI --find-capacity prints the table of steps", async () => {
     assert.match(run.stdout, /\n\s+1\s+40\s+.*failed: max /);
     assert.match(run.stdout, /\n\s+2\s+20\s+/);
     assert.match(run.stdout, /Capacity: no tested rate held the SLO/);
+    const args = ["--config", "/dev/null", "--target", echo.addr, "-c", "2", "-d", "0.1"];
+    const json = await cli([
+      ...args,
+      "--find-capacity",
+      "--rate",
+      "8",
+      "--slo",
+      "max<1us",
+      "--format",
+      "json",
+    ]);
+    assert.equal(json.code, 0, json.stderr);
+    const doc = JSON.parse(json.stdout);
+    assert.equal(doc.capacity[0].capacity_rps, 0);
+    assert.deepEqual(doc.capacity[0].steps.map((s: { rate: number }) => s.rate), [8, 4, 2, 1]);
+    assert.equal(doc.scenarios.length, 4);
   } finally {
     await echo.close();
   }

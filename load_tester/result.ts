@@ -88,8 +88,35 @@ export interface RunReport {
   tool_version: string;
   /** Where it ran (for merged results: the first file's). */
   machine: MachineInfo;
-  /** One entry per scenario. */
+  /** One entry per scenario (with `--find-capacity`: one per step). */
   scenarios: ScenarioResult[];
+  /** With `--find-capacity`: one search per scenario. */
+  capacity?: CapacityEntry[];
+}
+
+/** One capacity search in the JSON output. */
+export interface CapacityEntry {
+  /** Scenario searched. */
+  scenario: string;
+  /** The objective, e.g. `p99<2ms`. */
+  slo: string;
+  /** Highest rate that held, 0 when none did. */
+  capacity_rps: number;
+  /** The steps in order (each step's full result is in `scenarios`). */
+  steps: {
+    /** Rate asked for. */
+    rate: number;
+    /** Rate achieved. */
+    rps: number;
+    /** The SLO's percentile, µs. */
+    latency_us: number;
+    /** Errors. */
+    errors: number;
+    /** Whether the step held. */
+    ok: boolean;
+    /** Why not. */
+    reason: string;
+  }[];
 }
 
 /** What a result is built from. */
