@@ -14,6 +14,7 @@ import {
   formatBytes,
   Logger,
   methodNotAllowed,
+  type MetricFamily,
   Registry,
   relay,
   safeClose,
@@ -94,6 +95,8 @@ export interface LoadBalancer {
   readonly config: LbConfig;
   /** Current metrics. */
   snapshot(): LbSnapshot;
+  /** Prometheus families (for aggregation across workers). */
+  families(): MetricFamily[];
   /** The `[METRICS] active: 3 | total: 15 | up: … | down: … | backends up: 2/3` line. */
   summaryLine(): string;
   /**
@@ -117,6 +120,8 @@ export interface StartLoadBalancerOptions {
   logger?: Logger;
   /** Random source of the random strategies (tests seed it). @default Math.random */
   random?: () => number;
+  /** Share the listen port with other balancers (SO_REUSEPORT), as workers do. @default false */
+  reusePort?: boolean;
 }
 
 /**
@@ -265,6 +270,7 @@ export function startLoadBalancer(
       listen: cfg.listen_addr,
       handler,
       maxConnections: cfg.max_connections,
+      reusePort: options.reusePort ?? false,
       onReject: () => {
         m.rejected.inc();
         throttled.warn(
@@ -413,6 +419,7 @@ export function startLoadBalancer(
       return cfg;
     },
     snapshot,
+    families: () => m.registry.families(),
     summaryLine: () => {
       const { up, down } = bytes();
       const list = pool.list();

@@ -125,6 +125,13 @@ export const LB_SCHEMA = {
   },
   ...LIMIT_FIELDS,
   ...FORWARDING_FIELDS,
+  workers: {
+    type: "integer",
+    default: 1,
+    min: 1,
+    max: 64,
+    description: "Deno Workers sharing the listen port (SO_REUSEPORT); 1 = run on the main thread",
+  },
   retries: {
     type: "integer",
     default: 2,

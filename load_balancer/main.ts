@@ -7,18 +7,19 @@
 
 import { ConfigError, type Logger, runMain, serviceMain } from "@monkey/shared";
 import { type LoadBalancer, startLoadBalancer } from "./balancer.ts";
+import { startLbCluster } from "./cluster.ts";
 import { LB_SCHEMA, loadLbConfig } from "./config.ts";
 
 /**
  * Reread the configuration on SIGHUP and apply it; an invalid file is logged and ignored.
  *
- * @param lb The running balancer.
+ * @param lb The running balancer (or cluster of balancers).
  * @param args The command line (its `--config` names the file; its flags still win).
  * @param logger Where to report.
  * @returns A function removing the listener.
  */
 export function reloadOnSighup(
-  lb: LoadBalancer,
+  lb: Pick<LoadBalancer, "reload" | "reloadFailed">,
   args: readonly string[],
   logger: Logger,
 ): () => void {
@@ -55,16 +56,14 @@ if (import.meta.main) {
       schema: LB_SCHEMA,
       usage: "deno task lb [--config load_balancer/lb.toml] [flags]",
       args: Deno.args,
-      start: (config, logger) => {
-        const lb = startLoadBalancer(config, { logger });
+      start: async (config, logger) => {
+        const lb = config.workers > 1
+          ? await startLbCluster(config, { logger })
+          : startLoadBalancer(config, { logger });
         const stopReload = help ? () => {} : reloadOnSighup(lb, Deno.args, logger);
         return {
-          get addr() {
-            return lb.addr;
-          },
-          get metricsAddr() {
-            return lb.metricsAddr;
-          },
+          addr: lb.addr,
+          metricsAddr: lb.metricsAddr,
           summaryLine: () => lb.summaryLine(),
           async shutdown() {
             stopReload();
@@ -77,7 +76,9 @@ if (import.meta.main) {
           config.backends.map((b) =>
             `${b.addr}${b.weight !== 1 ? `*${b.weight}` : ""}${b.backup ? " (backup)" : ""}`
           ).join(", ") || "(no backends)"
-        } (strategy: ${config.strategy}, proxy_protocol: ${config.proxy_protocol})`,
+        } (strategy: ${config.strategy}, proxy_protocol: ${config.proxy_protocol}${
+          config.workers > 1 ? `, ${config.workers} workers` : ""
+        })`,
     });
   });
 }

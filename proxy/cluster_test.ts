@@ -35,6 +35,11 @@ Deno.test("startProxyCluster() runs 2 workers on one port and adds up their metr
   }
   const summary = await cluster.shutdown(1000);
   assert.equal(summary.total_connections, 16);
+  assert.match(
+    await cluster.summaryLine(),
+    /^\[METRICS\] active: 0 \| total: 16 /,
+    "final metrics after shutdown",
+  );
   assert.equal(summary.forced, 0);
   await echo.shutdown(1000);
 });

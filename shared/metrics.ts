@@ -302,8 +302,9 @@ export function renderFamilies(families: readonly MetricFamily[]): string {
 }
 
 /**
- * Add up the families of several registries (e.g. one per worker): samples of the same series
- * are summed, which is exact for counters, histograms and additive gauges.
+ * Add up the families of several registries (e.g. one per worker). Counters, histograms and
+ * gauges named `*_active` (connections open now) are summed, which is exact; other gauges are
+ * states, weights or flags (`backend_up`, `draining`) and take the largest value.
  *
  * @param lists One family list per source.
  * @returns The merged families, in first-seen order.
@@ -317,8 +318,13 @@ export function mergeFamilies(lists: readonly (readonly MetricFamily[])[]): Metr
         entry = { family: { ...family, samples: [] }, values: new Map() };
         merged.set(family.name, entry);
       }
+      const additive = family.kind !== "gauge" || family.name.endsWith("_active");
       for (const [series, value] of family.samples) {
-        entry.values.set(series, (entry.values.get(series) ?? 0) + value);
+        const prev = entry.values.get(series);
+        entry.values.set(
+          series,
+          prev === undefined ? value : additive ? prev + value : Math.max(prev, value),
+        );
       }
     }
   }

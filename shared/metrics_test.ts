@@ -86,13 +86,17 @@ Deno.test({
   },
 });
 
-Deno.test("mergeFamilies() adds the same series across registries, keeping the others", () => {
+Deno.test("mergeFamilies() adds counters, histograms and active gauges; state gauges keep their value", () => {
   const a = new Registry();
   const b = new Registry();
   a.counter("x_total", "X").inc(2);
   b.counter("x_total", "X").inc(3);
   a.counter("y_total", "Y", { backend: "a" }).inc(1);
   b.counter("y_total", "Y", { backend: "b" }).inc(4);
+  a.gauge("z_connections_active", "Z").set(2);
+  b.gauge("z_connections_active", "Z").set(3);
+  a.gauge("z_backend_up", "Up", { backend: "a" }).set(1);
+  b.gauge("z_backend_up", "Up", { backend: "a" }).set(1);
   a.histogram("d_seconds", "D", [1]).observe(0.5);
   b.histogram("d_seconds", "D", [1]).observe(2);
   const samples = parsePrometheus(renderFamilies(mergeFamilies([a.families(), b.families()])));
@@ -102,4 +106,6 @@ Deno.test("mergeFamilies() adds the same series across registries, keeping the o
   assert.equal(samples.get('d_seconds_bucket{le="1"}'), 1);
   assert.equal(samples.get('d_seconds_bucket{le="+Inf"}'), 2);
   assert.equal(samples.get("d_seconds_sum"), 2.5);
+  assert.equal(samples.get("z_connections_active"), 5, "active gauges add up");
+  assert.equal(samples.get('z_backend_up{backend="a"}'), 1, "state gauges do not");
 });

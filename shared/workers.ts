@@ -20,6 +20,10 @@ export interface WorkerService {
   families(): MetricFamily[];
   /** Extra per-service data (e.g. per-client rows). */
   extra?(): unknown;
+  /** Answer an HTTP request (admin routes the main thread forwards to every worker). */
+  fetch?(request: Request): Response | Promise<Response>;
+  /** Apply a new configuration (SIGHUP reload, forwarded to every worker). */
+  reload?(config: unknown): Promise<unknown>;
   /** Graceful shutdown. */
   shutdown(graceMs: number): Promise<{ total_connections: number; forced: number }>;
 }
@@ -34,19 +38,43 @@ export interface WorkerStats {
   extra: unknown;
 }
 
-type Request =
-  | { type: "start"; config: unknown }
-  | { type: "stats"; id: number }
-  | { type: "shutdown"; id: number; graceMs: number };
+/** An HTTP request or response as plain data, to cross the worker boundary. */
+export interface HttpMessage {
+  /** Method (requests only). */
+  method?: string;
+  /** Path and query (requests only). */
+  url?: string;
+  /** Status (responses only). */
+  status?: number;
+  /** Header pairs. */
+  headers: [string, string][];
+  /** Body text. */
+  body: string;
+}
+
+type Ask =
+  | { type: "stats" }
+  | { type: "shutdown"; graceMs: number }
+  | { type: "http"; request: HttpMessage }
+  | { type: "reload"; config: unknown };
+
+type WorkerRequest = { type: "start"; config: unknown } | (Ask & { id: number });
 
 type Reply =
   | { type: "started"; addr: string }
   | { type: "failed"; message: string }
   | { type: "stats"; id: number; stats: WorkerStats }
-  | { type: "stopped"; id: number; summary: { total_connections: number; forced: number } };
+  | { type: "http"; id: number; response: HttpMessage }
+  | { type: "reloaded"; id: number; ok: boolean; result?: unknown; message?: string }
+  | {
+    type: "stopped";
+    id: number;
+    summary: { total_connections: number; forced: number };
+    stats: WorkerStats;
+  };
 
 interface WorkerScope {
-  onmessage: ((event: MessageEvent<Request>) => void) | null;
+  onmessage: ((event: MessageEvent<WorkerRequest>) => void) | null;
   postMessage(message: Reply): void;
   close(): void;
 }
@@ -73,17 +101,48 @@ export function serveInWorker(
         scope.close();
       }
     } else if (message.type === "stats" && service) {
-      const stats = {
-        snapshot: service.snapshot() as Record<string, unknown>,
-        families: service.families(),
-        extra: service.extra?.(),
-      };
-      scope.postMessage({ type: "stats", id: message.id, stats });
+      scope.postMessage({ type: "stats", id: message.id, stats: statsOf(service) });
+    } else if (message.type === "http" && !service?.fetch) {
+      const response = { status: 404, headers: [], body: "" };
+      scope.postMessage({ type: "http", id: message.id, response });
+    } else if (message.type === "http" && service?.fetch) {
+      const { method, url, headers, body } = message.request;
+      const init: RequestInit = { method: method ?? "GET", headers };
+      if (body !== "" && method !== "GET" && method !== "HEAD") init.body = body;
+      const response = await service.fetch(new Request(`http://worker${url ?? "/"}`, init));
+      scope.postMessage({ type: "http", id: message.id, response: await toMessage(response) });
+    } else if (message.type === "reload" && !service?.reload) {
+      scope.postMessage({
+        type: "reloaded",
+        id: message.id,
+        ok: false,
+        message: "reload not supported",
+      });
+    } else if (message.type === "reload" && service?.reload) {
+      try {
+        const result = await service.reload(message.config);
+        scope.postMessage({ type: "reloaded", id: message.id, ok: true, result });
+      } catch (error) {
+        scope.postMessage({
+          type: "reloaded",
+          id: message.id,
+          ok: false,
+          message: (error as Error).message,
+        });
+      }
     } else if (message.type === "shutdown" && service) {
       const summary = await service.shutdown(message.graceMs);
-      scope.postMessage({ type: "stopped", id: message.id, summary });
+      scope.postMessage({ type: "stopped", id: message.id, summary, stats: statsOf(service) });
       scope.close();
     }
+  };
+}
+
+function statsOf(service: WorkerService): WorkerStats {
+  return {
+    snapshot: service.snapshot() as Record<string, unknown>,
+    families: service.families(),
+    extra: service.extra?.(),
   };
 }
 
@@ -93,6 +152,7 @@ export class WorkerGroup {
   readonly addr: string;
   #workers: Worker[];
   #next = 0;
+  #final: WorkerStats[] | undefined;
   #pending = new Map<number, (reply: Reply) => void>();
 
   private constructor(addr: string, workers: Worker[]) {
@@ -146,7 +206,7 @@ export class WorkerGroup {
 
   #ask(
     worker: Worker,
-    request: { type: "stats" } | { type: "shutdown"; graceMs: number },
+    request: Ask,
   ): Promise<Reply> {
     const id = ++this.#next;
     const { promise, resolve } = Promise.withResolvers<Reply>();
@@ -156,13 +216,54 @@ export class WorkerGroup {
   }
 
   /**
-   * Every worker's metrics.
+   * Every worker's metrics (after shutdown: their final metrics).
    *
    * @returns One entry per worker.
    */
   async stats(): Promise<WorkerStats[]> {
+    if (this.#final) return this.#final;
     const replies = await Promise.all(this.#workers.map((w) => this.#ask(w, { type: "stats" })));
     return replies.flatMap((r) => (r.type === "stats" ? [r.stats] : []));
+  }
+
+  /**
+   * Send one HTTP request to every worker (each answers from its own app).
+   *
+   * @param request The request.
+   * @returns One response per worker, in worker order.
+   */
+  async fetchAll(request: Request): Promise<Response[]> {
+    const message = await toMessage(request);
+    const replies = await Promise.all(
+      this.#workers.map((w) => this.#ask(w, { type: "http", request: message })),
+    );
+    return replies.flatMap((r) =>
+      r.type === "http"
+        ? [
+          new Response(r.response.body === "" ? null : r.response.body, {
+            status: r.response.status ?? 200,
+            headers: r.response.headers,
+          }),
+        ]
+        : []
+    );
+  }
+
+  /**
+   * Apply a new configuration in every worker.
+   *
+   * @param config The configuration.
+   * @returns The first worker's result.
+   * @throws {Error} When a worker rejects it (its message).
+   */
+  async reloadAll(config: unknown): Promise<unknown> {
+    const replies = await Promise.all(
+      this.#workers.map((w) => this.#ask(w, { type: "reload", config })),
+    );
+    const failed = replies.find((r) => r.type === "reloaded" && !r.ok);
+    if (failed && failed.type === "reloaded") throw new Error(failed.message ?? "reload failed");
+    const first = replies[0];
+    return first?.type === "reloaded" ? first.result : undefined;
   }
 
   /**
@@ -176,6 +277,7 @@ export class WorkerGroup {
       this.#workers.map((w) => this.#ask(w, { type: "shutdown", graceMs })),
     );
     for (const worker of this.#workers) worker.terminate();
+    this.#final = replies.flatMap((r) => (r.type === "stopped" ? [r.stats] : []));
     let total = 0;
     let forced = 0;
     for (const reply of replies) {
@@ -185,6 +287,18 @@ export class WorkerGroup {
     }
     return { total_connections: total, forced };
   }
+}
+
+async function toMessage(message: Request | Response): Promise<HttpMessage> {
+  const out: HttpMessage = { headers: [...message.headers], body: await message.text() };
+  if (message instanceof Request) {
+    const url = new URL(message.url);
+    out.method = message.method;
+    out.url = url.pathname + url.search;
+  } else {
+    out.status = message.status;
+  }
+  return out;
 }
 
 function startOne(worker: Worker, config: unknown): Promise<string> {
