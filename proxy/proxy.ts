@@ -50,6 +50,8 @@ export interface ProxySnapshot {
   relay_errors: number;
   /** Clients closed at once because `allow`/`deny` refused their address. */
   denied_connections: number;
+  /** Failed accepts (EMFILE, ENFILE, …), each followed by a back-off. */
+  accept_errors: number;
   /** Target address. */
   target: string;
   /** Relay implementation. */
@@ -219,6 +221,12 @@ export function startProxy(
     "counter",
     () => [[{}, totals.down()]],
   );
+  m.registry.collect(
+    "monkey_proxy_accept_errors_total",
+    "Failed accepts (out of descriptors and the like), each followed by a back-off",
+    "counter",
+    () => [[{}, server.acceptErrors]],
+  );
   m.registry.collect("monkey_proxy_draining", "1 while shutting down, else 0", "gauge", () => [[
     {},
     server.accepting ? 0 : 1,
@@ -235,6 +243,7 @@ export function startProxy(
     rejected_connections: m.rejected.value,
     relay_errors: m.relayErrors.value,
     denied_connections: m.denied.value,
+    accept_errors: server.acceptErrors,
     target: cfg.target_addr,
     relay: cfg.relay,
     uptime_secs: (performance.now() - started) / 1000,

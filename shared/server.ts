@@ -6,7 +6,7 @@
  */
 
 import { formatAddress, parseAddress } from "./address.ts";
-import type { Logger } from "./logger.ts";
+import { type Logger, ThrottledLog } from "./logger.ts";
 import { safeClose } from "./relay.ts";
 
 /** Handles one accepted connection; owns it and must close it. `signal` aborts on forced shutdown. */
@@ -58,6 +58,7 @@ export class TcpServer {
   #accepting = true;
   #loop: Promise<void>;
   #idle: PromiseWithResolvers<void> | undefined;
+  #acceptLog: ThrottledLog | undefined;
 
   /**
    * Bind and start accepting.
@@ -67,6 +68,7 @@ export class TcpServer {
    */
   constructor(options: TcpServerOptions) {
     this.#options = options;
+    this.#acceptLog = options.logger ? new ThrottledLog(options.logger) : undefined;
     const { hostname, port } = parseAddress(options.listen);
     const listenOptions: Deno.TcpListenOptions & { reusePort?: boolean } = { hostname, port };
     if (options.reusePort) listenOptions.reusePort = true;
@@ -105,9 +107,12 @@ export class TcpServer {
           return;
         }
         // EMFILE/ENFILE and friends: wait, then try again; the service keeps serving.
+        // Throttled: while out of descriptors every freed one lets an accept through and the
+        // next fails again, which would otherwise log a line every few ms.
         this.acceptErrors++;
-        this.#options.logger?.warn(
-          `accept failed (${(error as Error).message}); retrying in ${backoff} ms`,
+        this.#acceptLog?.warn(
+          "accept",
+          `accept failed (${(error as Error).message}); backing off (${backoff} ms)`,
         );
         await new Promise((resolve) => setTimeout(resolve, backoff));
         backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
