@@ -168,6 +168,7 @@ async function startTargets(
     await startDenoService(group, ROOT, "proxy-2w", "proxy/main.ts", twoWorkers, banner),
   );
   targets.push(await startLb(group, backend));
+  targets.push(await startLb(group, backend, 2));
   if (hasProgram("haproxy")) targets.push(await startHaproxy(group, backend.addr));
   if (hasProgram("nginx")) {
     const nginx = startNginxStream(group, backend.addr);
@@ -362,10 +363,11 @@ async function bench(args: readonly string[]): Promise<void> {
   }
 }
 
-/** Our load balancer with one backend. */
-function startLb(group: ProcessGroup, backend: BenchTarget): Promise<BenchTarget> {
-  const args = ["--listen", "127.0.0.1:0", "--backend", backend.addr];
-  return startDenoService(group, ROOT, "lb", "load_balancer/main.ts", args, /balancing (\S+) ->/);
+/** Our load balancer with one backend, on 1 or more workers. */
+function startLb(group: ProcessGroup, backend: BenchTarget, workers = 1): Promise<BenchTarget> {
+  const args = ["--listen", "127.0.0.1:0", "--backend", backend.addr, "--workers", String(workers)];
+  const name = workers > 1 ? `lb-${workers}w` : "lb";
+  return startDenoService(group, ROOT, name, "load_balancer/main.ts", args, /balancing (\S+) ->/);
 }
 
 /** Our proxy and the peers in front of some other backend (iperf3, an HTTP server). */
