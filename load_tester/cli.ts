@@ -102,7 +102,7 @@ export async function loadTestCli(
         live?.start(status);
       },
       onEnd: (_: unknown, result: Parameters<LiveMetrics["end"]>[0]) => {
-        progress?.stop();
+        progress?.stop(result);
         live?.end(result);
       },
     };

@@ -6,6 +6,7 @@
 
 import { formatMicros } from "@monkey/shared";
 import { totalErrors } from "./errors.ts";
+import type { ScenarioResult } from "./result.ts";
 import type { LiveStatus } from "./runner.ts";
 
 /** Refresh interval on a terminal, ms. */
@@ -88,11 +89,23 @@ export class Progress {
     this.#write(this.#tty ? `\r\x1b[2K${line}` : `${line}\n`);
   }
 
-  /** Stop the current line (clears it on a terminal). */
-  stop(): void {
+  /**
+   * Stop the current line. With a result, leave one final line for the scenario (in place of
+   * the live one on a terminal); without, just clear the live line.
+   *
+   * @param result The finished scenario.
+   */
+  stop(result?: ScenarioResult): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     if (this.#status !== undefined && this.#tty) this.#write("\r\x1b[2K");
     this.#status = undefined;
+    if (result !== undefined) {
+      this.#write(
+        `${result.name}: done in ${result.duration_secs.toFixed(1)}s | ${
+          Math.round(result.rps).toLocaleString("en-US")
+        } req/s | p99 ${formatMicros(result.latency_us.p99)} | errors ${result.errors.total}\n`,
+      );
+    }
   }
 }

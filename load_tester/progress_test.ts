@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Progress } from "./progress.ts";
+import { fakeResult } from "./_test_results.ts";
 
 const status = {
   scenario: "baseline",
@@ -31,4 +32,12 @@ Deno.test("Progress rewrites one line in place on a terminal and clears it at th
   progress.stop();
   assert.ok(out[0]!.startsWith("\r\x1b[2Kbaseline: 2.5/5.0s"));
   assert.equal(out.at(-1), "\r\x1b[2K");
+});
+
+Deno.test("Progress leaves one final line per finished scenario", () => {
+  const out: string[] = [];
+  const progress = new Progress({ tty: false, write: (t) => out.push(t) });
+  progress.start(() => status);
+  progress.stop(fakeResult("baseline", [100, 200, 3000]));
+  assert.deepEqual(out, ["baseline: done in 1.0s | 3 req/s | p99 3.00ms | errors 0\n"]);
 });
