@@ -128,18 +128,23 @@ export function renderBench(summary: BenchSummary): string {
       }),
     ]),
   ));
-  const ours = ["proxy", "proxy-streams", "lb"].filter((t) => targets.includes(t));
-  const peers = ["haproxy", "nginx"].filter((t) => targets.includes(t));
   const direct = targets.find((t) => t.startsWith("direct"));
-  if (ours.length > 0 && (peers.length > 0 || direct)) {
+  const wanted: [string, string | undefined][] = [
+    ["proxy", "haproxy"],
+    ["proxy", "nginx"],
+    ["proxy", direct],
+    ["proxy-streams", "proxy"],
+    ["proxy-2w", "proxy"],
+    ["lb", "proxy"],
+    ["lb-2w", "lb"],
+    ["lb", "haproxy"],
+  ];
+  const columns = wanted.filter((pair): pair is [string, string] =>
+    pair[1] !== undefined && targets.includes(pair[0]) && targets.includes(pair[1])
+  );
+  if (columns.length > 0) {
     out.push("");
     out.push("Ratios (req/s; p99 in brackets, lower is better):");
-    const columns: [string, string][] = [];
-    for (const o of ours) {
-      for (const p of peers) columns.push([o, p]);
-      if (direct) columns.push([o, direct]);
-    }
-    if (ours.includes("lb") && ours.includes("proxy")) columns.push(["lb", "proxy"]);
     out.push(table(
       ["Scenario", ...columns.map(([a, b]) => `${a}/${b}`)],
       summary.rows.map((r) => [
