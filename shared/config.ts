@@ -440,13 +440,19 @@ export function parseTomlText(text: string, label: string): Record<string, unkno
   try {
     return parseToml(text) as Record<string, unknown>;
   } catch (error) {
-    const where = error instanceof Error && "line" in error && "column" in error
-      ? ` (line ${(error as { line: number }).line}, column ${
-        (error as { column: number }).column
-      })`
+    const line = error instanceof Error && "line" in error
+      ? (error as { line: number }).line
+      : undefined;
+    const where = line !== undefined && "column" in (error as object)
+      ? ` (line ${line}, column ${(error as { column: number }).column})`
       : "";
-    const reason = firstLine(error).replace(/^Invalid TOML document: /, "");
-    throw new ConfigError(`Cannot parse ${label}: invalid TOML: ${reason}${where}`);
+    let reason = firstLine(error).replace(/^Invalid TOML document: /, "");
+    // Name the key and show the offending line: the message is all the user gets.
+    const source = line !== undefined ? text.split(/\r?\n/)[line - 1]?.trim() : undefined;
+    const key = source !== undefined ? /^([A-Za-z0-9_."'-]+)\s*=/.exec(source)?.[1] : undefined;
+    if (key !== undefined && /redefine/.test(reason)) reason = `duplicate key '${key}'`;
+    const got = source !== undefined && source !== "" ? `, got ${showValue(source)}` : "";
+    throw new ConfigError(`Cannot parse ${label}: invalid TOML: ${reason}${where}${got}`);
   }
 }
 
