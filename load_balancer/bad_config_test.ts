@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import {
+  type BadConfigCase,
+  badConfigExitProblems,
+  badConfigProblems,
+  GENERIC_BAD_CONFIGS,
+  SERVICE_BAD_CONFIGS,
+} from "@monkey/shared/bad-config";
+import { requires } from "@monkey/shared/testing";
+import { loadLbConfig } from "./config.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+const LB_CASES: BadConfigCase[] = [
+  {
+    name: "unknown strategy",
+    file: `strategy = "fastest"`,
+    expect: /'strategy' in .*expected one of 'round_robin', .*got 'fastest'/,
+  },
+  {
+    name: "backend address without port",
+    file: `[[backends]]\naddr = "nowhere"`,
+    expect: /'backends\[0\]\.addr' in .*got 'nowhere'/,
+  },
+  {
+    name: "backend port 0",
+    file: `[[backends]]\naddr = "127.0.0.1:0"`,
+    expect: /'backends\[0\]\.addr' in .*port 1-65535, got '127\.0\.0\.1:0'/,
+  },
+  {
+    name: "duplicate backend",
+    file: `[[backends]]\naddr = "127.0.0.1:1"\n[[backends]]\naddr = "127.0.0.1:1"`,
+    expect: /'backends\[1\]\.addr' in .*duplicate backend, got '127\.0\.0\.1:1'/,
+  },
+  {
+    name: "backend without address",
+    file: `[[backends]]\nweight = 2`,
+    expect: /'backends\[0\]\.addr' in /,
+  },
+  {
+    name: "weight 0",
+    file: `[[backends]]\naddr = "127.0.0.1:1"\nweight = 0`,
+    expect: /'backends\[0\]\.weight' in .*>= 1.*got 0/,
+  },
+  {
+    name: "backends as a string",
+    file: `backends = "127.0.0.1:1"`,
+    expect: /'backends' in .*array of tables.*got '127\.0\.0\.1:1'/,
+  },
+  {
+    name: "health check rise 0",
+    file: `[health_check]\nrise = 0`,
+    expect: /'health_check\.rise' in .*>= 1.*got 0/,
+  },
+  {
+    name: "unknown health check key",
+    file: `[health_check]\nintervall_ms = 5`,
+    expect: /Unknown key 'health_check\.intervall_ms' in .*got 5/,
+  },
+  {
+    name: "retries over the limit",
+    file: `retries = 101`,
+    expect: /'retries' in .*<= 100.*got 101/,
+  },
+  {
+    name: "backend flag option",
+    args: ["--backend", "127.0.0.1:1,weight=x"],
+    expect: /flag --backend: expected an integer, got 'x'/,
+  },
+  {
+    name: "backend flag unknown option",
+    args: ["--backend", "127.0.0.1:1,fast"],
+    expect: /flag --backend: expected ADDR.*got '127\.0\.0\.1:1,fast'/,
+  },
+];
+
+const ALL = [...GENERIC_BAD_CONFIGS, ...SERVICE_BAD_CONFIGS, ...LB_CASES];
+
+Deno.test(
+  "load balancer config: every malformed file and flag set gives one line naming file, key and value",
+  requires("read", "write"),
+  async () => {
+    assert.ok(ALL.length >= 20, `${ALL.length} cases`);
+    assert.deepEqual(await badConfigProblems((args) => loadLbConfig(args), ALL), []);
+  },
+);
+
+Deno.test(
+  "load_balancer/main.ts exits 2 with one stderr line and no stack trace on bad input",
+  requires("read", "write", "run"),
+  async () => {
+    const names = ["unknown strategy", "duplicate backend", "binary garbage", "unknown flag"];
+    const cases = ALL.filter((c) => names.includes(c.name));
+    assert.equal(cases.length, names.length);
+    assert.deepEqual(
+      await badConfigExitProblems(
+        ["run", "--allow-net", "--allow-read", "--allow-env", "load_balancer/main.ts"],
+        ROOT,
+        cases,
+      ),
+      [],
+    );
+  },
+);

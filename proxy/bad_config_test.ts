@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { loadConfig } from "@monkey/shared";
+import {
+  type BadConfigCase,
+  badConfigExitProblems,
+  badConfigProblems,
+  GENERIC_BAD_CONFIGS,
+  SERVICE_BAD_CONFIGS,
+} from "@monkey/shared/bad-config";
+import { requires } from "@monkey/shared/testing";
+import { PROXY_SCHEMA } from "./config.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+const PROXY_CASES: BadConfigCase[] = [
+  {
+    name: "target port out of range",
+    file: `target_addr = "127.0.0.1:99999"`,
+    expect: /'target_addr' in .*port number 0-65535, got '127\.0\.0\.1:99999'/,
+  },
+  {
+    name: "bad IPv6 target",
+    file: `target_addr = "[::g]:80"`,
+    expect: /'target_addr' in .*IPv6.*got '\[::g\]:80'/,
+  },
+  {
+    name: "listen address without port",
+    file: `listen_addr = "127.0.0.1"`,
+    expect: /'listen_addr' in .*got '127\.0\.0\.1'/,
+  },
+  {
+    name: "unknown relay",
+    file: `relay = "warp-drive"`,
+    expect: /'relay' in .*expected one of 'loop', 'streams', got 'warp-drive'/,
+  },
+  {
+    name: "unknown PROXY protocol version",
+    file: `proxy_protocol = "v3"`,
+    expect: /'proxy_protocol' in .*expected one of 'off', 'v1', 'v2', got 'v3'/,
+  },
+  {
+    name: "zero connect timeout",
+    file: `connect_timeout_ms = 0`,
+    expect: /'connect_timeout_ms' in .*>= 1.*got 0/,
+  },
+  {
+    name: "bad CIDR prefix",
+    file: `allow = ["10.0.0.0/33"]`,
+    expect: /'allow\[0\]' in .*prefix length 0-32.*got '10\.0\.0\.0\/33'/,
+  },
+  {
+    name: "deny not an array",
+    file: `deny = "10.0.0.0/8"`,
+    expect: /'deny' in .*expected an array of strings, got '10\.0\.0\.0\/8'/,
+  },
+  {
+    name: "relay flag",
+    args: ["--relay", "warp-drive"],
+    expect: /flag --relay: expected one of 'loop', 'streams', got 'warp-drive'/,
+  },
+  {
+    name: "max connections flag",
+    args: ["--max-connections", "lots"],
+    expect: /flag --max-connections: expected an integer, got 'lots'/,
+  },
+];
+
+const ALL = [...GENERIC_BAD_CONFIGS, ...SERVICE_BAD_CONFIGS, ...PROXY_CASES];
+
+Deno.test(
+  "proxy config: every malformed file and flag set gives one line naming file, key and value",
+  requires("read", "write"),
+  async () => {
+    assert.ok(ALL.length >= 20, `${ALL.length} cases`);
+    assert.deepEqual(
+      await badConfigProblems((args) => loadConfig(PROXY_SCHEMA, { args }), ALL),
+      [],
+    );
+  },
+);
+
+Deno.test(
+  "proxy/main.ts exits 2 with one stderr line and no stack trace on bad input",
+  requires("read", "write", "run"),
+  async () => {
+    const names = ["duplicate key", "NUL bytes", "directory as file", "bad CIDR prefix"];
+    const cases = ALL.filter((c) => names.includes(c.name));
+    assert.equal(cases.length, names.length);
+    assert.deepEqual(
+      await badConfigExitProblems(
+        ["run", "--allow-net", "--allow-read", "proxy/main.ts"],
+        ROOT,
+        cases,
+      ),
+      [],
+    );
+  },
+);
