@@ -56,6 +56,14 @@ export function createMetricsApp(options: MetricsAppOptions): Hono {
     const lines = routes.map(([route, what]) => `  ${route.padEnd(28)} ${what}`);
     return c.text(`monkey-d-tcp ${options.service}\n\n${lines.join("\n")}\n`);
   });
+  // Its own routes answer 405 for other methods; services add theirs with methodNotAllowed().
+  for (const path of ["/metrics", "/health", "/"]) {
+    app.all(
+      path,
+      (c) =>
+        c.json({ error: `method ${c.req.method} not allowed on ${path}` }, 405, { allow: "GET" }),
+    );
+  }
   app.onError((_error, c) => c.json({ error: "internal error" }, 500));
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   return app;

@@ -1,0 +1,12 @@
+import assert from "node:assert/strict";
+import { GENERIC_HTTP_PROBES, httpProbeProblems } from "@monkey/shared/bad-http";
+import { startEcho } from "./echo.ts";
+
+Deno.test("echo endpoint answers unknown routes 404, wrong methods 405, never a 500 or a stack", async () => {
+  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+  try {
+    assert.deepEqual(await httpProbeProblems(echo.app, GENERIC_HTTP_PROBES), []);
+  } finally {
+    await echo.shutdown(0);
+  }
+});

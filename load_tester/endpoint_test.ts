@@ -1,0 +1,7 @@
+import assert from "node:assert/strict";
+import { GENERIC_HTTP_PROBES, httpProbeProblems } from "@monkey/shared/bad-http";
+import { LiveMetrics } from "./live_metrics.ts";
+
+Deno.test("load tester endpoint answers unknown routes 404, wrong methods 405, never a 500 or a stack", async () => {
+  assert.deepEqual(await httpProbeProblems(new LiveMetrics().app, GENERIC_HTTP_PROBES), []);
+});
