@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { GENERIC_HTTP_PROBES, httpProbeProblems } from "@monkey/shared/bad-http";
+import { isLoopbackAddr } from "@monkey/shared";
+import { ECHO_SCHEMA } from "./config.ts";
 import { startEcho } from "./echo.ts";
 
 Deno.test("echo endpoint answers unknown routes 404, wrong methods 405, never a 500 or a stack", async () => {
@@ -9,4 +11,9 @@ Deno.test("echo endpoint answers unknown routes 404, wrong methods 405, never a 
   } finally {
     await echo.shutdown(0);
   }
+});
+
+Deno.test("echo binds its listener and metrics endpoint to loopback by default", () => {
+  assert.ok(isLoopbackAddr(ECHO_SCHEMA.listen_addr.default));
+  assert.ok(isLoopbackAddr(ECHO_SCHEMA.metrics_addr.default));
 });

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { GENERIC_HTTP_PROBES, httpProbeProblems } from "@monkey/shared/bad-http";
+import { isLoopbackAddr } from "@monkey/shared";
+import { PROXY_SCHEMA } from "./config.ts";
 import { startProxy } from "./proxy.ts";
 
 Deno.test("proxy endpoint answers unknown routes 404, wrong methods 405, never a 500 or a stack", async () => {
@@ -23,4 +25,9 @@ Deno.test("proxy endpoint answers unknown routes 404, wrong methods 405, never a
   } finally {
     await proxy.shutdown(0);
   }
+});
+
+Deno.test("proxy binds its listener and metrics endpoint to loopback by default", () => {
+  assert.ok(isLoopbackAddr(PROXY_SCHEMA.listen_addr.default));
+  assert.ok(isLoopbackAddr(PROXY_SCHEMA.metrics_addr.default));
 });

@@ -217,8 +217,24 @@ function flagOrigin(flag: string): Origin {
   return { where: () => `flag --${flag}` };
 }
 
+/** Keys whose values are never echoed in messages (tokens, passwords, typos of them too). */
+const SECRET_KEY = /(tok|secret|pass|pwd|api_?key|auth)[^.]*$/i;
+
+/**
+ * Show a value in an error message unless its key names a secret.
+ *
+ * @param key The key, e.g. `admin_token` or `backends[0].addr`.
+ * @param value The rejected value.
+ * @returns `'<redacted>'` for secrets, else {@linkcode showValue}.
+ */
+export function showValueOf(key: string, value: unknown): string {
+  return SECRET_KEY.test(key) ? "'<redacted>'" : showValue(value);
+}
+
 function fail(origin: Origin, key: string, reason: string, value: unknown): never {
-  throw new ConfigError(`Cannot parse ${origin.where(key)}: ${reason}, got ${showValue(value)}`);
+  throw new ConfigError(
+    `Cannot parse ${origin.where(key)}: ${reason}, got ${showValueOf(key, value)}`,
+  );
 }
 
 function checkRange(
@@ -384,7 +400,9 @@ function validateTable(
     if (!Object.hasOwn(schema, key)) {
       const known = Object.keys(schema).join(", ");
       throw new ConfigError(
-        `Unknown key ${origin.where(prefix + key)}, got ${showValue(value)} (known keys: ${known})`,
+        `Unknown key ${origin.where(prefix + key)}, got ${
+          showValueOf(key, value)
+        } (known keys: ${known})`,
       );
     }
   }

@@ -258,3 +258,29 @@ Deno.test("showValue() keeps error lines short and printable", () => {
   assert.equal(showValue("a\nb"), "'a?b'");
   assert.ok(showValue("x".repeat(500)).length < 70);
 });
+
+Deno.test("config errors never echo a token, password or secret value", () => {
+  const schema = {
+    admin_token: { type: "string", optional: true, env: "X_TOKEN", description: "Token" },
+  } as const;
+  for (
+    const [text, pattern] of [
+      [`admin_token = 12345678`, /'admin_token' in .*expected a string, got '<redacted>'$/],
+      [`admin_tokn = "hunter2"`, /Unknown key 'admin_tokn' in .*got '<redacted>'/],
+      [`db_password = "hunter2"`, /Unknown key 'db_password' in .*got '<redacted>'/],
+    ] as const
+  ) {
+    const path = Deno.makeTempFileSync({ suffix: ".toml" });
+    try {
+      Deno.writeTextFileSync(path, text);
+      assert.throws(() => loadConfig(schema, { args: ["--config", path] }), (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, pattern);
+        assert.ok(!/hunter2|12345678/.test(error.message), error.message);
+        return true;
+      });
+    } finally {
+      Deno.removeSync(path);
+    }
+  }
+});
