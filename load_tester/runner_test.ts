@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ConnectError } from "@monkey/shared";
+import { resultHistogram } from "./result.ts";
 import { allFailed, runMatrix, runScenario } from "./runner.ts";
 import { customServer, deadAddr, echoServer, scenario } from "./_test_util.ts";
 
@@ -21,6 +22,7 @@ Deno.test("runScenario() ping-pongs against the echo server and measures latency
     const bps = (result.requests * 1024) / result.duration_secs;
     assert.ok(Math.abs(result.throughput_up_bps - bps) < bps * 0.01);
     assert.equal(result.uncorrected_latency_us, undefined);
+    assert.equal(resultHistogram(result).totalCount, result.requests);
   } finally {
     await echo.close();
   }
@@ -151,6 +153,7 @@ Deno.test("runScenario() spreads connections over workers and merges them", asyn
     });
     assert.equal(result.connections, 4);
     assert.ok(result.requests > 100);
+    assert.equal(resultHistogram(result).totalCount, result.requests);
     assert.equal(result.errors.total, 0);
     assert.ok(result.latency_us.p50 > 0);
   } finally {
