@@ -67,6 +67,12 @@ const LOAD_TEST_CASES: BadConfigCase[] = [
     expect: /flag --connections: expected a value >= 1 and <= 100000, got '-5'/,
   },
   {
+    name: "short flag with a negative value",
+    args: ["-c", "-5"],
+    expect:
+      /flag --connections: a value starting with '-' must be written --connections=-5, got '-5'/,
+  },
+  {
     name: "duration flag",
     args: ["--duration", "10 parsecs"],
     expect: /flag --duration: .*got '10 parsecs'/,

@@ -625,6 +625,17 @@ function parseFlags(schema: Schema, options: LoadConfigOptions) {
     });
     return { values: values as Record<string, unknown>, positionals };
   } catch (error) {
+    // "Option '-c' argument is ambiguous": a value starting with '-'. Name the flag and value.
+    const message = error instanceof Error ? error.message : String(error);
+    const ambiguous = /^Option '([^']+)' argument is ambiguous/.exec(message);
+    const long = /use '(--[\w-]+)=-XYZ'/.exec(message)?.[1];
+    if (ambiguous !== null && long !== undefined) {
+      const value = args[args.indexOf(ambiguous[1]!) + 1] ?? "";
+      throw new ConfigError(
+        `Cannot parse flag ${long}: a value starting with '-' must be written ${long}=${value}, ` +
+          `got ${showValue(value)}`,
+      );
+    }
     throw new ConfigError(
       `Cannot parse command line: ${firstLine(error).replace(/\. To specify.*$/, "")}`,
     );

@@ -284,3 +284,22 @@ Deno.test("config errors never echo a token, password or secret value", () => {
     }
   }
 });
+
+Deno.test("a flag value starting with '-' is rejected naming the flag and the value", () => {
+  const schema = {
+    connections: { type: "integer", default: 1, min: 1, short: "c", description: "Conns" },
+  } as const;
+  for (const args of [["-c", "-5"], ["--connections", "-5"]]) {
+    assert.throws(
+      () => loadConfig(schema, { args }),
+      new ConfigError(
+        "Cannot parse flag --connections: a value starting with '-' must be written " +
+          "--connections=-5, got '-5'",
+      ),
+    );
+  }
+  assert.throws(
+    () => loadConfig(schema, { args: ["--connections=-5"] }),
+    /flag --connections: expected a value >= 1, got '-5'/,
+  );
+});
