@@ -18,16 +18,19 @@ const RSS_SLACK = 48 * MiB;
 /** What each stalled flood would send if nothing pushed back (kernel buffers take ~10 MiB). */
 const FLOOD = 48 * MiB;
 
-for (const relay of ["loop", "streams"] as const) {
+for (
+  const [relay, proxyProtocol] of [["loop", "off"], ["streams", "off"], ["loop", "v2"]] as const
+) {
   Deno.test({
     name:
       `proxy (relay=${relay}) survives the fault suite: byte-exact, no hang, no leak, bounded memory`,
     ...requires("read", "run"),
-    // The streams relay gets a lighter run: the loop is the default and carries the full one.
+    // The default (loop, no PROXY header) carries the full run; the variants a lighter one.
     fn: async () => {
       const { sink, lines } = memorySink();
       const logger = new Logger({ name: "proxy", sink, level: "warn" });
-      await using upstream = startFaultUpstream();
+      const full = relay === "loop" && proxyProtocol === "off";
+      await using upstream = startFaultUpstream({ proxyProtocol: proxyProtocol !== "off" });
       const dead = Deno.listen({ hostname: "127.0.0.1", port: 0 });
       const deadAddr = `127.0.0.1:${dead.addr.port}`;
       dead.close();
@@ -37,6 +40,7 @@ for (const relay of ["loop", "streams"] as const) {
           target_addr: upstream.addrs[0]!,
           metrics_addr: "off",
           relay,
+          proxy_protocol: proxyProtocol,
           idle_timeout_secs: 1,
           connect_timeout_ms: 2000,
           ...config,
@@ -58,18 +62,20 @@ for (const relay of ["loop", "streams"] as const) {
           },
           upstream,
           {
-            connections: relay === "loop" ? 2000 : 600,
-            concurrency: relay === "loop" ? 250 : 120,
+            connections: full ? 2000 : 600,
+            concurrency: full ? 250 : 120,
             stalledReaders: STALLED,
             stalledFloodBytes: FLOOD,
           },
         );
-        console.log(formatFaultReport(report, `proxy relay=${relay}`));
+        console.log(
+          formatFaultReport(report, `proxy relay=${relay} proxy_protocol=${proxyProtocol}`),
+        );
 
         assert.deepEqual(report.failures.slice(0, 10), [], `${report.failures.length} failures`);
         assert.deepEqual(report.unhandled, []);
         assert.equal(report.hung, 0);
-        assert.ok(report.connections >= (relay === "loop" ? 2000 : 600));
+        assert.ok(report.connections >= (full ? 2000 : 600));
         assert.ok(report.maxInFlight >= 100, `only ${report.maxInFlight} at once`);
         for (const [kind, n] of Object.entries(report.byKind)) assert.ok(n > 0, `no ${kind}`);
         assert.equal(report.fds.after, report.fds.before, "descriptors back to the baseline");
@@ -89,6 +95,9 @@ for (const relay of ["loop", "streams"] as const) {
         assert.ok(snap.relay_errors > 0, "resets were seen and counted");
         assert.equal(limited.snapshot().rejected_connections, report.rejectedOverLimit);
         assert.ok(deadProxy.snapshot().connect_errors >= report.byKind.dead_port);
+        if (proxyProtocol !== "off") {
+          assert.ok(upstream.proxyHeaders > 0, "the upstream parsed PROXY headers");
+        }
         const errors = lines.filter((l) => /ERROR/.test(l));
         assert.deepEqual(errors, [], "no handler failure was logged");
       } finally {

@@ -132,6 +132,8 @@ export interface FaultUpstream extends AsyncDisposable {
   readonly accepted: number;
   /** Bytes written by flooding connections so far. */
   readonly flooded: number;
+  /** PROXY protocol headers read (with `proxyProtocol`). */
+  readonly proxyHeaders: number;
   /** Stop listening, close every connection, wait for the handlers. */
   close(): Promise<void>;
 }
@@ -140,6 +142,31 @@ export interface FaultUpstream extends AsyncDisposable {
 export interface FaultUpstreamOptions {
   /** How many listeners (distinct backends for a load balancer). @default 1 */
   listeners?: number;
+  /** Expect a PROXY protocol v1 or v2 header before each client's bytes. @default false */
+  proxyProtocol?: boolean;
+}
+
+const PROXY_V2_FIXED = 16;
+const PROXY_V1_MAX = 107;
+
+/** Read and drop a PROXY protocol v1 line or v2 header; returns its length. */
+async function skipProxyHeader(conn: Deno.Conn): Promise<number> {
+  const first = await readExactly(conn, 1);
+  if (first[0] === 0x50) { // "P": v1, up to CRLF
+    let n = 1;
+    let last = 0;
+    for (;;) {
+      const [b] = await readExactly(conn, 1);
+      n++;
+      if (last === 0x0d && b === 0x0a) return n;
+      if (n > PROXY_V1_MAX) throw new Error("PROXY v1 line too long");
+      last = b!;
+    }
+  }
+  const fixed = await readExactly(conn, PROXY_V2_FIXED - 1);
+  const length = new DataView(fixed.buffer).getUint16(PROXY_V2_FIXED - 3);
+  await readExactly(conn, length);
+  return PROXY_V2_FIXED + length;
 }
 
 /**
@@ -163,9 +190,13 @@ export function startFaultUpstream(options: FaultUpstreamOptions = {}): FaultUps
   );
   const live = new Set<Deno.TcpConn>();
   const tasks = new Set<Promise<void>>();
-  const counts = { accepted: 0, flooded: 0 };
+  const counts = { accepted: 0, flooded: 0, proxyHeaders: 0 };
   const serve = async (conn: Deno.TcpConn) => {
     try {
+      if (options.proxyProtocol) {
+        await skipProxyHeader(conn);
+        counts.proxyHeaders++;
+      }
       const head = await readExactly(conn, HEADER_BYTES);
       const view = new DataView(head.buffer);
       const mode = String.fromCharCode(head[0]!) as Mode;
@@ -257,6 +288,9 @@ export function startFaultUpstream(options: FaultUpstreamOptions = {}): FaultUps
     },
     get flooded() {
       return counts.flooded;
+    },
+    get proxyHeaders() {
+      return counts.proxyHeaders;
     },
     close,
     [Symbol.asyncDispose]: close,
