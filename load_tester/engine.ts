@@ -90,6 +90,8 @@ interface Slot {
 
 /** Pause after a failed connect before the next attempt. */
 const CONNECT_BACKOFF_MS = 100;
+/** Pause after a connection failed mid-request, before reconnecting. */
+const FAILURE_BACKOFF_MS = 10;
 /** How often the watchdog looks for requests past the timeout. */
 const WATCHDOG_MS = 50;
 const US_PER_MS = 1000;
@@ -321,6 +323,8 @@ export class LoadEngine {
         else await this.#closedLoop(slot, slot.conn!);
       } catch (error) {
         this.#fail(slot, error);
+        // A server that resets or closes every connection would otherwise be hammered.
+        if (!this.#stopped) await this.#sleep(slot, FAILURE_BACKOFF_MS);
       }
     }
   }
@@ -459,6 +463,7 @@ export class LoadEngine {
         }
       } catch (error) {
         this.#fail(slot, error);
+        if (interval === 0 && !this.#stopped) await this.#sleep(slot, FAILURE_BACKOFF_MS);
         continue;
       }
       const done = performance.now();
