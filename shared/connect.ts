@@ -8,7 +8,21 @@ import { parseAddress } from "./address.ts";
 import { setNoDelay } from "./relay.ts";
 
 /** Why a connect failed. */
-export type ConnectFailureKind = "refused" | "timeout" | "unreachable" | "aborted" | "error";
+export type ConnectFailureKind =
+  | "refused"
+  | "timeout"
+  | "unreachable"
+  | "aborted"
+  | "local"
+  | "error";
+
+/**
+ * Failures of this machine, not of the target: out of descriptors (EMFILE 24, ENFILE 23),
+ * buffers (ENOBUFS 105) or local ports (EADDRNOTAVAIL 99). Health checks must not blame the
+ * target for them.
+ */
+const LOCAL_FAILURE =
+  /Too many open files|No buffer space|Cannot assign requested address|os error (23|24|99|105)\)/;
 
 /** Thrown by {@linkcode connectTcp}: which address, what kind of failure, and the OS reason. */
 export class ConnectError extends Error {
@@ -47,7 +61,8 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
  * @param addr Target address.
  * @param options Timeout and abort signal.
  * @returns The connection.
- * @throws {ConnectError} On refusal, timeout, unreachable host, abort or any other error.
+ * @throws {ConnectError} On refusal, timeout, unreachable host, abort, a local shortage
+ *   (kind "local": out of descriptors or ports) or any other error.
  * @example
  * ```ts
  * const conn = await connectTcp("127.0.0.1:8081", { timeoutMs: 1000 });
@@ -78,6 +93,7 @@ export async function connectTcp(
     }
     if (error instanceof Deno.errors.TimedOut) throw new ConnectError(addr, "timeout", "timed out");
     const message = error instanceof Error ? error.message.split("\n")[0]! : String(error);
+    if (LOCAL_FAILURE.test(message)) throw new ConnectError(addr, "local", message);
     if (/unreachable|no route|Name or service not known|failed to lookup/i.test(message)) {
       throw new ConnectError(addr, "unreachable", message);
     }

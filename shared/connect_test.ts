@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ConnectError, connectTcp } from "./connect.ts";
-import { startBlackHole } from "./testing.ts";
+import { requires, startBlackHole } from "./testing.ts";
 
 Deno.test("connectTcp() connects and names refusals", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -40,4 +40,29 @@ Deno.test("connectTcp() stops when its signal aborts", async () => {
     attempt,
     (error: unknown) => error instanceof ConnectError && error.kind === "aborted",
   );
+});
+
+Deno.test({
+  name: "connectTcp() names running out of descriptors 'local', not a failure of the target",
+  ...requires("run", "read", "env"),
+  fn: async () => {
+    // A child with a small descriptor table fills it, then connects to a live listener.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const script = `
+      import { connectTcp } from "${new URL("./connect.ts", import.meta.url).href}";
+      const held = [];
+      try { for (;;) held.push(Deno.listen({ hostname: "127.0.0.1", port: 0 })); } catch { /* full */ }
+      try { await connectTcp("127.0.0.1:${listener.addr.port}"); console.log("connected"); }
+      catch (error) { console.log(error.kind, error.message); }
+    `;
+    const out = await new Deno.Command("bash", {
+      args: ["-c", `ulimit -n 64 && exec "$0" eval "$1"`, Deno.execPath(), script],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    listener.close();
+    const text = new TextDecoder().decode(out.stdout).trim();
+    assert.match(text, /^local cannot connect to 127\.0\.0\.1:\d+: Too many open files/, text);
+  },
 });
