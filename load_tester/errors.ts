@@ -10,6 +10,7 @@ import { ConnectError } from "@monkey/shared";
 export const ERROR_KINDS = [
   "connect_refused",
   "connect_timeout",
+  "connect_local",
   "connect_other",
   "reset",
   "timeout",
@@ -68,6 +69,8 @@ export function classifyError(error: unknown): ErrorKind {
   if (error instanceof ConnectError) {
     if (error.kind === "refused") return "connect_refused";
     if (error.kind === "timeout") return "connect_timeout";
+    // Out of descriptors or ports on this machine: the load tester's limit, not the target's.
+    if (error.kind === "local") return "connect_local";
     return "connect_other";
   }
   if (

@@ -6,6 +6,7 @@ Deno.test("classifyError() names connect, reset, timeout and other failures", ()
   assert.equal(classifyError(new ConnectError("a:1", "refused", "x")), "connect_refused");
   assert.equal(classifyError(new ConnectError("a:1", "timeout", "x")), "connect_timeout");
   assert.equal(classifyError(new ConnectError("a:1", "unreachable", "x")), "connect_other");
+  assert.equal(classifyError(new ConnectError("a:1", "local", "x")), "connect_local");
   assert.equal(classifyError(new Deno.errors.ConnectionReset("x")), "reset");
   assert.equal(classifyError(new Deno.errors.BrokenPipe("x")), "reset");
   assert.equal(classifyError(new Deno.errors.TimedOut("x")), "timeout");
