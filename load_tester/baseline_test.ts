@@ -1,7 +1,10 @@
+import { requires } from "@monkey/shared/testing";
 import assert from "node:assert/strict";
 import { ServiceError } from "@monkey/shared";
 import { compareWithBaseline, readReport, regressions } from "./baseline.ts";
 import { fakeReport, fakeResult } from "./_test_results.ts";
+
+const NEEDS = requires("read", "write");
 
 const fast = fakeResult("s", Array.from({ length: 1000 }, () => 100));
 const slow = fakeResult("s", Array.from({ length: 800 }, () => 130));
@@ -22,7 +25,7 @@ Deno.test("regressions() flags RPS falls and p99 rises beyond the threshold only
   assert.deepEqual(regressions(better, 1), []);
 });
 
-Deno.test("readReport() rejects files that are not results", async () => {
+Deno.test("readReport() rejects files that are not results", NEEDS, async () => {
   const path = await Deno.makeTempFile({ suffix: ".json" });
   try {
     await Deno.writeTextFile(path, JSON.stringify({ scenarios: [{ name: 1 }] }));

@@ -1,5 +1,8 @@
+import { requires } from "@monkey/shared/testing";
 import assert from "node:assert/strict";
 import { customServer, echoServer } from "./_test_util.ts";
+
+const NEEDS = requires("run", "read", "write", "env", "sys");
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-sys", "--allow-env"];
@@ -21,7 +24,7 @@ async function cli(args: string[]): Promise<Run> {
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
-Deno.test("CLI runs the seed's load_test.toml unchanged and prints the matrix", async () => {
+Deno.test("CLI runs the seed's load_test.toml unchanged and prints the matrix", NEEDS, async () => {
   const echo = echoServer();
   try {
     const run = await cli(["--target", echo.addr, "-d", "0.2", "--progress=false"]);
@@ -49,7 +52,7 @@ Deno.test("CLI runs the seed's load_test.toml unchanged and prints the matrix", 
   }
 });
 
-Deno.test("CLI exits 1 with one line when nothing listens", async () => {
+Deno.test("CLI exits 1 with one line when nothing listens", NEEDS, async () => {
   const started = performance.now();
   const run = await cli(["--config", "/dev/null", "--target", "127.0.0.1:1", "-d", "5"]);
   assert.equal(run.code, 1);
@@ -57,7 +60,7 @@ Deno.test("CLI exits 1 with one line when nothing listens", async () => {
   assert.ok(performance.now() - started < 5000);
 });
 
-Deno.test("CLI exits 2 with one line on bad flags or config", async () => {
+Deno.test("CLI exits 2 with one line on bad flags or config", NEEDS, async () => {
   const bad = await cli(["-c", "0"]);
   assert.equal(bad.code, 2);
   assert.equal(bad.stderr.trim().split("\n").length, 1);
@@ -75,7 +78,7 @@ Deno.test("CLI exits 2 with one line on bad flags or config", async () => {
   }
 });
 
-Deno.test("CLI exits 1 when every request of a scenario failed", async () => {
+Deno.test("CLI exits 1 when every request of a scenario failed", NEEDS, async () => {
   const server = customServer(() => {}, true);
   try {
     const run = await cli([
@@ -96,63 +99,67 @@ Deno.test("CLI exits 1 when every request of a scenario failed", async () => {
   }
 });
 
-Deno.test("CLI writes JSON, compares with a baseline, fails on regression, merges", async () => {
-  const echo = echoServer();
-  const dir = await Deno.makeTempDir();
-  try {
-    const base = ["--config", "/dev/null", "--target", echo.addr, "-d", "0.3", "-c", "2"];
-    const first = await cli([...base, "--format", "json", "--out", `${dir}/a.json`]);
-    assert.equal(first.code, 0, first.stderr);
-    const doc = JSON.parse(await Deno.readTextFile(`${dir}/a.json`));
-    assert.equal(doc.target, echo.addr);
-    assert.equal(doc.scenarios.length, 1);
-    const s = doc.scenarios[0];
-    assert.ok(s.requests > 0 && s.rps > 0 && s.latency_us.p99 > 0);
+Deno.test(
+  "CLI writes JSON, compares with a baseline, fails on regression, merges",
+  NEEDS,
+  async () => {
+    const echo = echoServer();
+    const dir = await Deno.makeTempDir();
+    try {
+      const base = ["--config", "/dev/null", "--target", echo.addr, "-d", "0.3", "-c", "2"];
+      const first = await cli([...base, "--format", "json", "--out", `${dir}/a.json`]);
+      assert.equal(first.code, 0, first.stderr);
+      const doc = JSON.parse(await Deno.readTextFile(`${dir}/a.json`));
+      assert.equal(doc.target, echo.addr);
+      assert.equal(doc.scenarios.length, 1);
+      const s = doc.scenarios[0];
+      assert.ok(s.requests > 0 && s.rps > 0 && s.latency_us.p99 > 0);
 
-    const better = structuredClone(doc);
-    better.scenarios[0].rps = s.rps * 10;
-    await Deno.writeTextFile(`${dir}/fast.json`, JSON.stringify(better));
-    const regressed = await cli([
-      ...base,
-      "--baseline",
-      `${dir}/fast.json`,
-      "--fail-on-regression",
-      "10",
-    ]);
-    assert.equal(regressed.code, 1);
-    assert.match(regressed.stderr, /regression: default: RPS fell/);
-    assert.match(regressed.stdout, /ΔRPS\s+Δp99/);
+      const better = structuredClone(doc);
+      better.scenarios[0].rps = s.rps * 10;
+      await Deno.writeTextFile(`${dir}/fast.json`, JSON.stringify(better));
+      const regressed = await cli([
+        ...base,
+        "--baseline",
+        `${dir}/fast.json`,
+        "--fail-on-regression",
+        "10",
+      ]);
+      assert.equal(regressed.code, 1);
+      assert.match(regressed.stderr, /regression: default: RPS fell/);
+      assert.match(regressed.stdout, /ΔRPS\s+Δp99/);
 
-    const worse = structuredClone(doc);
-    worse.scenarios[0].rps = s.rps / 10;
-    worse.scenarios[0].latency_us.p99 = s.latency_us.p99 * 1000;
-    await Deno.writeTextFile(`${dir}/slow.json`, JSON.stringify(worse));
-    const fine = await cli([
-      ...base,
-      "--baseline",
-      `${dir}/slow.json`,
-      "--fail-on-regression",
-      "10",
-    ]);
-    assert.equal(fine.code, 0, fine.stderr);
+      const worse = structuredClone(doc);
+      worse.scenarios[0].rps = s.rps / 10;
+      worse.scenarios[0].latency_us.p99 = s.latency_us.p99 * 1000;
+      await Deno.writeTextFile(`${dir}/slow.json`, JSON.stringify(worse));
+      const fine = await cli([
+        ...base,
+        "--baseline",
+        `${dir}/slow.json`,
+        "--fail-on-regression",
+        "10",
+      ]);
+      assert.equal(fine.code, 0, fine.stderr);
 
-    const merged = await cli(["merge", `${dir}/a.json`, `${dir}/a.json`, "--format", "json"]);
-    assert.equal(merged.code, 0, merged.stderr);
-    const m = JSON.parse(merged.stdout).scenarios[0];
-    assert.equal(m.requests, s.requests * 2);
-    assert.ok(Math.abs(m.rps - s.rps * 2) < 0.5);
-    assert.equal(m.latency_us.p99, s.latency_us.p99);
+      const merged = await cli(["merge", `${dir}/a.json`, `${dir}/a.json`, "--format", "json"]);
+      assert.equal(merged.code, 0, merged.stderr);
+      const m = JSON.parse(merged.stdout).scenarios[0];
+      assert.equal(m.requests, s.requests * 2);
+      assert.ok(Math.abs(m.rps - s.rps * 2) < 0.5);
+      assert.equal(m.latency_us.p99, s.latency_us.p99);
 
-    const missing = await cli(["merge", `${dir}/nope.json`]);
-    assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /Cannot read result file .*nope\.json: not found/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-    await echo.close();
-  }
-});
+      const missing = await cli(["merge", `${dir}/nope.json`]);
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /Cannot read result file .*nope\.json: not found/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+      await echo.close();
+    }
+  },
+);
 
-Deno.test("CLI prints CSV and Markdown", async () => {
+Deno.test("CLI prints CSV and Markdown", NEEDS, async () => {
   const echo = echoServer();
   try {
     const base = ["--config", "/dev/null", "--target", echo.addr, "-d", "0.2", "-c", "2"];
@@ -171,7 +178,7 @@ Deno.test("CLI prints CSV and Markdown", async () => {
   }
 });
 
-Deno.test("CLI serves live metrics and prints a partial report on SIGINT", async () => {
+Deno.test("CLI serves live metrics and prints a partial report on SIGINT", NEEDS, async () => {
   const echo = echoServer();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -239,7 +246,7 @@ Deno.test("CLI serves live metrics and prints a partial report on SIGINT", async
   }
 });
 
-Deno.test("CLI --find-capacity prints the table of steps", async () => {
+Deno.test("CLI --find-capacity prints the table of steps", NEEDS, async () => {
   const echo = echoServer();
   try {
     const run = await cli([

@@ -1,8 +1,11 @@
+import { requires } from "@monkey/shared/testing";
 import assert from "node:assert/strict";
 import { ConnectError } from "@monkey/shared";
 import { resultHistogram } from "./result.ts";
 import { allFailed, runMatrix, runScenario } from "./runner.ts";
 import { customServer, deadAddr, echoServer, scenario } from "./_test_util.ts";
+
+const NEEDS = requires("read");
 
 Deno.test("runScenario() ping-pongs against the echo server and measures latency", async () => {
   const echo = echoServer();
@@ -144,7 +147,7 @@ Deno.test("runScenario() fails fast with ConnectError when nothing listens", asy
   assert.ok(performance.now() - started < 2000);
 });
 
-Deno.test("runScenario() spreads connections over workers and merges them", async () => {
+Deno.test("runScenario() spreads connections over workers and merges them", NEEDS, async () => {
   const echo = echoServer();
   try {
     const result = await runScenario(scenario({ connections: 4, duration_secs: 0.5 }), {
