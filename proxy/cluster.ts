@@ -7,39 +7,20 @@
 
 import {
   type ClientRow,
-  createMetricsApp,
   formatBytes,
   type Logger,
-  mergeFamilies,
-  mergeSnapshots,
   methodNotAllowed,
-  renderFamilies,
-  ServiceError,
-  startEndpoint,
+  startWorkerCluster,
   TOP_CLIENTS,
   withDefaults,
-  WorkerGroup,
+  type WorkerCluster,
 } from "@monkey/shared";
 import { PROXY_SCHEMA, type ProxyConfig } from "./config.ts";
 
 /** A running multi-worker proxy. */
-export interface ProxyCluster {
-  /** The shared listen address. */
-  readonly addr: string;
-  /** Bound metrics address, or undefined when off. */
-  readonly metricsAddr: string | undefined;
-  /** Workers running. */
-  readonly workers: number;
-  /** The metrics app (aggregated over workers). */
-  readonly app: ReturnType<typeof createMetricsApp>;
-  /** Summed JSON metrics of every worker. */
-  snapshot(): Promise<Record<string, unknown>>;
+export interface ProxyCluster extends WorkerCluster {
   /** The `[METRICS]` line over every worker. */
   summaryLine(): Promise<string>;
-  /** Drain every worker for `graceMs` (default: config) and stop. */
-  shutdown(
-    graceMs?: number,
-  ): Promise<{ total_connections: number; forced: number; uptime_secs: number }>;
 }
 
 /**
@@ -54,67 +35,34 @@ export async function startProxyCluster(
   config: Partial<ProxyConfig>,
   options: { logger: Logger },
 ): Promise<ProxyCluster> {
-  const cfg = withDefaults(PROXY_SCHEMA, config);
-  const started = performance.now();
-  let group: WorkerGroup;
-  try {
-    group = await WorkerGroup.start(new URL("./worker.ts", import.meta.url), cfg.workers, cfg);
-  } catch (error) {
-    throw new ServiceError(
-      `Cannot start ${cfg.workers} proxy workers on ${cfg.listen_addr}: ${
-        (error as Error).message
-      }`,
-    );
-  }
-  let draining = false;
-  const snapshot = async (): Promise<Record<string, unknown>> => {
-    const merged = mergeSnapshots((await group.stats()).map((s) => s.snapshot));
-    return { ...merged, draining, workers: group.size };
-  };
-  const app = createMetricsApp({
-    service: `proxy (${group.size} workers)`,
-    prometheus: async () =>
-      renderFamilies(mergeFamilies((await group.stats()).map((s) => s.families))),
-    snapshot,
-    healthy: () => !draining,
+  const cluster = await startWorkerCluster({
+    name: "proxy",
+    module: new URL("./worker.ts", import.meta.url),
+    config: withDefaults(PROXY_SCHEMA, config),
+    logger: options.logger,
     routes: [["GET /clients", "per-client-IP connections and bytes (top 100 by bytes)"]],
+    addRoutes(app, group) {
+      app.get(
+        "/clients",
+        async (c) => c.json(mergeClients((await group.stats()).map((s) => s.extra as ClientRow[]))),
+      );
+      methodNotAllowed(app, {
+        "/metrics": ["GET"],
+        "/health": ["GET"],
+        "/clients": ["GET"],
+        "/": ["GET"],
+      });
+    },
   });
-  app.get(
-    "/clients",
-    async (c) => c.json(mergeClients((await group.stats()).map((s) => s.extra as ClientRow[]))),
-  );
-  methodNotAllowed(app, {
-    "/metrics": ["GET"],
-    "/health": ["GET"],
-    "/clients": ["GET"],
-    "/": ["GET"],
-  });
-  let endpoint;
-  try {
-    endpoint = startEndpoint(app, cfg.metrics_addr, options.logger);
-  } catch (error) {
-    await group.shutdown(0);
-    throw error;
-  }
   return {
-    addr: group.addr,
-    metricsAddr: endpoint?.addr,
-    workers: group.size,
-    app,
-    snapshot,
+    ...cluster,
     async summaryLine() {
-      const s = await snapshot();
+      const s = await cluster.snapshot();
       return `[METRICS] active: ${s["active_connections"]} | total: ${
         s["total_connections"]
       } | up: ${formatBytes(Number(s["bytes_upstream"]))} | down: ${
         formatBytes(Number(s["bytes_downstream"]))
       }`;
-    },
-    async shutdown(graceMs = cfg.grace_period_secs * 1000) {
-      draining = true;
-      const summary = await group.shutdown(graceMs);
-      await endpoint?.shutdown();
-      return { ...summary, uptime_secs: (performance.now() - started) / 1000 };
     },
   };
 }

@@ -8,7 +8,12 @@
  * @module
  */
 
-import type { MetricFamily } from "./metrics.ts";
+import type { Hono } from "hono";
+import { ServiceError } from "./cli.ts";
+import { startEndpoint } from "./common.ts";
+import { createMetricsApp, type HttpEndpoint } from "./http.ts";
+import type { Logger } from "./logger.ts";
+import { mergeFamilies, type MetricFamily, renderFamilies } from "./metrics.ts";
 
 /** What a worker-side service exposes to the main thread. */
 export interface WorkerService {
@@ -339,4 +344,101 @@ export function mergeSnapshots(
     }
   }
   return out;
+}
+
+/** Options for {@linkcode startWorkerCluster}. */
+export interface WorkerClusterOptions {
+  /** Service name for messages and the index page, e.g. "proxy". */
+  name: string;
+  /** The worker module (it calls {@linkcode serveInWorker}). */
+  module: URL;
+  /** The service config: how many workers, where they listen, where the endpoint goes. */
+  config: { listen_addr: string; workers: number; metrics_addr: string; grace_period_secs: number };
+  /** Logger for the endpoint. */
+  logger: Logger;
+  /** Merge the workers' JSON snapshots. @default mergeSnapshots */
+  merge?: (snapshots: Record<string, unknown>[]) => Record<string, unknown>;
+  /** Extra routes listed on `/`. @default [] */
+  routes?: readonly (readonly [string, string])[];
+  /** Add service routes (admin API, /clients) to the endpoint app. */
+  addRoutes?: (app: Hono, group: WorkerGroup) => void;
+}
+
+/** Workers on one port plus the main-thread endpoint adding up their metrics. */
+export interface WorkerCluster {
+  /** The shared listen address. */
+  readonly addr: string;
+  /** Bound metrics address, or undefined when off. */
+  readonly metricsAddr: string | undefined;
+  /** Workers running. */
+  readonly workers: number;
+  /** The workers. */
+  readonly group: WorkerGroup;
+  /** The endpoint app. */
+  readonly app: Hono;
+  /** Merged JSON metrics, with `draining` and `workers`. */
+  snapshot(): Promise<Record<string, unknown>>;
+  /** Drain every worker for `graceMs` (default: the config's grace period), stop the endpoint. */
+  shutdown(
+    graceMs?: number,
+  ): Promise<{ total_connections: number; forced: number; uptime_secs: number }>;
+}
+
+/**
+ * Start `config.workers` workers of a service on one port and serve one endpoint for them.
+ *
+ * @param options Service, worker module, config, logger, routes.
+ * @returns The running cluster.
+ * @throws {ServiceError} When the workers or the endpoint cannot bind.
+ */
+export async function startWorkerCluster(options: WorkerClusterOptions): Promise<WorkerCluster> {
+  const { config } = options;
+  const started = performance.now();
+  let group: WorkerGroup;
+  try {
+    group = await WorkerGroup.start(options.module, config.workers, config);
+  } catch (error) {
+    throw new ServiceError(
+      `Cannot start ${config.workers} ${options.name} workers on ${config.listen_addr}: ${
+        (error as Error).message
+      }`,
+    );
+  }
+  const merge = options.merge ?? mergeSnapshots;
+  let draining = false;
+  const snapshot = async () => ({
+    ...merge((await group.stats()).map((s) => s.snapshot)),
+    draining,
+    workers: group.size,
+  });
+  const app = createMetricsApp({
+    service: `${options.name} (${group.size} workers)`,
+    prometheus: async () =>
+      renderFamilies(mergeFamilies((await group.stats()).map((s) => s.families))),
+    snapshot,
+    healthy: () => !draining,
+    routes: options.routes ?? [],
+  });
+  options.addRoutes?.(app, group);
+  let endpoint: HttpEndpoint | undefined;
+  try {
+    endpoint = startEndpoint(app, config.metrics_addr, options.logger);
+  } catch (error) {
+    await group.shutdown(0);
+    throw error;
+  }
+  return {
+    addr: group.addr,
+    metricsAddr: endpoint?.addr,
+    workers: group.size,
+    group,
+    app,
+    snapshot,
+    async shutdown(graceMs = config.grace_period_secs * 1000) {
+      draining = true;
+      const summary = await group.shutdown(graceMs);
+      await endpoint?.shutdown();
+      return { ...summary, uptime_secs: (performance.now() - started) / 1000 };
+    },
+  };
 }
