@@ -154,3 +154,42 @@ export function parseIPv6(text: string): number[] | undefined {
   if (tail === undefined || head.length + tail.length > 7) return undefined;
   return [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
 }
+
+/**
+ * Format eight IPv6 groups in the RFC 5952 canonical form (lower case, the longest run of
+ * two or more zero groups as `::`, IPv4-mapped addresses with a dotted tail, as inet_ntop).
+ *
+ * @param groups Eight 16-bit groups, as {@linkcode parseIPv6} returns.
+ * @returns The address text, without brackets.
+ * @example
+ * ```ts
+ * formatIPv6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]); // "2001:db8::1"
+ * ```
+ */
+export function formatIPv6(groups: readonly number[]): string {
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    // IPv4-mapped: written with a dotted tail, as inet_ntop does.
+    const [hi, lo] = [groups[6]!, groups[7]!];
+    return `::ffff:${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+  }
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < groups.length;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < groups.length && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(":");
+  const head = hex.slice(0, bestStart).join(":");
+  const tail = hex.slice(bestStart + bestLen).join(":");
+  return `${head}::${tail}`;
+}

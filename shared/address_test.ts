@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { AddressError, formatAddress, isIPv4, parseAddress, parseIPv6 } from "./address.ts";
+import {
+  AddressError,
+  formatAddress,
+  formatIPv6,
+  isIPv4,
+  parseAddress,
+  parseIPv6,
+} from "./address.ts";
 
 Deno.test("parseAddress() reads host:port, [v6]:port and port 0", () => {
   assert.deepEqual(parseAddress("127.0.0.1:3000"), { hostname: "127.0.0.1", port: 3000 });
@@ -51,4 +58,12 @@ Deno.test("isIPv4() and parseIPv6() accept only valid literals", () => {
   assert.deepEqual(parseIPv6("::ffff:1.2.3.4"), [0, 0, 0, 0, 0, 0xffff, 0x0102, 0x0304]);
   assert.equal(parseIPv6("1::2::3"), undefined);
   assert.equal(parseIPv6("12345::"), undefined);
+});
+
+Deno.test("formatIPv6() writes RFC 5952 text, IPv4-mapped with a dotted tail", () => {
+  assert.equal(formatIPv6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]), "2001:db8::1");
+  assert.equal(formatIPv6([0, 0, 0, 0, 0, 0, 0, 1]), "::1");
+  assert.equal(formatIPv6([1, 0, 0, 2, 0, 0, 0, 3]), "1:0:0:2::3");
+  assert.equal(formatIPv6([1, 2, 3, 4, 5, 6, 7, 8]), "1:2:3:4:5:6:7:8");
+  assert.equal(formatIPv6([0, 0, 0, 0, 0, 0xffff, 0x0a00, 0x0001]), "::ffff:10.0.0.1");
 });

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isIPv4, parseIPv6 } from "./address.ts";
+import { formatIPv6, isIPv4, parseIPv6 } from "./address.ts";
 
 /** Thrown by {@linkcode parseCidr} for text that is not a CIDR block or IP address. */
 export class CidrError extends Error {
@@ -137,22 +137,7 @@ function formatBytes(bytes: Uint8Array): string {
   if (bytes.length === 4) return bytes.join(".");
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
-  // RFC 5952: the longest run of two or more zero groups becomes "::".
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < groups.length;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < groups.length && groups[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = (list: number[]) => list.map((g) => g.toString(16)).join(":");
-  if (best < 0) return hex(groups);
-  return `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
+  return formatIPv6(groups);
 }
 
 /**

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { type HostPort, isIPv4, parseIPv6 } from "./address.ts";
+import { formatIPv6, type HostPort, isIPv4, parseIPv6 } from "./address.ts";
 
 /** Which PROXY protocol header to send, or `off`. */
 export type ProxyProtocolMode = "off" | "v1" | "v2";
@@ -188,38 +188,6 @@ function toSix(addr: Family): Family {
   bytes[11] = 0xff;
   bytes.set(addr.bytes.subarray(0, V4_BYTES), 12);
   return { family: 6, bytes, text: `::ffff:${addr.text}` };
-}
-
-/**
- * Format eight IPv6 groups in the RFC 5952 canonical form (lower case, the longest run of
- * two or more zero groups as `::`, IPv4-mapped addresses with a dotted tail).
- */
-function formatIPv6(groups: readonly number[]): string {
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    // IPv4-mapped: written with a dotted tail, as inet_ntop does.
-    const [hi, lo] = [groups[6]!, groups[7]!];
-    return `::ffff:${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
-  }
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < groups.length;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < groups.length && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  const head = hex.slice(0, bestStart).join(":");
-  const tail = hex.slice(bestStart + bestLen).join(":");
-  return `${head}::${tail}`;
 }
 
 /**
