@@ -1,81 +1,87 @@
 import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
 import { Logger, memorySink, parsePrometheus } from "@monkey/shared";
-import { dial, readExactly, readOutcome, writeAll } from "@monkey/shared/testing";
+import { dial, readExactly, readOutcome, requires, writeAll } from "@monkey/shared/testing";
 import { mergeBackendLists, startLbCluster } from "./cluster.ts";
 
-Deno.test("startLbCluster() runs 2 workers on one port; metrics add up, admin changes reach every worker", async () => {
-  const a = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
-  const b = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
-  const { sink } = memorySink();
-  const cluster = await startLbCluster({
-    listen_addr: "127.0.0.1:0",
-    metrics_addr: "off",
-    workers: 2,
-    admin_token: "t0ken",
-    health_check: { interval_ms: 0 },
-    backends: [{ addr: a.addr }, { addr: b.addr }],
-  }, { logger: new Logger({ sink }) });
-  const conns = await Promise.all(Array.from({ length: 12 }, () => dial(cluster.addr)));
-  for (const conn of conns) {
-    await writeAll(conn, new Uint8Array(10));
-    await readExactly(conn, 10);
-  }
-  const json = await cluster.snapshot();
-  assert.equal(json["active_connections"], 12);
-  assert.equal(json["workers"], 2);
-  const backends = json["backends"] as {
-    addr: string;
-    active_connections: number;
-    weight: number;
-  }[];
-  assert.equal(backends.reduce((sum, x) => sum + x.active_connections, 0), 12);
-  const samples = parsePrometheus(await (await cluster.app.request("/metrics")).text());
-  assert.equal(samples.get("monkey_lb_connections_total"), 12);
-  assert.equal(
-    samples.get(`monkey_lb_backend_up{backend="${a.addr}"}`),
-    1,
-    "a state gauge is not summed",
-  );
+const NEEDS = requires("read");
 
-  const auth = { authorization: "Bearer t0ken", "content-type": "application/json" };
-  const patched = await cluster.app.request(`/backends/${a.addr}`, {
-    method: "PATCH",
-    headers: auth,
-    body: JSON.stringify({ weight: 5 }),
-  });
-  assert.equal(patched.status, 200);
-  const listed = await (await cluster.app.request("/backends")).json() as {
-    addr: string;
-    weight: number;
-  }[];
-  assert.equal(listed.find((x) => x.addr === a.addr)?.weight, 5);
-  const perWorker = parsePrometheus(await (await cluster.app.request("/metrics")).text());
-  assert.equal(
-    perWorker.get(`monkey_lb_backend_weight{backend="${a.addr}"}`),
-    5,
-    "every worker applied it",
-  );
-  assert.equal(
-    (await cluster.app.request(`/backends/${a.addr}`, { method: "PATCH", body: "{}" })).status,
-    401,
-  );
+Deno.test(
+  "startLbCluster() runs 2 workers on one port; metrics add up, admin changes reach every worker",
+  NEEDS,
+  async () => {
+    const a = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+    const b = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+    const { sink } = memorySink();
+    const cluster = await startLbCluster({
+      listen_addr: "127.0.0.1:0",
+      metrics_addr: "off",
+      workers: 2,
+      admin_token: "t0ken",
+      health_check: { interval_ms: 0 },
+      backends: [{ addr: a.addr }, { addr: b.addr }],
+    }, { logger: new Logger({ sink }) });
+    const conns = await Promise.all(Array.from({ length: 12 }, () => dial(cluster.addr)));
+    for (const conn of conns) {
+      await writeAll(conn, new Uint8Array(10));
+      await readExactly(conn, 10);
+    }
+    const json = await cluster.snapshot();
+    assert.equal(json["active_connections"], 12);
+    assert.equal(json["workers"], 2);
+    const backends = json["backends"] as {
+      addr: string;
+      active_connections: number;
+      weight: number;
+    }[];
+    assert.equal(backends.reduce((sum, x) => sum + x.active_connections, 0), 12);
+    const samples = parsePrometheus(await (await cluster.app.request("/metrics")).text());
+    assert.equal(samples.get("monkey_lb_connections_total"), 12);
+    assert.equal(
+      samples.get(`monkey_lb_backend_up{backend="${a.addr}"}`),
+      1,
+      "a state gauge is not summed",
+    );
 
-  for (const conn of conns) {
-    await conn.closeWrite();
-    assert.equal(await readOutcome(conn), "eof");
-    conn.close();
-  }
-  const summary = await cluster.shutdown(1000);
-  assert.equal(summary.total_connections, 12);
-  assert.match(
-    await cluster.summaryLine(),
-    /^\[METRICS\] active: 0 \| total: 12 /,
-    "final metrics after shutdown",
-  );
-  await a.shutdown(1000);
-  await b.shutdown(1000);
-});
+    const auth = { authorization: "Bearer t0ken", "content-type": "application/json" };
+    const patched = await cluster.app.request(`/backends/${a.addr}`, {
+      method: "PATCH",
+      headers: auth,
+      body: JSON.stringify({ weight: 5 }),
+    });
+    assert.equal(patched.status, 200);
+    const listed = await (await cluster.app.request("/backends")).json() as {
+      addr: string;
+      weight: number;
+    }[];
+    assert.equal(listed.find((x) => x.addr === a.addr)?.weight, 5);
+    const perWorker = parsePrometheus(await (await cluster.app.request("/metrics")).text());
+    assert.equal(
+      perWorker.get(`monkey_lb_backend_weight{backend="${a.addr}"}`),
+      5,
+      "every worker applied it",
+    );
+    assert.equal(
+      (await cluster.app.request(`/backends/${a.addr}`, { method: "PATCH", body: "{}" })).status,
+      401,
+    );
+
+    for (const conn of conns) {
+      await conn.closeWrite();
+      assert.equal(await readOutcome(conn), "eof");
+      conn.close();
+    }
+    const summary = await cluster.shutdown(1000);
+    assert.equal(summary.total_connections, 12);
+    assert.match(
+      await cluster.summaryLine(),
+      /^\[METRICS\] active: 0 \| total: 12 /,
+      "final metrics after shutdown",
+    );
+    await a.shutdown(1000);
+    await b.shutdown(1000);
+  },
+);
 
 Deno.test("mergeBackendLists() sums traffic per backend and keeps the first worker's settings", () => {
   const row = (active: number, weight: number) => ({

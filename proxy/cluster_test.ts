@@ -1,45 +1,51 @@
 import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
 import { Logger, memorySink, parsePrometheus } from "@monkey/shared";
-import { dial, readExactly, readOutcome, writeAll } from "@monkey/shared/testing";
+import { dial, readExactly, readOutcome, requires, writeAll } from "@monkey/shared/testing";
 import { startProxyCluster } from "./cluster.ts";
 
-Deno.test("startProxyCluster() runs 2 workers on one port and adds up their metrics", async () => {
-  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
-  const { sink } = memorySink();
-  const cluster = await startProxyCluster(
-    { listen_addr: "127.0.0.1:0", target_addr: echo.addr, metrics_addr: "off", workers: 2 },
-    { logger: new Logger({ sink }) },
-  );
-  assert.equal(cluster.workers, 2);
-  const conns = await Promise.all(Array.from({ length: 16 }, () => dial(cluster.addr)));
-  for (const conn of conns) {
-    await writeAll(conn, new Uint8Array(100));
-    await readExactly(conn, 100);
-  }
-  const json = await cluster.snapshot();
-  assert.equal(json["active_connections"], 16);
-  assert.equal(json["total_connections"], 16);
-  assert.equal(json["bytes_upstream"], 1600);
-  assert.equal(json["workers"], 2);
-  const samples = parsePrometheus(await (await cluster.app.request("/metrics")).text());
-  assert.equal(samples.get("monkey_proxy_connections_total"), 16);
-  assert.equal(samples.get("monkey_proxy_downstream_bytes_total"), 1600);
-  const clients = await (await cluster.app.request("/clients")).json();
-  assert.equal(clients[0].total_connections, 16);
-  assert.match(await cluster.summaryLine(), /^\[METRICS\] active: 16 \| total: 16 \| up: 1\.6KB/);
-  for (const conn of conns) {
-    await conn.closeWrite();
-    assert.equal(await readOutcome(conn), "eof");
-    conn.close();
-  }
-  const summary = await cluster.shutdown(1000);
-  assert.equal(summary.total_connections, 16);
-  assert.match(
-    await cluster.summaryLine(),
-    /^\[METRICS\] active: 0 \| total: 16 /,
-    "final metrics after shutdown",
-  );
-  assert.equal(summary.forced, 0);
-  await echo.shutdown(1000);
-});
+const NEEDS = requires("read");
+
+Deno.test(
+  "startProxyCluster() runs 2 workers on one port and adds up their metrics",
+  NEEDS,
+  async () => {
+    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+    const { sink } = memorySink();
+    const cluster = await startProxyCluster(
+      { listen_addr: "127.0.0.1:0", target_addr: echo.addr, metrics_addr: "off", workers: 2 },
+      { logger: new Logger({ sink }) },
+    );
+    assert.equal(cluster.workers, 2);
+    const conns = await Promise.all(Array.from({ length: 16 }, () => dial(cluster.addr)));
+    for (const conn of conns) {
+      await writeAll(conn, new Uint8Array(100));
+      await readExactly(conn, 100);
+    }
+    const json = await cluster.snapshot();
+    assert.equal(json["active_connections"], 16);
+    assert.equal(json["total_connections"], 16);
+    assert.equal(json["bytes_upstream"], 1600);
+    assert.equal(json["workers"], 2);
+    const samples = parsePrometheus(await (await cluster.app.request("/metrics")).text());
+    assert.equal(samples.get("monkey_proxy_connections_total"), 16);
+    assert.equal(samples.get("monkey_proxy_downstream_bytes_total"), 1600);
+    const clients = await (await cluster.app.request("/clients")).json();
+    assert.equal(clients[0].total_connections, 16);
+    assert.match(await cluster.summaryLine(), /^\[METRICS\] active: 16 \| total: 16 \| up: 1\.6KB/);
+    for (const conn of conns) {
+      await conn.closeWrite();
+      assert.equal(await readOutcome(conn), "eof");
+      conn.close();
+    }
+    const summary = await cluster.shutdown(1000);
+    assert.equal(summary.total_connections, 16);
+    assert.match(
+      await cluster.summaryLine(),
+      /^\[METRICS\] active: 0 \| total: 16 /,
+      "final metrics after shutdown",
+    );
+    assert.equal(summary.forced, 0);
+    await echo.shutdown(1000);
+  },
+);

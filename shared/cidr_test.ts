@@ -1,6 +1,9 @@
+import { requires } from "./testing.ts";
 import assert from "node:assert/strict";
 import { AccessList, cidrContains, CidrError, cidrItem, parseCidr, parseIp } from "./cidr.ts";
 import { ConfigError, loadConfig } from "./config.ts";
+
+const NEEDS = requires("read", "write");
 
 Deno.test("parseCidr() reads IPv4 and IPv6 blocks and bare addresses, clearing host bits", () => {
   const cases: [string, 4 | 6, number, string][] = [
@@ -96,32 +99,36 @@ Deno.test("AccessList admits by allow, refuses by deny, deny winning, mapped cli
   assert.ok(denyOnly.admits("2001:db8::1"));
 });
 
-Deno.test("cidrItem() validates allow/deny arrays in config files and flags with one-line errors", async () => {
-  const schema = {
-    allow: { type: "strings", item: cidrItem, description: "Allowed clients" },
-  } as const;
-  assert.equal(cidrItem("10.0.0.0/8"), undefined);
-  assert.match(cidrItem("10.0.0.0/40")!, /^expected a prefix length 0-32 after '\/'$/);
+Deno.test(
+  "cidrItem() validates allow/deny arrays in config files and flags with one-line errors",
+  NEEDS,
+  async () => {
+    const schema = {
+      allow: { type: "strings", item: cidrItem, description: "Allowed clients" },
+    } as const;
+    assert.equal(cidrItem("10.0.0.0/8"), undefined);
+    assert.match(cidrItem("10.0.0.0/40")!, /^expected a prefix length 0-32 after '\/'$/);
 
-  const ok = loadConfig(schema, { args: ["--allow", "10.0.0.0/8", "--allow", "::1"] });
-  assert.deepEqual(ok.config.allow, ["10.0.0.0/8", "::1"]);
-  assert.throws(
-    () => loadConfig(schema, { args: ["--allow", "10.0.0.0/8", "--allow", "nope"] }),
-    new ConfigError(
-      "Cannot parse flag --allow: expected an IPv4 or IPv6 address or CIDR " +
-        "block like 10.0.0.0/8, got 'nope'",
-    ),
-  );
-  const path = await Deno.makeTempFile({ suffix: ".toml" });
-  try {
-    await Deno.writeTextFile(path, `allow = ["10.0.0.0/8", "10.0.0.0/99"]`);
+    const ok = loadConfig(schema, { args: ["--allow", "10.0.0.0/8", "--allow", "::1"] });
+    assert.deepEqual(ok.config.allow, ["10.0.0.0/8", "::1"]);
     assert.throws(
-      () => loadConfig(schema, { args: ["--config", path] }),
+      () => loadConfig(schema, { args: ["--allow", "10.0.0.0/8", "--allow", "nope"] }),
       new ConfigError(
-        `Cannot parse 'allow[1]' in ${path}: expected a prefix length 0-32 after '/', got '10.0.0.0/99'`,
+        "Cannot parse flag --allow: expected an IPv4 or IPv6 address or CIDR " +
+          "block like 10.0.0.0/8, got 'nope'",
       ),
     );
-  } finally {
-    await Deno.remove(path);
-  }
-});
+    const path = await Deno.makeTempFile({ suffix: ".toml" });
+    try {
+      await Deno.writeTextFile(path, `allow = ["10.0.0.0/8", "10.0.0.0/99"]`);
+      assert.throws(
+        () => loadConfig(schema, { args: ["--config", path] }),
+        new ConfigError(
+          `Cannot parse 'allow[1]' in ${path}: expected a prefix length 0-32 after '/', got '10.0.0.0/99'`,
+        ),
+      );
+    } finally {
+      await Deno.remove(path);
+    }
+  },
+);

@@ -259,7 +259,7 @@ Deno.test("showValue() keeps error lines short and printable", () => {
   assert.ok(showValue("x".repeat(500)).length < 70);
 });
 
-Deno.test("config errors never echo a token, password or secret value", () => {
+Deno.test("config errors never echo a token, password or secret value", NEEDS, () => {
   const schema = {
     admin_token: { type: "string", optional: true, env: "X_TOKEN", description: "Token" },
   } as const;
