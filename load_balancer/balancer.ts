@@ -7,6 +7,7 @@
  */
 
 import {
+  AccessList,
   bindError,
   ConnectError,
   connectTcp,
@@ -49,6 +50,8 @@ export interface LbSnapshot {
   rejected_connections: number;
   /** Relays ended by a reset or socket error on either side. */
   relay_errors: number;
+  /** Clients closed at once because `allow`/`deny` refused their address. */
+  denied_connections: number;
   /** Connections closed by the idle timeout. */
   idle_timeouts: number;
   /** Reloads applied / rejected. */
@@ -147,6 +150,8 @@ export function startLoadBalancer(
   options: StartLoadBalancerOptions = {},
 ): LoadBalancer {
   let cfg = normalizeLbConfig(config);
+  let access = new AccessList(cfg);
+  let accessFor = cfg;
   const logger = options.logger ?? new Logger({ name: "lb", level: cfg.log_level });
   const throttled = new ThrottledLog(logger);
   const strategyOptions: StrategyOptions = options.random ? { random: options.random } : {};
@@ -271,6 +276,14 @@ export function startLoadBalancer(
       handler,
       maxConnections: cfg.max_connections,
       reusePort: options.reusePort ?? false,
+      admit: (conn) => {
+        if (accessFor !== cfg) [access, accessFor] = [new AccessList(cfg), cfg]; // reloaded
+        const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
+        if (access.admits(ip)) return true;
+        m.denied.inc();
+        throttled.warn("deny", `client ${ip} refused by allow/deny rules`);
+        return false;
+      },
       onReject: () => {
         m.rejected.inc();
         throttled.warn(
@@ -299,6 +312,7 @@ export function startLoadBalancer(
       retries: m.retries.value,
       rejected_connections: m.rejected.value,
       relay_errors: m.relayErrors.value,
+      denied_connections: m.denied.value,
       idle_timeouts: m.idleTimeouts.value,
       reloads: m.reloads.value,
       reload_failures: m.reloadFailures.value,
@@ -470,6 +484,10 @@ function lbMetrics() {
     relayErrors: registry.counter(
       "monkey_lb_relay_errors_total",
       "Relays ended by a reset or socket error on either side",
+    ),
+    denied: registry.counter(
+      "monkey_lb_denied_connections_total",
+      "Clients closed at once because allow/deny refused their address",
     ),
     idleTimeouts: registry.counter(
       "monkey_lb_idle_timeouts_total",

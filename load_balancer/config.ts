@@ -6,6 +6,7 @@
  */
 
 import {
+  ACCESS_FIELDS,
   commonFields,
   ConfigError,
   type ConfigOf,
@@ -145,6 +146,7 @@ export const LB_SCHEMA = {
     env: "MONKEY_ADMIN_TOKEN",
     description: "Bearer token of the admin API (env MONKEY_ADMIN_TOKEN); unset = read-only",
   },
+  ...ACCESS_FIELDS,
   health_check: {
     type: "table",
     fields: HEALTH_SCHEMA,
