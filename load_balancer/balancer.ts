@@ -236,7 +236,10 @@ export function startLoadBalancer(
         chosen.connectErrors++;
         tried.add(chosen);
         throttled.warn(`connect:${chosen.addr}:${error.kind}`, error.message);
-        if (checker.enabled) checker.record(chosen, false, `connect ${error.kind}`);
+        // Our own shortage (out of descriptors) is no failure of the backend.
+        if (checker.enabled && error.kind !== "local") {
+          checker.record(chosen, false, `connect ${error.kind}`);
+        }
         if (tried.size > cfg.retries) {
           m.failed.inc();
           safeClose(client);
@@ -338,7 +341,7 @@ export function startLoadBalancer(
   });
   let endpoint;
   try {
-    endpoint = startEndpoint(app, cfg.metrics_addr, logger);
+    endpoint = startEndpoint(app, cfg.metrics_addr, logger, { admin: { token: cfg.admin_token } });
   } catch (error) {
     server.stopAccepting();
     void checker.stop();
