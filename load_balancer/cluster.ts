@@ -88,6 +88,7 @@ export async function startLbCluster(
       backends: mergeBackendLists(snaps.map((s) => s["backends"] as BackendSnapshot[])),
     }),
     routes: [["GET|POST|PATCH|DELETE /backends…", "admin API, forwarded to every worker"]],
+    endpoint: { admin: { token: cfg.admin_token } },
     addRoutes(app, group) {
       const forward = async (request: Request, path: string) => {
         const declared = Number(request.headers.get("content-length") ?? 0);

@@ -10,7 +10,7 @@
 
 import type { Hono } from "hono";
 import { ServiceError } from "./cli.ts";
-import { startEndpoint } from "./common.ts";
+import { startEndpoint, type StartEndpointOptions } from "./common.ts";
 import { createMetricsApp, type HttpEndpoint } from "./http.ts";
 import type { Logger } from "./logger.ts";
 import { mergeFamilies, type MetricFamily, renderFamilies } from "./metrics.ts";
@@ -362,6 +362,8 @@ export interface WorkerClusterOptions {
   routes?: readonly (readonly [string, string])[];
   /** Add service routes (admin API, /clients) to the endpoint app. */
   addRoutes?: (app: Hono, group: WorkerGroup) => void;
+  /** Endpoint options (e.g. the admin token, for the exposure warning). @default {} */
+  endpoint?: StartEndpointOptions;
 }
 
 /** Workers on one port plus the main-thread endpoint adding up their metrics. */
@@ -422,7 +424,7 @@ export async function startWorkerCluster(options: WorkerClusterOptions): Promise
   options.addRoutes?.(app, group);
   let endpoint: HttpEndpoint | undefined;
   try {
-    endpoint = startEndpoint(app, config.metrics_addr, options.logger);
+    endpoint = startEndpoint(app, config.metrics_addr, options.logger, options.endpoint);
   } catch (error) {
     await group.shutdown(0);
     throw error;
