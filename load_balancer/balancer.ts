@@ -8,7 +8,6 @@
 
 import {
   AccessList,
-  bindError,
   ConnectError,
   connectTcp,
   createMetricsApp,
@@ -21,6 +20,7 @@ import {
   safeClose,
   sendProxyHeader,
   startEndpoint,
+  startFrontend,
   TcpServer,
   ThrottledLog,
 } from "@monkey/shared";
@@ -272,33 +272,20 @@ export function startLoadBalancer(
     else if (result.reason === "reset" || result.reason === "error") m.relayErrors.inc();
   };
 
-  let server: TcpServer;
-  try {
-    server = new TcpServer({
-      listen: cfg.listen_addr,
-      handler,
-      maxConnections: cfg.max_connections,
-      reusePort: options.reusePort ?? false,
-      admit: (conn) => {
-        if (accessFor !== cfg) [access, accessFor] = [new AccessList(cfg), cfg]; // reloaded
-        const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
-        if (access.admits(ip)) return true;
-        m.denied.inc();
-        throttled.warn("deny", `client ${ip} refused by allow/deny rules`);
-        return false;
-      },
-      onReject: () => {
-        m.rejected.inc();
-        throttled.warn(
-          "reject",
-          `max_connections (${cfg.max_connections}) reached; closing new clients`,
-        );
-      },
-      logger,
-    });
-  } catch (error) {
-    throw bindError("listen_addr", cfg.listen_addr, error);
-  }
+  const server: TcpServer = startFrontend({
+    listen: cfg.listen_addr,
+    handler,
+    maxConnections: cfg.max_connections,
+    reusePort: options.reusePort ?? false,
+    admits: (ip) => {
+      if (accessFor !== cfg) [access, accessFor] = [new AccessList(cfg), cfg]; // reloaded
+      return access.admits(ip);
+    },
+    denied: m.denied,
+    rejected: m.rejected,
+    throttled,
+    logger,
+  });
   checking = true;
   checker.sync();
   registerCollectors(m.registry, pool, () => server, bytes);

@@ -6,7 +6,6 @@
 
 import {
   AccessList,
-  bindError,
   type ClientRow,
   ClientTable,
   ConnectError,
@@ -22,6 +21,7 @@ import {
   safeClose,
   sendProxyHeader,
   startEndpoint,
+  startFrontend,
   TcpServer,
   ThrottledLog,
   withDefaults,
@@ -130,7 +130,6 @@ export function startProxy(
   const clients = new ClientTable();
   const idleMs = cfg.idle_timeout_secs * 1000;
   const access = new AccessList({ allow: cfg.allow, deny: cfg.deny });
-  let server: TcpServer;
 
   const handler = async (client: Deno.TcpConn, force: AbortSignal) => {
     const began = performance.now();
@@ -178,31 +177,17 @@ export function startProxy(
     }
   };
 
-  try {
-    server = new TcpServer({
-      listen: cfg.listen_addr,
-      handler,
-      maxConnections: cfg.max_connections,
-      reusePort: options.reusePort ?? false,
-      admit: (conn) => {
-        const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
-        if (access.admits(ip)) return true;
-        m.denied.inc();
-        throttled.warn("deny", `client ${ip} refused by allow/deny rules`);
-        return false;
-      },
-      onReject: () => {
-        m.rejected.inc();
-        throttled.warn(
-          "reject",
-          `max_connections (${cfg.max_connections}) reached; closing new clients`,
-        );
-      },
-      logger,
-    });
-  } catch (error) {
-    throw bindError("listen_addr", cfg.listen_addr, error);
-  }
+  const server = startFrontend({
+    listen: cfg.listen_addr,
+    handler,
+    maxConnections: cfg.max_connections,
+    reusePort: options.reusePort ?? false,
+    admits: (ip) => access.admits(ip),
+    denied: m.denied,
+    rejected: m.rejected,
+    throttled,
+    logger,
+  });
   m.registry.collect(
     "monkey_proxy_connections_active",
     "Connections open now",

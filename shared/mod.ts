@@ -24,6 +24,7 @@ export * from "./clients.ts";
 export * from "./common.ts";
 export * from "./config.ts";
 export * from "./connect.ts";
+export * from "./frontend.ts";
 export * from "./http.ts";
 export * from "./logger.ts";
 export * from "./metrics.ts";
