@@ -22,7 +22,6 @@ import {
   sendProxyHeader,
   startEndpoint,
   startFrontend,
-  TcpServer,
   ThrottledLog,
   withDefaults,
 } from "@monkey/shared";
