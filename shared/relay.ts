@@ -99,7 +99,7 @@ export async function relay(
 
   const stopIdle = watchIdle(stats, options.idleTimeoutMs ?? 0, () => end("idle_timeout"));
 
-  const direction = options.mode === "streams" ? pipeDirection : loopDirection;
+  const direction = options.mode === "streams" ? pipeDirection : copyLoop;
   const finished = { up: false, down: false };
   const half = (src: Deno.Conn, dst: Deno.Conn, dir: Direction) =>
     direction(src, dst, stats, dir).then(
@@ -157,15 +157,6 @@ export function watchIdle(stats: RelayStats, idleMs: number, onIdle: () => void)
     }
   }, Math.max(MIN_IDLE_TICK_MS, Math.floor(idleMs / IDLE_TICKS)));
   return () => clearInterval(id);
-}
-
-function loopDirection(
-  src: Deno.Conn,
-  dst: Deno.Conn,
-  stats: RelayStats,
-  dir: Direction,
-): Promise<void> {
-  return copyLoop(src, dst, stats, dir);
 }
 
 function pipeDirection(

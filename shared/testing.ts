@@ -253,16 +253,6 @@ export async function startBlackHole(): Promise<BlackHole> {
   return { addr: formatAddress(listener.addr), close, [Symbol.dispose]: close };
 }
 
-/**
- * Reset a connection (SO_LINGER 0 equivalent): Deno has no linger option, so this closes the
- * socket with unread data pending, which makes the kernel send RST.
- *
- * @param conn A connection whose peer has sent data we have not read.
- */
-export function abortWithUnread(conn: Deno.Conn): void {
-  conn.close();
-}
-
 /** Two loopback connections chained for relay tests: client→accepted and upstream→server. */
 export interface RelayEnds {
   /** The test's client socket. */
