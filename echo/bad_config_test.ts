@@ -6,8 +6,8 @@ import {
   badConfigProblems,
   GENERIC_BAD_CONFIGS,
   SERVICE_BAD_CONFIGS,
-} from "@monkey/shared/bad-config";
-import { requires } from "@monkey/shared/testing";
+} from "@monkey/testing/bad-config";
+import { requires } from "@monkey/testing";
 import { ECHO_SCHEMA } from "./config.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;

@@ -8,7 +8,7 @@ import {
   readOutcome,
   sha256,
   writeAll,
-} from "@monkey/shared/testing";
+} from "@monkey/testing";
 import { startEcho } from "./echo.ts";
 
 Deno.test("startEcho() echoes every byte and closes its write side after the client's", async () => {

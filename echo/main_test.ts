@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { dial, readExactly, requires, runDeno, spawnDeno, writeAll } from "@monkey/shared/testing";
+import { dial, readExactly, requires, runDeno, spawnDeno, writeAll } from "@monkey/testing";
 
 const NEEDS = requires("run", "read", "env");
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
 import { Logger, memorySink, parsePrometheus } from "@monkey/shared";
-import { dial, readExactly, readOutcome, requires, writeAll } from "@monkey/shared/testing";
+import { dial, readExactly, readOutcome, requires, writeAll } from "@monkey/testing";
 import { mergeBackendLists, startLbCluster } from "./cluster.ts";
 
 const NEEDS = requires("read");

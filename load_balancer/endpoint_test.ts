@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { GENERIC_HTTP_PROBES, type HttpProbe, httpProbeProblems } from "@monkey/shared/bad-http";
+import { GENERIC_HTTP_PROBES, type HttpProbe, httpProbeProblems } from "@monkey/testing/bad-http";
 import { startLoadBalancer } from "./balancer.ts";
 
 const TOKEN = "endpoint-test-token";

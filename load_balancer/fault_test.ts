@@ -5,8 +5,8 @@ import {
   openFds,
   runFaultSuite,
   startFaultUpstream,
-} from "@monkey/shared/fault";
-import { requires } from "@monkey/shared/testing";
+} from "@monkey/testing/fault";
+import { requires } from "@monkey/testing";
 import { type LbConfigInput, startLoadBalancer } from "./mod.ts";
 
 const MiB = 1024 * 1024;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Logger, memorySink, parsePrometheus } from "@monkey/shared";
-import { readOutcome, startBlackHole } from "@monkey/shared/testing";
+import { readOutcome, startBlackHole } from "@monkey/testing";
 import { connectTagged, startTagged, tagOf } from "./_testing.ts";
 import { type LoadBalancer, startLoadBalancer } from "./balancer.ts";
 import type { LbConfigInput } from "./config.ts";

@@ -1,4 +1,4 @@
-import { requires } from "@monkey/shared/testing";
+import { requires } from "@monkey/testing";
 import assert from "node:assert/strict";
 import { startTagged, tagOf, waitFor } from "./_testing.ts";
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { isLoopbackAddr, Logger, memorySink, spawnLines } from "@monkey/shared";
-import { requires } from "@monkey/shared/testing";
+import { isLoopbackAddr, Logger, memorySink } from "@monkey/shared";
+import { spawnLines } from "@monkey/testing";
+import { requires } from "@monkey/testing";
 import { sameSecret } from "./admin.ts";
 import { startLoadBalancer } from "./balancer.ts";
 import { LB_SCHEMA } from "./config.ts";

@@ -4,8 +4,8 @@ import {
   badConfigExitProblems,
   badConfigProblems,
   GENERIC_BAD_CONFIGS,
-} from "@monkey/shared/bad-config";
-import { requires } from "@monkey/shared/testing";
+} from "@monkey/testing/bad-config";
+import { requires } from "@monkey/testing";
 import { loadTestConfig } from "./config.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;

@@ -1,4 +1,4 @@
-import { requires } from "@monkey/shared/testing";
+import { requires } from "@monkey/testing";
 import assert from "node:assert/strict";
 import { ServiceError } from "@monkey/shared";
 import { compareWithBaseline, readReport, regressions } from "./baseline.ts";

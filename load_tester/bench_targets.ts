@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type LineProcess, spawnLines } from "@monkey/shared";
+import { type LineProcess, spawnLines } from "@monkey/testing";
 
 /** A started process that serves TCP on `addr`. */
 export interface BenchTarget {

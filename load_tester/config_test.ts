@@ -1,4 +1,4 @@
-import { requires } from "@monkey/shared/testing";
+import { requires } from "@monkey/testing";
 import assert from "node:assert/strict";
 import { ConfigError } from "@monkey/shared";
 import { DEFAULTS, loadTestConfig, parseSlo } from "./config.ts";

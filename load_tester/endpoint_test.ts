@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { GENERIC_HTTP_PROBES, httpProbeProblems } from "@monkey/shared/bad-http";
+import { GENERIC_HTTP_PROBES, httpProbeProblems } from "@monkey/testing/bad-http";
 import { isLoopbackAddr } from "@monkey/shared";
 import { DEFAULTS, LOAD_TEST_SCHEMA } from "./config.ts";
 import { LiveMetrics } from "./live_metrics.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
-import { spawnLines } from "@monkey/shared";
-import { dial, readExactly, requires, writeAll } from "@monkey/shared/testing";
+import { spawnLines } from "@monkey/testing";
+import { dial, readExactly, requires, writeAll } from "@monkey/testing";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 /** Descriptors the proxy process may hold: enough to start, far fewer than the clients. */

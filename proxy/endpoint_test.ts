@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { GENERIC_HTTP_PROBES, httpProbeProblems } from "@monkey/shared/bad-http";
+import { GENERIC_HTTP_PROBES, httpProbeProblems } from "@monkey/testing/bad-http";
 import { isLoopbackAddr } from "@monkey/shared";
 import { PROXY_SCHEMA } from "./config.ts";
 import { startProxy } from "./proxy.ts";

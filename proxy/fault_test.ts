@@ -5,8 +5,8 @@ import {
   openFds,
   runFaultSuite,
   startFaultUpstream,
-} from "@monkey/shared/fault";
-import { requires } from "@monkey/shared/testing";
+} from "@monkey/testing/fault";
+import { requires } from "@monkey/testing";
 import type { ProxyConfig } from "./config.ts";
 import { startProxy } from "./proxy.ts";
 

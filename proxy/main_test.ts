@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
-import { dial, readExactly, requires, runDeno, spawnDeno, writeAll } from "@monkey/shared/testing";
+import { dial, readExactly, requires, runDeno, spawnDeno, writeAll } from "@monkey/testing";
 
 const NEEDS = requires("run", "read", "write", "env");
 

@@ -11,7 +11,7 @@ import {
   startBlackHole,
   startPeer,
   writeAll,
-} from "@monkey/shared/testing";
+} from "@monkey/testing";
 import type { ProxyConfig } from "./config.ts";
 import { startProxy } from "./proxy.ts";
 

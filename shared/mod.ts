@@ -1,12 +1,14 @@
 /**
- * `@monkey/shared`: the core every Monkey D. TCP service is built on.
+ * `@monkey/shared`: the core every Monkey D. TCP service runs on, by plane. Each plane is
+ * also a subpath export, for importing one area:
  *
- * - {@linkcode relay}: the bidirectional TCP relay (read/write loop or `pipeTo`).
- * - {@linkcode TcpServer}: accept loop, connection limit, drain.
- * - {@linkcode loadConfig}: TOML + flags, validated against a schema.
- * - {@linkcode Registry}: counters, gauges and histograms as Prometheus text.
- * - {@linkcode createMetricsApp}: the Hono metrics/health endpoint.
- * - {@linkcode parseAddress}: `host:port` and `[v6]:port`.
+ * - `@monkey/shared/net`: addresses, CIDR rules, {@linkcode connectTcp}, {@linkcode TcpServer},
+ *   {@linkcode startFrontend}, {@linkcode relay}, the PROXY protocol.
+ * - `@monkey/shared/config`: {@linkcode loadConfig} (TOML + flags against a schema), shared fields, units.
+ * - `@monkey/shared/http`: {@linkcode createMetricsApp} (the Hono endpoint) and {@linkcode startEndpoint}.
+ * - `@monkey/shared/metrics`: {@linkcode Registry} (Prometheus text) and {@linkcode ClientTable}.
+ * - `@monkey/shared/service`: {@linkcode serviceMain}, errors and exit codes, {@linkcode Logger}.
+ * - `@monkey/shared/workers`: {@linkcode startWorkerCluster} (Workers sharing a port).
  *
  * @example
  * ```ts
@@ -17,21 +19,9 @@
  * @module
  */
 
-export * from "./address.ts";
-export * from "./cidr.ts";
-export * from "./cli.ts";
-export * from "./clients.ts";
-export * from "./common.ts";
-export * from "./config.ts";
-export * from "./connect.ts";
-export * from "./frontend.ts";
-export * from "./http.ts";
-export * from "./logger.ts";
-export * from "./metrics.ts";
-export * from "./process.ts";
-export * from "./proxy_protocol.ts";
-export * from "./relay.ts";
-export * from "./server.ts";
-export * from "./units.ts";
-export * from "./workers.ts";
-export { copyLoop, INITIAL_BUFFER, MAX_BUFFER } from "./_copy.ts";
+export * from "./config/mod.ts";
+export * from "./http/mod.ts";
+export * from "./metrics/mod.ts";
+export * from "./net/mod.ts";
+export * from "./service/mod.ts";
+export * from "./workers/mod.ts";

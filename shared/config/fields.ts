@@ -1,0 +1,96 @@
+/**
+ * Config keys every service shares: limits, forwarding, endpoint, grace period, logging.
+ *
+ * @module
+ */
+
+import { LOG_LEVELS } from "../service/logger.ts";
+import { PROXY_PROTOCOL_MODES } from "../net/proxy_protocol.ts";
+import { RELAY_MODES } from "../net/relay.ts";
+
+/** Largest idle timeout accepted, in seconds (a week). */
+const MAX_IDLE_SECS = 86_400 * 7;
+/** Largest connection limit accepted. */
+const MAX_CONNECTIONS = 1_000_000;
+
+/** `idle_timeout_secs` and `max_connections`, as every TCP service has them. */
+export const LIMIT_FIELDS = {
+  idle_timeout_secs: {
+    type: "number",
+    default: 0,
+    min: 0,
+    max: MAX_IDLE_SECS,
+    description: "Close connections with no traffic either way for this long; 0 = off",
+  },
+  max_connections: {
+    type: "integer",
+    default: 10_000,
+    min: 0,
+    max: MAX_CONNECTIONS,
+    description: "Live connections beyond this are closed at once (and counted); 0 = unlimited",
+  },
+} as const;
+
+/** `relay` and `proxy_protocol`, as the proxy and the load balancer have them. */
+export const FORWARDING_FIELDS = {
+  relay: {
+    type: "enum",
+    values: RELAY_MODES,
+    default: "loop",
+    description: "Relay implementation: 'loop' (read/write) or 'streams' (pipeTo)",
+  },
+  proxy_protocol: {
+    type: "enum",
+    values: PROXY_PROTOCOL_MODES,
+    default: "off",
+    description: "Send the client's address upstream first: off, v1 or v2 (HAProxy send-proxy)",
+  },
+} as const;
+
+/** Largest grace period accepted, in seconds (one day). */
+const MAX_GRACE_SECS = 86_400;
+
+/** The schema fields of {@linkcode commonFields}. */
+export type CommonFields = ReturnType<typeof makeCommonFields>;
+
+/**
+ * Schema fields every service has: metrics endpoint, grace period, summary interval, log level.
+ *
+ * @param metricsDefault Default `metrics_addr` of the service.
+ * @returns Schema fields to spread into a service schema.
+ */
+export function commonFields(metricsDefault: string): CommonFields {
+  return makeCommonFields(metricsDefault);
+}
+
+function makeCommonFields(metricsDefault: string) {
+  return {
+    metrics_addr: {
+      type: "address",
+      allowOff: true,
+      default: metricsDefault,
+      aliases: ["metrics"],
+      description: "HTTP metrics endpoint host:port, or 'off'",
+    },
+    grace_period_secs: {
+      type: "number",
+      default: 30,
+      min: 0,
+      max: MAX_GRACE_SECS,
+      description: "Seconds live connections get to finish on shutdown",
+    },
+    metrics_log_interval_secs: {
+      type: "number",
+      default: 10,
+      min: 0,
+      max: MAX_GRACE_SECS,
+      description: "Seconds between [METRICS] summary lines; 0 disables",
+    },
+    log_level: {
+      type: "enum",
+      values: LOG_LEVELS,
+      default: "info",
+      description: "error, warn, info or debug (debug logs every connection)",
+    },
+  } as const;
+}

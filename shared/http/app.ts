@@ -1,0 +1,114 @@
+/**
+ * The HTTP endpoint every service serves: a Hono app factory and a `Deno.serve` wrapper.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { formatAddress, parseAddress } from "../net/address.ts";
+
+/** Options for {@linkcode createMetricsApp}. */
+export interface MetricsAppOptions {
+  /** Service name shown on `/`, e.g. "proxy". */
+  service: string;
+  /** Prometheus text for `GET /metrics` (may be async, e.g. gathered from workers). */
+  prometheus: () => string | Promise<string>;
+  /** JSON snapshot for `GET /metrics?format=json`. */
+  snapshot: () => unknown;
+  /** False while draining: `/health` answers 503. */
+  healthy: () => boolean;
+  /** Extra routes listed on `/`, as `["GET /clients", "per-client stats"]` pairs. @default [] */
+  routes?: readonly (readonly [string, string])[];
+}
+
+/** Content type of Prometheus text exposition 0.0.4. */
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/**
+ * Build the metrics app: `/metrics`, `/metrics?format=json`, `/health`, `/`. Services add
+ * their own routes to the returned app. Unknown routes answer 404 and wrong methods 405,
+ * both as JSON; an unexpected error answers 500 with a JSON body and no stack.
+ *
+ * @param options What to serve.
+ * @returns A Hono app, testable with `app.request()`.
+ * @example
+ * ```ts
+ * const app = createMetricsApp({ service: "echo", prometheus: () => "", snapshot: () => ({}), healthy: () => true });
+ * const res = await app.request("/health");
+ * ```
+ */
+export function createMetricsApp(options: MetricsAppOptions): Hono {
+  const app = new Hono();
+  app.get("/metrics", async (c) => {
+    if (c.req.query("format") === "json") return c.json(await options.snapshot() as object);
+    return c.body(await options.prometheus(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE });
+  });
+  app.get("/health", (c) => {
+    return options.healthy() ? c.json({ status: "ok" }) : c.json({ status: "draining" }, 503);
+  });
+  app.get("/", (c) => {
+    const routes = [
+      ["GET /metrics", "Prometheus text exposition"],
+      ["GET /metrics?format=json", "JSON snapshot"],
+      ["GET /health", "200 when serving, 503 while draining"],
+      ...(options.routes ?? []),
+    ];
+    const lines = routes.map(([route, what]) => `  ${route.padEnd(28)} ${what}`);
+    return c.text(`monkey-d-tcp ${options.service}\n\n${lines.join("\n")}\n`);
+  });
+  // Its own routes answer 405 for other methods; services add theirs with methodNotAllowed().
+  for (const path of ["/metrics", "/health", "/"]) {
+    app.all(
+      path,
+      (c) =>
+        c.json({ error: `method ${c.req.method} not allowed on ${path}` }, 405, { allow: "GET" }),
+    );
+  }
+  app.onError((_error, c) => c.json({ error: "internal error" }, 500));
+  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
+  return app;
+}
+
+/**
+ * Answer 405 for methods a known path does not serve. Call after every route is added.
+ *
+ * @param app The app.
+ * @param paths Route patterns to protect, with their allowed methods.
+ */
+export function methodNotAllowed(
+  app: Hono,
+  paths: Readonly<Record<string, readonly string[]>>,
+): void {
+  for (const [path, methods] of Object.entries(paths)) {
+    app.all(path, (c) =>
+      c.json({ error: `method ${c.req.method} not allowed on ${path}` }, 405, {
+        allow: methods.join(", "),
+      }));
+  }
+}
+
+/** A running HTTP endpoint. */
+export interface HttpEndpoint {
+  /** The bound address as `host:port`. */
+  addr: string;
+  /** Stop serving and wait for in-flight requests. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Serve an app with `Deno.serve` on a `host:port` address (port 0 picks a free port).
+ *
+ * @param app The Hono app.
+ * @param addr Where to listen.
+ * @returns The bound address and a `shutdown()`.
+ * @throws {Deno.errors.AddrInUse} When the address is taken.
+ */
+export function serveHttp(app: Hono, addr: string): HttpEndpoint {
+  const { hostname, port } = parseAddress(addr);
+  const server = Deno.serve({ hostname, port, onListen: () => {} }, app.fetch);
+  const bound = server.addr as Deno.NetAddr;
+  return {
+    addr: formatAddress(bound),
+    shutdown: () => server.shutdown(),
+  };
+}

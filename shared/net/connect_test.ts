@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { ConnectError, connectTcp } from "./connect.ts";
+import { requires, startBlackHole } from "@monkey/testing";
+
+Deno.test("connectTcp() connects and names refusals", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conn = await connectTcp(`127.0.0.1:${listener.addr.port}`);
+  (await listener.accept()).close();
+  conn.close();
+  listener.close();
+  await assert.rejects(connectTcp(`127.0.0.1:${listener.addr.port}`), (error: unknown) => {
+    assert.ok(error instanceof ConnectError);
+    assert.equal(error.kind, "refused");
+    assert.equal(
+      error.message,
+      `cannot connect to 127.0.0.1:${listener.addr.port}: connection refused`,
+    );
+    return true;
+  });
+});
+
+Deno.test("connectTcp() gives up on a target that never accepts after timeoutMs", async () => {
+  using hole = await startBlackHole();
+  const started = performance.now();
+  await assert.rejects(connectTcp(hole.addr, { timeoutMs: 150 }), (error: unknown) => {
+    assert.ok(error instanceof ConnectError);
+    assert.equal(error.kind, "timeout");
+    return true;
+  });
+  const took = performance.now() - started;
+  assert.ok(took >= 140 && took < 2000, `took ${took} ms`);
+});
+
+Deno.test("connectTcp() stops when its signal aborts", async () => {
+  using hole = await startBlackHole();
+  const controller = new AbortController();
+  const attempt = connectTcp(hole.addr, { timeoutMs: 10_000, signal: controller.signal });
+  controller.abort();
+  await assert.rejects(
+    attempt,
+    (error: unknown) => error instanceof ConnectError && error.kind === "aborted",
+  );
+});
+
+Deno.test({
+  name: "connectTcp() names running out of descriptors 'local', not a failure of the target",
+  ...requires("run", "read", "env"),
+  fn: async () => {
+    // A child with a small descriptor table fills it, then connects to a live listener.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const script = `
+      import { connectTcp } from "${new URL("./connect.ts", import.meta.url).href}";
+      const held = [];
+      try { for (;;) held.push(Deno.listen({ hostname: "127.0.0.1", port: 0 })); } catch { /* full */ }
+      try { await connectTcp("127.0.0.1:${listener.addr.port}"); console.log("connected"); }
+      catch (error) { console.log(error.kind, error.message); }
+    `;
+    const out = await new Deno.Command("bash", {
+      args: ["-c", `ulimit -n 64 && exec "$0" eval "$1"`, Deno.execPath(), script],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    listener.close();
+    const text = new TextDecoder().decode(out.stdout).trim();
+    assert.match(text, /^local cannot connect to 127\.0\.0\.1:\d+: Too many open files/, text);
+  },
+});

@@ -1,0 +1,21 @@
+/**
+ * The network plane: addresses, CIDR rules, connecting, the accept loop, the client-facing
+ * frontend, the relay and its copy loop, and the PROXY protocol.
+ *
+ * @example
+ * ```ts
+ * import { parseAddress } from "@monkey/shared/net";
+ * const { hostname, port } = parseAddress("[::1]:3000");
+ * ```
+ *
+ * @module
+ */
+
+export * from "./address.ts";
+export * from "./cidr.ts";
+export * from "./connect.ts";
+export * from "./copy.ts";
+export * from "./frontend.ts";
+export * from "./proxy_protocol.ts";
+export * from "./relay.ts";
+export * from "./server.ts";

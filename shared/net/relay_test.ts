@@ -1,0 +1,165 @@
+import assert from "node:assert/strict";
+import { LiveTotals, relay, type RelayMode, type RelayResult } from "./relay.ts";
+import {
+  randomBytes,
+  readAll,
+  readExactly,
+  readOutcome,
+  relayEnds,
+  sha256,
+  writeAll,
+} from "@monkey/testing";
+
+/** client <-> [relay] <-> server, all on loopback. */
+async function relayPair(
+  mode: RelayMode,
+  options: { idleTimeoutMs?: number; signal?: AbortSignal } = {},
+) {
+  const { client, accepted, upstream, server } = await relayEnds();
+  const done: Promise<RelayResult> = relay(accepted, upstream, { mode, ...options });
+  return { client, server, done };
+}
+
+function close(...conns: Deno.Conn[]) {
+  for (const conn of conns) {
+    try {
+      conn.close();
+    } catch {
+      // Closed by the test already.
+    }
+  }
+}
+
+const MiB = 1024 * 1024;
+
+for (const mode of ["loop", "streams"] as const) {
+  Deno.test(`relay(${mode}) copies 8 MiB of random data each way, byte-exact`, async () => {
+    const { client, server, done } = await relayPair(mode);
+    const up = randomBytes(8 * MiB);
+    const down = randomBytes(8 * MiB);
+    const [gotAtServer, gotAtClient] = await Promise.all([
+      readAll(server),
+      readAll(client),
+      writeAll(client, up).then(() => client.closeWrite()),
+      writeAll(server, down).then(() => server.closeWrite()),
+    ]);
+    assert.equal(gotAtServer.length, up.length);
+    assert.equal(await sha256(gotAtServer), await sha256(up));
+    assert.equal(await sha256(gotAtClient), await sha256(down));
+    const result = await done;
+    assert.equal(result.up, 8 * MiB);
+    assert.equal(result.down, 8 * MiB);
+    assert.equal(result.reason, "done");
+    close(client, server);
+  });
+
+  Deno.test(`relay(${mode}) propagates the client's half-close while the reply still flows`, async () => {
+    const { client, server, done } = await relayPair(mode);
+    await writeAll(client, new TextEncoder().encode("request"));
+    await client.closeWrite();
+    // The server sees EOF after the request, then answers on the still-open direction.
+    assert.equal(new TextDecoder().decode(await readAll(server)), "request");
+    const reply = randomBytes(300 * 1024);
+    await writeAll(server, reply);
+    await server.closeWrite();
+    assert.equal(await sha256(await readAll(client)), await sha256(reply));
+    const result = await done;
+    assert.deepEqual([result.up, result.down, result.reason], [7, reply.length, "done"]);
+    close(client, server);
+  });
+
+  Deno.test(`relay(${mode}) propagates the server's half-close while the client still sends`, async () => {
+    const { client, server, done } = await relayPair(mode);
+    await writeAll(server, new TextEncoder().encode("banner"));
+    await server.closeWrite();
+    assert.equal(new TextDecoder().decode(await readAll(client)), "banner");
+    const body = randomBytes(200 * 1024);
+    await writeAll(client, body);
+    await client.closeWrite();
+    assert.equal(await sha256(await readAll(server)), await sha256(body));
+    assert.equal((await done).reason, "done");
+    close(client, server);
+  });
+
+  Deno.test(`relay(${mode}) ends both sides when the server resets mid-stream`, async () => {
+    const { client, server, done } = await relayPair(mode);
+    await writeAll(client, randomBytes(4096));
+    await readExactly(server, 1); // the data reached the server; 4095 bytes stay unread
+    server.close(); // unread data pending: the kernel sends RST
+    const outcome = await readOutcome(client);
+    assert.notEqual(outcome, "data");
+    const result = await done;
+    assert.equal(result.reason, "reset");
+    close(client);
+  });
+
+  Deno.test(`relay(${mode}) ends both sides when the client resets`, async () => {
+    const { client, server, done } = await relayPair(mode);
+    await writeAll(server, randomBytes(4096));
+    await readExactly(client, 1);
+    client.close();
+    assert.notEqual(await readOutcome(server), "data");
+    assert.equal((await done).reason, "reset");
+    close(server);
+  });
+
+  Deno.test(`relay(${mode}) closes both sides after the idle timeout`, async () => {
+    const { client, server, done } = await relayPair(mode, { idleTimeoutMs: 80 });
+    await writeAll(client, new Uint8Array([1, 2, 3]));
+    await readExactly(server, 3);
+    const started = performance.now();
+    const [result, clientEnd, serverEnd] = await Promise.all([
+      done,
+      readOutcome(client),
+      readOutcome(server),
+    ]);
+    assert.equal(result.reason, "idle_timeout");
+    assert.notEqual(clientEnd, "data");
+    assert.notEqual(serverEnd, "data");
+    assert.ok(performance.now() - started >= 60, "closed before the timeout");
+    close(client, server);
+  });
+
+  Deno.test(`relay(${mode}) keeps a busy connection open past the idle timeout`, async () => {
+    const { client, server, done } = await relayPair(mode, { idleTimeoutMs: 100 });
+    const ticks = 8;
+    for (let i = 0; i < ticks; i++) {
+      await writeAll(client, new Uint8Array([i]));
+      assert.equal((await readExactly(server, 1))[0], i);
+      await new Promise((resolve) => setTimeout(resolve, 40)); // traffic every 40 ms, 320 ms in all
+    }
+    await client.closeWrite();
+    await server.closeWrite();
+    assert.equal((await done).reason, "done");
+    close(client, server);
+  });
+
+  Deno.test(`relay(${mode}) closes both sides when its signal aborts`, async () => {
+    const controller = new AbortController();
+    const { client, server, done } = await relayPair(mode, { signal: controller.signal });
+    controller.abort();
+    const [result, a, b] = await Promise.all([done, readOutcome(client), readOutcome(server)]);
+    assert.equal(result.reason, "aborted");
+    assert.notEqual(a, "data");
+    assert.notEqual(b, "data");
+    close(client, server);
+  });
+}
+
+Deno.test("relay() counts bytes into the stats object while the connection is live", async () => {
+  const { client, accepted, upstream, server } = await relayEnds();
+  const totals = new LiveTotals();
+  const stats = totals.open();
+  const done = relay(accepted, upstream, { stats });
+  await writeAll(client, new Uint8Array(1000));
+  await readExactly(server, 1000);
+  assert.equal(stats.up, 1000);
+  assert.equal(totals.up(), 1000, "live bytes show in the totals before the connection ends");
+  await client.closeWrite();
+  await server.closeWrite();
+  await done;
+  totals.close(stats);
+  assert.equal(totals.up(), 1000);
+  assert.equal(totals.down(), 0);
+  close(client, server);
+});

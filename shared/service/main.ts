@@ -1,0 +1,153 @@
+/**
+ * What every `main.ts` shares: error-to-exit-code mapping, shutdown signals and the periodic
+ * `[METRICS]` summary line.
+ *
+ * @module
+ */
+
+import { ConfigError, type ConfigOf, helpText, loadConfig, type Schema } from "../config/config.ts";
+import { EXIT_CONFIG, EXIT_RUNTIME, ServiceError } from "./errors.ts";
+import { Logger, type LogLevel } from "./logger.ts";
+
+/**
+ * Run a main function: config errors print one line and exit 2, anything else one line and
+ * exit 1, never a stack trace.
+ *
+ * @param main The program.
+ * @returns Resolves when `main` does (the process may keep running for servers).
+ */
+export async function runMain(main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      Deno.exit(EXIT_CONFIG);
+    }
+    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    console.error(error instanceof ServiceError ? message : `error: ${message}`);
+    Deno.exit(EXIT_RUNTIME);
+  }
+}
+
+/** Exit code after a second signal forces the process out. */
+const EXIT_FORCED = 130;
+/**
+ * A repeat within this many ms is the same Ctrl+C: under `deno task`, the terminal signals the
+ * whole process group and `deno task` forwards the signal again, so one keypress arrives twice.
+ */
+const DUPLICATE_SIGNAL_MS = 300;
+
+/**
+ * On the first SIGINT or SIGTERM run `graceful`; a second signal exits at once.
+ *
+ * @param graceful Drains and shuts the service down.
+ * @param logger Where to say what is happening.
+ * @returns A function removing the listeners (call it when shutdown is complete).
+ */
+export function onShutdownSignals(graceful: () => Promise<void>, logger: Logger): () => void {
+  let startedAt: number | undefined;
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  const handler = () => {
+    if (startedAt !== undefined) {
+      if (performance.now() - startedAt < DUPLICATE_SIGNAL_MS) return;
+      logger.warn("second signal: exiting now");
+      Deno.exit(EXIT_FORCED);
+    }
+    startedAt = performance.now();
+    logger.info("shutting down: no new connections; press Ctrl+C again to exit at once");
+    graceful().catch((error) => {
+      logger.error(`shutdown failed: ${(error as Error).message}`);
+      Deno.exit(EXIT_RUNTIME);
+    });
+  };
+  for (const signal of signals) Deno.addSignalListener(signal, handler);
+  return () => {
+    for (const signal of signals) Deno.removeSignalListener(signal, handler);
+  };
+}
+
+/**
+ * Log `line()` every `intervalSecs` (the seed's `[METRICS] active: 3 | total: 15 | …`).
+ *
+ * @param intervalSecs Seconds between lines; 0 disables.
+ * @param line Builds the line.
+ * @param logger Where to write it.
+ * @returns A function that stops the logger.
+ */
+export function startSummaryLogger(
+  intervalSecs: number,
+  line: () => string | Promise<string>,
+  logger: Logger,
+): () => void {
+  if (intervalSecs <= 0) return () => {};
+  const id = setInterval(async () => logger.info(await line()), intervalSecs * 1000);
+  return () => clearInterval(id);
+}
+
+/** What {@linkcode serviceMain} needs from a started service. */
+export interface ServiceHandle {
+  /** Bound listen address. */
+  readonly addr: string;
+  /** Bound metrics address, if any. */
+  readonly metricsAddr: string | undefined;
+  /** The periodic `[METRICS]` line. */
+  summaryLine(): string | Promise<string>;
+  /** Graceful shutdown with the configured grace period. */
+  shutdown(): Promise<{ total_connections: number; forced: number; uptime_secs: number }>;
+}
+
+/** Options for {@linkcode serviceMain}. */
+export interface ServiceMainOptions<S extends Schema, H extends ServiceHandle> {
+  /** Service name for log lines, e.g. "proxy". */
+  name: string;
+  /** The config schema; must include `log_level` and `metrics_log_interval_secs`. */
+  schema: S;
+  /** Usage line for `--help`. */
+  usage: string;
+  /** Command-line arguments. */
+  args: readonly string[];
+  /** Starts the service. */
+  start: (config: ConfigOf<S>, logger: Logger) => H | Promise<H>;
+  /** The "listening" line, e.g. `proxying 127.0.0.1:3000 -> 127.0.0.1:8081`. */
+  banner: (handle: H, config: ConfigOf<S>) => string;
+}
+
+/**
+ * The whole life of a service process: load config (exit 2 on errors), start, log the banner
+ * and periodic summaries, drain on SIGINT/SIGTERM, print the final summary.
+ *
+ * @param options Service name, schema, start function and banner.
+ * @returns Resolves once the service is started (it keeps running until a signal).
+ */
+export async function serviceMain<S extends Schema, H extends ServiceHandle>(
+  options: ServiceMainOptions<S, H>,
+): Promise<void> {
+  const { config, help, notices } = loadConfig(options.schema, { args: options.args });
+  if (help) {
+    console.log(helpText(options.usage, options.schema));
+    return;
+  }
+  const values = config as Record<string, unknown>;
+  const logger = new Logger({ name: options.name, level: values["log_level"] as LogLevel });
+  for (const notice of notices) logger.info(notice);
+  const handle = await options.start(config, logger);
+  let stopSummary = () => {};
+  const removeSignals = onShutdownSignals(async () => {
+    const summary = await handle.shutdown();
+    stopSummary();
+    removeSignals();
+    logger.info(await handle.summaryLine());
+    logger.info(
+      `stopped after ${summary.uptime_secs.toFixed(1)}s: ${summary.total_connections} connections` +
+        (summary.forced > 0 ? `, ${summary.forced} closed at the end of the grace period` : ""),
+    );
+  }, logger);
+  const metrics = handle.metricsAddr ? `; metrics on http://${handle.metricsAddr}/metrics` : "";
+  logger.info(options.banner(handle, config) + metrics);
+  stopSummary = startSummaryLogger(
+    values["metrics_log_interval_secs"] as number,
+    handle.summaryLine,
+    logger,
+  );
+}
