@@ -4,7 +4,7 @@
  * @module
  */
 
-import { commonFields, type ConfigOf, LIMIT_FIELDS } from "@monkey/shared";
+import { commonFields, type ConfigOf, ENGINE_FIELDS, LIMIT_FIELDS } from "@monkey/shared";
 
 /** Keys of `echo.toml`; each is also a flag. */
 export const ECHO_SCHEMA = {
@@ -15,6 +15,7 @@ export const ECHO_SCHEMA = {
     description: "TCP address to echo on",
   },
   ...commonFields("127.0.0.1:9091"),
+  ...ENGINE_FIELDS,
   ...LIMIT_FIELDS,
 } as const;
 

@@ -6,19 +6,17 @@
 
 import {
   bindError,
-  copyLoop,
   createMetricsApp,
+  engineLabel,
   formatBytes,
-  isCloseError,
   LiveTotals,
   Logger,
   methodNotAllowed,
+  type NetConn,
   Registry,
-  safeClose,
-  setNoDelay,
+  resolveEngine,
   startEndpoint,
   TcpServer,
-  watchIdle,
   withDefaults,
 } from "@monkey/shared";
 import { ECHO_SCHEMA, type EchoConfig } from "./config.ts";
@@ -35,6 +33,8 @@ export interface EchoSnapshot {
   rejected_connections: number;
   /** Connections that ended with a reset or socket error. */
   connection_errors: number;
+  /** I/O engine in use: `epoll` or `deno`. */
+  engine: string;
   /** Seconds since start. */
   uptime_secs: number;
   /** True while draining. */
@@ -57,6 +57,8 @@ export interface EchoServer {
   readonly addr: string;
   /** Bound metrics address, or undefined when `metrics_addr = "off"`. */
   readonly metricsAddr: string | undefined;
+  /** The I/O engine in use (`epoll` or `deno`). */
+  readonly engine: string;
   /** The metrics/health HTTP app (also served on `metricsAddr`). */
   readonly app: ReturnType<typeof createMetricsApp>;
   /** Current metrics. */
@@ -125,28 +127,17 @@ export function startEcho(
     ]],
   );
   const idleMs = cfg.idle_timeout_secs * 1000;
+  const engine = resolveEngine(cfg.engine);
 
-  const handler = async (conn: Deno.TcpConn, force: AbortSignal) => {
+  const handler = async (conn: NetConn, force: AbortSignal) => {
     totalConns.inc();
     const stats = totals.open();
-    setNoDelay(conn);
-    const close = () => safeClose(conn);
-    force.addEventListener("abort", close, { once: true });
-    const stopIdle = watchIdle(stats, idleMs, close);
     if (logger.enabled("debug")) logger.debug(`connection from ${remote(conn)}`);
-    try {
-      await copyLoop(conn, conn, stats, "up");
-      await conn.closeWrite();
-    } catch (error) {
-      if (!force.aborted && !isCloseError(error)) errors.inc();
-    } finally {
-      stopIdle();
-      force.removeEventListener("abort", close);
-      safeClose(conn);
-      totals.close(stats);
-      if (logger.enabled("debug")) {
-        logger.debug(`connection from ${remote(conn)} closed after ${stats.up} bytes`);
-      }
+    const result = await engine.echo(conn, { idleTimeoutMs: idleMs, stats, signal: force });
+    if (result.reason === "reset" || result.reason === "error") errors.inc();
+    totals.close(stats);
+    if (logger.enabled("debug")) {
+      logger.debug(`connection from ${remote(conn)} closed after ${stats.up} bytes`);
     }
   };
 
@@ -155,6 +146,7 @@ export function startEcho(
       listen: cfg.listen_addr,
       handler,
       maxConnections: cfg.max_connections,
+      engine,
       onReject: () => rejected.inc(),
       logger,
     });
@@ -168,6 +160,7 @@ export function startEcho(
     bytes_echoed: totals.up(),
     rejected_connections: rejected.value,
     connection_errors: errors.value,
+    engine: engine.name,
     uptime_secs: (performance.now() - started) / 1000,
     draining: !server.accepting,
   });
@@ -189,6 +182,7 @@ export function startEcho(
   return {
     addr: server.addr,
     metricsAddr: endpoint?.addr,
+    engine: engineLabel(engine),
     app,
     snapshot,
     summaryLine: () =>
@@ -207,7 +201,7 @@ export function startEcho(
   };
 }
 
-function remote(conn: Deno.Conn): string {
+function remote(conn: NetConn): string {
   const addr = conn.remoteAddr as Deno.NetAddr;
   return `${addr.hostname}:${addr.port}`;
 }

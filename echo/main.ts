@@ -16,7 +16,7 @@ if (import.meta.main) {
       usage: "deno task echo [--config echo/echo.toml] [flags]",
       args: Deno.args,
       start: (config, logger) => startEcho(config, { logger }),
-      banner: (echo) => `echoing on ${echo.addr}`,
+      banner: (echo) => `echoing on ${echo.addr} (engine: ${echo.engine})`,
     })
   );
 }

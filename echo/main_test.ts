@@ -14,7 +14,9 @@ Deno.test("deno task echo starts, echoes, and stops on SIGINT with a summary", N
     "--metrics",
     "127.0.0.1:0",
   ], ROOT);
-  const [, addr] = await echo.waitForLine(/echoing on (\S+); metrics on http:\/\/\S+\/metrics/);
+  const [, addr] = await echo.waitForLine(
+    /echoing on (\S+) \(engine: (?:epoll|deno)\); metrics on http:\/\/\S+\/metrics/,
+  );
   const conn = await dial(addr!);
   await writeAll(conn, new TextEncoder().encode("ping"));
   assert.equal(new TextDecoder().decode(await readExactly(conn, 4)), "ping");

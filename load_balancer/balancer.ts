@@ -15,6 +15,7 @@ import {
   Logger,
   methodNotAllowed,
   type MetricFamily,
+  type NetConn,
   Registry,
   relay,
   safeClose,
@@ -197,12 +198,12 @@ export function startLoadBalancer(
     return { up, down };
   };
 
-  const handler = async (client: Deno.TcpConn, force: AbortSignal) => {
+  const handler = async (client: NetConn, force: AbortSignal) => {
     m.total.inc();
     const remote = client.remoteAddr as Deno.NetAddr;
     const tried = new Set<Backend>();
     let backend: Backend | undefined;
-    let upstream: Deno.TcpConn | undefined;
+    let upstream: NetConn | undefined;
     while (upstream === undefined) {
       const { candidates, group } = pool.candidates(tried);
       const chosen = strategy.pick(candidates, { clientIp: remote.hostname, group });

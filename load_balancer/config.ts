@@ -10,6 +10,7 @@ import {
   commonFields,
   ConfigError,
   type ConfigOf,
+  ENGINE_FIELDS,
   formatAddress,
   FORWARDING_FIELDS,
   LIMIT_FIELDS,
@@ -124,6 +125,7 @@ export const LB_SCHEMA = {
     max: 600_000,
     description: "Milliseconds to wait for a backend to accept before trying the next",
   },
+  ...ENGINE_FIELDS,
   ...LIMIT_FIELDS,
   ...FORWARDING_FIELDS,
   workers: {

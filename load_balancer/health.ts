@@ -12,6 +12,7 @@ import {
   connectTcp,
   encodeProxyLocal,
   type Logger,
+  type NetConn,
   type ProxyProtocolMode,
   safeClose,
 } from "@monkey/shared";
@@ -122,7 +123,7 @@ export async function checkOnce(addr: string, options: CheckOptions): Promise<Ch
   const elapsed = () => performance.now() - started;
   const deadline = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
-  let conn: Deno.TcpConn;
+  let conn: NetConn;
   try {
     conn = await connectTcp(addr, { timeoutMs: options.timeoutMs, signal });
   } catch (error) {
@@ -154,13 +155,13 @@ export async function checkOnce(addr: string, options: CheckOptions): Promise<Ch
   }
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+async function writeAll(conn: NetConn, bytes: Uint8Array): Promise<void> {
   let off = 0;
   while (off < bytes.length) off += await conn.write(bytes.subarray(off));
 }
 
 /** Read until the text seen so far contains `expect`; false at EOF or past 64 KiB. */
-async function readUntil(conn: Deno.Conn, expect: string): Promise<boolean> {
+async function readUntil(conn: NetConn, expect: string): Promise<boolean> {
   const decoder = new TextDecoder();
   const buf = new Uint8Array(4096);
   let seen = "";

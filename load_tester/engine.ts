@@ -8,7 +8,7 @@
  * @module
  */
 
-import { ConnectError, connectTcp } from "@monkey/shared";
+import { ConnectError, connectTcp, type NetConn } from "@monkey/shared";
 import type { Mode } from "./config.ts";
 import { classifyError, emptyErrorCounts, type ErrorCounts, type ErrorKind } from "./errors.ts";
 import { createHistogram, type LatencyHistogram, recordMicros } from "./histogram.ts";
@@ -78,7 +78,7 @@ class LoadError extends Error {
 
 interface Slot {
   index: number;
-  conn: Deno.TcpConn | undefined;
+  conn: NetConn | undefined;
   checker: PayloadChecker;
   /** performance.now() when the request in flight was sent; 0 when idle. */
   since: number;
@@ -330,7 +330,7 @@ export class LoadEngine {
   }
 
   /** Closed-loop ping-pong: the hot loop. */
-  async #closedLoop(slot: Slot, conn: Deno.TcpConn): Promise<void> {
+  async #closedLoop(slot: Slot, conn: NetConn): Promise<void> {
     const checker = slot.checker;
     const payload = checker.payload;
     const received = checker.received;
@@ -364,7 +364,7 @@ export class LoadEngine {
    * Open loop: requests at fixed intervals; latency from the intended send time. With
    * `interval` 0 it is a closed loop for large messages (no schedule).
    */
-  async #openLoop(slot: Slot, conn: Deno.TcpConn, interval = this.#intervalMs()): Promise<void> {
+  async #openLoop(slot: Slot, conn: NetConn, interval = this.#intervalMs()): Promise<void> {
     const checker = slot.checker;
     const payload = checker.payload;
     const received = checker.received;
@@ -483,7 +483,7 @@ const CONCURRENT_ABOVE = 256 * 1024;
 
 /** Write the payload, read exactly its length back. */
 async function exchange(
-  conn: Deno.TcpConn,
+  conn: NetConn,
   payload: Uint8Array,
   received: Uint8Array,
   size: number,
@@ -496,12 +496,12 @@ async function exchange(
   await readFull(conn, received, size);
 }
 
-async function writeAll(conn: Deno.TcpConn, payload: Uint8Array): Promise<void> {
+async function writeAll(conn: NetConn, payload: Uint8Array): Promise<void> {
   let written = await conn.write(payload);
   while (written < payload.length) written += await conn.write(payload.subarray(written));
 }
 
-async function readFull(conn: Deno.TcpConn, received: Uint8Array, size: number): Promise<void> {
+async function readFull(conn: NetConn, received: Uint8Array, size: number): Promise<void> {
   let got = await conn.read(received);
   if (got === null) throw new LoadError("short_read", "connection closed before the echo");
   while (got < size) {
@@ -513,7 +513,7 @@ async function readFull(conn: Deno.TcpConn, received: Uint8Array, size: number):
   }
 }
 
-function closeQuietly(conn: Deno.Conn): void {
+function closeQuietly(conn: { close(): void }): void {
   try {
     conn.close();
   } catch (error) {

@@ -8,6 +8,7 @@ import {
   ACCESS_FIELDS,
   commonFields,
   type ConfigOf,
+  ENGINE_FIELDS,
   FORWARDING_FIELDS,
   LIMIT_FIELDS,
 } from "@monkey/shared";
@@ -41,6 +42,7 @@ export const PROXY_SCHEMA = {
     max: 64,
     description: "Deno Workers sharing the listen port (SO_REUSEPORT); 1 = run on the main thread",
   },
+  ...ENGINE_FIELDS,
   ...LIMIT_FIELDS,
   ...FORWARDING_FIELDS,
   ...ACCESS_FIELDS,

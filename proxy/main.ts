@@ -4,7 +4,13 @@
  * @module
  */
 
-import { runMain, type ServiceHandle, serviceMain } from "@monkey/shared";
+import {
+  engineLabel,
+  resolveEngine,
+  runMain,
+  type ServiceHandle,
+  serviceMain,
+} from "@monkey/shared";
 import { PROXY_SCHEMA } from "./config.ts";
 import { startProxyCluster } from "./cluster.ts";
 import { startProxy } from "./proxy.ts";
@@ -19,9 +25,9 @@ if (import.meta.main) {
       start: (config, logger): ServiceHandle | Promise<ServiceHandle> =>
         config.workers > 1 ? startProxyCluster(config, { logger }) : startProxy(config, { logger }),
       banner: (proxy, config) =>
-        `proxying ${proxy.addr} -> ${config.target_addr} (relay: ${config.relay}${
-          config.workers > 1 ? `, ${config.workers} workers` : ""
-        })`,
+        `proxying ${proxy.addr} -> ${config.target_addr} (engine: ${
+          engineLabel(resolveEngine(config.engine), config.relay)
+        }${config.workers > 1 ? `, ${config.workers} workers` : ""})`,
     })
   );
 }

@@ -62,7 +62,9 @@ Deno.test(
       ],
       ROOT,
     );
-    await proxy.waitForLine(/proxying 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:8081 \(relay: loop\)/);
+    await proxy.waitForLine(
+      /proxying 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:8081 \(engine: (epoll|deno \(loop relay\))\)/,
+    );
     assert.ok(
       proxy.lines.some((l) =>
         /channel_buffer_size in proxy\/testdata\/seed_proxy\.toml: accepted .* ignored/.test(l)

@@ -11,13 +11,15 @@ import {
   ConnectError,
   connectTcp,
   createMetricsApp,
+  engineLabel,
   formatBytes,
   LiveTotals,
   Logger,
   methodNotAllowed,
   type MetricFamily,
+  type NetConn,
   Registry,
-  relay,
+  resolveEngine,
   safeClose,
   sendProxyHeader,
   startEndpoint,
@@ -53,8 +55,10 @@ export interface ProxySnapshot {
   accept_errors: number;
   /** Target address. */
   target: string;
-  /** Relay implementation. */
+  /** Relay implementation (the deno engine's `loop` or `streams`; `epoll` on the epoll engine). */
   relay: string;
+  /** I/O engine in use: `epoll` or `deno`. */
+  engine: string;
   /** Seconds since start. */
   uptime_secs: number;
   /** True while draining. */
@@ -81,6 +85,8 @@ export interface Proxy {
   readonly addr: string;
   /** Bound metrics address, or undefined when off. */
   readonly metricsAddr: string | undefined;
+  /** The I/O engine in use, as the startup line names it (`epoll`, `deno (loop relay)`). */
+  readonly engine: string;
   /** The metrics/health HTTP app. */
   readonly app: ReturnType<typeof createMetricsApp>;
   /** Current metrics. */
@@ -129,16 +135,18 @@ export function startProxy(
   const clients = new ClientTable();
   const idleMs = cfg.idle_timeout_secs * 1000;
   const access = new AccessList({ allow: cfg.allow, deny: cfg.deny });
+  const engine = resolveEngine(cfg.engine);
 
-  const handler = async (client: Deno.TcpConn, force: AbortSignal) => {
+  const handler = async (client: NetConn, force: AbortSignal) => {
     const began = performance.now();
     m.total.inc();
     const ip = (client.remoteAddr as Deno.NetAddr).hostname;
-    let upstream: Deno.TcpConn;
+    let upstream: NetConn;
     try {
       upstream = await connectTcp(cfg.target_addr, {
         timeoutMs: cfg.connect_timeout_ms,
         signal: force,
+        engine,
       });
     } catch (error) {
       safeClose(client);
@@ -160,7 +168,7 @@ export function startProxy(
     const stats = totals.open();
     clients.open(ip, stats);
     if (logger.enabled("debug")) logger.debug(`${ip} connected to ${cfg.target_addr}`);
-    const result = await relay(client, upstream, {
+    const result = await engine.relay(client, upstream, {
       mode: cfg.relay,
       idleTimeoutMs: idleMs,
       stats,
@@ -181,6 +189,7 @@ export function startProxy(
     handler,
     maxConnections: cfg.max_connections,
     reusePort: options.reusePort ?? false,
+    engine,
     admits: (ip) => access.admits(ip),
     denied: m.denied,
     rejected: m.rejected,
@@ -229,7 +238,8 @@ export function startProxy(
     denied_connections: m.denied.value,
     accept_errors: server.acceptErrors,
     target: cfg.target_addr,
-    relay: cfg.relay,
+    relay: engine.name === "epoll" ? "epoll" : cfg.relay,
+    engine: engine.name,
     uptime_secs: (performance.now() - started) / 1000,
     draining: !server.accepting,
   });
@@ -258,6 +268,7 @@ export function startProxy(
   return {
     addr: server.addr,
     metricsAddr: endpoint?.addr,
+    engine: engineLabel(engine, cfg.relay),
     app,
     snapshot,
     families: () => m.registry.families(),

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { connectTcp } from "@monkey/shared";
+import { connectTcp, type NetConn } from "@monkey/shared";
 import {
   FAULT_KINDS,
   formatFaultReport,
@@ -20,7 +20,7 @@ function miniRelay(target: string, maxConnections = 0): TcpServer {
     listen: "127.0.0.1:0",
     maxConnections,
     handler: async (client, signal) => {
-      let upstream: Deno.TcpConn;
+      let upstream: NetConn;
       try {
         upstream = await connectTcp(target, { timeoutMs: 1000, signal });
       } catch {
@@ -34,7 +34,7 @@ function miniRelay(target: string, maxConnections = 0): TcpServer {
 
 /** A relay with the bugs the suite exists to catch: it truncates and leaks the upstream. */
 function brokenRelay(target: string, cutAt: number): TcpServer {
-  const leaked: Deno.TcpConn[] = [];
+  const leaked: NetConn[] = [];
   const server = new TcpServer({
     listen: "127.0.0.1:0",
     handler: async (client) => {
@@ -169,7 +169,7 @@ Deno.test({
       );
       assert.ok(report.fds.after > report.fds.before, "leaked descriptors are reported");
     } finally {
-      for (const conn of (broken as unknown as { leaked: Deno.TcpConn[] }).leaked) safeClose(conn);
+      for (const conn of (broken as unknown as { leaked: NetConn[] }).leaked) safeClose(conn);
       await broken.shutdown(0);
     }
     await upstream.close();

@@ -108,7 +108,9 @@ export async function readExactly(
  * @param conn Source.
  * @returns "eof", "reset", or "data".
  */
-export async function readOutcome(conn: Deno.Conn): Promise<"eof" | "reset" | "data"> {
+export async function readOutcome(
+  conn: { read(p: Uint8Array): Promise<number | null> },
+): Promise<"eof" | "reset" | "data"> {
   try {
     const n = await conn.read(new Uint8Array(1024));
     return n === null ? "eof" : "data";

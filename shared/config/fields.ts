@@ -6,6 +6,7 @@
 
 import { LOG_LEVELS } from "../service/logger.ts";
 import { PROXY_PROTOCOL_MODES } from "../net/proxy_protocol.ts";
+import { ENGINE_CHOICES } from "../net/engine.ts";
 import { RELAY_MODES } from "../net/relay.ts";
 
 /** Largest idle timeout accepted, in seconds (a week). */
@@ -31,13 +32,24 @@ export const LIMIT_FIELDS = {
   },
 } as const;
 
+/** `engine`, as every service has it. */
+export const ENGINE_FIELDS = {
+  engine: {
+    type: "enum",
+    values: ENGINE_CHOICES,
+    default: "auto",
+    description:
+      "I/O engine: 'auto' (epoll on Linux with --allow-ffi, else deno), 'epoll' or 'deno'",
+  },
+} as const;
+
 /** `relay` and `proxy_protocol`, as the proxy and the load balancer have them. */
 export const FORWARDING_FIELDS = {
   relay: {
     type: "enum",
     values: RELAY_MODES,
     default: "loop",
-    description: "Relay implementation: 'loop' (read/write) or 'streams' (pipeTo)",
+    description: "Relay of the deno engine: 'loop' (read/write) or 'streams' (pipeTo)",
   },
   proxy_protocol: {
     type: "enum",

@@ -5,6 +5,7 @@
  */
 
 import { parseAddress } from "./address.ts";
+import { DENO_ENGINE, type Engine, type NetConn } from "./engine.ts";
 import { setNoDelay } from "./relay.ts";
 
 /** Why a connect failed. */
@@ -50,6 +51,8 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Abort the attempt (e.g. on forced shutdown). */
   signal?: AbortSignal;
+  /** The I/O engine that connects. @default DENO_ENGINE */
+  engine?: Engine;
 }
 
 /** Default connect timeout in ms. */
@@ -71,12 +74,12 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 export async function connectTcp(
   addr: string,
   options: ConnectOptions = {},
-): Promise<Deno.TcpConn> {
+): Promise<NetConn> {
   const { hostname, port } = parseAddress(addr);
   const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   try {
-    const conn = await Deno.connect({ hostname, port, signal });
+    const conn = await (options.engine ?? DENO_ENGINE).connect({ hostname, port, signal });
     setNoDelay(conn);
     return conn;
   } catch (error) {

@@ -10,6 +10,7 @@ import { bindError } from "../service/errors.ts";
 import type { ThrottledLog } from "../service/logger.ts";
 import type { Logger } from "../service/logger.ts";
 import type { Counter } from "../metrics/registry.ts";
+import type { Engine } from "./engine.ts";
 import { type ConnectionHandler, TcpServer } from "./server.ts";
 
 /** Options for {@linkcode startFrontend}. */
@@ -22,6 +23,8 @@ export interface FrontendOptions {
   maxConnections: number;
   /** Share the port with other workers (SO_REUSEPORT). @default false */
   reusePort?: boolean;
+  /** The I/O engine. @default DENO_ENGINE */
+  engine?: Engine;
   /** Whether a client IP passes the allow/deny rules (read per connection, so reloads apply). */
   admits: (ip: string) => boolean;
   /** Counts clients refused by the rules. */
@@ -48,6 +51,7 @@ export function startFrontend(options: FrontendOptions): TcpServer {
       handler: options.handler,
       maxConnections: options.maxConnections,
       reusePort: options.reusePort ?? false,
+      ...(options.engine ? { engine: options.engine } : {}),
       admit: (conn) => {
         const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
         if (options.admits(ip)) return true;

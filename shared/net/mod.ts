@@ -15,6 +15,8 @@ export * from "./address.ts";
 export * from "./cidr.ts";
 export * from "./connect.ts";
 export * from "./copy.ts";
+export * from "./echo.ts";
+export * from "./engine.ts";
 export * from "./frontend.ts";
 export * from "./proxy_protocol.ts";
 export * from "./relay.ts";

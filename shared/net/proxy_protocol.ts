@@ -201,9 +201,9 @@ function toSix(addr: Family): Family {
  * @throws {Deno.errors.BrokenPipe} (or another socket error) when the upstream is gone.
  */
 export async function sendProxyHeader(
-  upstream: Deno.Conn,
+  upstream: { write(p: Uint8Array): Promise<number> },
   mode: ProxyProtocolMode,
-  client: Deno.Conn,
+  client: { readonly remoteAddr: Deno.Addr; readonly localAddr: Deno.Addr },
 ): Promise<void> {
   if (mode === "off") return;
   const header = encodeProxyHeader(

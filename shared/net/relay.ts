@@ -13,6 +13,20 @@ import { AdaptiveBuffer, copyLoop, type Direction, type RelayStats } from "./cop
 
 export type { Direction, RelayStats };
 
+/** The parts of a connection the `deno` relays use (`Deno.Conn` has them). */
+export interface RelayConn {
+  /** Read into `p`; null at end of input. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Write some of `p`. */
+  write(p: Uint8Array): Promise<number>;
+  /** Send a FIN. */
+  closeWrite(): Promise<void>;
+  /** Close. */
+  close(): void;
+  /** Set TCP_NODELAY. */
+  setNoDelay?(noDelay?: boolean): void;
+}
+
 /** Which relay implementation to use. */
 export type RelayMode = "loop" | "streams";
 
@@ -66,8 +80,8 @@ const IDLE_TICKS = 4;
  * ```
  */
 export async function relay(
-  client: Deno.Conn,
-  upstream: Deno.Conn,
+  client: RelayConn,
+  upstream: RelayConn,
   options: RelayOptions = {},
 ): Promise<RelayResult> {
   const stats = options.stats ?? { up: 0, down: 0 };
@@ -101,7 +115,7 @@ export async function relay(
 
   const direction = options.mode === "streams" ? pipeDirection : copyLoop;
   const finished = { up: false, down: false };
-  const half = (src: Deno.Conn, dst: Deno.Conn, dir: Direction) =>
+  const half = (src: RelayConn, dst: RelayConn, dir: Direction) =>
     direction(src, dst, stats, dir).then(
       async () => {
         finished[dir] = true;
@@ -160,8 +174,8 @@ export function watchIdle(stats: RelayStats, idleMs: number, onIdle: () => void)
 }
 
 function pipeDirection(
-  src: Deno.Conn,
-  dst: Deno.Conn,
+  src: RelayConn,
+  dst: RelayConn,
   stats: RelayStats,
   dir: Direction,
 ): Promise<void> {
@@ -213,9 +227,9 @@ function classify(error: unknown, alreadyClosed: boolean): RelayEnd {
  *
  * @param conn A TCP connection.
  */
-export function setNoDelay(conn: Deno.Conn): void {
+export function setNoDelay(conn: { setNoDelay?(noDelay?: boolean): void }): void {
   try {
-    (conn as Deno.TcpConn).setNoDelay?.(true);
+    conn.setNoDelay?.(true);
   } catch {
     // The peer may already have closed; the relay notices on its first read.
   }

@@ -6,11 +6,12 @@
  */
 
 import { formatAddress, parseAddress } from "./address.ts";
+import { DENO_ENGINE, type Engine, type NetConn, type NetListener } from "./engine.ts";
 import { type Logger, ThrottledLog } from "../service/logger.ts";
 import { safeClose } from "./relay.ts";
 
 /** Handles one accepted connection; owns it and must close it. `signal` aborts on forced shutdown. */
-export type ConnectionHandler = (conn: Deno.TcpConn, signal: AbortSignal) => Promise<void>;
+export type ConnectionHandler = (conn: NetConn, signal: AbortSignal) => Promise<void>;
 
 /** Options for {@linkcode TcpServer}. */
 export interface TcpServerOptions {
@@ -21,16 +22,18 @@ export interface TcpServerOptions {
   /** Connections beyond this are closed at once; 0 means unlimited. @default 0 */
   maxConnections?: number;
   /** Called (then the connection closed) when the limit is reached. */
-  onReject?: (conn: Deno.TcpConn) => void;
+  onReject?: (conn: NetConn) => void;
   /**
    * Checked right after accept, before the limit and the handler: false closes the
    * connection at once (e.g. a client outside the allowed CIDR blocks). @default admit all
    */
-  admit?: (conn: Deno.TcpConn) => boolean;
+  admit?: (conn: NetConn) => boolean;
   /** Logger for accept errors. */
   logger?: Logger;
   /** Share the port with other listeners (SO_REUSEPORT, needs `--unstable-net`). @default false */
   reusePort?: boolean;
+  /** The I/O engine that listens and accepts. @default DENO_ENGINE */
+  engine?: Engine;
 }
 
 const BACKOFF_MIN_MS = 5;
@@ -51,7 +54,7 @@ export class TcpServer {
   readonly addr: string;
   /** Accept errors since start (EMFILE and the like). */
   acceptErrors = 0;
-  #listener: Deno.TcpListener;
+  #listener: NetListener;
   #options: TcpServerOptions;
   #active = new Set<Promise<void>>();
   #force = new AbortController();
@@ -70,10 +73,12 @@ export class TcpServer {
     this.#options = options;
     this.#acceptLog = options.logger ? new ThrottledLog(options.logger) : undefined;
     const { hostname, port } = parseAddress(options.listen);
-    const listenOptions: Deno.TcpListenOptions & { reusePort?: boolean } = { hostname, port };
-    if (options.reusePort) listenOptions.reusePort = true;
-    this.#listener = Deno.listen(listenOptions);
-    this.addr = formatAddress(this.#listener.addr);
+    this.#listener = (options.engine ?? DENO_ENGINE).listen({
+      hostname,
+      port,
+      reusePort: options.reusePort ?? false,
+    });
+    this.addr = formatAddress(this.#listener.addr as Deno.NetAddr);
     this.#loop = this.#acceptLoop();
   }
 
@@ -95,7 +100,7 @@ export class TcpServer {
   async #acceptLoop(): Promise<void> {
     let backoff = BACKOFF_MIN_MS;
     while (this.#accepting) {
-      let conn: Deno.TcpConn;
+      let conn: NetConn;
       try {
         conn = await this.#listener.accept();
         backoff = BACKOFF_MIN_MS;
@@ -135,7 +140,7 @@ export class TcpServer {
     }
   }
 
-  #admit(conn: Deno.TcpConn): boolean {
+  #admit(conn: NetConn): boolean {
     try {
       return this.#options.admit!(conn);
     } catch (error) {
@@ -145,7 +150,7 @@ export class TcpServer {
     }
   }
 
-  #track(conn: Deno.TcpConn): void {
+  #track(conn: NetConn): void {
     const task = this.#options.handler(conn, this.#force.signal).catch((error) => {
       this.#options.logger?.error(
         `connection handler failed: ${(error as Error)?.message ?? error}`,
