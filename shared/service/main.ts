@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ConfigError, type ConfigOf, helpText, loadConfig, type Schema } from "../config/config.ts";
+import { ConfigError, type ConfigOf, helpText, loadConfig, type Schema } from "../config/mod.ts";
 import { EXIT_CONFIG, EXIT_RUNTIME, ServiceError } from "./errors.ts";
 import { Logger, type LogLevel } from "./logger.ts";
 
