@@ -70,10 +70,19 @@ export function onShutdownSignals(graceful: () => Promise<void>, logger: Logger)
 /**
  * Log `line()` every `intervalSecs` (the seed's `[METRICS] active: 3 | total: 15 | …`).
  *
+ * The next line is scheduled only once the previous one is written, so a `line()` that hangs
+ * (a cluster waiting on a worker) never stacks pending summaries; a `line()` that throws or
+ * rejects is logged as a warning, never left as an unhandled rejection.
+ *
  * @param intervalSecs Seconds between lines; 0 disables.
  * @param line Builds the line.
  * @param logger Where to write it.
  * @returns A function that stops the logger.
+ * @example
+ * ```ts
+ * const stop = startSummaryLogger(10, () => "[METRICS] active: 0", new Logger());
+ * stop();
+ * ```
  */
 export function startSummaryLogger(
   intervalSecs: number,
@@ -81,8 +90,26 @@ export function startSummaryLogger(
   logger: Logger,
 ): () => void {
   if (intervalSecs <= 0) return () => {};
-  const id = setInterval(async () => logger.info(await line()), intervalSecs * 1000);
-  return () => clearInterval(id);
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const tick = async () => {
+    try {
+      const text = await line();
+      if (!stopped) logger.info(text);
+    } catch (error) {
+      if (!stopped) logger.warn(`cannot build the summary line: ${messageOf(error)}`);
+    }
+    if (!stopped) timer = setTimeout(tick, intervalSecs * 1000);
+  };
+  timer = setTimeout(tick, intervalSecs * 1000);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message.split("\n")[0]! : String(error);
 }
 
 /** What {@linkcode serviceMain} needs from a started service. */
