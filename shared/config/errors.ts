@@ -8,6 +8,8 @@
 /** A configuration problem: bad file, key, value or flag. `main.ts` prints it and exits 2. */
 export class ConfigError extends Error {
   /**
+   * A config error with its one-line message.
+   *
    * @param message One line naming the file or flag, the key and the bad value.
    */
   constructor(message: string) {

@@ -5,7 +5,8 @@
  * @module
  */
 
-interface FieldBase {
+/** What every field specification has: its description and how it is set from the command line. */
+export interface FieldBase {
   /** One-line description, used by `--help`. */
   description: string;
   /** Flag name without dashes; defaults to the key with `_` turned to `-`. `false`: no flag. */
@@ -20,74 +21,113 @@ interface FieldBase {
 
 /** A string value. */
 export interface StringField extends FieldBase {
+  /** The kind of value. */
   type: "string";
+  /** Value when neither file, env nor flag sets the key. */
   default?: string;
+  /** May be left unset (the value is then `undefined`). @default false */
   optional?: boolean;
 }
 /** An integer (or a float when `type` is "number") with an optional range. */
 export interface NumberField extends FieldBase {
+  /** The kind of value. */
   type: "integer" | "number";
+  /** Value when neither file, env nor flag sets the key. */
   default?: number;
+  /** May be left unset (the value is then `undefined`). @default false */
   optional?: boolean;
+  /** Smallest value accepted. */
   min?: number;
+  /** Largest value accepted. */
   max?: number;
 }
 /** A duration in seconds: a number, or text such as `500ms`, `10s`, `2m`. */
 export interface DurationField extends FieldBase {
+  /** The kind of value. */
   type: "duration";
+  /** Value when neither file, env nor flag sets the key. */
   default?: number;
+  /** May be left unset (the value is then `undefined`). @default false */
   optional?: boolean;
+  /** Smallest value accepted. */
   min?: number;
+  /** Largest value accepted. */
   max?: number;
 }
 /** A byte count: a number, or text such as `64KiB`, `1MB`. */
 export interface SizeField extends FieldBase {
+  /** The kind of value. */
   type: "size";
+  /** Value when neither file, env nor flag sets the key. */
   default?: number;
+  /** May be left unset (the value is then `undefined`). @default false */
   optional?: boolean;
+  /** Smallest value accepted. */
   min?: number;
+  /** Largest value accepted. */
   max?: number;
 }
 /** A boolean. */
 export interface BooleanField extends FieldBase {
+  /** The kind of value. */
   type: "boolean";
+  /** Value when neither file, env nor flag sets the key. */
   default?: boolean;
+  /** May be left unset (the value is then `undefined`). @default false */
   optional?: boolean;
 }
 /** A `host:port` address; `allowOff` also accepts the word `off`. */
 export interface AddressField extends FieldBase {
+  /** The kind of value. */
   type: "address";
+  /** Value when neither file, env nor flag sets the key. */
   default?: string;
+  /** May be left unset (the value is then `undefined`). @default false */
   optional?: boolean;
+  /** Also accept the word `off`. @default false */
   allowOff?: boolean;
 }
 /** One of a fixed set of words. */
 export interface EnumField<V extends string = string> extends FieldBase {
+  /** The kind of value. */
   type: "enum";
+  /** The accepted words. */
   values: readonly V[];
+  /** Value when neither file, env nor flag sets the key. */
   default?: V;
+  /** May be left unset (the value is then `undefined`). @default false */
   optional?: boolean;
 }
 /** An array of strings; its flag may be repeated. `item` validates each element. */
 export interface StringsField extends FieldBase {
+  /** The kind of value. */
   type: "strings";
+  /** Value when neither file, env nor flag sets the key. */
   default?: readonly string[];
+  /** Validates one element: returns a reason to reject it, or undefined. */
   item?: (value: string) => string | undefined;
 }
 /** A sub-table (`[health_check]`). */
 export interface TableField<S extends Schema = Schema> extends FieldBase {
+  /** The kind of value. */
   type: "table";
+  /** The sub-table's own schema. */
   fields: S;
 }
 /** An array of tables (`[[backends]]`); `fromFlag` turns one repeated flag value into a table. */
 export interface TablesField<S extends Schema = Schema> extends FieldBase {
+  /** The kind of value. */
   type: "tables";
+  /** The sub-table's own schema. */
   fields: S;
+  /** Turns one value of the repeated flag into a table. @default `{ addr: value }` */
   fromFlag?: (value: string) => Record<string, unknown>;
 }
 /** A key still accepted for compatibility but ignored; a one-line notice is reported. */
 export interface IgnoredField extends FieldBase {
+  /** The kind of value. */
   type: "ignored";
+  /** The one-line notice reported when the key is present. */
   notice: string;
 }
 
@@ -108,7 +148,8 @@ export type FieldSpec =
 /** A configuration schema: key name to specification. */
 export type Schema = Readonly<Record<string, FieldSpec>>;
 
-type Optional<F, T> = F extends { optional: true } ? T | undefined
+/** `T`, or `T | undefined` when the field is optional or has no default. */
+export type Optional<F, T> = F extends { optional: true } ? T | undefined
   : F extends { default: unknown } ? T
   : T | undefined;
 

@@ -64,7 +64,11 @@ export class ClientTable {
   #other = newEntry();
   #max: number;
 
-  /** @param max Clients tracked at most. @default MAX_TRACKED_CLIENTS */
+  /**
+   * An empty table.
+   *
+   * @param max Clients tracked at most. @default MAX_TRACKED_CLIENTS
+   */
   constructor(max: number = MAX_TRACKED_CLIENTS) {
     this.#max = max;
   }

@@ -63,6 +63,8 @@ export class Histogram {
   count = 0;
 
   /**
+   * A histogram with the given buckets.
+   *
    * @param bounds Ascending bucket upper bounds.
    */
   constructor(bounds: readonly number[]) {

@@ -18,6 +18,8 @@ export class AddressError extends Error {
   readonly input: string;
 
   /**
+   * An address that does not parse.
+   *
    * @param input The rejected string.
    * @param reason Why it was rejected, e.g. "expected host:port".
    */

@@ -14,6 +14,8 @@ export class CidrError extends Error {
   readonly input: string;
 
   /**
+   * A CIDR block that does not parse.
+   *
    * @param input The rejected text.
    * @param reason Why, e.g. "expected a prefix length 0-32".
    */
@@ -203,6 +205,8 @@ export class AccessList {
   #deny: Cidr[];
 
   /**
+   * Rules from `allow` and `deny` CIDR blocks.
+   *
    * @param options `allow` and `deny` blocks.
    * @throws {CidrError} On a block that does not parse.
    */

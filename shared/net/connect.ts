@@ -58,6 +58,8 @@ export class ConnectError extends Error {
   readonly kind: ConnectFailureKind;
 
   /**
+   * A failed connect.
+   *
    * @param addr The address tried.
    * @param kind The kind of failure.
    * @param reason Human text.

@@ -272,14 +272,22 @@ export class LiveTotals {
     this.#closedDown += stats.down;
   }
 
-  /** @returns Bytes in the `up` direction, finished and live. */
+  /**
+   * Bytes in the `up` direction so far.
+   *
+   * @returns Bytes in the `up` direction, finished and live.
+   */
   up(): number {
     let sum = this.#closedUp;
     for (const stats of this.#live) sum += stats.up;
     return sum;
   }
 
-  /** @returns Bytes in the `down` direction, finished and live. */
+  /**
+   * Bytes in the `down` direction so far.
+   *
+   * @returns Bytes in the `down` direction, finished and live.
+   */
   down(): number {
     let sum = this.#closedDown;
     for (const stats of this.#live) sum += stats.down;

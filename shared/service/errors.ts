@@ -6,7 +6,11 @@
 
 /** A runtime failure (address in use, …): `main.ts` prints its one line and exits 1. */
 export class ServiceError extends Error {
-  /** @param message One line saying what was attempted and why it failed. */
+  /**
+   * A runtime failure with its one-line message.
+   *
+   * @param message One line saying what was attempted and why it failed.
+   */
   constructor(message: string) {
     super(message);
     this.name = "ServiceError";

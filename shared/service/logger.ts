@@ -54,7 +54,11 @@ export class Logger {
   #prefix: string;
   #sink: LogSink;
 
-  /** @param options Level, name and sink. */
+  /**
+   * A logger writing at `options.level` and above.
+   *
+   * @param options Level, name and sink.
+   */
   constructor(options: LoggerOptions = {}) {
     this.#rank = RANK[options.level ?? "info"];
     this.#prefix = options.name ? `${options.name}: ` : "";
@@ -76,19 +80,35 @@ export class Logger {
     this.#sink(`${new Date().toISOString()} ${tag} ${this.#prefix}${message}`, level);
   }
 
-  /** @param message The line. */
+  /**
+   * Write one ERROR line.
+   *
+   * @param message The line.
+   */
   error(message: string): void {
     this.#write("error", message);
   }
-  /** @param message The line. */
+  /**
+   * Write one WARN line.
+   *
+   * @param message The line.
+   */
   warn(message: string): void {
     this.#write("warn", message);
   }
-  /** @param message The line. */
+  /**
+   * Write one INFO line.
+   *
+   * @param message The line.
+   */
   info(message: string): void {
     this.#write("info", message);
   }
-  /** @param message The line. */
+  /**
+   * Write one DEBUG line.
+   *
+   * @param message The line.
+   */
   debug(message: string): void {
     this.#write("debug", message);
   }
@@ -144,6 +164,8 @@ export class ThrottledLog {
   #last = new Map<string, { at: number; suppressed: number }>();
 
   /**
+   * A throttled log writing to `logger`.
+   *
    * @param logger Where lines go.
    * @param intervalMs Minimum ms between lines of one kind. @default THROTTLE_MS
    * @param options How many kinds are remembered.
