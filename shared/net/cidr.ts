@@ -148,6 +148,10 @@ function formatBytes(bytes: Uint8Array): string {
  * @param block A block from {@linkcode parseCidr}.
  * @param ip Address bytes from {@linkcode parseIp}.
  * @returns True when the first `prefix` bits are equal (families must match).
+ * @example
+ * ```ts
+ * cidrContains(parseCidr("10.0.0.0/8"), parseIp("10.1.2.3")!); // true
+ * ```
  */
 export function cidrContains(block: Cidr, ip: Uint8Array): boolean {
   if (ip.length !== block.bytes.length) return false;

@@ -140,6 +140,11 @@ export async function relay(
  * @param idleMs Timeout in ms; 0 disables.
  * @param onIdle Called once.
  * @returns A function that stops watching.
+ * @example
+ * ```ts
+ * const stop = watchIdle(stats, 30_000, () => conn.close());
+ * stop();
+ * ```
  */
 export function watchIdle(stats: RelayStats, idleMs: number, onIdle: () => void): () => void {
   if (idleMs <= 0) return () => {};
@@ -212,6 +217,10 @@ function classify(error: unknown, alreadyClosed: boolean): RelayEnd {
  * Set TCP_NODELAY, ignoring a socket that is already gone.
  *
  * @param conn A TCP connection.
+ * @example
+ * ```ts
+ * setNoDelay(conn);
+ * ```
  */
 export function setNoDelay(conn: Deno.Conn): void {
   try {
@@ -225,6 +234,10 @@ export function setNoDelay(conn: Deno.Conn): void {
  * Close a connection, ignoring "already closed".
  *
  * @param conn Any closer.
+ * @example
+ * ```ts
+ * safeClose(conn); // twice is fine
+ * ```
  */
 export function safeClose(conn: { close(): void }): void {
   try {
@@ -300,6 +313,14 @@ export class LiveTotals {
  *
  * @param error A caught error.
  * @returns True for BadResource, Interrupted and NotConnected.
+ * @example
+ * ```ts
+ * try {
+ *   await conn.read(buf);
+ * } catch (error) {
+ *   if (!isCloseError(error)) throw error;
+ * }
+ * ```
  */
 export function isCloseError(error: unknown): boolean {
   return error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted ||

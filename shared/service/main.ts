@@ -15,6 +15,12 @@ import { Logger, type LogLevel } from "./logger.ts";
  *
  * @param main The program.
  * @returns Resolves when `main` does (the process may keep running for servers).
+ * @example
+ * ```ts
+ * await runMain(async () => {
+ *   const { config } = loadConfig(SCHEMA, { args: Deno.args });
+ * });
+ * ```
  */
 export async function runMain(main: () => Promise<void>): Promise<void> {
   try {
@@ -44,6 +50,13 @@ const DUPLICATE_SIGNAL_MS = 300;
  * @param graceful Drains and shuts the service down.
  * @param logger Where to say what is happening.
  * @returns A function removing the listeners (call it when shutdown is complete).
+ * @example
+ * ```ts
+ * const remove = onShutdownSignals(async () => {
+ *   await server.shutdown(30_000);
+ *   remove();
+ * }, logger);
+ * ```
  */
 export function onShutdownSignals(graceful: () => Promise<void>, logger: Logger): () => void {
   let startedAt: number | undefined;
@@ -146,6 +159,19 @@ export interface ServiceMainOptions<S extends Schema, H extends ServiceHandle> {
  *
  * @param options Service name, schema, start function and banner.
  * @returns Resolves once the service is started (it keeps running until a signal).
+ * @example
+ * ```ts
+ * await runMain(() =>
+ *   serviceMain({
+ *     name: "proxy",
+ *     schema: PROXY_SCHEMA,
+ *     usage: "deno task proxy [flags]",
+ *     args: Deno.args,
+ *     start: (config, logger) => startProxy(config, { logger }),
+ *     banner: (proxy, config) => `proxying ${proxy.addr} -> ${config.target_addr}`,
+ *   })
+ * );
+ * ```
  */
 export async function serviceMain<S extends Schema, H extends ServiceHandle>(
   options: ServiceMainOptions<S, H>,
