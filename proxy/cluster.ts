@@ -44,7 +44,12 @@ export async function startProxyCluster(
     addRoutes(app, group) {
       app.get(
         "/clients",
-        async (c) => c.json(mergeClients((await group.stats()).map((s) => s.extra as ClientRow[]))),
+        async (c) =>
+          c.json(
+            mergeClients(
+              (await group.stats({ extra: true })).map((s) => (s.extra ?? []) as ClientRow[]),
+            ),
+          ),
       );
       methodNotAllowed(app, {
         "/metrics": ["GET"],

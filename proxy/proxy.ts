@@ -159,10 +159,16 @@ export function startProxy(
     }
     try {
       await sendProxyHeader(upstream, cfg.proxy_protocol, client);
-    } catch {
+    } catch (error) {
       safeClose(client);
       safeClose(upstream);
       m.relayErrors.inc();
+      throttled.warn(
+        "proxy-header",
+        `cannot send the PROXY protocol ${cfg.proxy_protocol} header to ${cfg.target_addr}: ${
+          (error as Error).message
+        }; closed client ${ip}`,
+      );
       return;
     }
     const stats = totals.open();

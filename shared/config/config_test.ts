@@ -8,7 +8,7 @@ import {
   showValue,
   validateConfig,
   withDefaults,
-} from "./config.ts";
+} from "./mod.ts";
 
 const NEEDS = requires("read", "write", "env");
 

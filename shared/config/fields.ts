@@ -4,7 +4,8 @@
  * @module
  */
 
-import { LOG_LEVELS } from "../service/logger.ts";
+import { LOG_LEVELS, type LogLevel } from "../service/logger.ts";
+import type { AddressField, EnumField, NumberField } from "./schema.ts";
 import { PROXY_PROTOCOL_MODES } from "../net/proxy_protocol.ts";
 import { ENGINE_CHOICES } from "../net/engine.ts";
 import { RELAY_MODES } from "../net/relay.ts";
@@ -63,13 +64,26 @@ export const FORWARDING_FIELDS = {
 const MAX_GRACE_SECS = 86_400;
 
 /** The schema fields of {@linkcode commonFields}. */
-export type CommonFields = ReturnType<typeof makeCommonFields>;
+export interface CommonFields {
+  /** `metrics_addr`: the endpoint's `host:port`, or `off`. */
+  readonly metrics_addr: AddressField & { readonly default: string };
+  /** `grace_period_secs`: seconds live connections get on shutdown. */
+  readonly grace_period_secs: NumberField & { readonly default: number };
+  /** `metrics_log_interval_secs`: seconds between `[METRICS]` lines; 0 disables. */
+  readonly metrics_log_interval_secs: NumberField & { readonly default: number };
+  /** `log_level`: error, warn, info or debug. */
+  readonly log_level: EnumField<LogLevel> & { readonly default: LogLevel };
+}
 
 /**
  * Schema fields every service has: metrics endpoint, grace period, summary interval, log level.
  *
  * @param metricsDefault Default `metrics_addr` of the service.
  * @returns Schema fields to spread into a service schema.
+ * @example
+ * ```ts
+ * const SCHEMA = { ...commonFields("127.0.0.1:9090"), port: { type: "integer", default: 1, description: "a port" } } as const;
+ * ```
  */
 export function commonFields(metricsDefault: string): CommonFields {
   return makeCommonFields(metricsDefault);

@@ -2,6 +2,12 @@
  * Configuration: the schema-driven TOML + flags loader, the fields every service shares, and
  * duration/size units.
  *
+ * - `schema.ts`: field types ({@linkcode FieldSpec}, {@linkcode Schema}, {@linkcode ConfigOf}).
+ * - `validate.ts`: {@linkcode validateConfig}, {@linkcode withDefaults}.
+ * - `load.ts`: {@linkcode loadConfig} (TOML file, env, flags), {@linkcode parseTomlText}.
+ * - `flags.ts`: {@linkcode parseFlags}, {@linkcode helpText}.
+ * - `errors.ts`: {@linkcode ConfigError} and how rejected values are shown.
+ *
  * @example
  * ```ts
  * import { loadConfig } from "@monkey/shared/config";
@@ -12,6 +18,10 @@
  * @module
  */
 
-export * from "./config.ts";
+export * from "./errors.ts";
 export * from "./fields.ts";
+export * from "./flags.ts";
+export * from "./load.ts";
+export * from "./schema.ts";
 export * from "./units.ts";
+export * from "./validate.ts";

@@ -58,6 +58,10 @@ export function parseSize(text: string): number | undefined {
  *
  * @param bytes A byte count.
  * @returns Short text.
+ * @example
+ * ```ts
+ * formatBytes(1600); // "1.6KB"
+ * ```
  */
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes}B`;
@@ -76,6 +80,10 @@ export function formatBytes(bytes: number): string {
  *
  * @param micros Microseconds.
  * @returns Short text.
+ * @example
+ * ```ts
+ * formatMicros(1500); // "1.50ms"
+ * ```
  */
 export function formatMicros(micros: number): string {
   if (micros < 1000) return `${Math.round(micros)}µs`;

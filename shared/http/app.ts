@@ -74,6 +74,11 @@ export function createMetricsApp(options: MetricsAppOptions): Hono {
  *
  * @param app The app.
  * @param paths Route patterns to protect, with their allowed methods.
+ * @example
+ * ```ts
+ * const app = createMetricsApp({ service: "demo", prometheus: () => "", snapshot: () => ({}) });
+ * methodNotAllowed(app, { "/metrics": ["GET"] });
+ * ```
  */
 export function methodNotAllowed(
   app: Hono,
@@ -102,6 +107,12 @@ export interface HttpEndpoint {
  * @param addr Where to listen.
  * @returns The bound address and a `shutdown()`.
  * @throws {Deno.errors.AddrInUse} When the address is taken.
+ * @example
+ * ```ts
+ * const app = createMetricsApp({ service: "demo", prometheus: () => "", snapshot: () => ({}) });
+ * const endpoint = serveHttp(app, "127.0.0.1:0");
+ * await endpoint.shutdown();
+ * ```
  */
 export function serveHttp(app: Hono, addr: string): HttpEndpoint {
   const { hostname, port } = parseAddress(addr);

@@ -60,6 +60,10 @@ export function startEndpoint(
  * @param addr The bound `host:port`.
  * @param admin Present when the endpoint serves an admin API, with its token (or undefined).
  * @returns One line, or undefined.
+ * @example
+ * ```ts
+ * exposureWarning("0.0.0.0:9090"); // a warning line: metrics reachable beyond loopback
+ * ```
  */
 export function exposureWarning(
   addr: string,
@@ -81,6 +85,10 @@ export function exposureWarning(
  *
  * @param addr The address.
  * @returns True for 127.0.0.0/8, ::1 and localhost.
+ * @example
+ * ```ts
+ * isLoopbackAddr("127.0.0.1:9090"); // true
+ * ```
  */
 export function isLoopbackAddr(addr: string): boolean {
   const host = addr.startsWith("[")

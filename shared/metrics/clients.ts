@@ -27,25 +27,53 @@ interface Entry {
   live: Set<RelayStats>;
 }
 
-/** Clients tracked at most; beyond it the quietest idle client is forgotten. */
+/** Clients tracked at most; beyond it the longest-idle client is forgotten. */
 export const MAX_TRACKED_CLIENTS = 10_000;
 /** Rows `GET /clients` returns at most. */
 export const TOP_CLIENTS = 100;
+/** The row that counts connections from clients over the cap while every tracked one is live. */
+export const OTHER_CLIENTS = "other";
+
+function newEntry(): Entry {
+  return { total: 0, closedUp: 0, closedDown: 0, live: new Set() };
+}
 
 /**
  * Tracks connections and bytes per client IP. Hot paths touch only the connection's own
  * {@linkcode RelayStats}; rows are summed when asked for.
+ *
+ * Bounded: at most `max` IPs are tracked. Eviction rule: when a new IP arrives at the cap,
+ * the client that has been idle (no open connection) the longest is forgotten, in O(1) (idle
+ * clients are kept in the order they went idle). When every tracked client has a live
+ * connection, nothing is evicted and the new connection is counted in one extra row,
+ * {@linkcode OTHER_CLIENTS}, so memory never grows past `max` + 1 rows.
+ *
+ * @example
+ * ```ts
+ * const table = new ClientTable(1000);
+ * const stats = { up: 0, down: 0 };
+ * table.open("10.0.0.1", stats);
+ * table.close("10.0.0.1", stats);
+ * table.top(10);
+ * ```
  */
 export class ClientTable {
   #entries = new Map<string, Entry>();
+  /** Tracked clients with no live connection, longest idle first. */
+  #idle = new Map<string, Entry>();
+  #other = newEntry();
   #max: number;
 
-  /** @param max Clients tracked at most. @default MAX_TRACKED_CLIENTS */
+  /**
+   * An empty table.
+   *
+   * @param max Clients tracked at most. @default MAX_TRACKED_CLIENTS
+   */
   constructor(max: number = MAX_TRACKED_CLIENTS) {
     this.#max = max;
   }
 
-  /** Number of clients tracked. */
+  /** Number of clients tracked (the {@linkcode OTHER_CLIENTS} row not included). */
   get size(): number {
     return this.#entries.size;
   }
@@ -59,9 +87,14 @@ export class ClientTable {
   open(ip: string, stats: RelayStats): void {
     let entry = this.#entries.get(ip);
     if (entry === undefined) {
-      if (this.#entries.size >= this.#max) this.#evict();
-      entry = { total: 0, closedUp: 0, closedDown: 0, live: new Set() };
-      this.#entries.set(ip, entry);
+      if (this.#entries.size >= this.#max && !this.#evict()) {
+        entry = this.#other;
+      } else {
+        entry = newEntry();
+        this.#entries.set(ip, entry);
+      }
+    } else {
+      this.#idle.delete(ip);
     }
     entry.total++;
     entry.live.add(stats);
@@ -75,23 +108,27 @@ export class ClientTable {
    */
   close(ip: string, stats: RelayStats): void {
     const entry = this.#entries.get(ip);
-    if (entry === undefined || !entry.live.delete(stats)) return;
-    entry.closedUp += stats.up;
-    entry.closedDown += stats.down;
+    let into: Entry;
+    if (entry !== undefined && entry.live.delete(stats)) {
+      into = entry;
+      if (entry.live.size === 0) this.#idle.set(ip, entry);
+    } else if (this.#other.live.delete(stats)) {
+      into = this.#other;
+    } else {
+      return;
+    }
+    into.closedUp += stats.up;
+    into.closedDown += stats.down;
   }
 
-  #evict(): void {
-    let victim: string | undefined;
-    let least = Infinity;
-    for (const [ip, entry] of this.#entries) {
-      if (entry.live.size > 0) continue;
-      const bytes = entry.closedUp + entry.closedDown;
-      if (bytes < least) {
-        least = bytes;
-        victim = ip;
-      }
+  /** Forget the longest-idle client; false when every tracked client is live. */
+  #evict(): boolean {
+    for (const ip of this.#idle.keys()) {
+      this.#idle.delete(ip);
+      this.#entries.delete(ip);
+      return true;
     }
-    if (victim !== undefined) this.#entries.delete(victim);
+    return false;
   }
 
   /**
@@ -102,7 +139,10 @@ export class ClientTable {
    */
   top(limit: number = TOP_CLIENTS): ClientRow[] {
     const rows: ClientRow[] = [];
-    for (const [ip, entry] of this.#entries) {
+    const all: Iterable<[string, Entry]> = this.#other.total > 0
+      ? [...this.#entries, [OTHER_CLIENTS, this.#other]]
+      : this.#entries;
+    for (const [ip, entry] of all) {
       let up = entry.closedUp;
       let down = entry.closedDown;
       for (const stats of entry.live) {

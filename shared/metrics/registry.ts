@@ -63,6 +63,8 @@ export class Histogram {
   count = 0;
 
   /**
+   * A histogram with the given buckets.
+   *
    * @param bounds Ascending bucket upper bounds.
    */
   constructor(bounds: readonly number[]) {
@@ -290,6 +292,12 @@ export interface MetricFamily {
  *
  * @param families Families from {@linkcode Registry.families} or {@linkcode mergeFamilies}.
  * @returns The exposition text, ending with a newline.
+ * @example
+ * ```ts
+ * const registry = new Registry();
+ * registry.counter("demo_total", "Demo events").inc();
+ * const text = renderFamilies(registry.families());
+ * ```
  */
 export function renderFamilies(families: readonly MetricFamily[]): string {
   const out: string[] = [];
@@ -308,6 +316,10 @@ export function renderFamilies(families: readonly MetricFamily[]): string {
  *
  * @param lists One family list per source.
  * @returns The merged families, in first-seen order.
+ * @example
+ * ```ts
+ * const merged = mergeFamilies([workerA.families(), workerB.families()]);
+ * ```
  */
 export function mergeFamilies(lists: readonly (readonly MetricFamily[])[]): MetricFamily[] {
   const merged = new Map<string, { family: MetricFamily; values: Map<string, number> }>();
@@ -361,6 +373,10 @@ function num(value: number): string {
  *
  * @param text Exposition text.
  * @returns Samples keyed by the series as written (e.g. `x_total{backend="a"}`).
+ * @example
+ * ```ts
+ * parsePrometheus("demo_total 3\n").get("demo_total"); // 3
+ * ```
  */
 export function parsePrometheus(text: string): Map<string, number> {
   const samples = new Map<string, number>();

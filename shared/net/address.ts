@@ -18,6 +18,8 @@ export class AddressError extends Error {
   readonly input: string;
 
   /**
+   * An address that does not parse.
+   *
    * @param input The rejected string.
    * @param reason Why it was rejected, e.g. "expected host:port".
    */
@@ -100,6 +102,10 @@ export function formatAddress(addr: HostPort): string {
  *
  * @param text Candidate address.
  * @returns True for `a.b.c.d` with each part 0-255.
+ * @example
+ * ```ts
+ * isIPv4("127.0.0.1"); // true
+ * ```
  */
 export function isIPv4(text: string): boolean {
   if (!IPV4_RE.test(text)) return false;
@@ -113,6 +119,10 @@ export function isIPv4(text: string): boolean {
  *
  * @param text Candidate address, without brackets.
  * @returns True when it parses as IPv6.
+ * @example
+ * ```ts
+ * isIPv6("::1"); // true
+ * ```
  */
 export function isIPv6(text: string): boolean {
   return parseIPv6(text) !== undefined;
@@ -123,6 +133,10 @@ export function isIPv6(text: string): boolean {
  *
  * @param text Address without brackets, e.g. `::1` or `::ffff:10.0.0.1`.
  * @returns The groups, or `undefined` when the text is not IPv6.
+ * @example
+ * ```ts
+ * parseIPv6("::1"); // [0, 0, 0, 0, 0, 0, 0, 1]
+ * ```
  */
 export function parseIPv6(text: string): number[] | undefined {
   const zone = text.indexOf("%");

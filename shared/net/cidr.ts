@@ -14,6 +14,8 @@ export class CidrError extends Error {
   readonly input: string;
 
   /**
+   * A CIDR block that does not parse.
+   *
    * @param input The rejected text.
    * @param reason Why, e.g. "expected a prefix length 0-32".
    */
@@ -146,6 +148,10 @@ function formatBytes(bytes: Uint8Array): string {
  * @param block A block from {@linkcode parseCidr}.
  * @param ip Address bytes from {@linkcode parseIp}.
  * @returns True when the first `prefix` bits are equal (families must match).
+ * @example
+ * ```ts
+ * cidrContains(parseCidr("10.0.0.0/8"), parseIp("10.1.2.3")!); // true
+ * ```
  */
 export function cidrContains(block: Cidr, ip: Uint8Array): boolean {
   if (ip.length !== block.bytes.length) return false;
@@ -203,6 +209,8 @@ export class AccessList {
   #deny: Cidr[];
 
   /**
+   * Rules from `allow` and `deny` CIDR blocks.
+   *
    * @param options `allow` and `deny` blocks.
    * @throws {CidrError} On a block that does not parse.
    */

@@ -1,7 +1,7 @@
 import { requires } from "@monkey/testing";
 import assert from "node:assert/strict";
 import { AccessList, cidrContains, CidrError, cidrItem, parseCidr, parseIp } from "./cidr.ts";
-import { ConfigError, loadConfig } from "../config/config.ts";
+import { ConfigError, loadConfig } from "../config/mod.ts";
 
 const NEEDS = requires("read", "write");
 

@@ -18,12 +18,38 @@ export type ConnectFailureKind =
   | "error";
 
 /**
- * Failures of this machine, not of the target: out of descriptors (EMFILE 24, ENFILE 23),
- * buffers (ENOBUFS 105) or local ports (EADDRNOTAVAIL 99). Health checks must not blame the
- * target for them.
+ * Failures of this machine, not of the target: out of descriptors (EMFILE, ENFILE), buffers
+ * (ENOBUFS) or local ports (EADDRNOTAVAIL). Health checks must not blame the target for them.
+ * Deno 2 puts the errno name on the error as `code` (`Deno.errors.*` and plain `Error`s alike).
  */
-const LOCAL_FAILURE =
+const LOCAL_CODES = new Set(["EMFILE", "ENFILE", "ENOBUFS", "EADDRNOTAVAIL"]);
+/** The target's network cannot be reached. */
+const UNREACHABLE_CODES = new Set(["ENETUNREACH", "EHOSTUNREACH", "ENETDOWN", "EHOSTDOWN"]);
+/** Fallback only for errors without a `code`: the OS message text of the local failures. */
+const LOCAL_FAILURE_TEXT =
   /Too many open files|No buffer space|Cannot assign requested address|os error (23|24|99|105)\)/;
+/** Fallback only for errors without a `code`: unreachable hosts and failed name lookups. */
+const UNREACHABLE_TEXT = /unreachable|no route|Name or service not known|failed to lookup/i;
+
+/** The errno name Deno attaches to an OS error (`EMFILE`, …), if any. */
+function errnoCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** Which kind a connect error other than refusal, timeout and abort is. */
+function classify(error: unknown, message: string): ConnectFailureKind {
+  const code = errnoCode(error);
+  if (code !== undefined) {
+    if (LOCAL_CODES.has(code)) return "local";
+    if (UNREACHABLE_CODES.has(code)) return "unreachable";
+    // Name lookups fail without an errno-style code we can rely on; their text decides.
+    return UNREACHABLE_TEXT.test(message) ? "unreachable" : "error";
+  }
+  if (LOCAL_FAILURE_TEXT.test(message)) return "local";
+  if (UNREACHABLE_TEXT.test(message)) return "unreachable";
+  return "error";
+}
 
 /** Thrown by {@linkcode connectTcp}: which address, what kind of failure, and the OS reason. */
 export class ConnectError extends Error {
@@ -33,6 +59,8 @@ export class ConnectError extends Error {
   readonly kind: ConnectFailureKind;
 
   /**
+   * A failed connect.
+   *
    * @param addr The address tried.
    * @param kind The kind of failure.
    * @param reason Human text.
@@ -96,10 +124,6 @@ export async function connectTcp(
     }
     if (error instanceof Deno.errors.TimedOut) throw new ConnectError(addr, "timeout", "timed out");
     const message = error instanceof Error ? error.message.split("\n")[0]! : String(error);
-    if (LOCAL_FAILURE.test(message)) throw new ConnectError(addr, "local", message);
-    if (/unreachable|no route|Name or service not known|failed to lookup/i.test(message)) {
-      throw new ConnectError(addr, "unreachable", message);
-    }
-    throw new ConnectError(addr, "error", message);
+    throw new ConnectError(addr, classify(error, message), message);
   }
 }

@@ -66,3 +66,44 @@ Deno.test({
     assert.match(text, /^local cannot connect to 127\.0\.0\.1:\d+: Too many open files/, text);
   },
 });
+
+/** Run `fn` with `Deno.connect` replaced by one that throws `error`. */
+async function withFailingConnect(error: Error, fn: () => Promise<void>): Promise<void> {
+  const original = Deno.connect;
+  (Deno as { connect: unknown }).connect = () => Promise.reject(error);
+  try {
+    await fn();
+  } finally {
+    (Deno as { connect: unknown }).connect = original;
+  }
+}
+
+function osError(message: string, code?: string): Error {
+  const error = new Error(message);
+  if (code !== undefined) Object.assign(error, { code });
+  return error;
+}
+
+Deno.test("connectTcp() names the failure kind by errno code, whatever the message says", async () => {
+  const cases = [
+    [osError("Demasiados archivos abiertos", "EMFILE"), "local"],
+    [osError("Kein Pufferspeicher", "ENOBUFS"), "local"],
+    [osError("Adresse nicht verfügbar", "EADDRNOTAVAIL"), "local"],
+    [osError("Netz nicht erreichbar", "EHOSTUNREACH"), "unreachable"],
+    // A code that is not local wins over text that looks local.
+    [osError("Too many open files (os error 24)", "EIO"), "error"],
+    // No code: the text is the fallback.
+    [osError("Too many open files (os error 24)"), "local"],
+    [osError("No route to host"), "unreachable"],
+  ] as const;
+  for (const [error, kind] of cases) {
+    await withFailingConnect(error, async () => {
+      await assert.rejects(connectTcp("127.0.0.1:9"), (caught: unknown) => {
+        assert.ok(caught instanceof ConnectError);
+        assert.equal(caught.kind, kind, `${error.message} (${(error as { code?: string }).code})`);
+        assert.equal(caught.message, `cannot connect to 127.0.0.1:9: ${error.message}`);
+        return true;
+      });
+    });
+  }
+});

@@ -72,6 +72,11 @@ export class AdaptiveBuffer {
  * @param stats Counters to increment.
  * @param dir Which counter.
  * @returns Resolves at end of input; rejects on a socket error.
+ * @example
+ * ```ts
+ * const stats = { up: 0, down: 0 };
+ * await copyLoop(client, upstream, stats, "up");
+ * ```
  */
 export async function copyLoop(
   src: ByteReader,

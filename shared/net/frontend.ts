@@ -43,6 +43,19 @@ export interface FrontendOptions {
  * @param options Address, handler, limits, rules and counters.
  * @returns The running server.
  * @throws {ServiceError} When the address cannot be bound.
+ * @example
+ * ```ts
+ * const server = startFrontend({
+ *   listen: "127.0.0.1:0",
+ *   handler: async (conn) => conn.close(),
+ *   maxConnections: 0,
+ *   admits: () => true,
+ *   denied: new Counter(),
+ *   rejected: new Counter(),
+ *   throttled: new ThrottledLog(logger),
+ *   logger,
+ * });
+ * ```
  */
 export function startFrontend(options: FrontendOptions): TcpServer {
   try {

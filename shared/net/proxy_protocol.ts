@@ -199,6 +199,10 @@ function toSix(addr: Family): Family {
  * @param client The accepted client connection (its remote and local addresses go in the header).
  * @returns Resolves once the header is written.
  * @throws {Deno.errors.BrokenPipe} (or another socket error) when the upstream is gone.
+ * @example
+ * ```ts
+ * await sendProxyHeader(upstream, "v1", client); // "PROXY TCP4 …\r\n" before any client byte
+ * ```
  */
 export async function sendProxyHeader(
   upstream: { write(p: Uint8Array): Promise<number> },

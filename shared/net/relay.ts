@@ -154,6 +154,11 @@ export async function relay(
  * @param idleMs Timeout in ms; 0 disables.
  * @param onIdle Called once.
  * @returns A function that stops watching.
+ * @example
+ * ```ts
+ * const stop = watchIdle(stats, 30_000, () => conn.close());
+ * stop();
+ * ```
  */
 export function watchIdle(stats: RelayStats, idleMs: number, onIdle: () => void): () => void {
   if (idleMs <= 0) return () => {};
@@ -226,6 +231,10 @@ function classify(error: unknown, alreadyClosed: boolean): RelayEnd {
  * Set TCP_NODELAY, ignoring a socket that is already gone.
  *
  * @param conn A TCP connection.
+ * @example
+ * ```ts
+ * setNoDelay(conn);
+ * ```
  */
 export function setNoDelay(conn: { setNoDelay?(noDelay?: boolean): void }): void {
   try {
@@ -239,6 +248,10 @@ export function setNoDelay(conn: { setNoDelay?(noDelay?: boolean): void }): void
  * Close a connection, ignoring "already closed".
  *
  * @param conn Any closer.
+ * @example
+ * ```ts
+ * safeClose(conn); // twice is fine
+ * ```
  */
 export function safeClose(conn: { close(): void }): void {
   try {
@@ -286,14 +299,22 @@ export class LiveTotals {
     this.#closedDown += stats.down;
   }
 
-  /** @returns Bytes in the `up` direction, finished and live. */
+  /**
+   * Bytes in the `up` direction so far.
+   *
+   * @returns Bytes in the `up` direction, finished and live.
+   */
   up(): number {
     let sum = this.#closedUp;
     for (const stats of this.#live) sum += stats.up;
     return sum;
   }
 
-  /** @returns Bytes in the `down` direction, finished and live. */
+  /**
+   * Bytes in the `down` direction so far.
+   *
+   * @returns Bytes in the `down` direction, finished and live.
+   */
   down(): number {
     let sum = this.#closedDown;
     for (const stats of this.#live) sum += stats.down;
@@ -306,6 +327,14 @@ export class LiveTotals {
  *
  * @param error A caught error.
  * @returns True for BadResource, Interrupted and NotConnected.
+ * @example
+ * ```ts
+ * try {
+ *   await conn.read(buf);
+ * } catch (error) {
+ *   if (!isCloseError(error)) throw error;
+ * }
+ * ```
  */
 export function isCloseError(error: unknown): boolean {
   return error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted ||

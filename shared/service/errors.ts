@@ -6,7 +6,11 @@
 
 /** A runtime failure (address in use, …): `main.ts` prints its one line and exits 1. */
 export class ServiceError extends Error {
-  /** @param message One line saying what was attempted and why it failed. */
+  /**
+   * A runtime failure with its one-line message.
+   *
+   * @param message One line saying what was attempted and why it failed.
+   */
   constructor(message: string) {
     super(message);
     this.name = "ServiceError";
@@ -25,6 +29,14 @@ export const EXIT_RUNTIME = 1;
  * @param addr The address.
  * @param error The caught error.
  * @returns A ServiceError to throw.
+ * @example
+ * ```ts
+ * try {
+ *   Deno.listen({ hostname: "127.0.0.1", port: 3000 });
+ * } catch (error) {
+ *   throw bindError("listen_addr", "127.0.0.1:3000", error);
+ * }
+ * ```
  */
 export function bindError(what: string, addr: string, error: unknown): ServiceError {
   let reason = error instanceof Error ? error.message.split("\n")[0]! : String(error);

@@ -15,7 +15,16 @@ const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 /** Where log lines go; tests pass an array-backed sink. */
 export type LogSink = (line: string, level: LogLevel) => void;
 
-/** Writes warnings and errors to stderr, the rest to stdout. */
+/**
+ * Writes warnings and errors to stderr, the rest to stdout.
+ *
+ * @param line The formatted line.
+ * @param level Its level.
+ * @example
+ * ```ts
+ * consoleSink("2026-11-27T19:40:00.000Z INFO  proxy: hello", "info");
+ * ```
+ */
 export function consoleSink(line: string, level: LogLevel): void {
   if (RANK[level] <= RANK.warn) console.error(line);
   else console.log(line);
@@ -45,7 +54,11 @@ export class Logger {
   #prefix: string;
   #sink: LogSink;
 
-  /** @param options Level, name and sink. */
+  /**
+   * A logger writing at `options.level` and above.
+   *
+   * @param options Level, name and sink.
+   */
   constructor(options: LoggerOptions = {}) {
     this.#rank = RANK[options.level ?? "info"];
     this.#prefix = options.name ? `${options.name}: ` : "";
@@ -67,19 +80,35 @@ export class Logger {
     this.#sink(`${new Date().toISOString()} ${tag} ${this.#prefix}${message}`, level);
   }
 
-  /** @param message The line. */
+  /**
+   * Write one ERROR line.
+   *
+   * @param message The line.
+   */
   error(message: string): void {
     this.#write("error", message);
   }
-  /** @param message The line. */
+  /**
+   * Write one WARN line.
+   *
+   * @param message The line.
+   */
   warn(message: string): void {
     this.#write("warn", message);
   }
-  /** @param message The line. */
+  /**
+   * Write one INFO line.
+   *
+   * @param message The line.
+   */
   info(message: string): void {
     this.#write("info", message);
   }
-  /** @param message The line. */
+  /**
+   * Write one DEBUG line.
+   *
+   * @param message The line.
+   */
   debug(message: string): void {
     this.#write("debug", message);
   }
@@ -89,6 +118,11 @@ export class Logger {
  * Collects log lines in memory, for tests.
  *
  * @returns A logger options sink and the array it fills.
+ * @example
+ * ```ts
+ * const { sink, lines } = memorySink();
+ * new Logger({ sink }).info("hello");
+ * ```
  */
 export function memorySink(): { sink: LogSink; lines: string[] } {
   const lines: string[] = [];
@@ -97,23 +131,54 @@ export function memorySink(): { sink: LogSink; lines: string[] } {
 
 /** Default interval between repeated lines of one kind, in ms. */
 export const THROTTLE_MS = 5000;
+/** Kinds of event a {@linkcode ThrottledLog} remembers at most. */
+export const MAX_THROTTLE_KEYS = 1000;
+
+/** Options for {@linkcode ThrottledLog}. */
+export interface ThrottledLogOptions {
+  /**
+   * Kinds remembered at most; beyond it the kind reported longest ago is forgotten (its next
+   * event is logged at once). @default MAX_THROTTLE_KEYS
+   */
+  maxKeys?: number;
+}
 
 /**
  * Logs the first event of each kind at once and then at most one line per interval, saying
  * how many were folded in: a dead upstream does not flood the log.
+ *
+ * Bounded: keys such as backend addresses come and go, so at most `maxKeys` kinds are
+ * remembered; the one reported longest ago is forgotten first, in O(1).
+ *
+ * @example
+ * ```ts
+ * const throttled = new ThrottledLog(new Logger({ name: "proxy" }));
+ * throttled.warn("connect:refused", "cannot connect to 127.0.0.1:8081");
+ * ```
  */
 export class ThrottledLog {
   #logger: Logger;
   #intervalMs: number;
+  #maxKeys: number;
+  /** Kinds in the order they were last reported, oldest first. */
   #last = new Map<string, { at: number; suppressed: number }>();
 
   /**
+   * A throttled log writing to `logger`.
+   *
    * @param logger Where lines go.
    * @param intervalMs Minimum ms between lines of one kind. @default THROTTLE_MS
+   * @param options How many kinds are remembered.
    */
-  constructor(logger: Logger, intervalMs: number = THROTTLE_MS) {
+  constructor(logger: Logger, intervalMs: number = THROTTLE_MS, options: ThrottledLogOptions = {}) {
     this.#logger = logger;
     this.#intervalMs = intervalMs;
+    this.#maxKeys = Math.max(1, options.maxKeys ?? MAX_THROTTLE_KEYS);
+  }
+
+  /** Kinds remembered now (at most `maxKeys`). */
+  get size(): number {
+    return this.#last.size;
   }
 
   /**
@@ -132,6 +197,12 @@ export class ThrottledLog {
     const more = seen && seen.suppressed > 0
       ? ` (${seen.suppressed} more since the last report)`
       : "";
+    // Re-insert so the map stays ordered by last report; the first key is the oldest.
+    this.#last.delete(key);
+    if (this.#last.size >= this.#maxKeys) {
+      const oldest = this.#last.keys().next();
+      if (!oldest.done) this.#last.delete(oldest.value);
+    }
     this.#last.set(key, { at: now, suppressed: 0 });
     this.#logger.warn(message + more);
   }

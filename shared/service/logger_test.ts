@@ -23,3 +23,16 @@ Deno.test("ThrottledLog folds repeats within its interval into the next line", (
   throttled.warn("x", "b");
   assert.equal(lines.length, 3);
 });
+
+Deno.test("ThrottledLog remembers at most maxKeys kinds, forgetting the one reported longest ago", () => {
+  const { sink, lines } = memorySink();
+  const throttled = new ThrottledLog(new Logger({ sink }), 60_000, { maxKeys: 3 });
+  for (let i = 0; i < 100; i++) throttled.warn(`backend:10.0.0.${i}:80`, `backend ${i} down`);
+  assert.equal(throttled.size, 3, "bounded");
+  assert.equal(lines.length, 100);
+  throttled.warn("backend:10.0.0.99:80", "again"); // remembered: suppressed
+  assert.equal(lines.length, 100);
+  throttled.warn("backend:10.0.0.0:80", "back"); // forgotten long ago: logged at once
+  assert.equal(lines.length, 101);
+  assert.equal(throttled.size, 3);
+});

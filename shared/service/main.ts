@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ConfigError, type ConfigOf, helpText, loadConfig, type Schema } from "../config/config.ts";
+import { ConfigError, type ConfigOf, helpText, loadConfig, type Schema } from "../config/mod.ts";
 import { EXIT_CONFIG, EXIT_RUNTIME, ServiceError } from "./errors.ts";
 import { Logger, type LogLevel } from "./logger.ts";
 
@@ -15,6 +15,12 @@ import { Logger, type LogLevel } from "./logger.ts";
  *
  * @param main The program.
  * @returns Resolves when `main` does (the process may keep running for servers).
+ * @example
+ * ```ts
+ * await runMain(async () => {
+ *   const { config } = loadConfig(SCHEMA, { args: Deno.args });
+ * });
+ * ```
  */
 export async function runMain(main: () => Promise<void>): Promise<void> {
   try {
@@ -44,6 +50,13 @@ const DUPLICATE_SIGNAL_MS = 300;
  * @param graceful Drains and shuts the service down.
  * @param logger Where to say what is happening.
  * @returns A function removing the listeners (call it when shutdown is complete).
+ * @example
+ * ```ts
+ * const remove = onShutdownSignals(async () => {
+ *   await server.shutdown(30_000);
+ *   remove();
+ * }, logger);
+ * ```
  */
 export function onShutdownSignals(graceful: () => Promise<void>, logger: Logger): () => void {
   let startedAt: number | undefined;
@@ -70,10 +83,19 @@ export function onShutdownSignals(graceful: () => Promise<void>, logger: Logger)
 /**
  * Log `line()` every `intervalSecs` (the seed's `[METRICS] active: 3 | total: 15 | …`).
  *
+ * The next line is scheduled only once the previous one is written, so a `line()` that hangs
+ * (a cluster waiting on a worker) never stacks pending summaries; a `line()` that throws or
+ * rejects is logged as a warning, never left as an unhandled rejection.
+ *
  * @param intervalSecs Seconds between lines; 0 disables.
  * @param line Builds the line.
  * @param logger Where to write it.
  * @returns A function that stops the logger.
+ * @example
+ * ```ts
+ * const stop = startSummaryLogger(10, () => "[METRICS] active: 0", new Logger());
+ * stop();
+ * ```
  */
 export function startSummaryLogger(
   intervalSecs: number,
@@ -81,8 +103,26 @@ export function startSummaryLogger(
   logger: Logger,
 ): () => void {
   if (intervalSecs <= 0) return () => {};
-  const id = setInterval(async () => logger.info(await line()), intervalSecs * 1000);
-  return () => clearInterval(id);
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const tick = async () => {
+    try {
+      const text = await line();
+      if (!stopped) logger.info(text);
+    } catch (error) {
+      if (!stopped) logger.warn(`cannot build the summary line: ${messageOf(error)}`);
+    }
+    if (!stopped) timer = setTimeout(tick, intervalSecs * 1000);
+  };
+  timer = setTimeout(tick, intervalSecs * 1000);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message.split("\n")[0]! : String(error);
 }
 
 /** What {@linkcode serviceMain} needs from a started service. */
@@ -119,6 +159,19 @@ export interface ServiceMainOptions<S extends Schema, H extends ServiceHandle> {
  *
  * @param options Service name, schema, start function and banner.
  * @returns Resolves once the service is started (it keeps running until a signal).
+ * @example
+ * ```ts
+ * await runMain(() =>
+ *   serviceMain({
+ *     name: "proxy",
+ *     schema: PROXY_SCHEMA,
+ *     usage: "deno task proxy [flags]",
+ *     args: Deno.args,
+ *     start: (config, logger) => startProxy(config, { logger }),
+ *     banner: (proxy, config) => `proxying ${proxy.addr} -> ${config.target_addr}`,
+ *   })
+ * );
+ * ```
  */
 export async function serviceMain<S extends Schema, H extends ServiceHandle>(
   options: ServiceMainOptions<S, H>,
