@@ -1,184 +1,83 @@
 /**
- * `deno task bench`: our proxy (both relays), load balancer and echo server side by side with
- * a direct connection, HAProxy and nginx's stream module, on loopback ports it picks. Runs the
- * seed's scenario matrix with our load tester (medians over repeated runs, targets interleaved
- * so noise spreads evenly), cross-checks with the C ping-pong client, measures RSS per idle
- * connection and bulk transfer, and prints one table with ratios, the machine and the date.
+ * `deno task bench`: our proxy (both relays, two workers), load balancer and echo server side
+ * by side with a direct connection, HAProxy and nginx's stream module, on loopback ports it
+ * picks. Runs the seed's scenario matrix with our load tester (medians over repeated runs,
+ * targets interleaved so noise spreads evenly), cross-checks with the C ping-pong client,
+ * measures RSS per idle connection, bulk transfer and HTTP keep-alive, and prints one table
+ * with ratios, the machine and the date. See bench/README.md.
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { ConfigError, formatMicros, parseTomlText, runMain, ServiceError } from "@monkey/shared";
-import { compareWithBaseline, readReport, regressions } from "./baseline.ts";
-import type { Scenario } from "./config.ts";
-import { machineInfo, type RunReport, type ScenarioResult, TOOL_VERSION } from "./result.ts";
-import { runScenario } from "./runner.ts";
 import {
-  type BenchTarget,
-  buildYardstick,
-  freePort,
-  hasProgram,
-  ProcessGroup,
-  rssPerIdleConnection,
-  runIperf,
-  runPingpongC,
-  runWrk,
-  startDenoService,
-  startExternal,
-  startHaproxy,
-  startIperfServer,
-  startNginxHttp,
-  startNginxStream,
-} from "./bench_targets.ts";
-import {
-  type BenchCell,
-  type BenchExtra,
-  type BenchRow,
-  median,
-  renderBench,
-} from "./bench_table.ts";
+  compareWithBaseline,
+  machineInfo,
+  readReport,
+  regressions,
+  type RunReport,
+  runScenario,
+  type Scenario,
+  type ScenarioResult,
+  TOOL_VERSION,
+} from "@monkey/load-tester";
+import { formatMicros, runMain, ServiceError } from "@monkey/shared";
+import { BENCH_USAGE, type BenchOptions, benchScenarios, parseBenchArgs } from "./args.ts";
+import { bulkAndHttp, crossCheck, measureMemory } from "./extras.ts";
+import { startHaproxy } from "./haproxy.ts";
+import { startNginxStream } from "./nginx.ts";
+import { OUR_ROWS, startOurEcho, startOurs } from "./ours.ts";
+import { type BenchTarget, hasProgram, ProcessGroup } from "./process_group.ts";
+import { type BenchCell, type BenchRow, type BenchSummary, median, renderBench } from "./table.ts";
+import { buildYardsticks, startEchoSrv } from "./yardsticks.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+const SEED_MATRIX = new URL("../load_test.toml", import.meta.url);
+/** Per-run timeout for the load tester, s. */
+const RUN_TIMEOUT_SECS = 5;
+/** Scenarios our echo server runs in (its row is a comparison with the C echo server). */
+const ECHO_SCENARIOS = new Set(["baseline", "heavy-load"]);
+/** Exit code after Ctrl+C. */
+const EXIT_INTERRUPTED = 130;
 
-/** Bench settings. */
-interface BenchOptions {
-  quick: boolean;
-  reps: number;
-  secs: number;
-  json: string | undefined;
-  baseline: string | undefined;
-  failOnRegression: number | undefined;
-  idleConnections: number;
-}
-
-function parseBenchArgs(args: readonly string[]): BenchOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      options: {
-        quick: { type: "boolean" },
-        reps: { type: "string" },
-        secs: { type: "string" },
-        json: { type: "string" },
-        baseline: { type: "string" },
-        "fail-on-regression": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-    }).values;
-  } catch (error) {
-    throw new ConfigError(`Cannot parse command line: ${(error as Error).message.split("\n")[0]}`);
-  }
-  if (parsed.help) {
-    console.log(
-      "Usage: deno task bench [--quick] [--reps N] [--secs S] [--json FILE] [--baseline FILE] [--fail-on-regression PCT]",
-    );
-    Deno.exit(0);
-  }
-  const number = (flag: string, text: string | undefined, fallback: number, min: number) => {
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!Number.isFinite(n) || n < min) {
-      throw new ConfigError(
-        `Cannot parse flag --${flag}: expected a number >= ${min}, got '${text}'`,
-      );
-    }
-    return n;
-  };
-  const quick = parsed.quick === true;
-  return {
-    quick,
-    reps: number("reps", parsed.reps, quick ? 1 : 3, 1),
-    secs: number("secs", parsed.secs, quick ? 1 : 3, 0.2),
-    json: parsed.json,
-    baseline: parsed.baseline,
-    failOnRegression: parsed["fail-on-regression"] === undefined
-      ? undefined
-      : number("fail-on-regression", parsed["fail-on-regression"], 10, 0),
-    idleConnections: quick ? 500 : 2000,
-  };
-}
-
-/** The seed's matrix from load_test.toml, or the quick subset. */
-function benchScenarios(options: BenchOptions): Scenario[] {
-  const file = parseTomlText(Deno.readTextFileSync(`${ROOT}/load_test.toml`), "load_test.toml") as {
-    scenarios?: { name: string; connections: number; message_size: number }[];
-  };
-  const seed = file.scenarios ?? [];
-  const quickNames = new Set(["baseline", "heavy-load", "stress-test", "big-data"]);
-  return seed
-    .filter((s) => !options.quick || quickNames.has(s.name))
-    .map((s) => ({
-      name: s.name,
-      mode: "pingpong" as const,
-      connections: s.connections,
-      message_size: s.message_size,
-      duration_secs: options.secs,
-      rate: 0,
-      warmup_secs: options.quick ? 0.2 : 0.5,
-    }));
-}
-
-function machine() {
+/** The machine line: CPU model, cores, OS, kernel, Deno, date. */
+function machine(): BenchSummary["machine"] {
+  // lscpu, because Deno reads /proc/cpuinfo only with --allow-all.
   let cpu = "unknown CPU";
   try {
-    const lscpu = new TextDecoder().decode(
-      new Deno.Command("lscpu", { stderr: "null" }).outputSync().stdout,
-    );
-    cpu = /Model name:\s*(.+)/.exec(lscpu)?.[1]?.trim() ?? cpu;
-  } catch {
-    // No lscpu: try /proc/cpuinfo.
-    try {
-      cpu = /model name\s*:\s*(.+)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1]?.trim() ??
-        cpu;
-    } catch {
-      // Not Linux.
-    }
+    const lscpu = new Deno.Command("lscpu", { stderr: "null" }).outputSync();
+    cpu = /Model name:\s*(.+)/.exec(new TextDecoder().decode(lscpu.stdout))?.[1]?.trim() ?? cpu;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error; // no lscpu: not Linux
   }
-  return { ...machineInfo(), cpu, kernel: Deno.osRelease(), date: new Date().toISOString() };
+  const info = machineInfo();
+  return {
+    cpu,
+    cpus: info.cpus,
+    os: info.os,
+    kernel: Deno.osRelease(),
+    deno: info.deno,
+    date: new Date().toISOString(),
+  };
 }
 
-async function startTargets(
-  group: ProcessGroup,
-  backend: BenchTarget,
-  echoSrv: boolean,
-): Promise<BenchTarget[]> {
-  const targets: BenchTarget[] = [{ ...backend, name: "direct", stop: async () => {} }];
-  const proxyArgs = (
-    relay: string,
-  ) => ["--listen", "127.0.0.1:0", "--target", backend.addr, "--relay", relay];
-  const banner = /proxying (\S+) ->/;
-  targets.push(
-    await startDenoService(group, ROOT, "proxy", "proxy/main.ts", proxyArgs("loop"), banner),
-  );
-  targets.push(
-    await startDenoService(
-      group,
-      ROOT,
-      "proxy-streams",
-      "proxy/main.ts",
-      proxyArgs("streams"),
-      banner,
-    ),
-  );
-  const twoWorkers = [...proxyArgs("loop"), "--workers", "2"];
-  targets.push(
-    await startDenoService(group, ROOT, "proxy-2w", "proxy/main.ts", twoWorkers, banner),
-  );
-  targets.push(await startLb(group, backend));
-  targets.push(await startLb(group, backend, 2));
+/** The direct row, our rows, HAProxy and nginx in front of `backend`. */
+async function startTargets(group: ProcessGroup, backend: BenchTarget): Promise<BenchTarget[]> {
+  const direct = backend.name === "echo_srv (C)" ? "direct" : "direct (deno echo)";
+  const targets: BenchTarget[] = [{ ...backend, name: direct, stop: async () => {} }];
+  for (const row of OUR_ROWS) targets.push(await startOurs(group, row, backend.addr));
   if (hasProgram("haproxy")) targets.push(await startHaproxy(group, backend.addr));
-  if (hasProgram("nginx")) {
-    const nginx = startNginxStream(group, backend.addr);
-    if (nginx) targets.push(await nginx);
+  else console.log("note: haproxy is not installed: no HAProxy column (apt-get install haproxy)");
+  const nginx = hasProgram("nginx") ? startNginxStream(group, backend.addr) : undefined;
+  if (nginx) targets.push(await nginx);
+  else {
+    console.log(
+      "note: nginx or its stream module is not installed: no nginx column " +
+        "(apt-get install nginx libnginx-mod-stream)",
+    );
   }
-  if (!echoSrv) targets[0]!.name = "direct (deno echo)";
   return targets;
 }
 
-function cell(results: ScenarioResult[]): BenchCell {
+function cell(results: readonly ScenarioResult[]): BenchCell {
   return {
     rps: median(results.map((r) => r.rps)),
     p50_us: median(results.map((r) => r.latency_us.p50)),
@@ -187,279 +86,171 @@ function cell(results: ScenarioResult[]): BenchCell {
   };
 }
 
-async function bench(args: readonly string[]): Promise<void> {
+/** Every scenario against every target, `reps` times, interleaved; results by target. */
+async function runMatrix(
+  targets: readonly BenchTarget[],
+  ourEcho: BenchTarget,
+  scenarios: readonly Scenario[],
+  options: BenchOptions,
+): Promise<Map<string, Map<string, ScenarioResult[]>>> {
+  const samples = new Map<string, Map<string, ScenarioResult[]>>();
+  for (let rep = 1; rep <= options.reps; rep++) {
+    for (const scenario of scenarios) {
+      for (const target of [...targets, ourEcho]) {
+        if (target === ourEcho && !ECHO_SCENARIOS.has(scenario.name)) continue;
+        const result = await runScenario(scenario, {
+          target: target.addr,
+          timeout_secs: RUN_TIMEOUT_SECS,
+        });
+        const byScenario = samples.get(target.name) ?? new Map<string, ScenarioResult[]>();
+        samples.set(target.name, byScenario);
+        byScenario.set(scenario.name, [...byScenario.get(scenario.name) ?? [], result]);
+        console.log(
+          `  rep ${rep}/${options.reps} ${scenario.name.padEnd(14)} ${target.name.padEnd(18)} ` +
+            `${Math.round(result.rps).toString().padStart(7)} req/s  p99 ${
+              formatMicros(result.latency_us.p99)
+            }` +
+            (result.errors.total > 0 ? `  errors ${result.errors.total}` : ""),
+        );
+      }
+    }
+  }
+  return samples;
+}
+
+function signed(n: number): string {
+  return `${n >= 0 ? "+" : ""}${n.toFixed(1)}`;
+}
+
+/** Print the comparison with a saved run; throw when --fail-on-regression is exceeded. */
+async function compare(report: RunReport, options: BenchOptions, file: string): Promise<void> {
+  const compared = compareWithBaseline(report.scenarios, await readReport(file));
+  console.log(`\nCompared with ${file}:`);
+  for (const row of compared) {
+    console.log(
+      `  ${row.name.padEnd(34)} ${Math.round(row.rps).toString().padStart(7)} req/s (${
+        signed(row.rps_change_pct)
+      }%)  p99 ${formatMicros(row.p99_us)} (${signed(row.p99_change_pct)}%)`,
+    );
+  }
+  if (options.failOnRegression === undefined) return;
+  const failed = regressions(compared, options.failOnRegression);
+  if (failed.length === 0) return;
+  for (const line of failed) console.error(`regression: ${line}`);
+  throw new ServiceError(`${failed.length} regression(s) beyond ${options.failOnRegression}%`);
+}
+
+/**
+ * Run the whole bench and print its table.
+ *
+ * @param args Command-line arguments (see {@linkcode BENCH_USAGE}).
+ * @returns Resolves when every process it started is stopped again.
+ * @throws {ConfigError} On bad flags (exit 2).
+ * @throws {ServiceError} When --fail-on-regression is exceeded (exit 1).
+ * @example
+ * ```ts
+ * await bench(["--quick", "--json", "bench.json"]);
+ * ```
+ */
+export async function bench(args: readonly string[]): Promise<void> {
   const options = parseBenchArgs(args);
+  if (options.help) {
+    console.log(BENCH_USAGE);
+    return;
+  }
+  const scenarios = benchScenarios(options, Deno.readTextFileSync(SEED_MATRIX));
   const group = new ProcessGroup();
   const onSignal = () => {
     console.error("\ninterrupted: stopping every process the bench started");
-    group.stopAll().finally(() => Deno.exit(130));
+    group.stopAll().finally(() => Deno.exit(EXIT_INTERRUPTED));
   };
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   const info = machine();
-  const startedAt = info.date;
   try {
     console.log(
-      `Monkey D. TCP bench (${
-        options.quick ? "quick" : "full"
-      }): ${info.cpu}, ${info.cpus} cores, ` +
-        `${info.os} ${info.kernel}, Deno ${info.deno}, ${info.date}`,
+      `Monkey D. TCP bench (${options.quick ? "quick" : "full"}): ${info.cpu}, ${info.cpus} ` +
+        `cores, ${info.os} ${info.kernel}, Deno ${info.deno}, ${info.date}`,
     );
-    const pingpong = buildYardstick(group, ROOT, "pingpong");
-    const echoSrvBin = buildYardstick(group, ROOT, "echo_srv");
-    let backend: BenchTarget;
-    if (echoSrvBin) {
-      const port = freePort();
-      backend = await startExternal(group, "echo_srv (C)", echoSrvBin, [String(port)], port);
-    } else {
-      backend = await startDenoService(group, ROOT, "echo", "echo/main.ts", [
-        "--listen",
-        "127.0.0.1:0",
-      ], /echoing on (\S+)/);
-    }
-    const ourEcho = await startDenoService(group, ROOT, "echo (deno)", "echo/main.ts", [
-      "--listen",
-      "127.0.0.1:0",
-    ], /echoing on (\S+)/);
-    const targets = await startTargets(group, backend, echoSrvBin !== undefined);
+    const built = await buildYardsticks();
+    const yardsticks = "skipped" in built ? undefined : built;
+    if ("skipped" in built) console.log(`note: ${built.skipped}`);
+    const backend = yardsticks
+      ? await startEchoSrv(group, yardsticks.echoSrv)
+      : await startOurEcho(group, "echo (deno backend)");
+    const ourEcho = await startOurEcho(group);
+    const targets = await startTargets(group, backend);
     console.log(
       `backend: ${backend.name} on ${backend.addr}; targets: ${
         targets.map((t) => t.name).join(", ")
       }`,
     );
-    if (!pingpong) {
-      console.log("note: ../shared/tools/pingpong.c or cc not found: no C client cross-check");
-    }
 
-    const scenarios = benchScenarios(options);
-    const samples = new Map<string, ScenarioResult[]>();
-    const key = (target: string, scenario: string) => `${target}\u0000${scenario}`;
-    for (let rep = 1; rep <= options.reps; rep++) {
-      for (const scenario of scenarios) {
-        for (const target of [...targets, ourEcho]) {
-          if (
-            target === ourEcho && scenario.name !== "baseline" && scenario.name !== "heavy-load"
-          ) continue;
-          const result = await runScenario(scenario, { target: target.addr, timeout_secs: 5 });
-          const list = samples.get(key(target.name, scenario.name)) ?? [];
-          list.push(result);
-          samples.set(key(target.name, scenario.name), list);
-          console.log(
-            `  rep ${rep}/${options.reps} ${scenario.name.padEnd(14)} ${target.name.padEnd(18)} ` +
-              `${Math.round(result.rps).toString().padStart(7)} req/s  p99 ${
-                formatMicros(result.latency_us.p99)
-              }` +
-              (result.errors.total > 0 ? `  errors ${result.errors.total}` : ""),
-          );
-        }
-      }
-    }
-
+    const samples = await runMatrix(targets, ourEcho, scenarios, options);
     const rows: BenchRow[] = scenarios.map((s) => ({
       scenario: s.name,
       connections: s.connections,
       message_size: s.message_size,
       cells: Object.fromEntries(
-        [...targets, ourEcho].flatMap((t) => {
-          const list = samples.get(key(t.name, s.name));
-          return list ? [[t.name, cell(list)]] : [];
+        [...samples].flatMap(([target, byScenario]) => {
+          const list = byScenario.get(s.name);
+          return list ? [[target, cell(list)]] : [];
         }),
       ),
     }));
 
     // The C client on the same targets: a cross-check of what our load tester reports.
-    const cross: { target: string; ours: number; c: number }[] = [];
-    if (pingpong) {
-      const baseline = scenarios.find((s) => s.name === "baseline") ?? scenarios[0]!;
-      for (
-        const target of [
-          targets[0]!,
-          ...targets.filter((t) => t.name === "proxy" || t.name === "haproxy"),
-        ]
-      ) {
-        const cRuns = [];
-        for (let rep = 0; rep < options.reps; rep++) {
-          cRuns.push(
-            await runPingpongC(
-              pingpong,
-              target.addr,
-              baseline.connections,
-              baseline.message_size,
-              options.secs,
-            ),
-          );
-        }
-        const ours = rows.find((r) => r.scenario === baseline.name)?.cells[target.name]?.rps ?? NaN;
-        cross.push({ target: target.name, ours, c: median(cRuns.map((r) => r.rps)) });
-      }
-    }
+    const first = scenarios.find((s) => s.name === "baseline") ?? scenarios[0]!;
+    const firstRow = rows.find((r) => r.scenario === first.name)!;
+    const cross = yardsticks
+      ? await crossCheck(
+        yardsticks.pingpong,
+        targets.filter((t, i) => i === 0 || t.name === "proxy" || t.name === "haproxy"),
+        first,
+        Object.fromEntries(Object.entries(firstRow.cells).map(([name, c]) => [name, c.rps])),
+        options,
+      )
+      : [];
 
-    // RSS per established idle connection, on fresh processes (a heap grown by the load runs
-    // would hide the cost of new connections).
+    // RSS per idle connection on fresh processes (a heap grown by the load runs would hide the
+    // cost of new connections), then bulk and HTTP.
     const memory = await measureMemory(group, backend, options);
     const extra = await bulkAndHttp(group, options);
 
+    const summary: BenchSummary = {
+      machine: info,
+      rows,
+      cross,
+      memory,
+      extra,
+      reps: options.reps,
+      secs: options.secs,
+    };
     console.log("");
-    console.log(
-      renderBench({
-        machine: info,
-        rows,
-        cross,
-        memory,
-        extra,
-        reps: options.reps,
-        secs: options.secs,
-      }),
-    );
+    console.log(renderBench(summary));
 
     const report: RunReport = {
       target: "bench",
-      started_at: startedAt,
+      started_at: info.date,
       tool_version: TOOL_VERSION,
       machine: machineInfo(),
-      scenarios: [...samples.entries()].map(([k, list]) => {
-        const [target, scenario] = k.split("\u0000");
-        const sorted = [...list].sort((a, b) => a.rps - b.rps);
-        return { ...sorted[Math.floor(sorted.length / 2)]!, name: `${target}/${scenario}` };
-      }),
+      scenarios: [...samples].flatMap(([target, byScenario]) =>
+        [...byScenario].map(([scenario, list]) => {
+          const sorted = [...list].sort((a, b) => a.rps - b.rps);
+          return { ...sorted[Math.floor(sorted.length / 2)]!, name: `${target}/${scenario}` };
+        })
+      ),
     };
     if (options.json) {
-      Deno.writeTextFileSync(
-        options.json,
-        JSON.stringify(
-          { ...report, bench: { machine: info, rows, cross, memory, extra } },
-          null,
-          2,
-        ),
-      );
+      Deno.writeTextFileSync(options.json, JSON.stringify({ ...report, bench: summary }, null, 2));
       console.log(`results saved to ${options.json}`);
     }
-    if (options.baseline) {
-      const previous = await readReport(options.baseline);
-      const compared = compareWithBaseline(report.scenarios, previous);
-      console.log(`\nCompared with ${options.baseline}:`);
-      for (const row of compared) {
-        console.log(
-          `  ${row.name.padEnd(34)} ${Math.round(row.rps).toString().padStart(7)} req/s (${
-            signed(row.rps_change_pct)
-          }%)  ` +
-            `p99 ${formatMicros(row.p99_us)} (${signed(row.p99_change_pct)}%)`,
-        );
-      }
-      if (options.failOnRegression !== undefined) {
-        const failed = regressions(compared, options.failOnRegression);
-        if (failed.length > 0) {
-          for (const line of failed) console.error(`regression: ${line}`);
-          throw new ServiceError(
-            `${failed.length} regression(s) beyond ${options.failOnRegression}%`,
-          );
-        }
-      }
-    }
+    if (options.baseline) await compare(report, options, options.baseline);
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     await group.stopAll();
   }
-}
-
-/** Our load balancer with one backend, on 1 or more workers. */
-function startLb(group: ProcessGroup, backend: BenchTarget, workers = 1): Promise<BenchTarget> {
-  const args = ["--listen", "127.0.0.1:0", "--backend", backend.addr, "--workers", String(workers)];
-  const name = workers > 1 ? `lb-${workers}w` : "lb";
-  return startDenoService(group, ROOT, name, "load_balancer/main.ts", args, /balancing (\S+) ->/);
-}
-
-/** Our proxy and the peers in front of some other backend (iperf3, an HTTP server). */
-async function proxiesTo(group: ProcessGroup, backend: BenchTarget): Promise<BenchTarget[]> {
-  const list: BenchTarget[] = [{ ...backend, name: "direct", stop: async () => {} }];
-  list.push(
-    await startDenoService(
-      group,
-      ROOT,
-      "proxy",
-      "proxy/main.ts",
-      ["--listen", "127.0.0.1:0", "--target", backend.addr],
-      /proxying (\S+) ->/,
-    ),
-  );
-  if (hasProgram("haproxy")) list.push(await startHaproxy(group, backend.addr));
-  if (hasProgram("nginx")) {
-    const nginx = startNginxStream(group, backend.addr);
-    if (nginx) list.push(await nginx);
-  }
-  return list;
-}
-
-/** RSS per idle connection of fresh proxies (ours, the load balancer, HAProxy, nginx). */
-async function measureMemory(group: ProcessGroup, backend: BenchTarget, options: BenchOptions) {
-  const memory: { target: string; bytes: number }[] = [];
-  const fresh = await proxiesTo(group, backend);
-  fresh.push(await startLb(group, backend));
-  for (const target of fresh.slice(1)) {
-    memory.push({
-      target: target.name,
-      bytes: await rssPerIdleConnection(target, options.idleConnections),
-    });
-    await target.stop();
-  }
-  return memory;
-}
-
-/** Bulk transfer (iperf3) and HTTP keep-alive (wrk → proxy → nginx) rows, medians over reps. */
-async function bulkAndHttp(group: ProcessGroup, options: BenchOptions): Promise<BenchExtra[]> {
-  const extra: BenchExtra[] = [];
-  if (hasProgram("iperf3")) {
-    const server = await startIperfServer(group);
-    const targets = await proxiesTo(group, server);
-    const values: Record<string, number[]> = {};
-    for (let rep = 0; rep < options.reps; rep++) {
-      for (const target of targets) {
-        const bps = await runIperf(target.addr, options.secs);
-        (values[target.name] ??= []).push(bps);
-        console.log(
-          `  rep ${rep + 1}/${options.reps} iperf3 bulk     ${target.name.padEnd(18)} ${
-            (bps / 1e9).toFixed(2)
-          } Gbit/s`,
-        );
-      }
-    }
-    extra.push({
-      test: "bulk transfer (iperf3, 1 stream)",
-      unit: "Gbit/s",
-      values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, median(v) / 1e9])),
-    });
-    for (const target of targets.slice(1)) await target.stop();
-    await server.stop();
-  }
-  if (hasProgram("wrk") && hasProgram("nginx")) {
-    const server = await startNginxHttp(group);
-    const targets = await proxiesTo(group, server);
-    for (const connections of [10, 100]) {
-      const values: Record<string, number[]> = {};
-      for (let rep = 0; rep < options.reps; rep++) {
-        for (const target of targets) {
-          const rps = await runWrk(target.addr, connections, options.secs);
-          (values[target.name] ??= []).push(rps);
-          console.log(
-            `  rep ${rep + 1}/${options.reps} http c=${String(connections).padEnd(4)}    ${
-              target.name.padEnd(18)
-            } ${Math.round(rps)} req/s`,
-          );
-        }
-      }
-      extra.push({
-        test: `HTTP keep-alive (wrk, ${connections} conns → nginx)`,
-        unit: "req/s",
-        values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, median(v)])),
-      });
-    }
-  }
-  return extra;
-}
-
-function signed(n: number): string {
-  return `${n >= 0 ? "+" : ""}${n.toFixed(1)}`;
 }
 
 if (import.meta.main) await runMain(() => bench(Deno.args));
