@@ -17,7 +17,7 @@
  */
 
 import { ProcessGroup } from "./process_group.ts";
-import { buildYardsticks, startEchoSrv } from "./yardsticks.ts";
+import { buildYardsticks, parsePingpong, startEchoSrv } from "./yardsticks.ts";
 
 const SERVE = new URL("./serve.ts", import.meta.url).pathname;
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-sys", "--allow-env"];
@@ -99,7 +99,9 @@ function summary(name: string, samples: Sample[], reference: number): string {
   const cpu = median(samples.map((s) => s.cpuUs));
   const latency = Number.isNaN(samples[0]!.p50)
     ? "".padEnd(24)
-    : `p50 ${median(samples.map((s) => s.p50))}µs  p99 ${median(samples.map((s) => s.p99))}µs`
+    : `p50 ${Math.round(median(samples.map((s) => s.p50)))}µs  p99 ${
+      Math.round(median(samples.map((s) => s.p99)))
+    }µs`
       .padEnd(24);
   return `  ${name.padEnd(14)} ${String(Math.round(rps)).padStart(7)} req/s  ${
     (rps / reference).toFixed(2)
@@ -131,11 +133,12 @@ async function main(): Promise<void> {
   try {
     for (let round = 1; round <= rounds; round++) {
       const cOut = await run(client, target, timed);
-      const rps = Number(/rps=(\d+)/.exec(cOut.stdout)?.[1]);
+      const measured = parsePingpong(cOut.stdout);
+      const rps = measured.rps;
       c.push({
         rps,
-        p50: Number(/p50_us=(\d+)/.exec(cOut.stdout)?.[1]),
-        p99: Number(/p99_us=(\d+)/.exec(cOut.stdout)?.[1]),
+        p50: measured.p50_us,
+        p99: measured.p99_us,
         cpuUs: (cOut.cpu * 1e6) / (rps * secs),
       });
       const oOut = await run(Deno.execPath(), [
