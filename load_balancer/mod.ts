@@ -29,6 +29,7 @@ export {
   startLoadBalancer,
   type StartLoadBalancerOptions,
 } from "./balancer.ts";
+export { type LbCluster, startLbCluster } from "./cluster.ts";
 export {
   type BackendConfig,
   type HealthConfig,

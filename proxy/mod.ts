@@ -20,3 +20,4 @@ export {
   type StartProxyOptions,
 } from "./proxy.ts";
 export { PROXY_SCHEMA, type ProxyConfig } from "./config.ts";
+export { type ProxyCluster, startProxyCluster } from "./cluster.ts";

@@ -1,11 +1,11 @@
 /**
- * Benchmark: this load tester (one worker) against `../shared/tools/pingpong.c`, side by side
- * in one run, on the same fast echo server (`../shared/tools/echo_srv.c`), plus a bare Deno
- * write/read loop as the floor. Both C tools are measuring instruments outside the project;
- * they are compiled into a temp dir with `cc`.
+ * How fast is the load tester itself? Our load tester (one worker, run through
+ * `bench/serve.ts load-test`) against the C ping-pong client (`bench/c/pingpong.c`), side by
+ * side in one run, on the same C echo server (`bench/c/echo_srv.c`), plus a bare Deno
+ * write/read loop as the floor. The C yardsticks are built with `cc` (see `yardsticks.ts`).
  *
  * Run from the repo root:
- * `deno run --allow-run --allow-read --allow-write --allow-net --allow-env --allow-sys load_tester/compare_c.ts [ROUNDS] [SECS] [CONNS] [SIZE]`
+ * `deno run --allow-run --allow-read --allow-write --allow-net --allow-env --allow-sys bench/compare_c.ts [ROUNDS] [SECS] [CONNS] [SIZE]`
  *
  * Prints every round and the medians. The machine may be shared: rounds alternate the
  * clients so drifting load hits all of them, and each client's CPU time per request (user +
@@ -16,8 +16,10 @@
  * @module
  */
 
-const TOOLS = new URL("../../shared/tools/", import.meta.url).pathname;
-const MAIN = new URL("./main.ts", import.meta.url).pathname;
+import { ProcessGroup } from "./process_group.ts";
+import { buildYardsticks, parsePingpong, startEchoSrv } from "./yardsticks.ts";
+
+const SERVE = new URL("./serve.ts", import.meta.url).pathname;
 const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-sys", "--allow-env"];
 const TIME = "/usr/bin/time";
 const decoder = new TextDecoder();
@@ -97,7 +99,9 @@ function summary(name: string, samples: Sample[], reference: number): string {
   const cpu = median(samples.map((s) => s.cpuUs));
   const latency = Number.isNaN(samples[0]!.p50)
     ? "".padEnd(24)
-    : `p50 ${median(samples.map((s) => s.p50))}µs  p99 ${median(samples.map((s) => s.p99))}µs`
+    : `p50 ${Math.round(median(samples.map((s) => s.p50)))}µs  p99 ${
+      Math.round(median(samples.map((s) => s.p99)))
+    }µs`
       .padEnd(24);
   return `  ${name.padEnd(14)} ${String(Math.round(rps)).padStart(7)} req/s  ${
     (rps / reference).toFixed(2)
@@ -108,38 +112,40 @@ function summary(name: string, samples: Sample[], reference: number): string {
 async function main(): Promise<void> {
   const [rounds = 5, secs = 3, conns = 10, size = 1024] = Deno.args.map(Number);
   const timed = await exists(TIME);
-  const dir = await Deno.makeTempDir();
+  const built = await buildYardsticks();
+  if ("skipped" in built) {
+    console.log(built.skipped);
+    return;
+  }
+  const group = new ProcessGroup();
+  const dir = group.tempDir();
+  // Copies under names of their own: a `pkill echo_srv` elsewhere does not stop this run.
   const client = `${dir}/yard_client`;
-  await run("cc", ["-O2", "-o", client, `${TOOLS}pingpong.c`], false);
-  await run("cc", ["-O2", "-o", `${dir}/yard_echo`, `${TOOLS}echo_srv.c`], false);
+  await Deno.copyFile(built.pingpong, client);
+  await Deno.copyFile(built.echoSrv, `${dir}/yard_echo`);
   await Deno.writeTextFile(`${dir}/bare.ts`, BARE_CLIENT);
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
-  const server = new Deno.Command(`${dir}/yard_echo`, {
-    args: [String(port)],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const target = [String(port), String(conns), String(size), String(secs)];
+  const server = await startEchoSrv(group, `${dir}/yard_echo`);
+  const port = server.addr.slice(server.addr.lastIndexOf(":") + 1);
+  const target = [port, String(conns), String(size), String(secs)];
   const c: Sample[] = [];
   const ours: Sample[] = [];
   const bare: Sample[] = [];
   try {
-    await waitForPort(port);
     for (let round = 1; round <= rounds; round++) {
       const cOut = await run(client, target, timed);
-      const rps = Number(/rps=(\d+)/.exec(cOut.stdout)?.[1]);
+      const measured = parsePingpong(cOut.stdout);
+      const rps = measured.rps;
       c.push({
         rps,
-        p50: Number(/p50_us=(\d+)/.exec(cOut.stdout)?.[1]),
-        p99: Number(/p99_us=(\d+)/.exec(cOut.stdout)?.[1]),
+        p50: measured.p50_us,
+        p99: measured.p99_us,
         cpuUs: (cOut.cpu * 1e6) / (rps * secs),
       });
       const oOut = await run(Deno.execPath(), [
         "run",
         ...PERMS,
-        MAIN,
+        SERVE,
+        "load-test",
         "--config",
         "/dev/null",
         "--target",
@@ -175,13 +181,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    try {
-      server.kill();
-    } catch {
-      // already exited
-    }
-    await server.status;
-    await Deno.remove(dir, { recursive: true });
+    await group.stopAll();
   }
   const reference = median(c.map((x) => x.rps));
   console.log(
@@ -199,18 +199,6 @@ async function main(): Promise<void> {
     "  (CPU includes process start-up, the same for both Deno clients; the bare loop has no\n" +
       "   timing, histogram or verification)",
   );
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-  throw new Error(`echo_srv did not listen on ${port}`);
 }
 
 if (import.meta.main) await main();

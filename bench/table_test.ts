@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { median, ratio, renderBench } from "./bench_table.ts";
+import { median, ratio, renderBench } from "./table.ts";
 
 Deno.test("median() takes the middle value, or the mean of the middle two", () => {
   assert.equal(median([3, 1, 2]), 2);

@@ -64,6 +64,10 @@ export interface BenchSummary {
  *
  * @param values Numbers.
  * @returns The median, or NaN for none.
+ * @example
+ * ```ts
+ * median([4, 1, 3, 2]); // 2.5
+ * ```
  */
 export function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;
@@ -78,6 +82,10 @@ export function median(values: readonly number[]): number {
  * @param a Numerator.
  * @param b Denominator.
  * @returns Text, or "-" when undefined.
+ * @example
+ * ```ts
+ * ratio(90, 100); // "0.90x"
+ * ```
  */
 export function ratio(a: number | undefined, b: number | undefined): string {
   if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) {
@@ -102,6 +110,10 @@ function table(header: string[], rows: string[][]): string {
  *
  * @param summary Results.
  * @returns Text.
+ * @example
+ * ```ts
+ * console.log(renderBench(summary));
+ * ```
  */
 export function renderBench(summary: BenchSummary): string {
   const targets = [...new Set(summary.rows.flatMap((r) => Object.keys(r.cells)))];

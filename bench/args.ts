@@ -1,0 +1,134 @@
+/**
+ * `deno task bench` flags and the scenario matrix they select.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { ConfigError, parseTomlText } from "@monkey/shared";
+import type { Scenario } from "@monkey/load-tester";
+
+/** Usage line for `--help`. */
+export const BENCH_USAGE =
+  "Usage: deno task bench [--quick] [--reps N] [--secs S] [--json FILE] [--baseline FILE] " +
+  "[--fail-on-regression PCT]";
+
+/** Bench settings. */
+export interface BenchOptions {
+  /** The short run: four scenarios, one repetition of 1 s. @default false */
+  quick: boolean;
+  /** Repetitions per cell (the table shows medians). @default 3, or 1 with --quick */
+  reps: number;
+  /** Seconds per run. @default 3, or 1 with --quick */
+  secs: number;
+  /** Save the run as JSON here. @default undefined */
+  json: string | undefined;
+  /** Compare with a run saved with --json. @default undefined */
+  baseline: string | undefined;
+  /** Exit 1 when a scenario is this many percent worse than the baseline. @default undefined */
+  failOnRegression: number | undefined;
+  /** Connections opened for the RSS-per-connection reading. @default 2000, or 500 with --quick */
+  idleConnections: number;
+  /** `--help` was given: print {@linkcode BENCH_USAGE} and do nothing else. */
+  help: boolean;
+}
+
+/** Scenarios `--quick` keeps. */
+const QUICK_SCENARIOS = new Set(["baseline", "heavy-load", "stress-test", "big-data"]);
+
+function numberFlag(flag: string, text: string | undefined, fallback: number, min: number) {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isFinite(n) || n < min) {
+    throw new ConfigError(
+      `Cannot parse flag --${flag}: expected a number >= ${min}, got '${text}'`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Parse the bench's command line.
+ *
+ * @param args Command-line arguments.
+ * @returns The settings.
+ * @throws {ConfigError} On an unknown flag or a bad number (exit 2).
+ * @example
+ * ```ts
+ * parseBenchArgs(["--quick", "--json", "run.json"]).reps; // 1
+ * ```
+ */
+export function parseBenchArgs(args: readonly string[]): BenchOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      options: {
+        quick: { type: "boolean" },
+        reps: { type: "string" },
+        secs: { type: "string" },
+        json: { type: "string" },
+        baseline: { type: "string" },
+        "fail-on-regression": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error; // parseArgs throws TypeErrors with a code
+    throw new ConfigError(`Cannot parse command line: ${error.message.split("\n")[0]}`);
+  }
+  const quick = parsed.quick === true;
+  const failOnRegression = parsed["fail-on-regression"];
+  return {
+    quick,
+    reps: Math.round(numberFlag("reps", parsed.reps, quick ? 1 : 3, 1)),
+    secs: numberFlag("secs", parsed.secs, quick ? 1 : 3, 0.2),
+    json: parsed.json,
+    baseline: parsed.baseline,
+    failOnRegression: failOnRegression === undefined
+      ? undefined
+      : numberFlag("fail-on-regression", failOnRegression, 10, 0),
+    idleConnections: quick ? 500 : 2000,
+    help: parsed.help === true,
+  };
+}
+
+/**
+ * The seed's matrix (the `[[scenarios]]` of `load_test.toml`) as ping-pong runs of `secs`
+ * seconds, or the quick subset.
+ *
+ * @param options Settings.
+ * @param tomlText The text of `load_test.toml`.
+ * @param file Its name, for error messages. @default "load_test.toml"
+ * @returns The scenarios, in file order.
+ * @throws {ConfigError} When the file has no scenarios.
+ * @example
+ * ```ts
+ * const scenarios = benchScenarios(parseBenchArgs([]), Deno.readTextFileSync("load_test.toml"));
+ * ```
+ */
+export function benchScenarios(
+  options: BenchOptions,
+  tomlText: string,
+  file = "load_test.toml",
+): Scenario[] {
+  const parsed = parseTomlText(tomlText, file) as {
+    scenarios?: { name: string; connections: number; message_size: number }[];
+  };
+  const seed = parsed.scenarios ?? [];
+  if (seed.length === 0) {
+    throw new ConfigError(`Cannot read the bench matrix: no [[scenarios]] in ${file}`);
+  }
+  return seed
+    .filter((s) => !options.quick || QUICK_SCENARIOS.has(s.name))
+    .map((s) => ({
+      name: s.name,
+      mode: "pingpong" as const,
+      connections: s.connections,
+      message_size: s.message_size,
+      duration_secs: options.secs,
+      rate: 0,
+      warmup_secs: options.quick ? 0.2 : 0.5,
+    }));
+}

@@ -1,0 +1,100 @@
+/**
+ * nginx as a bench row (the stream module's `proxy_pass`, one worker) and as the HTTP server
+ * behind the keep-alive test. Debian/Ubuntu packages: `nginx`, `libnginx-mod-stream`.
+ *
+ * @module
+ */
+
+import { type BenchTarget, freePort, type ProcessGroup, startExternal } from "./process_group.ts";
+
+/** Where Debian's `libnginx-mod-stream` installs the stream module. */
+export const NGINX_STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so";
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/**
+ * Start nginx with the stream module (`proxy_pass`, one worker, no master process).
+ *
+ * @param group Process tracking.
+ * @param backend `host:port` to forward to.
+ * @returns The target named "nginx", or undefined when the stream module is not installed.
+ * @example
+ * ```ts
+ * const nginx = await startNginxStream(new ProcessGroup(), "127.0.0.1:8081");
+ * ```
+ */
+export function startNginxStream(
+  group: ProcessGroup,
+  backend: string,
+): Promise<BenchTarget> | undefined {
+  if (!exists(NGINX_STREAM_MODULE)) return undefined;
+  const port = freePort();
+  const dir = group.tempDir();
+  Deno.writeTextFileSync(
+    `${dir}/nginx.conf`,
+    `load_module ${NGINX_STREAM_MODULE};
+daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log stderr error;
+events { worker_connections 8192; }
+stream {
+  server {
+    listen 127.0.0.1:${port};
+    proxy_pass ${backend};
+    tcp_nodelay on;
+  }
+}
+`,
+  );
+  return startExternal(group, "nginx", "nginx", ["-p", dir, "-c", `${dir}/nginx.conf`], port);
+}
+
+/**
+ * nginx as an HTTP server answering `200 OK` with a short body: the HTTP keep-alive backend.
+ *
+ * @param group Process tracking.
+ * @returns The target, named "nginx-http".
+ * @example
+ * ```ts
+ * const http = await startNginxHttp(new ProcessGroup());
+ * ```
+ */
+export function startNginxHttp(group: ProcessGroup): Promise<BenchTarget> {
+  const port = freePort();
+  const dir = group.tempDir();
+  Deno.writeTextFileSync(
+    `${dir}/nginx-http.conf`,
+    `daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx-http.pid;
+error_log stderr error;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:${port};
+    location / { return 200 "monkey\\n"; }
+  }
+}
+`,
+  );
+  return startExternal(
+    group,
+    "nginx-http",
+    "nginx",
+    ["-p", dir, "-c", `${dir}/nginx-http.conf`],
+    port,
+  );
+}

@@ -1,0 +1,92 @@
+/**
+ * One of our services in a process of its own, started through its package (never by a
+ * sibling's file path): `deno run … bench/serve.ts SERVICE [flags]`, where SERVICE is `proxy`,
+ * `lb`, `echo` or `load-test` and the flags are the service's own (`--listen 127.0.0.1:0`,
+ * `--relay streams`, `--workers 2`, …). It behaves like the service's `main.ts`: the same
+ * banner with the bound address, the same exit codes, SIGTERM drains.
+ *
+ * The bench runs the load tester in its own process and each service in another, so the
+ * client and the server under test never share an event loop.
+ *
+ * @module
+ */
+
+import { startEcho } from "@monkey/echo";
+import { ECHO_SCHEMA } from "@monkey/echo";
+import { LB_SCHEMA, loadLbConfig, startLbCluster, startLoadBalancer } from "@monkey/load-balancer";
+import { loadTestCli } from "@monkey/load-tester";
+import { PROXY_SCHEMA, startProxy, startProxyCluster } from "@monkey/proxy";
+import { ConfigError, runMain, type ServiceHandle, serviceMain } from "@monkey/shared";
+
+/** The services `serve.ts` can run. */
+export const SERVICES = ["proxy", "lb", "echo", "load-test"] as const;
+/** One of {@linkcode SERVICES}. */
+export type ServiceName = typeof SERVICES[number];
+
+/** Banners the bench waits for; the first group is the bound address. */
+export const BANNERS: Record<Exclude<ServiceName, "load-test">, RegExp> = {
+  proxy: /proxying (\S+) ->/,
+  lb: /balancing (\S+) ->/,
+  echo: /echoing on (\S+)/,
+};
+
+/**
+ * Run one service until it is signalled (or, for `load-test`, until the run ends).
+ *
+ * @param args `SERVICE` followed by the service's flags.
+ * @returns Resolves once the service is up (or the load test is done).
+ * @throws {ConfigError} On an unknown service or bad flags (exit 2).
+ * @example
+ * ```ts
+ * await serve(["echo", "--listen", "127.0.0.1:0", "--metrics", "off"]);
+ * ```
+ */
+export async function serve(args: readonly string[]): Promise<void> {
+  const [service, ...flags] = args;
+  switch (service) {
+    case "proxy":
+      return await serviceMain({
+        name: "proxy",
+        schema: PROXY_SCHEMA,
+        usage: "bench/serve.ts proxy [flags]",
+        args: flags,
+        start: (config, logger): ServiceHandle | Promise<ServiceHandle> =>
+          config.workers > 1
+            ? startProxyCluster(config, { logger })
+            : startProxy(config, { logger }),
+        banner: (proxy, config) => `proxying ${proxy.addr} -> ${config.target_addr}`,
+      });
+    case "lb":
+      loadLbConfig(flags); // cross-key checks, as the load balancer's main does
+      return await serviceMain({
+        name: "lb",
+        schema: LB_SCHEMA,
+        usage: "bench/serve.ts lb [flags]",
+        args: flags,
+        start: async (config, logger) =>
+          config.workers > 1
+            ? await startLbCluster(config, { logger })
+            : startLoadBalancer(config, { logger }),
+        banner: (lb, config) =>
+          `balancing ${lb.addr} -> ${config.backends.map((b) => b.addr).join(", ")}`,
+      });
+    case "echo":
+      return await serviceMain({
+        name: "echo",
+        schema: ECHO_SCHEMA,
+        usage: "bench/serve.ts echo [flags]",
+        args: flags,
+        start: (config, logger) => startEcho(config, { logger }),
+        banner: (echo) => `echoing on ${echo.addr}`,
+      });
+    case "load-test":
+      Deno.exitCode = await loadTestCli(flags);
+      return;
+    default:
+      throw new ConfigError(
+        `Cannot serve: expected one of ${SERVICES.join(", ")}, got '${service ?? ""}'`,
+      );
+  }
+}
+
+if (import.meta.main) await runMain(() => serve(Deno.args));
