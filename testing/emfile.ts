@@ -1,0 +1,111 @@
+/**
+ * The EMFILE harness: run a service in a subprocess with a tiny descriptor table, exhaust it
+ * with clients, free the descriptors, and see whether the service serves again.
+ *
+ * @module
+ */
+
+import { closeQuietly, readExactly, writeAll } from "./io.ts";
+import { dial } from "./peers.ts";
+import { type LineProcess, REPO_ROOT, spawnLines } from "./process.ts";
+
+/** Options for {@linkcode exhaustDescriptors}. */
+export interface EmfileOptions {
+  /**
+   * `deno` arguments that start the service, run from the repository root (e.g. `["run",
+   * "--allow-net", "proxy/main.ts", "--listen", "127.0.0.1:0", …]`); the service must echo
+   * through to an echo server and log "accept failed … Too many open files".
+   */
+  args: readonly string[];
+  /** The service's ready line: group 1 its listen address, group 2 its metrics address. */
+  ready: RegExp;
+  /** Clients opened to use up the descriptors (each sends one byte). */
+  clients: number;
+  /** Descriptors the process may hold: enough to start, far fewer than the clients. @default 48 */
+  maxFiles?: number;
+  /** How long the accept-failure line and then the recovery may take (the back-off tops out at 1 s). @default 10000 */
+  recoverMs?: number;
+}
+
+/** A service that ran out of descriptors and got them back. */
+export interface EmfileRun extends AsyncDisposable {
+  /** The service process (its output lines, `stop()`). */
+  proc: LineProcess;
+  /** Its listen address. */
+  addr: string;
+  /** Its metrics address (`host:port`). */
+  metrics: string;
+  /** What the first client after the shortage got back when it sent "again". */
+  echoed: string;
+}
+
+const DEFAULT_MAX_FILES = 48;
+const DEFAULT_RECOVER_MS = 10_000;
+const ACCEPT_FAILED = /accept failed .*(Too many open files|os error 24)/;
+const PROBE = "again";
+
+/**
+ * Start a service under `ulimit -n maxFiles`, connect `clients` clients until its accept()
+ * fails with EMFILE (it must log so), close them, then send one exchange through it. Without
+ * a back-off on accept errors the accept loop dies and the exchange hangs: it is bounded by
+ * `recoverMs` (the connection is closed then, and the read throws).
+ *
+ * @param options The service command, its ready line, the client count and limits.
+ * @returns The running service and what the probe got back; dispose it to kill the process.
+ * @throws {Error} When the service never starts, never hits EMFILE, or the probe fails.
+ * @example
+ * ```ts
+ * await using run = await exhaustDescriptors({
+ *   args: ["run", "--allow-net", "--allow-read", "proxy/main.ts", "--target", echo.addr, "--metrics", "127.0.0.1:0"],
+ *   ready: /proxying (\S+) -> .*metrics on http:\/\/(\S+)\/metrics/,
+ *   clients: 80,
+ * });
+ * assert.equal(run.echoed, "again");
+ * ```
+ */
+export async function exhaustDescriptors(options: EmfileOptions): Promise<EmfileRun> {
+  const recoverMs = options.recoverMs ?? DEFAULT_RECOVER_MS;
+  // `bash -c 'ulimit -n N; exec deno …'`: the service runs with a small descriptor table.
+  const proc = spawnLines("bash", [
+    "-c",
+    `ulimit -n ${options.maxFiles ?? DEFAULT_MAX_FILES} && exec "$0" "$@"`,
+    Deno.execPath(),
+    ...options.args,
+  ], { cwd: REPO_ROOT });
+  try {
+    const [, addr, metrics] = await proc.waitForLine(options.ready);
+    if (addr === undefined || metrics === undefined) {
+      throw new Error(`ready pattern ${options.ready} must capture the address and metrics`);
+    }
+    const clients: Deno.TcpConn[] = [];
+    try {
+      // Clients connect (the kernel completes the handshake) until accept() fails.
+      for (let i = 0; i < options.clients; i++) {
+        const conn = await dial(addr);
+        clients.push(conn);
+        await writeAll(conn, new Uint8Array([i]));
+      }
+      await proc.waitForLine(ACCEPT_FAILED, recoverMs);
+    } finally {
+      for (const conn of clients) conn.close();
+    }
+    const echoed = await probe(addr, recoverMs);
+    return { proc, addr, metrics, echoed, [Symbol.asyncDispose]: proc[Symbol.asyncDispose] };
+  } catch (error) {
+    await proc[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
+/** Send "again" through a new connection and read the echo, within `deadlineMs`. */
+async function probe(addr: string, deadlineMs: number): Promise<string> {
+  const conn = await dial(addr);
+  const deadline = setTimeout(() => closeQuietly(conn), deadlineMs);
+  try {
+    await writeAll(conn, new TextEncoder().encode(PROBE));
+    return new TextDecoder().decode(await readExactly(conn, PROBE.length));
+  } finally {
+    clearTimeout(deadline);
+    closeQuietly(conn);
+  }
+}
