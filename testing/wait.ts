@@ -14,18 +14,18 @@ const DEFAULT_TIMEOUT_MS = 5000;
  * (a counter in another component); prefer awaiting an event where one exists.
  *
  * @param condition Checked every few ms (may be async).
+ * @param what What is awaited, named in the timeout error.
  * @param timeoutMs Deadline. @default 5000
- * @param what Description for the timeout error.
  * @throws {Error} On timeout, naming `what` and the deadline.
  * @example
  * ```ts
- * await waitFor(() => server.active === 0, 2000, "connections to drain");
+ * await waitFor(() => server.active === 0, "connections to drain", 2000);
  * ```
  */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
+  what: string,
   timeoutMs = DEFAULT_TIMEOUT_MS,
-  what = "condition",
 ): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!(await condition())) {

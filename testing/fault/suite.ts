@@ -213,7 +213,7 @@ async function overLimitLane(
   let burst = 0;
   while (tally.byKind.over_limit < count) {
     burst++;
-    await waitFor(() => limited.active() === 0, deadlineMs, "limited service to go idle");
+    await waitFor(() => limited.active() === 0, "limited service to go idle", deadlineMs);
     const holders: Deno.TcpConn[] = [];
     try {
       await fillSlots(limited, holders, deadlineMs, tally);
@@ -268,8 +268,8 @@ async function stalledReaders(
         }
         return now - quietSince >= STALL_QUIET_MS;
       },
-      deadlineMs,
       "stalled floods to stop moving",
+      deadlineMs,
     );
     return {
       before,
@@ -294,8 +294,8 @@ async function settle(
   try {
     await waitFor(
       () => gauges.every((t) => t.active() === 0) && upstream.open === 0,
-      settleMs,
       "active gauges and upstream connections to reach 0",
+      settleMs,
     );
   } catch (error) {
     failures.push(
