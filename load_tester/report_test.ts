@@ -7,7 +7,7 @@ import {
   formatReport,
   formatScenario,
 } from "./report.ts";
-import { fakeReport, fakeResult } from "./_test_results.ts";
+import { fakeReport, fakeResult } from "./_testing.ts";
 
 const results = [
   fakeResult("baseline", Array.from({ length: 2000 }, (_, i) => 100 + (i % 200))),
