@@ -1,10 +1,5 @@
 import { loadConfig } from "@monkey/shared";
-import {
-  type BadConfigCase,
-  badConfigTests,
-  GENERIC_BAD_CONFIGS,
-  SERVICE_BAD_CONFIGS,
-} from "@monkey/testing/bad-config";
+import { type BadConfigCase, badConfigTests } from "@monkey/testing/bad-config";
 import { ECHO_SCHEMA } from "./config.ts";
 
 const ECHO_CASES: BadConfigCase[] = [
@@ -53,7 +48,7 @@ const ECHO_CASES: BadConfigCase[] = [
 badConfigTests({
   service: "echo",
   load: (args) => loadConfig(ECHO_SCHEMA, { args }),
-  cases: [...GENERIC_BAD_CONFIGS, ...SERVICE_BAD_CONFIGS, ...ECHO_CASES],
+  cases: ECHO_CASES,
   command: ["run", "--allow-net", "--allow-read", "echo/main.ts"],
   exitCases: ["unknown key", "binary garbage", "missing file", "unknown flag", "unbracketed IPv6"],
 });

@@ -1,9 +1,4 @@
-import {
-  type BadConfigCase,
-  badConfigTests,
-  GENERIC_BAD_CONFIGS,
-  SERVICE_BAD_CONFIGS,
-} from "@monkey/testing/bad-config";
+import { type BadConfigCase, badConfigTests } from "@monkey/testing/bad-config";
 import { loadLbConfig } from "./config.ts";
 
 const LB_CASES: BadConfigCase[] = [
@@ -72,7 +67,7 @@ const LB_CASES: BadConfigCase[] = [
 badConfigTests({
   service: "load balancer",
   load: (args) => loadLbConfig(args),
-  cases: [...GENERIC_BAD_CONFIGS, ...SERVICE_BAD_CONFIGS, ...LB_CASES],
+  cases: LB_CASES,
   command: ["run", "--allow-net", "--allow-read", "--allow-env", "load_balancer/main.ts"],
   exitCases: ["unknown strategy", "duplicate backend", "binary garbage", "unknown flag"],
 });

@@ -1,8 +1,4 @@
-import {
-  type BadConfigCase,
-  badConfigTests,
-  GENERIC_BAD_CONFIGS,
-} from "@monkey/testing/bad-config";
+import { type BadConfigCase, badConfigTests } from "@monkey/testing/bad-config";
 import { loadTestConfig } from "./config.ts";
 
 const LOAD_TEST_CASES: BadConfigCase[] = [
@@ -77,7 +73,8 @@ const LOAD_TEST_CASES: BadConfigCase[] = [
 badConfigTests({
   service: "load tester",
   load: (args) => loadTestConfig(args),
-  cases: [...GENERIC_BAD_CONFIGS, ...LOAD_TEST_CASES],
+  cases: LOAD_TEST_CASES,
+  serviceKeys: false,
   command: [
     "run",
     "--allow-net",

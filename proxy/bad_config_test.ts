@@ -1,10 +1,5 @@
 import { loadConfig } from "@monkey/shared";
-import {
-  type BadConfigCase,
-  badConfigTests,
-  GENERIC_BAD_CONFIGS,
-  SERVICE_BAD_CONFIGS,
-} from "@monkey/testing/bad-config";
+import { type BadConfigCase, badConfigTests } from "@monkey/testing/bad-config";
 import { PROXY_SCHEMA } from "./config.ts";
 
 const PROXY_CASES: BadConfigCase[] = [
@@ -63,7 +58,7 @@ const PROXY_CASES: BadConfigCase[] = [
 badConfigTests({
   service: "proxy",
   load: (args) => loadConfig(PROXY_SCHEMA, { args }),
-  cases: [...GENERIC_BAD_CONFIGS, ...SERVICE_BAD_CONFIGS, ...PROXY_CASES],
+  cases: PROXY_CASES,
   command: ["run", "--allow-net", "--allow-read", "proxy/main.ts"],
   exitCases: ["duplicate key", "NUL bytes", "directory as file", "bad CIDR prefix"],
 });

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { startEcho } from "@monkey/echo";
 import { exhaustDescriptors, metricsJson, requires } from "@monkey/testing";
 
 Deno.test({
@@ -7,22 +6,9 @@ Deno.test({
     "proxy out of descriptors (ulimit -n 48) backs off on EMFILE, counts it, and serves again once they are free",
   ...requires("run", "read", "env"),
   fn: async () => {
-    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
     await using run = await exhaustDescriptors({
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-read",
-        "proxy/main.ts",
-        "--listen",
-        "127.0.0.1:0",
-        "--target",
-        echo.addr,
-        "--metrics",
-        "127.0.0.1:0",
-        "--metrics-log-interval-secs",
-        "0",
-      ],
+      main: "proxy/main.ts",
+      upstreamFlag: "--target",
       ready: /proxying (\S+) -> .*metrics on http:\/\/(\S+)\/metrics/,
       maxFiles: 48,
       clients: 80,
@@ -42,6 +28,5 @@ Deno.test({
       warnings.length <= 2,
       `accept failures are logged throttled:\n${warnings.join("\n")}`,
     );
-    await echo.shutdown(1000);
   },
 });

@@ -235,8 +235,10 @@ export interface BadConfigTestsOptions {
   service: string;
   /** Its config loader, called with the command-line arguments. */
   load: (args: string[]) => unknown;
-  /** The whole table (at least 20 cases). */
+  /** The service's own cases; {@linkcode GENERIC_BAD_CONFIGS} are always added (at least 20 in all). */
   cases: readonly BadConfigCase[];
+  /** Add {@linkcode SERVICE_BAD_CONFIGS} (the service reads `commonFields`). @default true */
+  serviceKeys?: boolean;
   /** `deno` arguments that run the service, ending in its main module (from the repo root). */
   command: readonly string[];
   /** Names of the cases also run through the real program (one process each). */
@@ -244,9 +246,10 @@ export interface BadConfigTestsOptions {
 }
 
 /**
- * Register a service's two bad-config tests: every case through its loader in-process (one
- * line naming file, key and value), and the `exitCases` through the real program (exit code
- * 2, one stderr line, no stack trace).
+ * Register a service's two bad-config tests: every case (the generic ones, the service-key
+ * ones unless `serviceKeys` is false, and the service's own) through its loader in-process
+ * (one line naming file, key and value), and the `exitCases` through the real program (exit
+ * code 2, one stderr line, no stack trace).
  *
  * @param options The service's name, loader, table, command and subprocess cases.
  * @throws {Error} When `command` names no main module.
@@ -255,17 +258,24 @@ export interface BadConfigTestsOptions {
  * badConfigTests({
  *   service: "echo",
  *   load: (args) => loadConfig(ECHO_SCHEMA, { args }),
- *   cases: [...GENERIC_BAD_CONFIGS, ...SERVICE_BAD_CONFIGS, ...ECHO_CASES],
+ *   cases: ECHO_CASES,
  *   command: ["run", "--allow-net", "--allow-read", "echo/main.ts"],
  *   exitCases: ["unknown key", "missing file"],
  * });
  * ```
  */
 export function badConfigTests(options: BadConfigTestsOptions): void {
-  const { service, load, cases, command, exitCases } = options;
+  const { service, load, command, exitCases } = options;
+  const cases = [
+    ...GENERIC_BAD_CONFIGS,
+    ...(options.serviceKeys ?? true ? SERVICE_BAD_CONFIGS : []),
+    ...options.cases,
+  ];
   const program = command.findLast((arg) => arg.endsWith(".ts"));
   if (program === undefined) {
-    throw new Error(`badConfigTests(): command names no .ts module, got ${JSON.stringify(command)}`);
+    throw new Error(
+      `badConfigTests(): command names no .ts module, got ${JSON.stringify(command)}`,
+    );
   }
   Deno.test(
     `${service} config: every malformed file and flag set gives one line naming file, key and value`,

@@ -5,18 +5,23 @@
  * @module
  */
 
-import { closeQuietly, readExactly, writeAll } from "./io.ts";
-import { dial } from "./peers.ts";
+import { closeQuietly, echoUntilEof, readExactly, writeAll } from "./io.ts";
+import { acceptLoop, dial } from "./peers.ts";
 import { type LineProcess, REPO_ROOT, spawnLines } from "./process.ts";
 
 /** Options for {@linkcode exhaustDescriptors}. */
 export interface EmfileOptions {
   /**
-   * `deno` arguments that start the service, run from the repository root (e.g. `["run",
-   * "--allow-net", "proxy/main.ts", "--listen", "127.0.0.1:0", …]`); the service must echo
-   * through to an echo server and log "accept failed … Too many open files".
+   * The service's main module from the repository root, e.g. `"proxy/main.ts"`. It is run with
+   * `--allow-net --allow-read` (plus `denoFlags`) and `--listen 127.0.0.1:0 --metrics
+   * 127.0.0.1:0 --metrics-log-interval-secs 0`, and must log "accept failed … Too many open
+   * files" when accept() fails.
    */
-  args: readonly string[];
+  main: string;
+  /** The flag that names its upstream (`"--target"`, `"--backend"`): an echo peer is passed. */
+  upstreamFlag: string;
+  /** More `deno run` flags. @default [] */
+  denoFlags?: readonly string[];
   /** The service's ready line: group 1 its listen address, group 2 its metrics address. */
   ready: RegExp;
   /** Clients opened to use up the descriptors (each sends one byte). */
@@ -27,7 +32,7 @@ export interface EmfileOptions {
   recoverMs?: number;
 }
 
-/** A service that ran out of descriptors and got them back. */
+/** A service that ran out of descriptors and got them back; disposing it kills the process. */
 export interface EmfileRun extends AsyncDisposable {
   /** The service process (its output lines, `stop()`). */
   proc: LineProcess;
@@ -44,19 +49,39 @@ const DEFAULT_RECOVER_MS = 10_000;
 const ACCEPT_FAILED = /accept failed .*(Too many open files|os error 24)/;
 const PROBE = "again";
 
+/** The service's arguments after `deno`. */
+function serviceArgs(options: EmfileOptions, upstream: string): string[] {
+  return [
+    "run",
+    "--allow-net",
+    "--allow-read",
+    ...options.denoFlags ?? [],
+    options.main,
+    "--listen",
+    "127.0.0.1:0",
+    options.upstreamFlag,
+    upstream,
+    "--metrics",
+    "127.0.0.1:0",
+    "--metrics-log-interval-secs",
+    "0",
+  ];
+}
+
 /**
- * Start a service under `ulimit -n maxFiles`, connect `clients` clients until its accept()
+ * Start a service under `ulimit -n maxFiles` in front of an echo peer, connect `clients` clients until its accept()
  * fails with EMFILE (it must log so), close them, then send one exchange through it. Without
  * a back-off on accept errors the accept loop dies and the exchange hangs: it is bounded by
  * `recoverMs` (the connection is closed then, and the read throws).
  *
- * @param options The service command, its ready line, the client count and limits.
+ * @param options The service's main module, its ready line, the client count and limits.
  * @returns The running service and what the probe got back; dispose it to kill the process.
  * @throws {Error} When the service never starts, never hits EMFILE, or the probe fails.
  * @example
  * ```ts
  * await using run = await exhaustDescriptors({
- *   args: ["run", "--allow-net", "--allow-read", "proxy/main.ts", "--target", echo.addr, "--metrics", "127.0.0.1:0"],
+ *   main: "proxy/main.ts",
+ *   upstreamFlag: "--target",
  *   ready: /proxying (\S+) -> .*metrics on http:\/\/(\S+)\/metrics/,
  *   clients: 80,
  * });
@@ -65,13 +90,18 @@ const PROBE = "again";
  */
 export async function exhaustDescriptors(options: EmfileOptions): Promise<EmfileRun> {
   const recoverMs = options.recoverMs ?? DEFAULT_RECOVER_MS;
+  const echo = acceptLoop((conn) => echoUntilEof(conn));
   // `bash -c 'ulimit -n N; exec deno …'`: the service runs with a small descriptor table.
   const proc = spawnLines("bash", [
     "-c",
     `ulimit -n ${options.maxFiles ?? DEFAULT_MAX_FILES} && exec "$0" "$@"`,
     Deno.execPath(),
-    ...options.args,
+    ...serviceArgs(options, echo.addr),
   ], { cwd: REPO_ROOT });
+  const dispose = async () => {
+    await proc[Symbol.asyncDispose]();
+    await echo.close();
+  };
   try {
     const [, addr, metrics] = await proc.waitForLine(options.ready);
     if (addr === undefined || metrics === undefined) {
@@ -90,9 +120,9 @@ export async function exhaustDescriptors(options: EmfileOptions): Promise<Emfile
       for (const conn of clients) conn.close();
     }
     const echoed = await probe(addr, recoverMs);
-    return { proc, addr, metrics, echoed, [Symbol.asyncDispose]: proc[Symbol.asyncDispose] };
+    return { proc, addr, metrics, echoed, [Symbol.asyncDispose]: dispose };
   } catch (error) {
-    await proc[Symbol.asyncDispose]();
+    await dispose();
     throw error;
   }
 }
