@@ -37,6 +37,18 @@ export const DEFAULT_MIX: Readonly<Record<FaultKind, number>> = {
   over_limit: 12,
 };
 
+/** Defaults of a run (see `FaultRunOptions`). */
+export const RUN_DEFAULTS = {
+  connections: 2000,
+  concurrency: 250,
+  deadlineMs: 10_000,
+  maxSize: 300 * KiB,
+  stalledReaders: 16,
+  /** What each stalled flood would send if nothing pushed back (kernel buffers take ~10 MiB). */
+  stalledFloodBytes: 48 * MiB,
+  settleMs: 10_000,
+} as const;
+
 /** One planned connection of the mixed phase. */
 export interface Step {
   /** What the client does. */

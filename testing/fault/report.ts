@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { FAULT_KINDS, type FaultKind } from "./plan.ts";
+import { FAULT_KINDS, type FaultKind, RUN_DEFAULTS } from "./plan.ts";
 import { MiB } from "./tape.ts";
 
 /** The figures of one run. */
@@ -77,8 +77,8 @@ export function formatFaultReport(report: FaultReport, label: string): string {
 export interface FaultExpectations {
   /** Least connections the run must have opened. */
   minConnections: number;
-  /** Bytes each stalled flood would have sent unchecked (the run's `stalledFloodBytes`). */
-  stalledFloodBytes: number;
+  /** Bytes each stalled flood would have sent unchecked (the run's `stalledFloodBytes`). @default 48 MiB */
+  stalledFloodBytes?: number;
   /** Least connections open at once. @default 100 */
   minInFlight?: number;
   /** RSS each stalled reader may cost the service. @default 2 MiB */
@@ -101,7 +101,7 @@ const DEFAULT_RSS_SLACK = 48 * MiB;
  * @throws {assert.AssertionError} Naming the first expectation the report misses.
  * @example
  * ```ts
- * assertFaultReport(report, { minConnections: 2000, stalledFloodBytes: 48 * MiB });
+ * assertFaultReport(report, { minConnections: 2000 });
  * ```
  */
 export function assertFaultReport(report: FaultReport, expect: FaultExpectations): void {
@@ -121,8 +121,9 @@ export function assertFaultReport(report: FaultReport, expect: FaultExpectations
   for (const [kind, n] of Object.entries(report.byKind)) assert.ok(n > 0, `no ${kind}`);
   assert.equal(report.fds.after, report.fds.before, "descriptors back to the baseline");
   const stalled = report.rss.connections;
+  const flood = expect.stalledFloodBytes ?? RUN_DEFAULTS.stalledFloodBytes;
   assert.ok(
-    report.rss.floodedBytes < stalled * expect.stalledFloodBytes / 2,
+    report.rss.floodedBytes < stalled * flood / 2,
     `floods were not held back: ${report.rss.floodedBytes} bytes sent`,
   );
   const grown = report.rss.stalled - report.rss.before;

@@ -10,9 +10,16 @@ import { dial } from "../peers.ts";
 import { waitFor } from "../wait.ts";
 import { expectCloseWithoutData, Failure, runClient, withDeadline } from "./clients.ts";
 import { openFds } from "./fds.ts";
-import { DEFAULT_MIX, FAULT_KINDS, type FaultKind, planRun, type Step } from "./plan.ts";
+import {
+  DEFAULT_MIX,
+  FAULT_KINDS,
+  type FaultKind,
+  planRun,
+  RUN_DEFAULTS,
+  type Step,
+} from "./plan.ts";
 import type { FaultReport } from "./report.ts";
-import { header, KiB, MiB } from "./tape.ts";
+import { header, MiB } from "./tape.ts";
 import type { FaultUpstream } from "./upstream.ts";
 
 /** A service address and its active-connection gauge. */
@@ -77,15 +84,6 @@ export interface FaultRunOptions {
   settleMs?: number;
 }
 
-const DEFAULTS = {
-  connections: 2000,
-  concurrency: 250,
-  deadlineMs: 10_000,
-  maxSize: 300 * KiB,
-  stalledReaders: 16,
-  stalledFloodBytes: 48 * MiB,
-  settleMs: 10_000,
-};
 /** How long the upstream's flood counter must stand still to call every flood blocked. */
 const STALL_QUIET_MS = 300;
 /** Poll interval while waiting for descriptors to come back. */
@@ -350,7 +348,7 @@ export async function runFaultSuite(
   options: FaultRunOptions = {},
 ): Promise<FaultReport> {
   const started = performance.now();
-  const o = { ...DEFAULTS, ...options };
+  const o = { ...RUN_DEFAULTS, ...options };
   const seed = options.seed ?? Math.floor(Math.random() * MAX_SEED);
   const mix = { ...DEFAULT_MIX, ...options.mix };
   if (targets.dead === undefined) mix.dead_port = 0;
