@@ -22,6 +22,8 @@ export interface EmfileOptions {
   upstreamFlag: string;
   /** More `deno run` flags. @default [] */
   denoFlags?: readonly string[];
+  /** More flags for the service. @default [] */
+  flags?: readonly string[];
   /** The service's ready line: group 1 its listen address, group 2 its metrics address. */
   ready: RegExp;
   /** Clients opened to use up the descriptors (each sends one byte). */
@@ -65,6 +67,7 @@ function serviceArgs(options: EmfileOptions, upstream: string): string[] {
     "127.0.0.1:0",
     "--metrics-log-interval-secs",
     "0",
+    ...options.flags ?? [],
   ];
 }
 
@@ -134,6 +137,12 @@ async function probe(addr: string, deadlineMs: number): Promise<string> {
   try {
     await writeAll(conn, new TextEncoder().encode(PROBE));
     return new TextDecoder().decode(await readExactly(conn, PROBE.length));
+  } catch (error) {
+    throw new Error(
+      `No echo from ${addr} within ${deadlineMs} ms of freeing the descriptors (the accept ` +
+        `loop did not recover): ${error}`,
+      { cause: error },
+    );
   } finally {
     clearTimeout(deadline);
     closeQuietly(conn);
