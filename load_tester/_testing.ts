@@ -13,6 +13,9 @@ import { emptyErrorCounts } from "./errors.ts";
 import { createHistogram, recordMicros } from "./histogram.ts";
 import { buildResult, type RunReport, type ScenarioResult } from "./result.ts";
 
+/** Bytes per fake request, each way. */
+const FAKE_MESSAGE = 1024;
+
 /** A server started for a test. */
 export interface TestServer {
   /** `host:port`. */
@@ -94,9 +97,6 @@ export interface FakeResultOptions {
   /** Mismatch errors. @default 0 */
   mismatches?: number;
 }
-
-/** Bytes per fake request, each way. */
-const FAKE_MESSAGE = 1024;
 
 /**
  * A scenario result with the given latency samples over `duration` seconds.

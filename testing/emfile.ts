@@ -9,6 +9,11 @@ import { closeQuietly, echoUntilEof, readExactly, writeAll } from "./io.ts";
 import { acceptLoop, dial } from "./peers.ts";
 import { type LineProcess, REPO_ROOT, spawnLines } from "./process.ts";
 
+const DEFAULT_MAX_FILES = 48;
+const DEFAULT_RECOVER_MS = 10_000;
+const ACCEPT_FAILED = /accept failed .*(Too many open files|os error 24)/;
+const PROBE = "again";
+
 /** Options for {@linkcode exhaustDescriptors}. */
 export interface EmfileOptions {
   /**
@@ -45,11 +50,6 @@ export interface EmfileRun extends AsyncDisposable {
   /** What the first client after the shortage got back when it sent "again". */
   echoed: string;
 }
-
-const DEFAULT_MAX_FILES = 48;
-const DEFAULT_RECOVER_MS = 10_000;
-const ACCEPT_FAILED = /accept failed .*(Too many open files|os error 24)/;
-const PROBE = "again";
 
 /** The service's arguments after `deno`. */
 function serviceArgs(options: EmfileOptions, upstream: string): string[] {
