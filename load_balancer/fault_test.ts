@@ -1,13 +1,6 @@
 import assert from "node:assert/strict";
 import { Logger, memorySink } from "@monkey/shared";
-import {
-  assertFaultReport,
-  formatFaultReport,
-  openFds,
-  runFaultSuite,
-  serviceTarget,
-  startFaultUpstream,
-} from "@monkey/testing/fault";
+import * as fault from "@monkey/testing/fault";
 import { closedPortAddr, requires } from "@monkey/testing";
 import { type LbConfigInput, startLoadBalancer } from "./mod.ts";
 
@@ -21,7 +14,7 @@ Deno.test({
     const { sink, lines } = memorySink();
     const logger = new Logger({ name: "lb", sink, level: "warn" });
     // Two healthy (if misbehaving) backends and one dead port: retries must hide the dead one.
-    await using upstream = startFaultUpstream({ listeners: 2 });
+    await using upstream = fault.startFaultUpstream({ listeners: 2 });
     const deadAddr = closedPortAddr();
     const start = (config: LbConfigInput) =>
       startLoadBalancer({
@@ -38,21 +31,21 @@ Deno.test({
     const main = start({});
     const deadLb = start({ backends: [{ addr: deadAddr }] });
     const limited = start({ max_connections: LIMIT });
-    const fdsAtStart = await openFds();
+    const fdsAtStart = await fault.openFds();
     try {
-      const report = await runFaultSuite(
+      const report = await fault.runFaultSuite(
         {
-          main: serviceTarget(main),
-          dead: serviceTarget(deadLb),
-          limited: { ...serviceTarget(limited), limit: LIMIT },
+          main: fault.serviceTarget(main),
+          dead: fault.serviceTarget(deadLb),
+          limited: { ...fault.serviceTarget(limited), limit: LIMIT },
         },
         upstream,
         { connections: 2000, concurrency: 250 },
       );
-      console.log(formatFaultReport(report, "load balancer"));
+      console.log(fault.formatFaultReport(report, "load balancer"));
 
       // Defaults: 16 stalled readers of 48 MiB floods, each may cost 2 MiB RSS (+48 MiB slack).
-      assertFaultReport(report, { minConnections: 2000 });
+      fault.assertFaultReport(report, { minConnections: 2000 });
 
       const snap = main.snapshot();
       assert.equal(snap.active_connections, 0);
@@ -71,6 +64,6 @@ Deno.test({
       await Promise.all([main.shutdown(0), deadLb.shutdown(0), limited.shutdown(0)]);
     }
     await upstream.close();
-    assert.ok(await openFds() <= fdsAtStart, "every socket of the run is closed");
+    assert.ok(await fault.openFds() <= fdsAtStart, "every socket of the run is closed");
   },
 });

@@ -1,13 +1,6 @@
 import assert from "node:assert/strict";
 import { Logger, memorySink } from "@monkey/shared";
-import {
-  assertFaultReport,
-  formatFaultReport,
-  openFds,
-  runFaultSuite,
-  serviceTarget,
-  startFaultUpstream,
-} from "@monkey/testing/fault";
+import * as fault from "@monkey/testing/fault";
 import { closedPortAddr, requires } from "@monkey/testing";
 import type { ProxyConfig } from "./config.ts";
 import { startProxy } from "./proxy.ts";
@@ -24,7 +17,7 @@ for (
       const { sink, lines } = memorySink();
       const logger = new Logger({ name: "proxy", sink, level: "warn" });
       const full = relay === "loop" && proxyProtocol === "off";
-      await using upstream = startFaultUpstream({ proxyProtocol: proxyProtocol !== "off" });
+      await using upstream = fault.startFaultUpstream({ proxyProtocol: proxyProtocol !== "off" });
       const deadAddr = closedPortAddr();
       const start = (config: Partial<ProxyConfig>) =>
         startProxy({
@@ -40,13 +33,13 @@ for (
       const main = start({});
       const deadProxy = start({ target_addr: deadAddr });
       const limited = start({ max_connections: 4 });
-      const fdsAtStart = await openFds();
+      const fdsAtStart = await fault.openFds();
       try {
-        const report = await runFaultSuite(
+        const report = await fault.runFaultSuite(
           {
-            main: serviceTarget(main),
-            dead: serviceTarget(deadProxy),
-            limited: { ...serviceTarget(limited), limit: 4 },
+            main: fault.serviceTarget(main),
+            dead: fault.serviceTarget(deadProxy),
+            limited: { ...fault.serviceTarget(limited), limit: 4 },
           },
           upstream,
           {
@@ -55,11 +48,11 @@ for (
           },
         );
         console.log(
-          formatFaultReport(report, `proxy relay=${relay} proxy_protocol=${proxyProtocol}`),
+          fault.formatFaultReport(report, `proxy relay=${relay} proxy_protocol=${proxyProtocol}`),
         );
 
         // Defaults: 16 stalled readers of 48 MiB floods, each may cost 2 MiB RSS (+48 MiB slack).
-        assertFaultReport(report, { minConnections: full ? 2000 : 600 });
+        fault.assertFaultReport(report, { minConnections: full ? 2000 : 600 });
 
         const snap = main.snapshot();
         assert.equal(snap.active_connections, 0);
@@ -76,7 +69,7 @@ for (
         await Promise.all([main.shutdown(0), deadProxy.shutdown(0), limited.shutdown(0)]);
       }
       await upstream.close();
-      assert.ok(await openFds() <= fdsAtStart, "every socket of the run is closed");
+      assert.ok(await fault.openFds() <= fdsAtStart, "every socket of the run is closed");
     },
   });
 }
