@@ -1,16 +1,6 @@
-import assert from "node:assert/strict";
 import { loadConfig } from "@monkey/shared";
-import {
-  type BadConfigCase,
-  badConfigExitProblems,
-  badConfigProblems,
-  GENERIC_BAD_CONFIGS,
-  SERVICE_BAD_CONFIGS,
-} from "@monkey/testing/bad-config";
-import { requires } from "@monkey/testing";
+import { type BadConfigCase, badConfigTests } from "@monkey/testing/bad-config";
 import { ECHO_SCHEMA } from "./config.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
 
 const ECHO_CASES: BadConfigCase[] = [
   {
@@ -55,33 +45,10 @@ const ECHO_CASES: BadConfigCase[] = [
   },
 ];
 
-const ALL = [...GENERIC_BAD_CONFIGS, ...SERVICE_BAD_CONFIGS, ...ECHO_CASES];
-
-Deno.test(
-  "echo config: every malformed file and flag set gives one line naming file, key and value",
-  requires("read", "write"),
-  async () => {
-    assert.ok(ALL.length >= 20, `${ALL.length} cases`);
-    assert.deepEqual(await badConfigProblems((args) => loadConfig(ECHO_SCHEMA, { args }), ALL), []);
-  },
-);
-
-Deno.test(
-  "echo/main.ts exits 2 with one stderr line and no stack trace on bad input",
-  requires("read", "write", "run"),
-  async () => {
-    const cases = ALL.filter((c) =>
-      ["unknown key", "binary garbage", "missing file", "unknown flag", "unbracketed IPv6"]
-        .includes(c.name)
-    );
-    assert.equal(cases.length, 5);
-    assert.deepEqual(
-      await badConfigExitProblems(
-        ["run", "--allow-net", "--allow-read", "echo/main.ts"],
-        ROOT,
-        cases,
-      ),
-      [],
-    );
-  },
-);
+badConfigTests({
+  service: "echo",
+  load: (args) => loadConfig(ECHO_SCHEMA, { args }),
+  cases: ECHO_CASES,
+  command: ["run", "--allow-net", "--allow-read", "echo/main.ts"],
+  exitCases: ["unknown key", "binary garbage", "missing file", "unknown flag", "unbracketed IPv6"],
+});

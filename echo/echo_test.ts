@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { parsePrometheus } from "@monkey/shared";
 import {
   dial,
   randomBytes,
   readAll,
   readExactly,
   readOutcome,
+  scrapeMetrics,
   sha256,
   writeAll,
 } from "@monkey/testing";
@@ -41,7 +41,7 @@ Deno.test("startEcho() counts connections and bytes in JSON and Prometheus metri
   a.close();
   b.close();
   await echo.shutdown(1000);
-  const samples = parsePrometheus(await (await echo.app.request("/metrics")).text());
+  const samples = await scrapeMetrics(echo.app);
   assert.equal(samples.get("monkey_echo_connections_total"), 2);
   assert.equal(samples.get("monkey_echo_echoed_bytes_total"), 1024);
   assert.equal(samples.get("monkey_echo_connections_active"), 0);

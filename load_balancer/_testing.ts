@@ -1,10 +1,15 @@
 /**
- * Test helpers: tagged echo backends (they say who they are), line reading, polling.
+ * Load-balancer test helpers: tagged echo backends (they say who they are) and clients that
+ * read which backend answered. Generic helpers (`waitFor`, `readLine`, `closedPortAddr`,
+ * `splitAddr`) come from `@monkey/testing`.
  *
  * @module
  */
 
-import { formatAddress } from "@monkey/shared";
+import { acceptLoop, dial, echoUntilEof, readLine, writeAll } from "@monkey/testing";
+
+/** Echo buffer of a tagged backend. */
+const ECHO_BUFFER = 16 * 1024;
 
 /** A backend that writes `<tag>\n` on every connection, then echoes. */
 export interface TaggedBackend {
@@ -24,84 +29,26 @@ export interface TaggedBackend {
  * @param tag What it says on connect.
  * @param port Port to bind. @default 0
  * @returns The running backend.
+ * @example
+ * ```ts
+ * const a = startTagged("a");
+ * assert.equal(await tagOf(a.addr), "a");
+ * ```
  */
 export function startTagged(tag: string, port = 0): TaggedBackend {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port });
-  const conns = new Set<Deno.Conn>();
-  const tasks = new Set<Promise<void>>();
   const greeting = new TextEncoder().encode(`${tag}\n`);
-  const serve = async (conn: Deno.Conn) => {
-    try {
-      await conn.write(greeting);
-      const buf = new Uint8Array(16 * 1024);
-      for (;;) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        let off = 0;
-        while (off < n) off += await conn.write(buf.subarray(off, n));
-      }
-    } catch {
-      // Closed by close() or the peer.
-    } finally {
-      conns.delete(conn);
-      try {
-        conn.close();
-      } catch {
-        // Already closed.
-      }
-    }
-  };
-  const loop = (async () => {
-    for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return;
-      }
-      conns.add(conn);
-      const task = serve(conn).finally(() => tasks.delete(task));
-      tasks.add(task);
-    }
-  })();
+  const loop = acceptLoop(async (conn) => {
+    await writeAll(conn, greeting);
+    await echoUntilEof(conn, { bufferSize: ECHO_BUFFER });
+  }, { port });
   return {
-    addr: formatAddress(listener.addr as Deno.NetAddr),
+    addr: loop.addr,
     tag,
     get open() {
-      return conns.size;
+      return loop.live.size;
     },
-    async close() {
-      listener.close();
-      for (const conn of conns) {
-        try {
-          conn.close();
-        } catch {
-          // Already closed.
-        }
-      }
-      await loop;
-      await Promise.all([...tasks]);
-    },
+    close: () => loop.close(),
   };
-}
-
-/**
- * Read one `\n`-terminated line (byte by byte: nothing past the newline is consumed).
- *
- * @param conn The connection.
- * @returns The line without its newline, or null at EOF before any byte.
- */
-export async function readLine(conn: Deno.Conn): Promise<string | null> {
-  const one = new Uint8Array(1);
-  const bytes: number[] = [];
-  for (;;) {
-    const n = await conn.read(one);
-    if (n === null) {
-      return bytes.length === 0 ? null : new TextDecoder().decode(new Uint8Array(bytes));
-    }
-    if (one[0] === 0x0a) return new TextDecoder().decode(new Uint8Array(bytes));
-    bytes.push(one[0]!);
-  }
 }
 
 /**
@@ -109,12 +56,15 @@ export async function readLine(conn: Deno.Conn): Promise<string | null> {
  *
  * @param addr The balancer's address.
  * @returns The connection and the tag (null when the balancer closed it).
+ * @example
+ * ```ts
+ * const { conn, tag } = await connectTagged(lb.addr);
+ * ```
  */
 export async function connectTagged(
   addr: string,
 ): Promise<{ conn: Deno.TcpConn; tag: string | null }> {
-  const [hostname, port] = splitAddr(addr);
-  const conn = await Deno.connect({ hostname, port });
+  const conn = await dial(addr);
   return { conn, tag: await readLine(conn) };
 }
 
@@ -123,6 +73,10 @@ export async function connectTagged(
  *
  * @param addr The balancer's address.
  * @returns The tag, or null when the balancer closed the client.
+ * @example
+ * ```ts
+ * const tags = await Promise.all([tagOf(lb.addr), tagOf(lb.addr)]);
+ * ```
  */
 export async function tagOf(addr: string): Promise<string | null> {
   const { conn, tag } = await connectTagged(addr);
@@ -136,50 +90,12 @@ export async function tagOf(addr: string): Promise<string | null> {
  * @param conn A connection to an echo.
  * @param text The line (no newline).
  * @returns What came back.
+ * @example
+ * ```ts
+ * assert.equal(await echoLine(conn, "ping"), "ping");
+ * ```
  */
 export async function echoLine(conn: Deno.Conn, text: string): Promise<string | null> {
-  await conn.write(new TextEncoder().encode(`${text}\n`));
+  await writeAll(conn, new TextEncoder().encode(`${text}\n`));
   return await readLine(conn);
-}
-
-/**
- * Split `host:port` (IPv4 or hostname) for `Deno.connect`.
- *
- * @param addr The address.
- * @returns Host and port.
- */
-export function splitAddr(addr: string): [string, number] {
-  const colon = addr.lastIndexOf(":");
-  return [addr.slice(0, colon).replace(/^\[|\]$/g, ""), Number(addr.slice(colon + 1))];
-}
-
-/**
- * Poll `condition` every 10 ms until it holds; throw after `timeoutMs`.
- *
- * @param condition What to wait for.
- * @param what Named in the timeout error.
- * @param timeoutMs Deadline. @default 5000
- */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 5000,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/**
- * A port that was free a moment ago (bound and released): connects to it are refused.
- *
- * @returns `127.0.0.1:<port>`.
- */
-export function closedPortAddr(): string {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const addr = formatAddress(listener.addr as Deno.NetAddr);
-  listener.close();
-  return addr;
 }

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { ConfigError, Logger, memorySink, parsePrometheus } from "@monkey/shared";
+import { ConfigError, Logger, memorySink } from "@monkey/shared";
 import { connectTagged, startTagged } from "./_testing.ts";
 import { startLoadBalancer } from "./balancer.ts";
 import type { LbConfigInput } from "./config.ts";
 import { loadLbConfig } from "./config.ts";
+import { scrapeMetrics } from "@monkey/testing";
 
 Deno.test("load balancer refuses clients outside allow or inside deny before any backend connect, and counts them", async () => {
   const backend = startTagged("a");
@@ -32,9 +33,8 @@ Deno.test("load balancer refuses clients outside allow or inside deny before any
         assert.equal(snap.denied_connections, served ? 0 : 1, JSON.stringify(rules));
         assert.equal(snap.total_connections, served ? 1 : 0, "denied clients are not accepted");
         assert.equal(snap.backends[0]!.total_connections, served ? 1 : 0, "no backend connect");
-        const text = await (await lb.app.request("/metrics")).text();
         assert.equal(
-          parsePrometheus(text).get("monkey_lb_denied_connections_total"),
+          (await scrapeMetrics(lb.app)).get("monkey_lb_denied_connections_total"),
           served ? 0 : 1,
         );
       } finally {

@@ -1,15 +1,5 @@
-import assert from "node:assert/strict";
-import {
-  type BadConfigCase,
-  badConfigExitProblems,
-  badConfigProblems,
-  GENERIC_BAD_CONFIGS,
-  SERVICE_BAD_CONFIGS,
-} from "@monkey/testing/bad-config";
-import { requires } from "@monkey/testing";
+import { type BadConfigCase, badConfigTests } from "@monkey/testing/bad-config";
 import { loadLbConfig } from "./config.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
 
 const LB_CASES: BadConfigCase[] = [
   {
@@ -74,31 +64,10 @@ const LB_CASES: BadConfigCase[] = [
   },
 ];
 
-const ALL = [...GENERIC_BAD_CONFIGS, ...SERVICE_BAD_CONFIGS, ...LB_CASES];
-
-Deno.test(
-  "load balancer config: every malformed file and flag set gives one line naming file, key and value",
-  requires("read", "write"),
-  async () => {
-    assert.ok(ALL.length >= 20, `${ALL.length} cases`);
-    assert.deepEqual(await badConfigProblems((args) => loadLbConfig(args), ALL), []);
-  },
-);
-
-Deno.test(
-  "load_balancer/main.ts exits 2 with one stderr line and no stack trace on bad input",
-  requires("read", "write", "run"),
-  async () => {
-    const names = ["unknown strategy", "duplicate backend", "binary garbage", "unknown flag"];
-    const cases = ALL.filter((c) => names.includes(c.name));
-    assert.equal(cases.length, names.length);
-    assert.deepEqual(
-      await badConfigExitProblems(
-        ["run", "--allow-net", "--allow-read", "--allow-env", "load_balancer/main.ts"],
-        ROOT,
-        cases,
-      ),
-      [],
-    );
-  },
-);
+badConfigTests({
+  service: "load balancer",
+  load: (args) => loadLbConfig(args),
+  cases: LB_CASES,
+  command: ["run", "--allow-net", "--allow-read", "--allow-env", "load_balancer/main.ts"],
+  exitCases: ["unknown strategy", "duplicate backend", "binary garbage", "unknown flag"],
+});

@@ -1,17 +1,8 @@
 import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
-import { ConfigError, Logger, memorySink, parsePrometheus } from "@monkey/shared";
-import {
-  closedPortAddr,
-  connectTagged,
-  echoLine,
-  readLine,
-  splitAddr,
-  startTagged,
-  type TaggedBackend,
-  tagOf,
-  waitFor,
-} from "./_testing.ts";
+import { ConfigError, Logger, memorySink } from "@monkey/shared";
+import { closedPortAddr, readLine, scrapeMetrics, splitAddr, waitFor } from "@monkey/testing";
+import { connectTagged, echoLine, startTagged, type TaggedBackend, tagOf } from "./_testing.ts";
 import { type LoadBalancer, startLoadBalancer } from "./balancer.ts";
 import type { LbConfigInput } from "./config.ts";
 
@@ -59,7 +50,7 @@ Deno.test("round_robin sends clients to each backend in turn and counts per back
     for (let i = 0; i < 6; i++) tags.push(await tagOf(lb.addr));
     assert.deepEqual(tags, ["a", "b", "c", "a", "b", "c"]);
     await waitFor(() => lb.snapshot().active_connections === 0, "clients to finish");
-    const samples = parsePrometheus(await (await lb.app.request("/metrics")).text());
+    const samples = await scrapeMetrics(lb.app);
     for (const b of backends) {
       assert.equal(samples.get(`monkey_lb_backend_connections_total{backend="${b.addr}"}`), 2);
       assert.equal(samples.get(`monkey_lb_backend_up{backend="${b.addr}"}`), 1);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
-import { Logger, memorySink, parsePrometheus } from "@monkey/shared";
-import { dial, readExactly, readOutcome, requires, writeAll } from "@monkey/testing";
+import { Logger, memorySink } from "@monkey/shared";
+import { dial, readExactly, readOutcome, requires, scrapeMetrics, writeAll } from "@monkey/testing";
 import { mergeBackendLists, startLbCluster } from "./cluster.ts";
 
 const NEEDS = requires("read");
@@ -35,7 +35,7 @@ Deno.test(
       weight: number;
     }[];
     assert.equal(backends.reduce((sum, x) => sum + x.active_connections, 0), 12);
-    const samples = parsePrometheus(await (await cluster.app.request("/metrics")).text());
+    const samples = await scrapeMetrics(cluster.app);
     assert.equal(samples.get("monkey_lb_connections_total"), 12);
     assert.equal(
       samples.get(`monkey_lb_backend_up{backend="${a.addr}"}`),
@@ -55,7 +55,7 @@ Deno.test(
       weight: number;
     }[];
     assert.equal(listed.find((x) => x.addr === a.addr)?.weight, 5);
-    const perWorker = parsePrometheus(await (await cluster.app.request("/metrics")).text());
+    const perWorker = await scrapeMetrics(cluster.app);
     assert.equal(
       perWorker.get(`monkey_lb_backend_weight{backend="${a.addr}"}`),
       5,

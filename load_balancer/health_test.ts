@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { BackendPool } from "./backends.ts";
 import { checkOnce, HealthChecker, recordResult } from "./health.ts";
-import { closedPortAddr, startTagged, waitFor } from "./_testing.ts";
+import { closedPortAddr, waitFor } from "@monkey/testing";
+import { startTagged } from "./_testing.ts";
 
 Deno.test("recordResult: down after `fall` failures in a row, up after `rise` successes", () => {
   const b = { healthy: true, consecutiveFailures: 0, consecutiveSuccesses: 0 };

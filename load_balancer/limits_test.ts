@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { Logger, memorySink, parsePrometheus } from "@monkey/shared";
-import { readOutcome, startBlackHole } from "@monkey/testing";
+import { Logger, memorySink } from "@monkey/shared";
+import { readOutcome, scrapeMetrics, startBlackHole } from "@monkey/testing";
 import { connectTagged, startTagged, tagOf } from "./_testing.ts";
 import { type LoadBalancer, startLoadBalancer } from "./balancer.ts";
 import type { LbConfigInput } from "./config.ts";
@@ -24,7 +24,7 @@ async function withLb(
 }
 
 async function metric(lb: LoadBalancer, name: string): Promise<number | undefined> {
-  return parsePrometheus(await (await lb.app.request("/metrics")).text()).get(name);
+  return (await scrapeMetrics(lb.app)).get(name);
 }
 
 Deno.test("load balancer closes clients over max_connections at once and counts them", async () => {
@@ -65,7 +65,7 @@ Deno.test("load balancer gives up on a backend that never accepts after connect_
     const blackHole = snap.backends.find((b) => b.addr === hole.addr)!;
     assert.equal(blackHole.connect_errors, 1);
     assert.equal(
-      parsePrometheus(await (await lb.app.request("/metrics")).text())
+      (await scrapeMetrics(lb.app))
         .get(`monkey_lb_backend_connect_errors_total{backend="${hole.addr}"}`),
       1,
     );

@@ -1,6 +1,6 @@
-import { requires } from "@monkey/testing";
+import { requires, waitFor } from "@monkey/testing";
 import assert from "node:assert/strict";
-import { startTagged, tagOf, waitFor } from "./_testing.ts";
+import { startTagged, tagOf } from "./_testing.ts";
 
 const NEEDS = requires("run", "read", "write", "env");
 

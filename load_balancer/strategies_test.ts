@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { seededRandom as seeded } from "@monkey/testing";
 import { createStrategy, hashString, type Pickable } from "./strategies.ts";
 
 interface Fake extends Pickable {
@@ -15,18 +16,6 @@ function fakes(weights: number[]): Fake[] {
     active: 0,
     latencyEwma: undefined,
   }));
-}
-
-/** mulberry32: a small seeded generator, so random strategies are tested reproducibly. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ctx = (group: readonly Pickable[], clientIp = "127.0.0.1") => ({ clientIp, group });

@@ -1,14 +1,5 @@
-import assert from "node:assert/strict";
-import {
-  type BadConfigCase,
-  badConfigExitProblems,
-  badConfigProblems,
-  GENERIC_BAD_CONFIGS,
-} from "@monkey/testing/bad-config";
-import { requires } from "@monkey/testing";
+import { type BadConfigCase, badConfigTests } from "@monkey/testing/bad-config";
 import { loadTestConfig } from "./config.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
 
 const LOAD_TEST_CASES: BadConfigCase[] = [
   {
@@ -79,39 +70,19 @@ const LOAD_TEST_CASES: BadConfigCase[] = [
   },
 ];
 
-const ALL = [...GENERIC_BAD_CONFIGS, ...LOAD_TEST_CASES];
-
-Deno.test(
-  "load tester config: every malformed file and flag set gives one line naming file, key and value",
-  requires("read", "write"),
-  async () => {
-    assert.ok(ALL.length >= 20, `${ALL.length} cases`);
-    assert.deepEqual(await badConfigProblems((args) => loadTestConfig(args), ALL), []);
-  },
-);
-
-Deno.test(
-  "load_tester/main.ts exits 2 with one stderr line and no stack trace on bad input",
-  requires("read", "write", "run"),
-  async () => {
-    const names = ["unknown mode", "scenario with a bad value", "missing file", "unknown flag"];
-    const cases = ALL.filter((c) => names.includes(c.name));
-    assert.equal(cases.length, names.length);
-    assert.deepEqual(
-      await badConfigExitProblems(
-        [
-          "run",
-          "--allow-net",
-          "--allow-read",
-          "--allow-write",
-          "--allow-sys",
-          "--allow-env",
-          "load_tester/main.ts",
-        ],
-        ROOT,
-        cases,
-      ),
-      [],
-    );
-  },
-);
+badConfigTests({
+  service: "load tester",
+  load: (args) => loadTestConfig(args),
+  cases: LOAD_TEST_CASES,
+  serviceKeys: false,
+  command: [
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-sys",
+    "--allow-env",
+    "load_tester/main.ts",
+  ],
+  exitCases: ["unknown mode", "scenario with a bad value", "missing file", "unknown flag"],
+});

@@ -2,7 +2,7 @@ import { requires } from "@monkey/testing";
 import assert from "node:assert/strict";
 import { ServiceError } from "@monkey/shared";
 import { compareWithBaseline, readReport, regressions } from "./baseline.ts";
-import { fakeReport, fakeResult } from "./_test_results.ts";
+import { fakeReport, fakeResult } from "./_testing.ts";
 
 const NEEDS = requires("read", "write");
 

@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { parseSlo } from "./config.ts";
 import { findCapacity, formatCapacity, judgeStep } from "./capacity.ts";
 import { runScenario } from "./runner.ts";
-import { echoServer, scenario } from "./_test_util.ts";
-import { fakeResult } from "./_test_results.ts";
+import { echoServer, fakeResult, scenario } from "./_testing.ts";
 
 Deno.test("findCapacity() doubles, then bisects to the highest rate holding the SLO", async () => {
   const limit = 5300;

@@ -1,6 +1,6 @@
 import { requires } from "@monkey/testing";
 import assert from "node:assert/strict";
-import { customServer, echoServer } from "./_test_util.ts";
+import { customServer, echoServer } from "./_testing.ts";
 
 const NEEDS = requires("run", "read", "write", "env", "sys");
 

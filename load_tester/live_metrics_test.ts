@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parsePrometheus } from "@monkey/shared";
 import { LiveMetrics } from "./live_metrics.ts";
-import { fakeResult } from "./_test_results.ts";
+import { fakeResult } from "./_testing.ts";
 
 Deno.test("LiveMetrics serves the running scenario's counters as Prometheus text and JSON", async () => {
   const live = new LiveMetrics();

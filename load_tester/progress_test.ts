@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Progress } from "./progress.ts";
-import { fakeResult } from "./_test_results.ts";
+import { fakeResult } from "./_testing.ts";
 
 const status = {
   scenario: "baseline",

@@ -7,7 +7,7 @@ import {
   formatReport,
   formatScenario,
 } from "./report.ts";
-import { fakeReport, fakeResult } from "./_test_results.ts";
+import { fakeReport, fakeResult } from "./_testing.ts";
 
 const results = [
   fakeResult("baseline", Array.from({ length: 2000 }, (_, i) => 100 + (i % 200))),
@@ -35,17 +35,8 @@ Deno.test("formatScenario() prints the seed's per-scenario layout", () => {
 
 Deno.test("formatMatrixTable() prints the seed's matrix columns, one row per scenario", () => {
   const lines = formatMatrixTable(results).split("\n");
-  assert.deepEqual(lines[0]!.split(/\s+/), [
-    "Scenario",
-    "Conns",
-    "MsgSize",
-    "Requests",
-    "RPS",
-    "p50",
-    "p95",
-    "p99",
-    "Err%",
-  ]);
+  const columns = "Scenario Conns MsgSize Requests RPS p50 p95 p99 Err%";
+  assert.deepEqual(lines[0]!.split(/\s+/), columns.split(" "));
   assert.equal(lines.length, 4);
   assert.match(
     lines[3]!,
@@ -93,33 +84,10 @@ Deno.test("formatReport() json follows the documented schema", () => {
   ]);
   assert.deepEqual(Object.keys(doc.machine).sort(), ["cpus", "deno", "os"]);
   const s = doc.scenarios[0];
-  for (
-    const key of [
-      "name",
-      "mode",
-      "connections",
-      "message_size",
-      "duration_secs",
-      "requests",
-      "rps",
-      "throughput_up_bps",
-      "throughput_down_bps",
-      "latency_us",
-      "errors",
-      "error_rate",
-      "histogram",
-    ]
-  ) assert.ok(key in s, key);
-  assert.deepEqual(Object.keys(s.latency_us), [
-    "min",
-    "mean",
-    "p50",
-    "p90",
-    "p95",
-    "p99",
-    "p999",
-    "max",
-  ]);
+  const keys = "name mode connections message_size duration_secs requests rps throughput_up_bps " +
+    "throughput_down_bps latency_us errors error_rate histogram";
+  for (const key of keys.split(" ")) assert.ok(key in s, key);
+  assert.deepEqual(Object.keys(s.latency_us), "min mean p50 p90 p95 p99 p999 max".split(" "));
   assert.deepEqual(Object.keys(s.errors), ["total", "by_kind"]);
   assert.equal(typeof s.histogram, "string");
   assert.match(s.histogram, /^[A-Za-z0-9+/]+=*$/);

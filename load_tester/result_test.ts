@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { mergeReports, mergeResults, resultHistogram } from "./result.ts";
-import { fakeReport, fakeResult } from "./_test_results.ts";
+import { fakeReport, fakeResult } from "./_testing.ts";
 
 const A = Array.from({ length: 1000 }, (_, i) => 100 + i);
 const B = Array.from({ length: 3000 }, (_, i) => 5000 + i * 3);

@@ -1,9 +1,9 @@
-import { requires } from "@monkey/testing";
+import { closedPortAddr, requires } from "@monkey/testing";
 import assert from "node:assert/strict";
 import { ConnectError } from "@monkey/shared";
 import { resultHistogram } from "./result.ts";
 import { allFailed, runMatrix, runScenario } from "./runner.ts";
-import { customServer, deadAddr, echoServer, scenario } from "./_test_util.ts";
+import { customServer, echoServer, scenario } from "./_testing.ts";
 
 const NEEDS = requires("read");
 
@@ -141,7 +141,7 @@ Deno.test("runScenario() counts short reads when the server closes at once, and 
 Deno.test("runScenario() fails fast with ConnectError when nothing listens", async () => {
   const started = performance.now();
   await assert.rejects(
-    runScenario(scenario(), { target: deadAddr(), timeout_secs: 2 }),
+    runScenario(scenario(), { target: closedPortAddr(), timeout_secs: 2 }),
     (error: unknown) => error instanceof ConnectError && error.kind === "refused",
   );
   assert.ok(performance.now() - started < 2000);

@@ -1,16 +1,6 @@
-import assert from "node:assert/strict";
 import { loadConfig } from "@monkey/shared";
-import {
-  type BadConfigCase,
-  badConfigExitProblems,
-  badConfigProblems,
-  GENERIC_BAD_CONFIGS,
-  SERVICE_BAD_CONFIGS,
-} from "@monkey/testing/bad-config";
-import { requires } from "@monkey/testing";
+import { type BadConfigCase, badConfigTests } from "@monkey/testing/bad-config";
 import { PROXY_SCHEMA } from "./config.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
 
 const PROXY_CASES: BadConfigCase[] = [
   {
@@ -65,34 +55,10 @@ const PROXY_CASES: BadConfigCase[] = [
   },
 ];
 
-const ALL = [...GENERIC_BAD_CONFIGS, ...SERVICE_BAD_CONFIGS, ...PROXY_CASES];
-
-Deno.test(
-  "proxy config: every malformed file and flag set gives one line naming file, key and value",
-  requires("read", "write"),
-  async () => {
-    assert.ok(ALL.length >= 20, `${ALL.length} cases`);
-    assert.deepEqual(
-      await badConfigProblems((args) => loadConfig(PROXY_SCHEMA, { args }), ALL),
-      [],
-    );
-  },
-);
-
-Deno.test(
-  "proxy/main.ts exits 2 with one stderr line and no stack trace on bad input",
-  requires("read", "write", "run"),
-  async () => {
-    const names = ["duplicate key", "NUL bytes", "directory as file", "bad CIDR prefix"];
-    const cases = ALL.filter((c) => names.includes(c.name));
-    assert.equal(cases.length, names.length);
-    assert.deepEqual(
-      await badConfigExitProblems(
-        ["run", "--allow-net", "--allow-read", "proxy/main.ts"],
-        ROOT,
-        cases,
-      ),
-      [],
-    );
-  },
-);
+badConfigTests({
+  service: "proxy",
+  load: (args) => loadConfig(PROXY_SCHEMA, { args }),
+  cases: PROXY_CASES,
+  command: ["run", "--allow-net", "--allow-read", "proxy/main.ts"],
+  exitCases: ["duplicate key", "NUL bytes", "directory as file", "bad CIDR prefix"],
+});

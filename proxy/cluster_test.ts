@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
-import { Logger, memorySink, parsePrometheus } from "@monkey/shared";
-import { dial, readExactly, readOutcome, requires, writeAll } from "@monkey/testing";
+import { Logger, memorySink } from "@monkey/shared";
+import { dial, readExactly, readOutcome, requires, scrapeMetrics, writeAll } from "@monkey/testing";
 import { startProxyCluster } from "./cluster.ts";
 
 const NEEDS = requires("read");
@@ -27,7 +27,7 @@ Deno.test(
     assert.equal(json["total_connections"], 16);
     assert.equal(json["bytes_upstream"], 1600);
     assert.equal(json["workers"], 2);
-    const samples = parsePrometheus(await (await cluster.app.request("/metrics")).text());
+    const samples = await scrapeMetrics(cluster.app);
     assert.equal(samples.get("monkey_proxy_connections_total"), 16);
     assert.equal(samples.get("monkey_proxy_downstream_bytes_total"), 1600);
     const clients = await (await cluster.app.request("/clients")).json();

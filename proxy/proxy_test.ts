@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
-import { Logger, memorySink, parsePrometheus } from "@monkey/shared";
+import { Logger, memorySink } from "@monkey/shared";
 import {
   dial,
   randomBytes,
   readAll,
   readExactly,
   readOutcome,
+  scrapeMetrics,
   sha256,
   startBlackHole,
   startPeer,
@@ -79,7 +80,7 @@ Deno.test("proxy reports exact metrics after known traffic, in JSON and in Prome
   assert.equal(json.relay, "loop");
   assert.equal(json.draining, false);
 
-  const samples = parsePrometheus(await (await proxy.app.request("/metrics")).text());
+  const samples = await scrapeMetrics(proxy.app);
   assert.equal(samples.get("monkey_proxy_connections_active"), 1);
   assert.equal(samples.get("monkey_proxy_connections_total"), 3);
   assert.equal(samples.get("monkey_proxy_upstream_bytes_total"), 1029);
@@ -307,7 +308,7 @@ Deno.test("proxy refuses clients outside allow or inside deny before connecting 
     const snap = proxy.snapshot();
     assert.equal(snap.denied_connections, served ? 0 : 1, JSON.stringify(rules));
     assert.equal(snap.total_connections, served ? 1 : 0, "denied clients are not accepted ones");
-    const samples = parsePrometheus(await (await proxy.app.request("/metrics")).text());
+    const samples = await scrapeMetrics(proxy.app);
     assert.equal(samples.get("monkey_proxy_denied_connections_total"), served ? 0 : 1);
     await proxy.shutdown(1000);
     assert.equal(

@@ -2,12 +2,16 @@
  * Tables of malformed config files and flag sets, and checks that a service rejects each with
  * exactly one line naming the file (or flag), the key and the bad value: in-process through
  * its config loader, and as a subprocess (exit code 2, one stderr line, no stack trace).
- * Test support: imported as `@monkey/shared/bad-config`, never by a service.
+ * {@linkcode badConfigTests} registers both checks for a service in one call. Test support:
+ * imported as `@monkey/testing/bad-config`, never by a service.
  *
  * @module
  */
 
+import assert from "node:assert/strict";
 import { ConfigError } from "@monkey/shared";
+import { requires } from "./permissions.ts";
+import { REPO_ROOT, runDeno } from "./process.ts";
 
 /** A config file that is not a TOML file. */
 export type SpecialFile = "directory" | "missing";
@@ -192,6 +196,10 @@ export async function badConfigProblems(
  * @param cwd Working directory (the repository root).
  * @param cases The table (keep it short: one process per case).
  * @returns One line per problem; empty when every case behaved.
+ * @example
+ * ```ts
+ * const problems = await badConfigExitProblems(["run", "--allow-read", "echo/main.ts"], REPO_ROOT, cases);
+ * ```
  */
 export async function badConfigExitProblems(
   command: readonly string[],
@@ -202,14 +210,11 @@ export async function badConfigExitProblems(
   try {
     const results = await Promise.all(cases.map(async (c, i) => {
       const path = await materialise(c.file, dir, i);
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [...command, ...argsOf(path, c)],
-        cwd,
-        stdin: "null",
-        env: { NO_COLOR: "1" },
-      }).output();
-      const stderr = new TextDecoder().decode(out.stderr).trimEnd();
-      if (out.code !== 2) return `${c.name}: exit code ${out.code} (stderr: ${stderr})`;
+      const out = await runDeno([...command, ...argsOf(path, c)], cwd);
+      const stderr = out.stderr.trimEnd();
+      if (out.code !== CONFIG_EXIT_CODE) {
+        return `${c.name}: exit code ${out.code} (stderr: ${stderr})`;
+      }
       if (out.stdout.length > 0) return `${c.name}: wrote to stdout`;
       return problemWith(c, stderr, path);
     }));
@@ -217,4 +222,76 @@ export async function badConfigExitProblems(
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** Exit code of a service that rejected its configuration. */
+const CONFIG_EXIT_CODE = 2;
+/** Fewest cases a service's table must hold. */
+const MIN_CASES = 20;
+
+/** Options for {@linkcode badConfigTests}. */
+export interface BadConfigTestsOptions {
+  /** The service as named in the test names, e.g. "load balancer". */
+  service: string;
+  /** Its config loader, called with the command-line arguments. */
+  load: (args: string[]) => unknown;
+  /** The service's own cases; {@linkcode GENERIC_BAD_CONFIGS} are always added (at least 20 in all). */
+  cases: readonly BadConfigCase[];
+  /** Add {@linkcode SERVICE_BAD_CONFIGS} (the service reads `commonFields`). @default true */
+  serviceKeys?: boolean;
+  /** `deno` arguments that run the service, ending in its main module (from the repo root). */
+  command: readonly string[];
+  /** Names of the cases also run through the real program (one process each). */
+  exitCases: readonly string[];
+}
+
+/**
+ * Register a service's two bad-config tests: every case (the generic ones, the service-key
+ * ones unless `serviceKeys` is false, and the service's own) through its loader in-process
+ * (one line naming file, key and value), and the `exitCases` through the real program (exit
+ * code 2, one stderr line, no stack trace).
+ *
+ * @param options The service's name, loader, table, command and subprocess cases.
+ * @throws {Error} When `command` names no main module.
+ * @example
+ * ```ts
+ * badConfigTests({
+ *   service: "echo",
+ *   load: (args) => loadConfig(ECHO_SCHEMA, { args }),
+ *   cases: ECHO_CASES,
+ *   command: ["run", "--allow-net", "--allow-read", "echo/main.ts"],
+ *   exitCases: ["unknown key", "missing file"],
+ * });
+ * ```
+ */
+export function badConfigTests(options: BadConfigTestsOptions): void {
+  const { service, load, command, exitCases } = options;
+  const cases = [
+    ...GENERIC_BAD_CONFIGS,
+    ...(options.serviceKeys ?? true ? SERVICE_BAD_CONFIGS : []),
+    ...options.cases,
+  ];
+  const program = command.findLast((arg) => arg.endsWith(".ts"));
+  if (program === undefined) {
+    throw new Error(
+      `badConfigTests(): command names no .ts module, got ${JSON.stringify(command)}`,
+    );
+  }
+  Deno.test(
+    `${service} config: every malformed file and flag set gives one line naming file, key and value`,
+    requires("read", "write"),
+    async () => {
+      assert.ok(cases.length >= MIN_CASES, `${cases.length} cases`);
+      assert.deepEqual(await badConfigProblems(load, cases), []);
+    },
+  );
+  Deno.test(
+    `${program} exits 2 with one stderr line and no stack trace on bad input`,
+    requires("read", "write", "run"),
+    async () => {
+      const chosen = cases.filter((c) => exitCases.includes(c.name));
+      assert.equal(chosen.length, exitCases.length);
+      assert.deepEqual(await badConfigExitProblems(command, REPO_ROOT, chosen), []);
+    },
+  );
 }

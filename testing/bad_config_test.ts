@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { badConfigProblems, GENERIC_BAD_CONFIGS, SERVICE_BAD_CONFIGS } from "./bad_config.ts";
 import { commonFields } from "@monkey/shared";
 import { ConfigError, loadConfig } from "@monkey/shared";
-import { requires } from "./peers.ts";
+import { requires } from "./permissions.ts";
 
 const SCHEMA = { ...commonFields("127.0.0.1:9999") } as const;
 

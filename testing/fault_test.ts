@@ -9,7 +9,7 @@ import {
 } from "./fault.ts";
 import { relay, safeClose } from "@monkey/shared";
 import { TcpServer } from "@monkey/shared";
-import { dial, readExactly, requires, writeAll } from "./peers.ts";
+import { dial, readExactly, requires, writeAll } from "./mod.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -1,8 +1,11 @@
 /**
  * `@monkey/testing`: what the project's tests share, never imported by a service. Loopback test
- * peers (`dial`, `startPeer`, `startBlackHole`, `relayEnds`), full reads and writes, condition
- * waits, permission-aware `requires()`, and subprocess helpers. The fault suite, the bad-config
- * table and the hostile HTTP probes are subpath exports: `@monkey/testing/fault`,
+ * peers and the one accept loop (`acceptLoop`, `startPeer`, `startBlackHole`, `relayEnds`,
+ * `dial`, `closedPortAddr`), full reads and writes (`writeAll`, `readExactly`, `readLine`,
+ * `echoUntilEof`), condition waits (`waitFor`), a seeded PRNG (`seededRandom`),
+ * permission-aware `requires()`, subprocess helpers (`spawnLines`, `spawnDeno`, `runDeno`,
+ * `exhaustDescriptors`), and `/metrics` scraping (`scrapeMetrics`). The fault suite, the
+ * bad-config table and the hostile HTTP probes are subpath exports: `@monkey/testing/fault`,
  * `@monkey/testing/bad-config`, `@monkey/testing/bad-http`.
  *
  * @example
@@ -17,5 +20,11 @@
  * @module
  */
 
+export * from "./io.ts";
 export * from "./peers.ts";
+export * from "./permissions.ts";
 export * from "./process.ts";
+export * from "./random.ts";
+export * from "./wait.ts";
+export * from "./emfile.ts";
+export * from "./metrics.ts";

@@ -1,158 +1,110 @@
 /**
- * Helpers for tests of TCP services: payloads, full reads and writes, condition waits, and
- * loopback peers that misbehave on purpose. Imported as `@monkey/testing`; never used
- * by the services themselves.
+ * Loopback test peers: the one accept loop every test server runs, plain peers, a listener
+ * that never accepts, the four sockets of a relay test, and addresses nothing listens on.
  *
  * @module
  */
 
 import { formatAddress } from "@monkey/shared";
-import { type LineProcess, spawnLines } from "./process.ts";
+import { closeQuietly } from "./io.ts";
 
-/** Largest chunk `crypto.getRandomValues` fills at once. */
-const RANDOM_CHUNK = 65_536;
+/** A loopback listener with its accept loop; `close()` stops it and closes every connection. */
+export interface AcceptLoop extends AsyncDisposable {
+  /** Its first (usually only) address, `127.0.0.1:port`. */
+  readonly addr: string;
+  /** Every listener's address, in order. */
+  readonly addrs: string[];
+  /** Connections accepted and not yet closed by the loop. */
+  readonly live: ReadonlySet<Deno.TcpConn>;
+  /** Connections accepted so far. */
+  readonly accepted: number;
+  /** Stop listening, close every connection still open, wait for every handler. */
+  close(): Promise<void>;
+}
 
-/**
- * Random bytes of any length.
- *
- * @param n Length.
- * @returns Fresh random bytes.
- */
-export function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let off = 0; off < n; off += RANDOM_CHUNK) {
-    crypto.getRandomValues(out.subarray(off, off + RANDOM_CHUNK));
-  }
-  return out;
+/** Options for {@linkcode acceptLoop}. */
+export interface AcceptLoopOptions {
+  /** How many listeners (distinct backends for a load balancer). @default 1 */
+  listeners?: number;
+  /** Port of the (single) listener. @default 0 */
+  port?: number;
+  /**
+   * Close each connection when its handler returns. Off, a connection stays open (and in
+   * `live`) until `close()`. @default true
+   */
+  closeWhenDone?: boolean;
 }
 
 /**
- * SHA-256 of some bytes, as hex.
+ * Listen on loopback and run `onConn` for each connection. Handler errors are swallowed (test
+ * peers misbehave on purpose; their errors are not the test's subject).
  *
- * @param data Bytes.
- * @returns Hex digest.
+ * @param onConn Behaviour per connection.
+ * @param options Listener count, port, who closes a connection.
+ * @returns The running loop.
+ * @example
+ * ```ts
+ * await using server = acceptLoop((conn) => echoUntilEof(conn));
+ * const conn = await dial(server.addr);
+ * ```
  */
-export async function sha256(data: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>),
+export function acceptLoop(
+  onConn: (conn: Deno.TcpConn) => Promise<void> | void,
+  options: AcceptLoopOptions = {},
+): AcceptLoop {
+  const count = options.listeners ?? 1;
+  const listeners = Array.from(
+    { length: count },
+    () => Deno.listen({ hostname: "127.0.0.1", port: count === 1 ? options.port ?? 0 : 0 }),
   );
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/**
- * Write all of `data`.
- *
- * @param conn Destination.
- * @param data Bytes.
- */
-export async function writeAll(
-  conn: { write(p: Uint8Array): Promise<number> },
-  data: Uint8Array,
-): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
-}
-
-/**
- * Read until end of input.
- *
- * @param conn Source.
- * @returns Everything read.
- */
-export async function readAll(
-  conn: { read(p: Uint8Array): Promise<number | null> },
-): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const buf = new Uint8Array(RANDOM_CHUNK);
-  for (;;) {
-    const n = await conn.read(buf);
-    if (n === null) break;
-    chunks.push(buf.slice(0, n));
-    total += n;
-  }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, off);
-    off += chunk.length;
-  }
-  return out;
-}
-
-/**
- * Read exactly `n` bytes.
- *
- * @param conn Source.
- * @param n Byte count.
- * @returns The bytes.
- * @throws {Error} When input ends first.
- */
-export async function readExactly(
-  conn: { read(p: Uint8Array): Promise<number | null> },
-  n: number,
-): Promise<Uint8Array> {
-  const out = new Uint8Array(n);
-  let off = 0;
-  while (off < n) {
-    const got = await conn.read(out.subarray(off));
-    if (got === null) throw new Error(`connection ended after ${off} of ${n} bytes`);
-    off += got;
-  }
-  return out;
-}
-
-/**
- * Resolve how a read ends: "eof" (orderly close), "reset" (or other socket error), or data.
- *
- * @param conn Source.
- * @returns "eof", "reset", or "data".
- */
-export async function readOutcome(
-  conn: { read(p: Uint8Array): Promise<number | null> },
-): Promise<"eof" | "reset" | "data"> {
-  try {
-    const n = await conn.read(new Uint8Array(1024));
-    return n === null ? "eof" : "data";
-  } catch {
-    return "reset";
-  }
-}
-
-/**
- * Poll `condition` until it holds or `timeoutMs` passes. For state with no event to await
- * (a counter in another component); prefer awaiting an event where one exists.
- *
- * @param condition Checked every few ms.
- * @param timeoutMs Deadline. @default 5000
- * @param what Description for the timeout error.
- * @throws {Error} On timeout.
- */
-export async function waitFor(
-  condition: () => boolean,
-  timeoutMs = 5000,
-  what = "condition",
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  const closeWhenDone = options.closeWhenDone ?? true;
+  const live = new Set<Deno.TcpConn>();
+  const tasks = new Set<Promise<void>>();
+  let accepted = 0;
+  const serve = async (conn: Deno.TcpConn) => {
+    try {
+      await onConn(conn);
+    } catch {
+      // Peers misbehave on purpose.
+    } finally {
+      if (closeWhenDone) {
+        live.delete(conn);
+        closeQuietly(conn);
+      }
     }
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-/**
- * Connect to a `host:port` address (IPv4 or bracketed IPv6).
- *
- * @param addr Address.
- * @returns The connection.
- */
-export function dial(addr: string): Promise<Deno.TcpConn> {
-  const v6 = addr.startsWith("[");
-  const host = v6 ? addr.slice(1, addr.indexOf("]")) : addr.slice(0, addr.lastIndexOf(":"));
-  const port = Number(addr.slice(addr.lastIndexOf(":") + 1));
-  return Deno.connect({ hostname: host, port });
+  };
+  const loops = listeners.map(async (listener) => {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch {
+        return;
+      }
+      accepted++;
+      live.add(conn);
+      const task = serve(conn);
+      tasks.add(task);
+      void task.finally(() => tasks.delete(task));
+    }
+  });
+  const close = async () => {
+    for (const listener of listeners) closeQuietly(listener);
+    await Promise.all(loops);
+    for (const conn of live) closeQuietly(conn);
+    await Promise.allSettled([...tasks]);
+  };
+  const addrs = listeners.map((l) => formatAddress(l.addr));
+  return {
+    addr: addrs[0]!,
+    addrs,
+    live,
+    get accepted() {
+      return accepted;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }
 
 /** A loopback test peer; `close()` stops it and closes what it accepted. */
@@ -171,46 +123,65 @@ export interface TestPeer extends AsyncDisposable {
  *
  * @param onConn Behaviour per connection.
  * @returns The running peer.
+ * @example
+ * ```ts
+ * await using peer = startPeer(async (conn) => void (await readAll(conn)));
+ * ```
  */
 export function startPeer(onConn: (conn: Deno.TcpConn) => Promise<void> | void): TestPeer {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const accepted: Deno.TcpConn[] = [];
-  const tasks: Promise<void>[] = [];
-  const loop = (async () => {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return;
-      }
-      accepted.push(conn);
-      tasks.push((async () => {
-        try {
-          await onConn(conn);
-        } catch {
-          // Peers misbehave on purpose; their errors are not the test's subject.
-        }
-      })());
-    }
-  })();
-  const close = async () => {
-    try {
-      listener.close();
-    } catch {
-      // Already closed.
-    }
-    await loop;
-    for (const conn of accepted) {
-      try {
-        conn.close();
-      } catch {
-        // Already closed by the handler.
-      }
-    }
-    await Promise.allSettled(tasks);
-  };
-  return { addr: formatAddress(listener.addr), accepted, close, [Symbol.asyncDispose]: close };
+  const loop = acceptLoop((conn) => {
+    accepted.push(conn);
+    return onConn(conn);
+  }, { closeWhenDone: false });
+  const close = () => loop.close();
+  return { addr: loop.addr, accepted, close, [Symbol.asyncDispose]: close };
+}
+
+/**
+ * Connect to a `host:port` address (IPv4 or bracketed IPv6).
+ *
+ * @param addr Address.
+ * @returns The connection.
+ * @example
+ * ```ts
+ * const conn = await dial("[::1]:8081");
+ * ```
+ */
+export function dial(addr: string): Promise<Deno.TcpConn> {
+  const [hostname, port] = splitAddr(addr);
+  return Deno.connect({ hostname, port });
+}
+
+/**
+ * Split `host:port` (IPv4, hostname or bracketed IPv6) for `Deno.connect`.
+ *
+ * @param addr The address.
+ * @returns Host (without brackets) and port.
+ * @example
+ * ```ts
+ * const [hostname, port] = splitAddr("[::1]:80"); // ["::1", 80]
+ * ```
+ */
+export function splitAddr(addr: string): [string, number] {
+  const colon = addr.lastIndexOf(":");
+  return [addr.slice(0, colon).replace(/^\[|\]$/g, ""), Number(addr.slice(colon + 1))];
+}
+
+/**
+ * A port that was free a moment ago (bound and released): connects to it are refused.
+ *
+ * @returns `127.0.0.1:<port>`.
+ * @example
+ * ```ts
+ * await assert.rejects(dial(closedPortAddr()), Deno.errors.ConnectionRefused);
+ * ```
+ */
+export function closedPortAddr(): string {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const addr = formatAddress(listener.addr);
+  listener.close();
+  return addr;
 }
 
 /** A listener whose accept queue is full: connects to it hang until they time out. */
@@ -230,6 +201,10 @@ const FILL_PROBE_MS = 100;
  * so a connect to it hangs ("slow to accept"), as a dead host would.
  *
  * @returns The address and a `close()`.
+ * @example
+ * ```ts
+ * using hole = await startBlackHole();
+ * ```
  */
 export async function startBlackHole(): Promise<BlackHole> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -271,6 +246,10 @@ export interface RelayEnds {
  * Open the four sockets a relay test needs, on loopback.
  *
  * @returns The connected sockets.
+ * @example
+ * ```ts
+ * const { client, accepted, upstream, server } = await relayEnds();
+ * ```
  */
 export async function relayEnds(): Promise<RelayEnds> {
   const front = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -285,57 +264,4 @@ export async function relayEnds(): Promise<RelayEnds> {
     front.close();
     back.close();
   }
-}
-
-/**
- * Run `deno <args>` from the repository root and collect its output lines as they come.
- *
- * @param args Arguments after `deno`, e.g. `["task", "proxy", "--listen", "127.0.0.1:0"]`.
- * @param cwd Working directory (the repository root).
- * @returns The running child.
- */
-export function spawnDeno(args: string[], cwd: string): LineProcess {
-  return spawnLines(Deno.execPath(), args, { cwd });
-}
-
-/**
- * Run `deno <args>` to completion.
- *
- * @param args Arguments after `deno`.
- * @param cwd Working directory.
- * @returns Exit code and the stdout and stderr text.
- */
-export async function runDeno(
-  args: string[],
-  cwd: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd,
-    stdin: "null",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
-
-/** A permission a test may need beyond `--allow-net`. */
-export type TestPermission = "read" | "write" | "run" | "env" | "sys";
-
-/**
- * Test options that ignore a test when a permission it needs was not granted, so that
- * `deno test --allow-net` alone passes and reports such tests as ignored (`deno task test`
- * grants them all).
- *
- * @param names Permissions the test needs.
- * @returns Options for `Deno.test(name, options, fn)`.
- * @example
- * ```ts
- * Deno.test("CLI exits 2 on a bad flag", requires("run", "read"), async () => {});
- * ```
- */
-export function requires(...names: TestPermission[]): { ignore: boolean } {
-  return {
-    ignore: !names.every((name) => Deno.permissions.querySync({ name }).state === "granted"),
-  };
 }

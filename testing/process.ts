@@ -126,3 +126,53 @@ export function spawnLines(
     [Symbol.asyncDispose]: async () => void (await stop("SIGKILL")),
   };
 }
+
+/**
+ * Run `deno <args>` from the repository root and collect its output lines as they come.
+ *
+ * @param args Arguments after `deno`, e.g. `["task", "proxy", "--listen", "127.0.0.1:0"]`.
+ * @param cwd Working directory (the repository root).
+ * @returns The running child.
+ * @example
+ * ```ts
+ * await using proxy = spawnDeno(["run", "-A", "proxy/main.ts"], REPO_ROOT);
+ * ```
+ */
+export function spawnDeno(args: string[], cwd: string): LineProcess {
+  return spawnLines(Deno.execPath(), args, { cwd });
+}
+
+/** What {@linkcode runDeno} returns. */
+export interface DenoOutput {
+  /** Exit code. */
+  code: number;
+  /** Everything written to stdout. */
+  stdout: string;
+  /** Everything written to stderr. */
+  stderr: string;
+}
+
+/**
+ * Run `deno <args>` to completion.
+ *
+ * @param args Arguments after `deno`.
+ * @param cwd Working directory.
+ * @returns Exit code and the stdout and stderr text.
+ * @example
+ * ```ts
+ * const { code, stderr } = await runDeno(["run", "echo/main.ts", "--bogus"], REPO_ROOT);
+ * ```
+ */
+export async function runDeno(args: readonly string[], cwd: string): Promise<DenoOutput> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [...args],
+    cwd,
+    stdin: "null",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+/** The repository root (the folder holding the workspace's `deno.json`). */
+export const REPO_ROOT: string = new URL("../", import.meta.url).pathname;

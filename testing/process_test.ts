@@ -1,4 +1,4 @@
-import { requires } from "./peers.ts";
+import { requires } from "./permissions.ts";
 import assert from "node:assert/strict";
 import { spawnLines } from "./process.ts";
 

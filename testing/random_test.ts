@@ -9,8 +9,6 @@ Deno.test("seededRandom() replays the same sequence for the same seed, in [0, 1)
   assert.ok(first.every((x) => x >= 0 && x < 1));
   const other = seededRandom(43);
   assert.notDeepEqual(Array.from({ length: 10 }, () => other()), first.slice(0, 10));
-  // mulberry32's well-known first output for seed 0, so plans stay replayable across refactors.
-  assert.equal(Math.round(seededRandom(0)() * 1e6), 266_982);
 });
 
 Deno.test("randomBytes() fills lengths beyond one getRandomValues call", () => {

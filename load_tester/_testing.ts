@@ -1,0 +1,161 @@
+/**
+ * Load-tester test helpers: test servers (the project's echo server, and echo servers that
+ * misbehave per chunk or close at once), a scenario with test-friendly defaults, and results
+ * and reports built from chosen samples (for report, merge and baseline tests).
+ *
+ * @module
+ */
+
+import { startEcho } from "@monkey/echo";
+import { acceptLoop, echoUntilEof } from "@monkey/testing";
+import type { Scenario } from "./config.ts";
+import { emptyErrorCounts } from "./errors.ts";
+import { createHistogram, recordMicros } from "./histogram.ts";
+import { buildResult, type RunReport, type ScenarioResult } from "./result.ts";
+
+/** Bytes per fake request, each way. */
+const FAKE_MESSAGE = 1024;
+
+/** A server started for a test. */
+export interface TestServer {
+  /** `host:port`. */
+  addr: string;
+  /** Stop and close every connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Start the project's echo server on port 0.
+ *
+ * @returns The server.
+ * @example
+ * ```ts
+ * const echo = echoServer();
+ * await runScenario(scenario(), { target: echo.addr });
+ * await echo.close();
+ * ```
+ */
+export function echoServer(): TestServer {
+  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", log_level: "error" });
+  return { addr: echo.addr, close: async () => void (await echo.shutdown(0)) };
+}
+
+/** How a misbehaving server treats each chunk it echoes (`conn` numbers the connection). */
+export type ChunkHook = (chunk: Uint8Array, conn: number) => Promise<void> | void;
+
+/**
+ * An echo server that calls `hook` on every chunk before echoing it (it may change the bytes
+ * or wait); `closeAtOnce` closes every connection without reading.
+ *
+ * @param hook Called per chunk.
+ * @param closeAtOnce Close accepted connections immediately.
+ * @returns The server.
+ * @example
+ * ```ts
+ * const flipper = customServer((chunk) => void (chunk[0]! ^= 1));
+ * ```
+ */
+export function customServer(hook: ChunkHook, closeAtOnce = false): TestServer {
+  let count = 0;
+  const loop = acceptLoop(async (conn) => {
+    if (closeAtOnce) return;
+    const id = count++;
+    await echoUntilEof(conn, { onChunk: (chunk) => hook(chunk, id) });
+  });
+  return { addr: loop.addr, close: () => loop.close() };
+}
+
+/**
+ * A scenario with test-friendly defaults.
+ *
+ * @param overrides Keys to change.
+ * @returns The scenario.
+ * @example
+ * ```ts
+ * const s = scenario({ connections: 2, message_size: 100 });
+ * ```
+ */
+export function scenario(overrides: Partial<Scenario> = {}): Scenario {
+  return {
+    name: "test",
+    mode: "pingpong",
+    connections: 4,
+    duration_secs: 0.3,
+    message_size: 1024,
+    rate: 0,
+    warmup_secs: 0,
+    ...overrides,
+  };
+}
+
+/** Options for {@linkcode fakeResult}. */
+export interface FakeResultOptions {
+  /** Seconds the samples span. @default 1 */
+  duration?: number;
+  /** Connections of the scenario. @default 10 */
+  connections?: number;
+  /** Mismatch errors. @default 0 */
+  mismatches?: number;
+}
+
+/**
+ * A scenario result with the given latency samples over `duration` seconds.
+ *
+ * @param name Scenario name.
+ * @param samples Latencies in µs (one per request).
+ * @param options Duration, connections, errors.
+ * @returns The result.
+ * @example
+ * ```ts
+ * const result = fakeResult("a", [100, 200, 300], { duration: 2 });
+ * ```
+ */
+export function fakeResult(
+  name: string,
+  samples: readonly number[],
+  options: FakeResultOptions = {},
+): ScenarioResult {
+  const latency = createHistogram();
+  for (const v of samples) recordMicros(latency, v);
+  const errors = emptyErrorCounts();
+  errors.mismatch = options.mismatches ?? 0;
+  return buildResult(
+    {
+      name,
+      mode: "pingpong",
+      connections: options.connections ?? 10,
+      message_size: FAKE_MESSAGE,
+      rate: 0,
+    },
+    {
+      requests: samples.length,
+      errors,
+      duration_secs: options.duration ?? 1,
+      latency,
+      uncorrected: undefined,
+      connect: undefined,
+      bytes_up: samples.length * FAKE_MESSAGE,
+      bytes_down: samples.length * FAKE_MESSAGE,
+    },
+  );
+}
+
+/**
+ * A run report holding `scenarios`.
+ *
+ * @param scenarios Results.
+ * @returns The report.
+ * @example
+ * ```ts
+ * const report = fakeReport([fakeResult("a", [100])]);
+ * ```
+ */
+export function fakeReport(scenarios: ScenarioResult[]): RunReport {
+  return {
+    target: "127.0.0.1:3000",
+    started_at: "2026-01-01T00:00:00.000Z",
+    tool_version: "0.1.0",
+    machine: { cpus: 2, os: "linux x86_64", deno: "2.9.6" },
+    scenarios,
+  };
+}
