@@ -9,6 +9,7 @@ import {
   ConnectError,
   helpText,
   Logger,
+  resolveEngine,
   ServiceError,
   startEndpoint,
 } from "@monkey/shared";
@@ -86,6 +87,12 @@ export async function loadTestCli(
   if (command === "merge") {
     report = mergeReports(await Promise.all(files.map(readInput)));
   } else {
+    const count = resolved.scenarios.length;
+    stderr(
+      `load test: ${count} scenario${count === 1 ? "" : "s"} from ${
+        resolved.matrix ? resolved.configPath : "flags"
+      } against ${resolved.target} (engine: ${resolveEngine(config.engine).name})\n`,
+    );
     const live = config.metrics_addr !== "off" ? new LiveMetrics() : undefined;
     const endpoint = live
       ? startEndpoint(live.app, config.metrics_addr, new Logger({ name: "load-test" }))
@@ -96,6 +103,7 @@ export async function loadTestCli(
       target: resolved.target,
       workers: config.workers,
       timeout_secs: config.timeout_secs,
+      engine: config.engine,
       ...(options.signal ? { signal: options.signal } : {}),
       onStart: (_: unknown, status: Parameters<LiveMetrics["start"]>[0]) => {
         progress?.start(status);

@@ -5,7 +5,13 @@
  * @module
  */
 
-import { ConfigError, type ConfigOf, loadConfig, type LoadedConfig } from "@monkey/shared";
+import {
+  ConfigError,
+  type ConfigOf,
+  ENGINE_FIELDS,
+  loadConfig,
+  type LoadedConfig,
+} from "@monkey/shared";
 
 /** Load modes. */
 export const MODES = ["pingpong", "churn"] as const;
@@ -158,6 +164,7 @@ export const LOAD_TEST_SCHEMA = {
     aliases: ["metrics"],
     description: "Serve live counters and latency on this host:port, or 'off'",
   },
+  ...ENGINE_FIELDS,
   timeout_secs: {
     type: "duration",
     default: 5,

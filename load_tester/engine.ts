@@ -8,7 +8,14 @@
  * @module
  */
 
-import { ConnectError, connectTcp, type NetConn } from "@monkey/shared";
+import {
+  ConnectError,
+  connectTcp,
+  type Engine,
+  type EngineChoice,
+  type NetConn,
+  resolveEngine,
+} from "@monkey/shared";
 import type { Mode } from "./config.ts";
 import { classifyError, emptyErrorCounts, type ErrorCounts, type ErrorKind } from "./errors.ts";
 import { createHistogram, type LatencyHistogram, recordMicros } from "./histogram.ts";
@@ -32,6 +39,8 @@ export interface EngineSpec {
   rate: number;
   /** Connect timeout, and the longest a request may wait for its echo, in seconds. */
   timeout_secs: number;
+  /** I/O engine of the connections. @default "auto" */
+  engine?: EngineChoice;
 }
 
 /** What an engine measured. */
@@ -115,6 +124,7 @@ const SEND_AHEAD_MS = 2;
  */
 export class LoadEngine {
   readonly #spec: EngineSpec;
+  readonly #io: Engine;
   readonly #latency = createHistogram();
   readonly #uncorrected: LatencyHistogram | undefined;
   readonly #connect: LatencyHistogram | undefined;
@@ -134,6 +144,7 @@ export class LoadEngine {
    */
   constructor(spec: EngineSpec) {
     this.#spec = spec;
+    this.#io = resolveEngine(spec.engine ?? "auto");
     this.#uncorrected = spec.rate > 0 ? createHistogram() : undefined;
     this.#connect = spec.mode === "churn" ? createHistogram() : undefined;
   }
@@ -181,7 +192,7 @@ export class LoadEngine {
     const spec = this.#spec;
     const timeoutMs = spec.timeout_secs * 1000;
     // One connect first: a dead target fails the run with a clear error instead of a storm.
-    const first = await connectTcp(spec.target, { timeoutMs });
+    const first = await connectTcp(spec.target, { timeoutMs, engine: this.#io });
     if (spec.mode === "churn") closeQuietly(first);
     if (signal?.aborted) {
       if (spec.mode !== "churn") closeQuietly(first);
@@ -284,6 +295,7 @@ export class LoadEngine {
     try {
       slot.conn = await connectTcp(this.#spec.target, {
         timeoutMs: this.#spec.timeout_secs * 1000,
+        engine: this.#io,
       });
       if (this.#stopped) {
         closeQuietly(slot.conn);
@@ -436,7 +448,7 @@ export class LoadEngine {
       const start = performance.now();
       if (interval === 0 || start < intended) intended = start;
       try {
-        slot.conn = await connectTcp(spec.target, { timeoutMs });
+        slot.conn = await connectTcp(spec.target, { timeoutMs, engine: this.#io });
       } catch (error) {
         if (this.#stopped) return;
         this.#count(classifyError(error));

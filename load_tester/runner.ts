@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ConnectError } from "@monkey/shared";
+import { ConnectError, type EngineChoice } from "@monkey/shared";
 import type { Scenario } from "./config.ts";
 import { type EngineSpec, LoadEngine } from "./engine.ts";
 import { addErrorCounts, totalErrors } from "./errors.ts";
@@ -53,6 +53,8 @@ export interface RunOptions {
   workers?: number;
   /** Connect timeout and longest wait for an echo, seconds. @default 5 */
   timeout_secs?: number;
+  /** I/O engine of the connections. @default "auto" */
+  engine?: EngineChoice;
   /** Aborting stops early; the partial result is returned. */
   signal?: AbortSignal;
   /** Called when a scenario starts, with a function returning its live status. */
@@ -210,6 +212,7 @@ function splitSpec(scenario: Scenario, options: RunOptions, workers: number): En
       warmup_secs: scenario.warmup_secs,
       rate: scenario.rate * (connections / scenario.connections),
       timeout_secs: options.timeout_secs ?? DEFAULT_TIMEOUT_SECS,
+      engine: options.engine ?? "auto",
     });
   }
   return specs;
