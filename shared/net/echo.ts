@@ -6,7 +6,7 @@
  */
 
 import { copyLoop, type RelayStats } from "./copy.ts";
-import { isCloseError, safeClose, setNoDelay, watchIdle } from "./relay.ts";
+import { isCloseError, type RelayConn, safeClose, setNoDelay, watchIdle } from "./relay.ts";
 
 /** Options for an engine's `echo`. */
 export interface EchoOptions {
@@ -29,20 +29,6 @@ export interface EchoResult {
   error?: unknown;
 }
 
-/** The parts of a connection the echo loop uses. */
-export interface EchoConn {
-  /** Read into `p`; null at end of input. */
-  read(p: Uint8Array): Promise<number | null>;
-  /** Write some of `p`. */
-  write(p: Uint8Array): Promise<number>;
-  /** Send a FIN. */
-  closeWrite(): Promise<void>;
-  /** Close. */
-  close(): void;
-  /** Set TCP_NODELAY. */
-  setNoDelay?(noDelay?: boolean): void;
-}
-
 /**
  * Echo every byte back until the client half-closes, then half-close back and close. Never
  * rejects; the connection is closed when it resolves.
@@ -56,7 +42,7 @@ export interface EchoConn {
  * console.log(result.reason);
  * ```
  */
-export async function echoConn(conn: EchoConn, options: EchoOptions = {}): Promise<EchoResult> {
+export async function echoConn(conn: RelayConn, options: EchoOptions = {}): Promise<EchoResult> {
   const stats = options.stats ?? { up: 0, down: 0 };
   setNoDelay(conn);
   let ended: EchoEnd | undefined;
