@@ -30,11 +30,10 @@ export let handleOf: (conn: EpollConn) => FdHandle;
 export class EpollConn {
   /** The file descriptor. */
   readonly fd: number;
-  /** The peer's address. */
-  readonly remoteAddr: Deno.NetAddr;
-  /** This end's address. */
-  readonly localAddr: Deno.NetAddr;
   #handle: FdHandle;
+  #local: Deno.NetAddr | undefined;
+  #remote: Deno.NetAddr | undefined;
+  #pending: Set<{ reject: (error: unknown) => void }> | undefined;
 
   static {
     handleOf = (conn) => conn.#handle;
@@ -43,14 +42,29 @@ export class EpollConn {
   /**
    * Wrap a connected non-blocking socket; the connection owns (and closes) the fd.
    *
-   * @param fd The socket.
+   * @param fd The socket, or its handle (from a connect).
    * @param remoteAddr The peer's address, if already known (accept returns it).
    */
-  constructor(fd: number, remoteAddr?: Deno.NetAddr) {
-    this.fd = fd;
-    this.#handle = new FdHandle(fd);
-    this.localAddr = socketName(fd, "getsockname");
-    this.remoteAddr = remoteAddr ?? socketName(fd, "getpeername");
+  constructor(fd: number | FdHandle, remoteAddr?: Deno.NetAddr) {
+    this.#handle = typeof fd === "number" ? new FdHandle(fd) : fd;
+    this.fd = this.#handle.fd;
+    // Addresses are read on first use (or at close): idle connections stay small.
+    this.#remote = remoteAddr;
+  }
+
+  /** This end's address. */
+  get localAddr(): Deno.NetAddr {
+    return this.#local ??= this.#name("getsockname");
+  }
+
+  /** The peer's address. */
+  get remoteAddr(): Deno.NetAddr {
+    return this.#remote ??= this.#name("getpeername");
+  }
+
+  #name(which: "getsockname" | "getpeername"): Deno.NetAddr {
+    if (this.#handle.closed) throw badResource(`${which} on a closed EpollConn`);
+    return socketName(this.fd, which);
   }
 
   /**
@@ -133,14 +147,13 @@ export class EpollConn {
       }
     };
     const pending = { reject };
-    this.#pending.add(pending);
-    promise.finally(() => this.#pending.delete(pending)).catch(() => {});
+    const all = this.#pending ??= new Set();
+    all.add(pending);
+    promise.finally(() => all.delete(pending)).catch(() => {});
     if (readable) h.onReadable(retry);
     else h.onWritable(retry);
     return promise;
   }
-
-  #pending = new Set<{ reject: (error: unknown) => void }>();
 
   /**
    * Shut down the sending side (the peer reads end of input); reading goes on.
@@ -161,9 +174,19 @@ export class EpollConn {
    * @throws {Deno.errors.BadResource} When already closed.
    */
   close(): void {
-    if (!this.#handle.close()) throw badResource("close on a closed EpollConn");
+    const h = this.#handle;
+    if (h.closed) throw badResource("close on a closed EpollConn");
+    // Keep the addresses readable after close, like Deno (the peer may already be gone).
+    try {
+      this.#local ??= socketName(h.fd, "getsockname");
+      this.#remote ??= socketName(h.fd, "getpeername");
+    } catch {
+      // Not connected any more: only what was read before stays available.
+    }
+    h.close();
+    if (this.#pending === undefined) return;
     for (const pending of this.#pending) pending.reject(badResource("EpollConn closed"));
-    this.#pending.clear();
+    this.#pending = undefined;
   }
 
   /** Whether {@linkcode EpollConn.close} ran (directly or by a relay). */

@@ -54,8 +54,12 @@ const errorLen = new Uint32Array(1);
 export async function epollConnect(options: EpollConnectOptions): Promise<EpollConn> {
   const { signal } = options;
   signal?.throwIfAborted();
-  const addr = await resolve(options.hostname, options.port);
-  signal?.throwIfAborted();
+  const host = options.hostname === "localhost" ? "127.0.0.1" : options.hostname;
+  let addr = encodeSockAddr(host, options.port);
+  if (addr === undefined) {
+    addr = await resolve(host, options.port);
+    signal?.throwIfAborted();
+  }
   const lib = libc();
   const fd = lib.socket(addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw osError(errno());
@@ -70,7 +74,7 @@ export async function epollConnect(options: EpollConnectOptions): Promise<EpollC
       if (code !== EINPROGRESS) throw osError(code);
       await connected(handle, signal);
     }
-    const conn = adopt(handle);
+    const conn = new EpollConn(handle);
     owned = true;
     return conn;
   } finally {
@@ -100,24 +104,8 @@ function connected(handle: FdHandle, signal: AbortSignal | undefined): Promise<v
   return promise;
 }
 
-/** Turn a connected handle's fd into an EpollConn (a fresh handle; the old one is dropped). */
-function adopt(handle: FdHandle): EpollConn {
-  // The EpollConn makes its own handle for the fd; this one leaves the loop without closing.
-  handle.loop.unwatch(handle);
-  const fd = handle.fd;
-  handle.closed = true;
-  try {
-    return new EpollConn(fd);
-  } catch (error) {
-    libc().close(fd);
-    throw error;
-  }
-}
-
-async function resolve(hostname: string, port: number): Promise<SockAddr> {
-  const host = hostname === "localhost" ? "127.0.0.1" : hostname;
-  const literal = encodeSockAddr(host, port);
-  if (literal !== undefined) return literal;
+/** Resolve a name: A records first, then AAAA; the first address wins. */
+async function resolve(host: string, port: number): Promise<SockAddr> {
   for (const type of ["A", "AAAA"] as const) {
     let records: string[] = [];
     try {
@@ -128,5 +116,5 @@ async function resolve(hostname: string, port: number): Promise<SockAddr> {
     const first = records[0];
     if (first !== undefined) return encodeSockAddr(first, port)!;
   }
-  throw new Deno.errors.NotFound(`Cannot resolve '${hostname}': no A or AAAA record`);
+  throw new Deno.errors.NotFound(`Cannot resolve '${host}': no A or AAAA record`);
 }

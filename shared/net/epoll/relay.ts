@@ -77,7 +77,8 @@ class Relay implements Delegate, IdleWatch {
   #upstream: EpollConn;
   #flows: [Flow, Flow];
   #stats: EpollStats;
-  #start: EpollStats;
+  #startUp: number;
+  #startDown: number;
   #done = false;
   #signal: AbortSignal | undefined;
   #resolve: (result: EpollRelayResult) => void;
@@ -93,7 +94,8 @@ class Relay implements Delegate, IdleWatch {
       { src: u, dst: c, pending: null, eof: false, ended: false },
     ];
     this.#stats = options.stats ?? { up: 0, down: 0 };
-    this.#start = { up: this.#stats.up, down: this.#stats.down };
+    this.#startUp = this.#stats.up;
+    this.#startDown = this.#stats.down;
     this.idleMs = options.idleTimeoutMs ?? 0;
     this.last = c.loop.now;
     const { promise, resolve } = Promise.withResolvers<EpollRelayResult>();
@@ -108,7 +110,10 @@ class Relay implements Delegate, IdleWatch {
       return this.#finish("error", osError(9));
     }
     if (this.#signal?.aborted) return this.#finish("aborted");
-    this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+    if (this.#signal !== undefined) {
+      this.#onAbort = () => this.#finish("aborted");
+      this.#signal.addEventListener("abort", this.#onAbort, { once: true });
+    }
     up.src.delegateTo(this, UP);
     down.src.delegateTo(this, DOWN);
     try {
@@ -120,7 +125,7 @@ class Relay implements Delegate, IdleWatch {
     if (this.idleMs > 0) up.src.loop.addIdle(this);
   }
 
-  #onAbort = (): void => this.#finish("aborted");
+  #onAbort: (() => void) | undefined;
 
   onIdle(): void {
     this.#finish("idle_timeout");
@@ -227,13 +232,13 @@ class Relay implements Delegate, IdleWatch {
   #finish(reason: EpollEnd, error?: unknown): void {
     if (this.#done) return;
     this.#done = true;
-    this.#signal?.removeEventListener("abort", this.#onAbort);
+    if (this.#onAbort !== undefined) this.#signal!.removeEventListener("abort", this.#onAbort);
     if (this.idleMs > 0) this.#flows[0].src.loop.removeIdle(this);
     closeQuietly(this.#client);
     closeQuietly(this.#upstream);
     const result: EpollRelayResult = {
-      up: this.#stats.up - this.#start.up,
-      down: this.#stats.down - this.#start.down,
+      up: this.#stats.up - this.#startUp,
+      down: this.#stats.down - this.#startDown,
       reason,
     };
     if (error !== undefined) result.error = error;
