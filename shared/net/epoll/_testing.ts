@@ -83,9 +83,13 @@ export interface RelayRig {
  * Start a relay: Deno client -> epoll listener -> epollRelay -> epollConnect -> Deno upstream.
  *
  * @param options Relay options (stats are filled in).
+ * @param idleBeforeMs Let the loop sit idle this long between connecting and relaying.
  * @returns The rig.
  */
-export async function relayRig(options: EpollRelayOptions = {}): Promise<RelayRig> {
+export async function relayRig(
+  options: EpollRelayOptions = {},
+  idleBeforeMs = 0,
+): Promise<RelayRig> {
   const upstreamListener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const front = epollListen({ hostname: "127.0.0.1", port: 0 });
   const clientP = Deno.connect({ hostname: "127.0.0.1", port: front.addr.port });
@@ -99,6 +103,10 @@ export async function relayRig(options: EpollRelayOptions = {}): Promise<RelayRi
   const upstream = await upstreamConnP;
   upstreamListener.close();
   const client = await clientP;
+  if (idleBeforeMs > 0) {
+    await loopStopped();
+    await new Promise((resolve) => setTimeout(resolve, idleBeforeMs));
+  }
   const stats = { up: 0, down: 0 };
   const result = epollRelay(accepted, toUpstream, { ...options, stats });
   const close = () => {

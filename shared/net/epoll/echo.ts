@@ -59,7 +59,7 @@ class Echo implements Delegate, IdleWatch {
     this.#h = handleOf(conn);
     this.#stats = options.stats ?? { up: 0, down: 0 };
     this.idleMs = options.idleTimeoutMs ?? 0;
-    this.last = this.#h.loop.now;
+    this.last = performance.now(); // not loop.now: the last batch may be long ago
     this.#signal = options.signal;
     const { promise, resolve } = Promise.withResolvers<EpollEchoResult>();
     this.promise = promise;

@@ -97,7 +97,8 @@ class Relay implements Delegate, IdleWatch {
     this.#startUp = this.#stats.up;
     this.#startDown = this.#stats.down;
     this.idleMs = options.idleTimeoutMs ?? 0;
-    this.last = c.loop.now;
+    // Not loop.now: that is the last batch's time, maybe long ago if the loop was idle.
+    this.last = performance.now();
     const { promise, resolve } = Promise.withResolvers<EpollRelayResult>();
     this.promise = promise;
     this.#resolve = resolve;

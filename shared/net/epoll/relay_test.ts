@@ -119,18 +119,28 @@ for (const side of ["client", "upstream"] as const) {
 }
 
 Deno.test({
-  name: `epollRelay closes both sides after the idle timeout with reason "idle_timeout"${why}`,
+  name: `epollRelay closes both sides after the idle timeout with reason "idle_timeout", ` +
+    `counting from its start even when the loop was idle long before${why}`,
   ignore,
   async fn() {
-    const rig = await relayRig({ idleTimeoutMs: 100 });
+    // The loop's cached clock must not date a new relay's activity back to its last batch:
+    // the rig's connections are set up, the loop stops, and the relay starts 150 ms later.
+    const rig = await relayRig({ idleTimeoutMs: 100 }, 150);
     const started = performance.now();
-    await writeAll(rig.client, encoder.encode("hi"));
-    await readExactly(rig.upstream, 2);
     const result = await rig.result;
     const elapsed = performance.now() - started;
     assert.equal(result.reason, "idle_timeout");
-    assert.equal(result.up, 2);
-    assert.ok(elapsed >= 100 && elapsed < 1000, `ended after ${elapsed.toFixed(0)} ms`);
+    assert.ok(elapsed >= 95 && elapsed < 1000, `ended after ${elapsed.toFixed(0)} ms`);
+    const busy = await relayRig({ idleTimeoutMs: 100 });
+    const busyStart = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await writeAll(busy.client, encoder.encode("hi"));
+    await readExactly(busy.upstream, 2);
+    const busyResult = await busy.result;
+    const busyElapsed = performance.now() - busyStart;
+    assert.deepEqual(busyResult, { up: 2, down: 0, reason: "idle_timeout" });
+    assert.ok(busyElapsed >= 155, `traffic restarts the clock (ended after ${busyElapsed} ms)`);
+    busy.close();
     assert.equal(await rig.client.read(new Uint8Array(1)).catch(() => null), null);
     rig.close();
   },
