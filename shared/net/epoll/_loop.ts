@@ -64,7 +64,7 @@ export const YIELD_AFTER_MS = 5;
  */
 const BUSY_WAIT_MS = 1;
 /** Events taken per `epoll_wait`. */
-const MAX_EVENTS = 256;
+const MAX_EVENTS = 1024;
 /** Longest wait while idle (the eventfd cuts it short when the last fd goes). */
 const IDLE_WAIT_MS = 1000;
 /** The shared read buffer: one per loop, reused by every relay and echo. */

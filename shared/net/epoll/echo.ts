@@ -18,7 +18,7 @@ import { EAGAIN, EINTR, isPeerGone, osError } from "./_errors.ts";
 import type { Delegate, FdHandle } from "./_handle.ts";
 import type { IdleWatch } from "./_loop.ts";
 import { type EpollConn, handleOf } from "./conn.ts";
-import { closeQuietly, type EpollEnd, type EpollStats } from "./relay.ts";
+import { closeQuietly, type EpollEnd, type EpollStats, noDelay } from "./relay.ts";
 
 /** Options for {@linkcode epollEcho}. */
 export interface EpollEchoOptions {
@@ -69,6 +69,7 @@ class Echo implements Delegate, IdleWatch {
   begin(): void {
     if (this.#h.closed) return this.#finish("error", osError(9));
     if (this.#signal?.aborted) return this.#finish("aborted");
+    noDelay(this.#conn);
     this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
     this.#h.delegateTo(this, 0);
     this.#mask();

@@ -111,6 +111,9 @@ class Relay implements Delegate, IdleWatch {
       return this.#finish("error", osError(9));
     }
     if (this.#signal?.aborted) return this.#finish("aborted");
+    // Like the deno relay: no Nagle delay on either side (a peer may already be gone).
+    noDelay(this.#client);
+    noDelay(this.#upstream);
     if (this.#signal !== undefined) {
       this.#onAbort = () => this.#finish("aborted");
       this.#signal.addEventListener("abort", this.#onAbort, { once: true });
@@ -244,6 +247,19 @@ class Relay implements Delegate, IdleWatch {
     };
     if (error !== undefined) result.error = error;
     this.#resolve(result);
+  }
+}
+
+/**
+ * Set TCP_NODELAY, ignoring a socket whose peer is already gone.
+ *
+ * @param conn The connection.
+ */
+export function noDelay(conn: EpollConn): void {
+  try {
+    conn.setNoDelay(true);
+  } catch {
+    // The first read or write reports it.
   }
 }
 
