@@ -68,6 +68,11 @@ const PEER_GONE = new Set([32, 100, 101, 103, 104, 107, 110, 113]);
  *
  * @param code An errno value.
  * @returns The error, not thrown.
+ * @example
+ * ```ts
+ * const error = osError(111); // Deno.errors.ConnectionRefused
+ * console.log(error.message); // "Connection refused (os error 111)"
+ * ```
  */
 export function osError(code: number): Error {
   const Class = CLASSES[code] ?? Error;
@@ -86,6 +91,10 @@ export function osError(code: number): Error {
  *
  * @param code An errno value.
  * @returns True for ECONNRESET, EPIPE, ETIMEDOUT, ENOTCONN and the unreachable family.
+ * @example
+ * ```ts
+ * isPeerGone(104); // true: ECONNRESET
+ * ```
  */
 export function isPeerGone(code: number): boolean {
   return PEER_GONE.has(code);
@@ -96,6 +105,10 @@ export function isPeerGone(code: number): boolean {
  *
  * @param what What was used, e.g. "read on a closed EpollConn".
  * @returns A `Deno.errors.BadResource`.
+ * @example
+ * ```ts
+ * throw badResource("read on a closed EpollConn");
+ * ```
  */
 export function badResource(what: string): Error {
   return new Deno.errors.BadResource(`Bad resource ID: ${what}`);

@@ -6,30 +6,54 @@
  * @module
  */
 
-/** Linux constants (the same on x86_64 and aarch64). */
+// Linux constants (the same on x86_64 and aarch64).
+/** IPv4 address family. */
 export const AF_INET = 2;
+/** IPv6 address family. */
 export const AF_INET6 = 10;
+/** Stream (TCP) socket type. */
 export const SOCK_STREAM = 1;
+/** socket()/accept4() flag: non-blocking fd. */
 export const SOCK_NONBLOCK = 0o4000;
+/** socket()/accept4() flag: close on exec. */
 export const SOCK_CLOEXEC = 0o2000000;
+/** Socket-level option level. */
 export const SOL_SOCKET = 1;
+/** Rebind an address in TIME_WAIT. */
 export const SO_REUSEADDR = 2;
+/** Pending socket error (read once a connect finished). */
 export const SO_ERROR = 4;
+/** Share a port between listeners. */
 export const SO_REUSEPORT = 15;
+/** TCP option level. */
 export const IPPROTO_TCP = 6;
+/** Disable Nagle's algorithm. */
 export const TCP_NODELAY = 1;
+/** shutdown(): stop sending (FIN). */
 export const SHUT_WR = 1;
+/** send(): never block. */
 export const MSG_DONTWAIT = 0x40;
+/** send(): EPIPE instead of SIGPIPE. */
 export const MSG_NOSIGNAL = 0x4000;
+/** epoll_ctl(): add an fd. */
 export const EPOLL_CTL_ADD = 1;
+/** epoll_ctl(): remove an fd. */
 export const EPOLL_CTL_DEL = 2;
+/** epoll_ctl(): change an fd's mask. */
 export const EPOLL_CTL_MOD = 3;
+/** Readable (or end of input, or error). */
 export const EPOLLIN = 0x1;
+/** Writable. */
 export const EPOLLOUT = 0x4;
+/** Error pending (always reported). */
 export const EPOLLERR = 0x8;
+/** Hung up (always reported). */
 export const EPOLLHUP = 0x10;
+/** epoll_create1() flag: close on exec. */
 export const EPOLL_CLOEXEC = 0o2000000;
+/** eventfd() flag: non-blocking. */
 export const EFD_NONBLOCK = 0o4000;
+/** eventfd() flag: close on exec. */
 export const EFD_CLOEXEC = 0o2000000;
 /** Flags for every `send`: never block, never raise SIGPIPE. */
 export const SEND_FLAGS = MSG_DONTWAIT | MSG_NOSIGNAL;
@@ -78,6 +102,10 @@ let errnoView: Deno.UnsafePointerView | undefined;
  *
  * @returns The symbols.
  * @throws {Error} When not on Linux, without `--allow-ffi`, or when libc cannot be loaded.
+ * @example
+ * ```ts
+ * const fd = libc().socket(AF_INET, SOCK_STREAM, 0);
+ * ```
  */
 export function libc(): Libc {
   if (lib !== undefined) return lib;
@@ -102,6 +130,10 @@ export function libc(): Libc {
  * and every call here runs on this thread, except the nonblocking `epoll_wait`).
  *
  * @returns The error number.
+ * @example
+ * ```ts
+ * if (libc().close(-1) < 0) console.log(errno()); // 9 (EBADF)
+ * ```
  */
 export function errno(): number {
   return errnoView!.getInt32();
@@ -112,6 +144,10 @@ export function errno(): number {
  *
  * @param code An errno value.
  * @returns Text such as "Connection refused".
+ * @example
+ * ```ts
+ * strerror(111); // "Connection refused"
+ * ```
  */
 export function strerror(code: number): string {
   const pointer = libc().strerror(code);

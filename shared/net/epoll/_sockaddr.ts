@@ -26,6 +26,10 @@ const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
  *
  * @param text Like "127.0.0.1".
  * @returns Four bytes, or undefined when `text` is not an IPv4 literal.
+ * @example
+ * ```ts
+ * parseIPv4("127.0.0.1"); // Uint8Array [127, 0, 0, 1]
+ * ```
  */
 export function parseIPv4(text: string): Uint8Array | undefined {
   const m = IPV4.exec(text);
@@ -44,6 +48,10 @@ export function parseIPv4(text: string): Uint8Array | undefined {
  *
  * @param text Like "::1" or "[::1]".
  * @returns Sixteen bytes, or undefined when `text` is not an IPv6 literal.
+ * @example
+ * ```ts
+ * parseIPv6("::1"); // 15 zero bytes, then 1
+ * ```
  */
 export function parseIPv6(text: string): Uint8Array | undefined {
   if (text.startsWith("[") && text.endsWith("]")) text = text.slice(1, -1);
@@ -92,6 +100,10 @@ export function parseIPv6(text: string): Uint8Array | undefined {
  * @param hostname IPv4 or IPv6 literal (brackets allowed).
  * @param port 0-65535.
  * @returns The struct and its family, or undefined when `hostname` is not an IP literal.
+ * @example
+ * ```ts
+ * const addr = encodeSockAddr("::1", 8080); // { family: AF_INET6, bytes: 28 bytes }
+ * ```
  */
 export function encodeSockAddr(hostname: string, port: number): SockAddr | undefined {
   const v4 = parseIPv4(hostname);
@@ -119,6 +131,10 @@ export function encodeSockAddr(hostname: string, port: number): SockAddr | undef
  * @param bytes A `sockaddr_in` or `sockaddr_in6`.
  * @returns The address with `transport: "tcp"`.
  * @throws {TypeError} For another address family.
+ * @example
+ * ```ts
+ * decodeSockAddr(encodeSockAddr("127.0.0.1", 80)!.bytes); // { transport: "tcp", hostname: "127.0.0.1", port: 80 }
+ * ```
  */
 export function decodeSockAddr(bytes: Uint8Array): Deno.NetAddr {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -138,6 +154,10 @@ export function decodeSockAddr(bytes: Uint8Array): Deno.NetAddr {
  *
  * @param b The address bytes.
  * @returns Like "::1", "fe80::1" or "::ffff:127.0.0.1".
+ * @example
+ * ```ts
+ * formatIPv6(parseIPv6("fe80:0:0:0:0:0:0:1")!); // "fe80::1"
+ * ```
  */
 export function formatIPv6(b: Uint8Array): string {
   const groups: number[] = [];

@@ -31,6 +31,10 @@ const probe = IGNORE ? undefined : Deno.dlopen("libc.so.6", {
  * this asks `fcntl(F_GETFD)` about each of the first 4096 numbers instead.)
  *
  * @returns How many are open.
+ * @example
+ * ```ts
+ * const before = openFds();
+ * ```
  */
 export function openFds(): number {
   let n = 0;
@@ -42,6 +46,10 @@ export function openFds(): number {
  * Close a connection with SO_LINGER 0, so the kernel sends RST instead of FIN.
  *
  * @param conn An epoll connection.
+ * @example
+ * ```ts
+ * resetClose(conn); // the peer's next read rejects with ConnectionReset
+ * ```
  */
 export function resetClose(conn: EpollConn): void {
   const linger = new Int32Array([1, 0]);
@@ -51,7 +59,11 @@ export function resetClose(conn: EpollConn): void {
   conn.close();
 }
 
-/** How many fds the epoll loop has registered (0 once everything is closed). */
+/** How many fds the epoll loop has registered (0 once everything is closed). * @example
+ * ```ts
+ * assert.equal(registeredFds(), 0);
+ * ```
+ */
 export function registeredFds(): number {
   return loop().registered;
 }
@@ -60,6 +72,10 @@ export function registeredFds(): number {
  * Resolve once the loop stopped and closed its epoll fd and eventfd.
  *
  * @returns A promise.
+ * @example
+ * ```ts
+ * await loopStopped();
+ * ```
  */
 export function loopStopped(): Promise<void> {
   return loop().stopped();
@@ -85,6 +101,11 @@ export interface RelayRig {
  * @param options Relay options (stats are filled in).
  * @param idleBeforeMs Let the loop sit idle this long between connecting and relaying.
  * @returns The rig.
+ * @example
+ * ```ts
+ * const rig = await relayRig({ idleTimeoutMs: 100 });
+ * console.log((await rig.result).reason);
+ * ```
  */
 export async function relayRig(
   options: EpollRelayOptions = {},

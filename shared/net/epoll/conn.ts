@@ -222,6 +222,10 @@ const optionBuf = new Int32Array(1);
  * @param name The option.
  * @param value Its value.
  * @throws {Error} The mapped errno.
+ * @example
+ * ```ts
+ * setIntOption(conn.fd, IPPROTO_TCP, TCP_NODELAY, 1);
+ * ```
  */
 export function setIntOption(fd: number, level: number, name: number, value: number): void {
   optionBuf[0] = value;
@@ -238,6 +242,10 @@ const nameLen = new Uint32Array(1);
  * @param which "getsockname" or "getpeername".
  * @returns The address.
  * @throws {Error} The mapped errno (ENOTCONN when the peer is already gone).
+ * @example
+ * ```ts
+ * const local = socketName(conn.fd, "getsockname");
+ * ```
  */
 export function socketName(fd: number, which: "getsockname" | "getpeername"): Deno.NetAddr {
   nameLen[0] = nameBuf.length;

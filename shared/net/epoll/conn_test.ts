@@ -157,6 +157,7 @@ Deno.test({
     await assert.rejects(client.closeWrite(), Deno.errors.BadResource);
     server.close();
     assert.equal(registeredFds(), 0);
+    await loopStopped();
   },
 });
 

@@ -254,6 +254,10 @@ class Relay implements Delegate, IdleWatch {
  * Set TCP_NODELAY, ignoring a socket whose peer is already gone.
  *
  * @param conn The connection.
+ * @example
+ * ```ts
+ * noDelay(conn);
+ * ```
  */
 export function noDelay(conn: EpollConn): void {
   try {
@@ -267,6 +271,11 @@ export function noDelay(conn: EpollConn): void {
  * Close a connection unless it is already closed.
  *
  * @param conn The connection.
+ * @example
+ * ```ts
+ * closeQuietly(conn);
+ * closeQuietly(conn); // no BadResource the second time
+ * ```
  */
 export function closeQuietly(conn: EpollConn): void {
   if (!conn.closed) conn.close();
