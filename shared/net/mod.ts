@@ -21,3 +21,4 @@ export * from "./frontend.ts";
 export * from "./proxy_protocol.ts";
 export * from "./relay.ts";
 export * from "./server.ts";
+export * from "./epoll/mod.ts";

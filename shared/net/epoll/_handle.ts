@@ -1,0 +1,145 @@
+/**
+ * One socket fd in the loop: who gets its events (a relay or echo that took it over, or the
+ * promise API's read/write waiters) and its interest mask.
+ *
+ * @module
+ */
+
+import { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, libc } from "./_libc.ts";
+import { type EventLoop, loop, type Pollable } from "./_loop.ts";
+
+/** Takes over all events of a handle (a relay or an echo). */
+export interface Delegate {
+  /**
+   * Events for one of its handles.
+   *
+   * @param side Which handle (the value given to {@linkcode FdHandle.delegateTo}).
+   * @param events The epoll bits.
+   */
+  onEvents(side: number, events: number): void;
+}
+
+const READY_IN = EPOLLIN | EPOLLERR | EPOLLHUP;
+const READY_OUT = EPOLLOUT | EPOLLERR | EPOLLHUP;
+
+/** A socket fd registered on demand in this thread's loop. */
+export class FdHandle implements Pollable {
+  /** The file descriptor. */
+  readonly fd: number;
+  /** Loop registration token. */
+  token = 0;
+  /** Interest mask, -1 while not in the epoll set. */
+  mask = -1;
+  /** True once closed. */
+  closed = false;
+  /** The loop (created on first handle). */
+  readonly loop: EventLoop = loop();
+  #delegate: Delegate | undefined;
+  #side = 0;
+  #onReadable: (() => void) | undefined;
+  #onWritable: (() => void) | undefined;
+
+  /**
+   * @param fd A non-blocking socket this handle now owns.
+   */
+  constructor(fd: number) {
+    this.fd = fd;
+  }
+
+  /** Whether a relay or echo owns the events. */
+  get delegated(): boolean {
+    return this.#delegate !== undefined;
+  }
+
+  /**
+   * Hand every event to `delegate` (a relay or echo), which then sets the mask itself.
+   *
+   * @param delegate The new owner.
+   * @param side Passed back with each event.
+   */
+  delegateTo(delegate: Delegate, side: number): void {
+    this.#delegate = delegate;
+    this.#side = side;
+  }
+
+  /**
+   * Wait for readability: `callback` runs on each readiness event until cleared.
+   *
+   * @param callback Retries the read; calls {@linkcode FdHandle.clearReadable} when done.
+   */
+  onReadable(callback: () => void): void {
+    this.#onReadable = callback;
+    this.#update();
+  }
+
+  /**
+   * Wait for writability: `callback` runs on each readiness event until cleared.
+   *
+   * @param callback Retries the write; calls {@linkcode FdHandle.clearWritable} when done.
+   */
+  onWritable(callback: () => void): void {
+    this.#onWritable = callback;
+    this.#update();
+  }
+
+  /** Stop waiting for readability. */
+  clearReadable(): void {
+    this.#onReadable = undefined;
+    if (!this.closed) this.#update();
+  }
+
+  /** Stop waiting for writability. */
+  clearWritable(): void {
+    this.#onWritable = undefined;
+    if (!this.closed) this.#update();
+  }
+
+  /** True while a promise-API read or write waits. */
+  get waiting(): boolean {
+    return this.#onReadable !== undefined || this.#onWritable !== undefined;
+  }
+
+  #update(): void {
+    const mask = (this.#onReadable ? EPOLLIN : 0) | (this.#onWritable ? EPOLLOUT : 0);
+    if (mask === 0) this.loop.unwatch(this);
+    else this.loop.watch(this, mask);
+  }
+
+  /**
+   * Set the interest mask directly (for delegates). 0 takes the fd out of the epoll set:
+   * level-triggered, a hang-up on an fd nobody reads would otherwise be reported forever.
+   *
+   * @param mask EPOLLIN/EPOLLOUT bits.
+   */
+  setMask(mask: number): void {
+    if (mask === 0) this.loop.unwatch(this);
+    else if (mask !== this.mask) this.loop.watch(this, mask);
+  }
+
+  /**
+   * Dispatch from the loop.
+   *
+   * @param events The epoll bits.
+   */
+  onEvents(events: number): void {
+    if (this.#delegate !== undefined) return this.#delegate.onEvents(this.#side, events);
+    if ((events & READY_IN) !== 0) this.#onReadable?.();
+    if ((events & READY_OUT) !== 0 && !this.closed) this.#onWritable?.();
+  }
+
+  /**
+   * Close the fd and leave the loop; the waiters are dropped (their owners reject them).
+   *
+   * @returns False when it was already closed.
+   */
+  close(): boolean {
+    if (this.closed) return false;
+    this.closed = true;
+    this.loop.unwatch(this, true);
+    this.#onReadable = undefined;
+    this.#onWritable = undefined;
+    this.#delegate = undefined;
+    libc().close(this.fd);
+    return true;
+  }
+}

@@ -1,0 +1,308 @@
+/**
+ * {@linkcode epollRelay}: the proxy's data path, run synchronously inside the epoll loop with
+ * no promise per chunk.
+ *
+ * @module
+ */
+
+import {
+  EPOLLERR,
+  EPOLLHUP,
+  EPOLLIN,
+  EPOLLOUT,
+  errno,
+  libc,
+  SEND_FLAGS,
+  SHUT_WR,
+} from "./_libc.ts";
+import { EAGAIN, EINTR, isPeerGone, osError } from "./_errors.ts";
+import type { Delegate, FdHandle } from "./_handle.ts";
+import type { IdleWatch } from "./_loop.ts";
+import { type EpollConn, handleOf } from "./conn.ts";
+
+/** Why a relay or echo ended. */
+export type EpollEnd = "done" | "reset" | "idle_timeout" | "aborted" | "error";
+
+/** Byte counters (`up`: client to upstream, `down`: back). */
+export interface EpollStats {
+  /** Bytes read from the client and forwarded. */
+  up: number;
+  /** Bytes read from the upstream and forwarded. */
+  down: number;
+}
+
+/** Options for {@linkcode epollRelay}. */
+export interface EpollRelayOptions {
+  /** Close both sides after this many ms without a byte either way; 0 disables. @default 0 */
+  idleTimeoutMs?: number;
+  /** Counters incremented per chunk. @default a new object */
+  stats?: EpollStats;
+  /** Aborting closes both sides at once. */
+  signal?: AbortSignal;
+}
+
+/** What {@linkcode epollRelay} resolves to. */
+export interface EpollRelayResult {
+  /** Bytes copied from the client to the upstream. */
+  up: number;
+  /** Bytes copied from the upstream to the client. */
+  down: number;
+  /** Why it ended. */
+  reason: EpollEnd;
+  /** The error, when `reason` is "error". */
+  error?: unknown;
+}
+
+const UP = 0;
+const DOWN = 1;
+const READY_IN = EPOLLIN | EPOLLERR | EPOLLHUP;
+const READY_OUT = EPOLLOUT | EPOLLERR | EPOLLHUP;
+
+/** One direction: reads `src`, writes `dst`. */
+interface Flow {
+  src: FdHandle;
+  dst: FdHandle;
+  /** Bytes read but not yet written (allocated only on a partial write). */
+  pending: Uint8Array | null;
+  /** `src` reached end of input. */
+  eof: boolean;
+  /** EOF seen, pending flushed, `dst` shut down for writing. */
+  ended: boolean;
+}
+
+class Relay implements Delegate, IdleWatch {
+  last: number;
+  readonly idleMs: number;
+  #client: EpollConn;
+  #upstream: EpollConn;
+  #flows: [Flow, Flow];
+  #stats: EpollStats;
+  #startUp: number;
+  #startDown: number;
+  #done = false;
+  #signal: AbortSignal | undefined;
+  #resolve: (result: EpollRelayResult) => void;
+  readonly promise: Promise<EpollRelayResult>;
+
+  constructor(client: EpollConn, upstream: EpollConn, options: EpollRelayOptions) {
+    this.#client = client;
+    this.#upstream = upstream;
+    const c = handleOf(client);
+    const u = handleOf(upstream);
+    this.#flows = [
+      { src: c, dst: u, pending: null, eof: false, ended: false },
+      { src: u, dst: c, pending: null, eof: false, ended: false },
+    ];
+    this.#stats = options.stats ?? { up: 0, down: 0 };
+    this.#startUp = this.#stats.up;
+    this.#startDown = this.#stats.down;
+    this.idleMs = options.idleTimeoutMs ?? 0;
+    // Not loop.now: that is the last batch's time, maybe long ago if the loop was idle.
+    this.last = performance.now();
+    const { promise, resolve } = Promise.withResolvers<EpollRelayResult>();
+    this.promise = promise;
+    this.#resolve = resolve;
+    this.#signal = options.signal;
+  }
+
+  begin(): void {
+    const [up, down] = this.#flows;
+    if (up.src.closed || down.src.closed) {
+      return this.#finish("error", osError(9));
+    }
+    if (this.#signal?.aborted) return this.#finish("aborted");
+    // Like the deno relay: no Nagle delay on either side (a peer may already be gone).
+    noDelay(this.#client);
+    noDelay(this.#upstream);
+    if (this.#signal !== undefined) {
+      this.#onAbort = () => this.#finish("aborted");
+      this.#signal.addEventListener("abort", this.#onAbort, { once: true });
+    }
+    up.src.delegateTo(this, UP);
+    down.src.delegateTo(this, DOWN);
+    try {
+      up.src.setMask(EPOLLIN);
+      down.src.setMask(EPOLLIN);
+    } catch (error) {
+      return this.#finish("error", error);
+    }
+    if (this.idleMs > 0) up.src.loop.addIdle(this);
+  }
+
+  #onAbort: (() => void) | undefined;
+
+  onIdle(): void {
+    this.#finish("idle_timeout");
+  }
+
+  /** Events for the client (side UP: it is the `up` source) or the upstream (DOWN). */
+  onEvents(side: number, events: number): void {
+    const flows = this.#flows;
+    const inbound = flows[side]!; // reads this fd
+    const outbound = flows[side ^ 1]!; // writes this fd
+    if ((events & READY_OUT) !== 0 && outbound.pending !== null) this.#flush(outbound, side ^ 1);
+    if (this.#done) return;
+    if ((events & READY_IN) !== 0 && !inbound.eof && inbound.pending === null) {
+      this.#pump(inbound, side);
+    } else if ((events & (EPOLLERR | EPOLLHUP)) !== 0 && outbound.pending === null) {
+      // An error or hang-up on an fd we neither read nor write: level-triggered, it would be
+      // reported again and again.
+      this.#finish("reset");
+    }
+  }
+
+  #pump(flow: Flow, dir: number): void {
+    const lib = libc();
+    const buffer = flow.src.loop.buffer;
+    const n = lib.read(flow.src.fd, buffer, buffer.length);
+    if (n > 0) {
+      if (dir === UP) this.#stats.up += n;
+      else this.#stats.down += n;
+      this.last = flow.src.loop.now;
+      const w = lib.send(flow.dst.fd, buffer, n, SEND_FLAGS);
+      if (w === n) return;
+      if (w < 0) {
+        const code = errno();
+        if (code !== EAGAIN && code !== EINTR) return this.#fail(code);
+        flow.pending = buffer.slice(0, n);
+      } else {
+        flow.pending = buffer.slice(w, n);
+      }
+      this.#blocked(flow);
+      return;
+    }
+    if (n === 0) {
+      flow.eof = true;
+      this.#masks();
+      this.#endIfFlushed(flow);
+      return;
+    }
+    const code = errno();
+    if (code !== EAGAIN && code !== EINTR) this.#fail(code);
+  }
+
+  #flush(flow: Flow, _dir: number): void {
+    const pending = flow.pending!;
+    const w = libc().send(flow.dst.fd, pending, pending.length, SEND_FLAGS);
+    if (w < 0) {
+      const code = errno();
+      if (code !== EAGAIN && code !== EINTR) this.#fail(code);
+      return;
+    }
+    this.last = flow.src.loop.now;
+    if (w < pending.length) {
+      flow.pending = pending.subarray(w);
+      return;
+    }
+    flow.pending = null;
+    this.#masks();
+    this.#endIfFlushed(flow);
+  }
+
+  /** Stop reading the source, wait for room on the destination. */
+  #blocked(_flow: Flow): void {
+    this.#masks();
+  }
+
+  #endIfFlushed(flow: Flow): void {
+    if (!flow.eof || flow.pending !== null || flow.ended || this.#done) return;
+    flow.ended = true;
+    if (libc().shutdown(flow.dst.fd, SHUT_WR) < 0) return this.#fail(errno());
+    const [up, down] = this.#flows;
+    if (up.ended && down.ended) this.#finish("done");
+  }
+
+  /** Recompute both interest masks from the flows' state. */
+  #masks(): void {
+    if (this.#done) return;
+    const [up, down] = this.#flows;
+    const c = (!up.eof && up.pending === null ? EPOLLIN : 0) |
+      (down.pending !== null ? EPOLLOUT : 0);
+    const u = (!down.eof && down.pending === null ? EPOLLIN : 0) |
+      (up.pending !== null ? EPOLLOUT : 0);
+    try {
+      up.src.setMask(c);
+      down.src.setMask(u);
+    } catch (error) {
+      this.#finish("error", error);
+    }
+  }
+
+  #fail(code: number): void {
+    if (isPeerGone(code)) this.#finish("reset");
+    else this.#finish("error", osError(code));
+  }
+
+  #finish(reason: EpollEnd, error?: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#onAbort !== undefined) this.#signal!.removeEventListener("abort", this.#onAbort);
+    if (this.idleMs > 0) this.#flows[0].src.loop.removeIdle(this);
+    closeQuietly(this.#client);
+    closeQuietly(this.#upstream);
+    const result: EpollRelayResult = {
+      up: this.#stats.up - this.#startUp,
+      down: this.#stats.down - this.#startDown,
+      reason,
+    };
+    if (error !== undefined) result.error = error;
+    this.#resolve(result);
+  }
+}
+
+/**
+ * Set TCP_NODELAY, ignoring a socket whose peer is already gone.
+ *
+ * @param conn The connection.
+ * @example
+ * ```ts
+ * noDelay(conn);
+ * ```
+ */
+export function noDelay(conn: EpollConn): void {
+  try {
+    conn.setNoDelay(true);
+  } catch {
+    // The first read or write reports it.
+  }
+}
+
+/**
+ * Close a connection unless it is already closed.
+ *
+ * @param conn The connection.
+ * @example
+ * ```ts
+ * closeQuietly(conn);
+ * closeQuietly(conn); // no BadResource the second time
+ * ```
+ */
+export function closeQuietly(conn: EpollConn): void {
+  if (!conn.closed) conn.close();
+}
+
+/**
+ * Relay bytes both ways inside the epoll loop until both directions end, then close both.
+ * A partial write parks the rest in a per-direction buffer and stops reading that source
+ * until the destination drains (bounded memory). A FIN becomes `shutdown(SHUT_WR)` on the
+ * other side once its pending bytes are out; a reset closes both ("reset").
+ *
+ * @param client The accepted connection (`up` reads from it).
+ * @param upstream The connection to the target.
+ * @param options Idle timeout, counters and abort signal.
+ * @returns Byte counts and why it ended; never rejects.
+ * @example
+ * ```ts
+ * const result = await epollRelay(client, upstream, { idleTimeoutMs: 60_000 });
+ * console.log(result.up, result.down, result.reason);
+ * ```
+ */
+export function epollRelay(
+  client: EpollConn,
+  upstream: EpollConn,
+  options: EpollRelayOptions = {},
+): Promise<EpollRelayResult> {
+  const relay = new Relay(client, upstream, options);
+  relay.begin();
+  return relay.promise;
+}
