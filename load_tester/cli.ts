@@ -4,14 +4,7 @@
  * @module
  */
 
-import {
-  ConfigError,
-  ConnectError,
-  helpText,
-  Logger,
-  ServiceError,
-  startEndpoint,
-} from "@monkey/shared";
+import { ConfigError, ConnectError, helpText, Logger, ServiceError } from "@monkey/shared";
 import { compareWithBaseline, readReport, regressions } from "./baseline.ts";
 import { findCapacity, formatCapacity } from "./capacity.ts";
 import { LOAD_TEST_SCHEMA, loadTestConfig } from "./config.ts";
@@ -87,9 +80,7 @@ export async function loadTestCli(
     report = mergeReports(await Promise.all(files.map(readInput)));
   } else {
     const live = config.metrics_addr !== "off" ? new LiveMetrics() : undefined;
-    const endpoint = live
-      ? startEndpoint(live.app, config.metrics_addr, new Logger({ name: "load-test" }))
-      : undefined;
+    const endpoint = live?.serve(config.metrics_addr, new Logger({ name: "load-test" }));
     if (endpoint) stderr(`metrics on http://${endpoint.addr}/metrics\n`);
     const progress = config.progress ? new Progress({ write: stderr }) : undefined;
     const runOptions = {
