@@ -28,3 +28,4 @@ export * from "./random.ts";
 export * from "./wait.ts";
 export * from "./emfile.ts";
 export * from "./metrics.ts";
+export type { RequestableApp } from "./bad_http.ts";
