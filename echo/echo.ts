@@ -51,6 +51,28 @@ export interface ShutdownSummary {
   uptime_secs: number;
 }
 
+/**
+ * The echo server's HTTP endpoint app (a Hono app) as callers use it: in process without a
+ * socket, or as a `Deno.serve` handler.
+ */
+export interface EchoHttpApp {
+  /**
+   * Answer a request in process, e.g. `app.request("/health")`.
+   *
+   * @param input A path (or URL, or request).
+   * @param init Method, headers and body.
+   * @returns The response.
+   */
+  request(input: string | URL | Request, init?: RequestInit): Response | Promise<Response>;
+  /**
+   * Answer a request (the `Deno.serve` handler shape).
+   *
+   * @param request The request.
+   * @returns The response.
+   */
+  fetch(request: Request): Response | Promise<Response>;
+}
+
 /** A running echo server. */
 export interface EchoServer {
   /** Bound TCP address, `host:port`. */
@@ -60,7 +82,7 @@ export interface EchoServer {
   /** The I/O engine in use (`epoll` or `deno`). */
   readonly engine: string;
   /** The metrics/health HTTP app (also served on `metricsAddr`). */
-  readonly app: ReturnType<typeof createMetricsApp>;
+  readonly app: EchoHttpApp;
   /** Current metrics. */
   snapshot(): EchoSnapshot;
   /** Summary line in the seed's `[METRICS]` format. */

@@ -12,6 +12,7 @@
  */
 
 export {
+  type EchoHttpApp,
   type EchoServer,
   type EchoSnapshot,
   type ShutdownSummary,
@@ -19,3 +20,14 @@ export {
   type StartEchoOptions,
 } from "./echo.ts";
 export { ECHO_SCHEMA, type EchoConfig } from "./config.ts";
+
+// Types from @monkey/shared that this package's API names.
+export type {
+  ConfigOf,
+  Logger,
+  LoggerOptions,
+  LogLevel,
+  LogSink,
+  Optional,
+  ValueOf,
+} from "@monkey/shared";

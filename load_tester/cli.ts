@@ -11,7 +11,6 @@ import {
   Logger,
   resolveEngine,
   ServiceError,
-  startEndpoint,
 } from "@monkey/shared";
 import { compareWithBaseline, readReport, regressions } from "./baseline.ts";
 import { findCapacity, formatCapacity } from "./capacity.ts";
@@ -94,9 +93,7 @@ export async function loadTestCli(
       } against ${resolved.target} (engine: ${resolveEngine(config.engine).name})\n`,
     );
     const live = config.metrics_addr !== "off" ? new LiveMetrics() : undefined;
-    const endpoint = live
-      ? startEndpoint(live.app, config.metrics_addr, new Logger({ name: "load-test" }))
-      : undefined;
+    const endpoint = live?.serve(config.metrics_addr, new Logger({ name: "load-test" }));
     if (endpoint) stderr(`metrics on http://${endpoint.addr}/metrics\n`);
     const progress = config.progress ? new Progress({ write: stderr }) : undefined;
     const runOptions = {

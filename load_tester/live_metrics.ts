@@ -5,7 +5,14 @@
  * @module
  */
 
-import { createMetricsApp, type Labels, Registry } from "@monkey/shared";
+import {
+  createMetricsApp,
+  type HttpEndpoint,
+  type Labels,
+  type Logger,
+  Registry,
+  startEndpoint,
+} from "@monkey/shared";
 import type { Hono } from "hono";
 import type { LiveStatus } from "./runner.ts";
 import type { ScenarioResult } from "./result.ts";
@@ -20,14 +27,41 @@ const QUANTILES: ReadonlyArray<readonly [string, keyof LiveStatus["latency"]]> =
 ];
 
 /**
+ * The live metrics' HTTP app (a Hono app) as callers use it: in process without a socket, or as
+ * a `Deno.serve` handler.
+ */
+export interface LiveMetricsApp {
+  /**
+   * Answer a request in process, e.g. `app.request("/metrics")`.
+   *
+   * @param input A path (or URL, or request).
+   * @param init Method, headers and body.
+   * @returns The response.
+   */
+  request(input: string | URL | Request, init?: RequestInit): Response | Promise<Response>;
+  /**
+   * Answer a request (the `Deno.serve` handler shape).
+   *
+   * @param request The request.
+   * @returns The response.
+   */
+  fetch(request: Request): Response | Promise<Response>;
+}
+
+/**
  * Live metrics of a run: finished scenarios' totals plus the running scenario's status.
+ *
+ * @example
+ * ```ts
+ * const live = new LiveMetrics();
+ * const text = await (await live.app.request("/metrics")).text(); // monkey_load_* families
+ * ```
  */
 export class LiveMetrics {
   readonly #registry = new Registry();
   #current: (() => LiveStatus) | undefined;
   #finished: ScenarioResult[] = [];
-  /** The Hono app serving `/metrics`, `/metrics?format=json`, `/health`. */
-  readonly app: Hono;
+  readonly #app: Hono;
 
   /** Register the metric families and build the app. */
   constructor() {
@@ -68,12 +102,29 @@ export class LiveMetrics {
       "gauge",
       () => this.#all().map((s): [Labels, number] => [{ scenario: s.scenario }, s.elapsed_secs]),
     );
-    this.app = createMetricsApp({
+    this.#app = createMetricsApp({
       service: "load-tester",
       prometheus: () => r.render(),
       snapshot: () => ({ scenarios: this.#all() }),
       healthy: () => true,
     });
+  }
+
+  /** The app serving `/metrics`, `/metrics?format=json`, `/health`. */
+  get app(): LiveMetricsApp {
+    return this.#app;
+  }
+
+  /**
+   * Serve the app on `metricsAddr` (what `--metrics ADDR` does).
+   *
+   * @param metricsAddr `host:port` (port 0: any free port), or `off`.
+   * @param logger Where a warning for a non-loopback address goes.
+   * @returns The endpoint (its `addr` is the bound address), or undefined when `off`.
+   * @throws {ServiceError} When the address cannot be bound.
+   */
+  serve(metricsAddr: string, logger: Logger): HttpEndpoint | undefined {
+    return startEndpoint(this.#app, metricsAddr, logger);
   }
 
   /**

@@ -37,3 +37,15 @@ export * from "./runner.ts";
 
 /** This package's version. */
 export { TOOL_VERSION as VERSION } from "./result.ts";
+
+// Types from @monkey/shared that this package's API names.
+export type {
+  ConfigOf,
+  HttpEndpoint,
+  Logger,
+  LoggerOptions,
+  LogLevel,
+  LogSink,
+  Optional,
+  ValueOf,
+} from "@monkey/shared";

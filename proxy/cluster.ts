@@ -13,14 +13,34 @@ import {
   startWorkerCluster,
   TOP_CLIENTS,
   withDefaults,
-  type WorkerCluster,
 } from "@monkey/shared";
 import { PROXY_SCHEMA, type ProxyConfig } from "./config.ts";
+import type { ProxyHttpApp } from "./proxy.ts";
 
-/** A running multi-worker proxy. */
-export interface ProxyCluster extends WorkerCluster {
+/** A running multi-worker proxy (a `WorkerCluster` of `@monkey/shared/workers`). */
+export interface ProxyCluster {
+  /** The shared listen address, `host:port`. */
+  readonly addr: string;
+  /** Bound metrics address, or undefined when off. */
+  readonly metricsAddr: string | undefined;
+  /** Workers started. */
+  readonly workers: number;
+  /** The endpoint app: metrics added up over the workers, `/health`, `/clients`. */
+  readonly app: ProxyHttpApp;
+  /** Merged JSON metrics, with `draining`, `workers` and `workers_alive`. */
+  snapshot(): Promise<Record<string, unknown>>;
+  /** Drain every worker for `graceMs` (default: the config's grace period), stop the endpoint. */
+  shutdown(
+    graceMs?: number,
+  ): Promise<{ total_connections: number; forced: number; uptime_secs: number }>;
   /** The `[METRICS]` line over every worker. */
   summaryLine(): Promise<string>;
+}
+
+/** Options for {@linkcode startProxyCluster}. */
+export interface StartProxyClusterOptions {
+  /** Logger for the endpoint and worker lifecycle lines. */
+  logger: Logger;
 }
 
 /**
@@ -30,10 +50,20 @@ export interface ProxyCluster extends WorkerCluster {
  * @param options Logger for the endpoint.
  * @returns The running cluster.
  * @throws {ServiceError} When the workers or the endpoint cannot bind.
+ * @example
+ * ```ts
+ * import { Logger } from "@monkey/shared";
+ * const cluster = await startProxyCluster(
+ *   { listen_addr: "127.0.0.1:0", target_addr: "127.0.0.1:8081", workers: 2 },
+ *   { logger: new Logger({ name: "proxy" }) },
+ * );
+ * console.log(await cluster.summaryLine());
+ * await cluster.shutdown(0);
+ * ```
  */
 export async function startProxyCluster(
   config: Partial<ProxyConfig>,
-  options: { logger: Logger },
+  options: StartProxyClusterOptions,
 ): Promise<ProxyCluster> {
   const cluster = await startWorkerCluster({
     name: "proxy",

@@ -14,10 +14,24 @@
 
 export {
   type Proxy,
+  type ProxyHttpApp,
   type ProxyShutdownSummary,
   type ProxySnapshot,
   startProxy,
   type StartProxyOptions,
 } from "./proxy.ts";
 export { PROXY_SCHEMA, type ProxyConfig } from "./config.ts";
-export { type ProxyCluster, startProxyCluster } from "./cluster.ts";
+export { type ProxyCluster, startProxyCluster, type StartProxyClusterOptions } from "./cluster.ts";
+
+// Types from @monkey/shared that this package's API names.
+export type {
+  ClientRow,
+  ConfigOf,
+  Logger,
+  LoggerOptions,
+  LogLevel,
+  LogSink,
+  MetricFamily,
+  Optional,
+  ValueOf,
+} from "@monkey/shared";

@@ -79,6 +79,28 @@ export interface ProxyShutdownSummary {
   uptime_secs: number;
 }
 
+/**
+ * The proxy's HTTP endpoint app (a Hono app) as callers use it: in process without a socket,
+ * or as a `Deno.serve` handler.
+ */
+export interface ProxyHttpApp {
+  /**
+   * Answer a request in process, e.g. `app.request("/metrics?format=json")`.
+   *
+   * @param input A path (or URL, or request).
+   * @param init Method, headers and body.
+   * @returns The response.
+   */
+  request(input: string | URL | Request, init?: RequestInit): Response | Promise<Response>;
+  /**
+   * Answer a request (the `Deno.serve` handler shape).
+   *
+   * @param request The request.
+   * @returns The response.
+   */
+  fetch(request: Request): Response | Promise<Response>;
+}
+
 /** A running proxy. */
 export interface Proxy {
   /** Bound listen address, `host:port`. */
@@ -87,8 +109,8 @@ export interface Proxy {
   readonly metricsAddr: string | undefined;
   /** The I/O engine in use, as the startup line names it (`epoll`, `deno (loop relay)`). */
   readonly engine: string;
-  /** The metrics/health HTTP app. */
-  readonly app: ReturnType<typeof createMetricsApp>;
+  /** The metrics/health/clients HTTP app (testable with `app.request()`). */
+  readonly app: ProxyHttpApp;
   /** Current metrics. */
   snapshot(): ProxySnapshot;
   /** Prometheus families (for aggregation across workers). */

@@ -29,3 +29,4 @@ export * from "./wait.ts";
 export * from "./emfile.ts";
 export * from "./metrics.ts";
 export * from "./engines.ts";
+export type { RequestableApp } from "./bad_http.ts";
