@@ -7,6 +7,7 @@
  * @module
  */
 
+import { Hono } from "hono";
 import {
   formatBytes,
   type Logger,
@@ -14,8 +15,8 @@ import {
   startWorkerCluster,
   type WorkerCluster,
 } from "@monkey/shared";
-import { MAX_BODY_BYTES } from "./admin.ts";
-import type { BackendSnapshot } from "./backends.ts";
+import { limitAdminBody } from "./admin_guard.ts";
+import type { BackendSnapshot } from "./backend.ts";
 import type { ReloadSummary } from "./balancer.ts";
 import { type LbConfig, type LbConfigInput, normalizeLbConfig } from "./config.ts";
 
@@ -91,12 +92,6 @@ export async function startLbCluster(
     endpoint: { admin: { token: cfg.admin_token } },
     addRoutes(app, group) {
       const forward = async (request: Request, path: string) => {
-        const declared = Number(request.headers.get("content-length") ?? 0);
-        if (declared > MAX_BODY_BYTES) {
-          return Response.json({ error: `request body over ${MAX_BODY_BYTES} bytes` }, {
-            status: 413,
-          });
-        }
         const responses = await group.fetchAll(request);
         const first = responses[0]!;
         if (request.method === "GET" && path === "/backends" && first.status === 200) {
@@ -108,8 +103,13 @@ export async function startLbCluster(
         await Promise.all(responses.slice(1).map((r) => r.body?.cancel()));
         return first;
       };
-      app.all("/backends", (c) => forward(c.req.raw, c.req.path));
-      app.all("/backends/*", (c) => forward(c.req.raw, c.req.path));
+      // The body is read here, once, to copy it to every worker: limit it while reading, so a
+      // chunked body without a length is cut off at the limit rather than read whole.
+      const admin = new Hono();
+      for (const path of ["/backends", "/backends/*"]) {
+        admin.all(path, limitAdminBody(), (c) => forward(c.req.raw, c.req.path));
+      }
+      app.route("/", admin);
     },
   });
   return {

@@ -42,11 +42,52 @@ export {
 } from "./config.ts";
 export {
   Backend,
-  BackendPool,
+  type BackendControls,
+  type BackendSettings,
   type BackendSnapshot,
   type BackendState,
   type CheckRecord,
-} from "./backends.ts";
+} from "./backend.ts";
+export {
+  BackendPool,
+  type Candidates,
+  type NewBackend,
+  type PoolEvents,
+  type RemoveResult,
+} from "./pool.ts";
 export { createStrategy, type Pickable, type PickContext, type Strategy } from "./strategies.ts";
-export { checkOnce, HealthChecker, recordResult } from "./health.ts";
-export { addAdminRoutes, type AdminOptions } from "./admin.ts";
+export {
+  checkOnce,
+  type CheckOptions,
+  type CheckOutcome,
+  HealthChecker,
+  type HealthCheckerOptions,
+  type HealthCounters,
+  type HealthPolicy,
+  recordResult,
+} from "./health.ts";
+export {
+  addAdminRoutes,
+  ADMIN_ROUTES,
+  type AdminOptions,
+  createAdminApp,
+  MAX_BODY_BYTES,
+  sameSecret,
+} from "./admin.ts";
+export { limitAdminBody, requireAdminToken } from "./admin_guard.ts";
+export { LbMetrics, type LbMetricsSource } from "./metrics.ts";
+export {
+  type BackendChange,
+  LIVE_KEYS,
+  type LiveBackend,
+  planReload,
+  type ReloadPlan,
+  RESTART_KEYS,
+} from "./reload_plan.ts";
+export {
+  type ConnectionHandlerOptions,
+  type ConnectionSettings,
+  createConnectionHandler,
+  type PassiveHealth,
+  type ProxyHeaderWriter,
+} from "./connection.ts";
