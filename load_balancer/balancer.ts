@@ -118,7 +118,6 @@ export function startLoadBalancer(
     strategy: createStrategy(initial.strategy, strategyOptions),
     access: new AccessList(initial),
   };
-  let server: TcpServer | undefined;
 
   // Checks start once the listener is bound (a failed start leaves nothing running).
   let checking = false;
@@ -134,8 +133,9 @@ export function startLoadBalancer(
   });
   const metrics = new LbMetrics({
     pool,
-    active: () => server?.active ?? 0,
-    accepting: () => server?.accepting ?? false,
+    // Read at scrape time, once the listener below is bound.
+    active: () => frontend.active,
+    accepting: () => frontend.accepting,
     strategy: () => settings.config.strategy,
   });
   const checker: HealthChecker = new HealthChecker(pool, initial.health_check, {
@@ -169,7 +169,6 @@ export function startLoadBalancer(
     throttled,
     logger,
   });
-  server = frontend;
   checking = true;
   checker.sync();
 
