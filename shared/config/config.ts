@@ -127,6 +127,11 @@ export type FieldSpec =
 /** A configuration schema: key name to specification. */
 export type Schema = Readonly<Record<string, FieldSpec>>;
 
+/**
+ * `T`, or `T | undefined` when the field is optional or has no default.
+ *
+ * @internal
+ */
 type Optional<F, T> = F extends { optional: true } ? T | undefined
   : F extends { default: unknown } ? T
   : T | undefined;

@@ -45,7 +45,11 @@ export class Logger {
   #prefix: string;
   #sink: LogSink;
 
-  /** @param options Level, name and sink. */
+  /**
+   * Create a logger.
+   *
+   * @param options Level, name and sink.
+   */
   constructor(options: LoggerOptions = {}) {
     this.#rank = RANK[options.level ?? "info"];
     this.#prefix = options.name ? `${options.name}: ` : "";
@@ -67,19 +71,35 @@ export class Logger {
     this.#sink(`${new Date().toISOString()} ${tag} ${this.#prefix}${message}`, level);
   }
 
-  /** @param message The line. */
+  /**
+   * Write an error line.
+   *
+   * @param message The line.
+   */
   error(message: string): void {
     this.#write("error", message);
   }
-  /** @param message The line. */
+  /**
+   * Write a warning line.
+   *
+   * @param message The line.
+   */
   warn(message: string): void {
     this.#write("warn", message);
   }
-  /** @param message The line. */
+  /**
+   * Write an info line.
+   *
+   * @param message The line.
+   */
   info(message: string): void {
     this.#write("info", message);
   }
-  /** @param message The line. */
+  /**
+   * Write a debug line.
+   *
+   * @param message The line.
+   */
   debug(message: string): void {
     this.#write("debug", message);
   }
