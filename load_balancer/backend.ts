@@ -107,6 +107,8 @@ export class Backend {
   #onIdle: (backend: Backend) => void;
 
   /**
+   * Create a backend (the pool does; it keeps `controls`).
+   *
    * @param addr Normalised `host:port`.
    * @param controls Settings and drain state, owned (and changed) by the pool.
    * @param onIdle Called when a removing backend's last connection ends.
@@ -305,7 +307,11 @@ export class Backend {
     if (this.removing && this.#active === 0) this.#onIdle(this);
   }
 
-  /** @returns The row for `GET /backends`. */
+  /**
+   * The backend as `GET /backends` shows it.
+   *
+   * @returns Its row.
+   */
   snapshot(): BackendSnapshot {
     return {
       addr: this.addr,

@@ -26,6 +26,25 @@ import { createStrategy, type StrategyOptions } from "./strategies.ts";
 
 export type { LbSnapshot } from "./metrics.ts";
 
+/** The endpoint's HTTP app (a Hono app) as callers use it: without a socket, or from a server. */
+export interface LbHttpApp {
+  /**
+   * Answer a request in process, e.g. `app.request("/backends")`.
+   *
+   * @param input A path (or URL, or request).
+   * @param init Method, headers and body.
+   * @returns The response.
+   */
+  request(input: string | URL | Request, init?: RequestInit): Response | Promise<Response>;
+  /**
+   * Answer a request (the `Deno.serve` handler shape).
+   *
+   * @param request The request.
+   * @returns The response.
+   */
+  fetch(request: Request): Response | Promise<Response>;
+}
+
 /** What shutdown reports. */
 export interface LbShutdownSummary {
   /** Connections accepted over the whole run. */
@@ -49,7 +68,7 @@ export interface LoadBalancer {
   /** Bound metrics/admin address, or undefined when off. */
   readonly metricsAddr: string | undefined;
   /** The metrics, health and admin HTTP app (testable with `app.request()`). */
-  readonly app: ReturnType<typeof createMetricsApp>;
+  readonly app: LbHttpApp;
   /** The backends (change them through the pool's methods; the admin API does too). */
   readonly backends: BackendPool;
   /** The configuration in force. */

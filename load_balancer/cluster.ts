@@ -45,6 +45,10 @@ const SUMMED = [
  *
  * @param lists One list per worker.
  * @returns One entry per backend.
+ * @example
+ * ```ts
+ * const merged = mergeBackendLists(await Promise.all(workers.map((w) => w.backends())));
+ * ```
  */
 export function mergeBackendLists(lists: readonly BackendSnapshot[][]): BackendSnapshot[] {
   const byAddr = new Map<string, BackendSnapshot>();
@@ -71,6 +75,11 @@ export function mergeBackendLists(lists: readonly BackendSnapshot[][]): BackendS
  * @param options Logger for the endpoint.
  * @returns The running cluster.
  * @throws {ServiceError} When the workers or the endpoint cannot bind.
+ * @example
+ * ```ts
+ * const cluster = await startLbCluster({ workers: 2, backends: [{ addr: "127.0.0.1:8081" }] }, { logger });
+ * await cluster.shutdown();
+ * ```
  */
 export async function startLbCluster(
   input: LbConfigInput,

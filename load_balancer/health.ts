@@ -145,6 +145,8 @@ export class HealthChecker {
   #stopped = false;
 
   /**
+   * Create a checker; {@linkcode HealthChecker.sync} starts the checks.
+   *
    * @param pool The backends to check.
    * @param config Interval, timeout, rise, fall, send and expect.
    * @param options Transition callback and PROXY protocol mode.

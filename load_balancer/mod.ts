@@ -22,6 +22,7 @@
 export const VERSION = "0.1.0";
 
 export {
+  type LbHttpApp,
   type LbShutdownSummary,
   type LbSnapshot,
   type LoadBalancer,
@@ -30,7 +31,9 @@ export {
   type StartLoadBalancerOptions,
 } from "./balancer.ts";
 export {
+  BACKEND_SCHEMA,
   type BackendConfig,
+  HEALTH_SCHEMA,
   type HealthConfig,
   LB_SCHEMA,
   type LbConfig,
@@ -55,7 +58,13 @@ export {
   type PoolEvents,
   type RemoveResult,
 } from "./pool.ts";
-export { createStrategy, type Pickable, type PickContext, type Strategy } from "./strategies.ts";
+export {
+  createStrategy,
+  type Pickable,
+  type PickContext,
+  type Strategy,
+  type StrategyOptions,
+} from "./strategies.ts";
 export {
   checkOnce,
   type CheckOptions,
@@ -66,16 +75,7 @@ export {
   type HealthPolicy,
   recordResult,
 } from "./health.ts";
-export {
-  addAdminRoutes,
-  ADMIN_ROUTES,
-  type AdminOptions,
-  createAdminApp,
-  MAX_BODY_BYTES,
-  sameSecret,
-} from "./admin.ts";
-export { limitAdminBody, requireAdminToken } from "./admin_guard.ts";
-export { LbMetrics, type LbMetricsSource } from "./metrics.ts";
+export { ADMIN_ROUTES, MAX_BODY_BYTES, sameSecret } from "./admin.ts";
 export {
   type BackendChange,
   LIVE_KEYS,
@@ -84,10 +84,16 @@ export {
   type ReloadPlan,
   RESTART_KEYS,
 } from "./reload_plan.ts";
-export {
-  type ConnectionHandlerOptions,
-  type ConnectionSettings,
-  createConnectionHandler,
-  type PassiveHealth,
-  type ProxyHeaderWriter,
-} from "./connection.ts";
+
+// Types from @monkey/shared that this package's API names.
+export type {
+  ConfigOf,
+  Logger,
+  LoggerOptions,
+  LogLevel,
+  LogSink,
+  MetricFamily,
+  ProxyProtocolMode,
+  RelayStats,
+  ValueOf,
+} from "@monkey/shared";

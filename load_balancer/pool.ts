@@ -59,22 +59,36 @@ export class BackendPool {
   #controls = new Map<Backend, BackendControls>();
   #events: PoolEvents;
 
-  /** @param events Called when backends join or leave. @default {} */
+  /**
+   * Create an empty pool.
+   *
+   * @param events Called when backends join or leave. @default {}
+   */
   constructor(events: PoolEvents = {}) {
     this.#events = events;
   }
 
-  /** @returns Every backend, in order (removing ones included until they leave). */
+  /**
+   * Every backend, in order (removing ones included until they leave).
+   *
+   * @returns The live list (read-only).
+   */
   list(): readonly Backend[] {
     return this.#list;
   }
 
-  /** @returns Every backend's `GET /backends` row, in order. */
+  /**
+   * Every backend as `GET /backends` shows it, in order.
+   *
+   * @returns One row per backend.
+   */
   snapshot(): BackendSnapshot[] {
     return this.#list.map((b) => b.snapshot());
   }
 
   /**
+   * Look a backend up by address.
+   *
    * @param addr A normalised `host:port`.
    * @returns The backend, if present.
    */

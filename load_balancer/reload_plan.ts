@@ -148,6 +148,11 @@ export function planReload(
     if (next[key] !== current[key]) changes.push(`${key} ${current[key]} -> ${next[key]}`);
   }
   if (next.admin_token !== current.admin_token) changes.push("admin_token changed");
+  if (
+    JSON.stringify([next.allow, next.deny]) !== JSON.stringify([current.allow, current.deny])
+  ) {
+    changes.push("allow/deny rules changed");
+  }
   if (plan.healthChanged) changes.push("health_check settings changed");
   return plan;
 }
