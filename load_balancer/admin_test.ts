@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { addAdminRoutes, ADMIN_METHODS, MAX_BODY_BYTES, sameSecret } from "./admin.ts";
-import { BackendPool } from "./backends.ts";
-import { methodNotAllowed } from "@monkey/shared";
+import { addAdminRoutes, MAX_BODY_BYTES, sameSecret } from "./admin.ts";
+import { BackendPool } from "./pool.ts";
 
 const TOKEN = "s3cret-token";
 const A = "127.0.0.1:8081";
@@ -13,7 +12,6 @@ function setup(...args: [] | [token: string | undefined]) {
   pool.add({ addr: A, weight: 1, backup: false, max_connections: 0 });
   const app = new Hono();
   addAdminRoutes(app, { pool, token: () => token });
-  methodNotAllowed(app, ADMIN_METHODS);
   return { pool, app };
 }
 

@@ -117,10 +117,10 @@ Deno.test("consistent_hash keeps one client IP on one backend; random_two_choice
     backends: backends.map((b) => ({ addr: b.addr })),
   }, async (lb) => {
     // Pin five connections on "a" by draining the others, then enable them again.
-    for (const b of backends.slice(1)) lb.backends.get(b.addr)!.draining = true;
+    for (const b of backends.slice(1)) lb.backends.drain(b.addr);
     const held = [];
     for (let i = 0; i < 5; i++) held.push(await connectTagged(lb.addr));
-    for (const b of backends.slice(1)) lb.backends.get(b.addr)!.draining = false;
+    for (const b of backends.slice(1)) lb.backends.enable(b.addr);
     const tags = [];
     for (let i = 0; i < 10; i++) tags.push(await tagOf(lb.addr));
     assert.ok(!tags.includes("a"), tags.join(","));
@@ -173,7 +173,7 @@ Deno.test("with no backend available the client is closed at once and counted", 
   await withLb({ retries: 1, backends: [{ addr: dead }] }, async (lb) => {
     assert.equal(await tagOf(lb.addr), null);
     assert.equal(lb.snapshot().failed_connections, 1);
-    lb.backends.get(dead)!.draining = true;
+    lb.backends.drain(dead);
     assert.equal(await tagOf(lb.addr), null);
     assert.equal(lb.snapshot().no_backend, 1);
     const text = await (await lb.app.request("/metrics")).text();

@@ -7,20 +7,29 @@
  * @module
  */
 
-import {
-  formatBytes,
-  type Logger,
-  mergeSnapshots,
-  startWorkerCluster,
-  type WorkerCluster,
-} from "@monkey/shared";
-import { MAX_BODY_BYTES } from "./admin.ts";
-import type { BackendSnapshot } from "./backends.ts";
-import type { ReloadSummary } from "./balancer.ts";
+import { Hono } from "hono";
+import { formatBytes, type Logger, mergeSnapshots, startWorkerCluster } from "@monkey/shared";
+import { limitAdminBody } from "./admin_guard.ts";
+import type { BackendSnapshot } from "./backend.ts";
+import type { LbHttpApp, ReloadSummary } from "./balancer.ts";
 import { type LbConfig, type LbConfigInput, normalizeLbConfig } from "./config.ts";
 
 /** A running multi-worker load balancer. */
-export interface LbCluster extends WorkerCluster {
+export interface LbCluster {
+  /** The shared listen address, `host:port`. */
+  readonly addr: string;
+  /** Bound metrics address, or undefined when off. */
+  readonly metricsAddr: string | undefined;
+  /** Workers started. */
+  readonly workers: number;
+  /** The endpoint app: metrics added up over the workers, `/health`, the admin API. */
+  readonly app: LbHttpApp;
+  /** Merged JSON metrics, with `draining`, `workers` and `workers_alive`. */
+  snapshot(): Promise<Record<string, unknown>>;
+  /** Drain every worker for `graceMs` (default: the config's grace period), stop the endpoint. */
+  shutdown(
+    graceMs?: number,
+  ): Promise<{ total_connections: number; forced: number; uptime_secs: number }>;
   /** The `[METRICS]` line over every worker. */
   summaryLine(): Promise<string>;
   /** Apply a new configuration in every worker. */
@@ -44,6 +53,10 @@ const SUMMED = [
  *
  * @param lists One list per worker.
  * @returns One entry per backend.
+ * @example
+ * ```ts
+ * const merged = mergeBackendLists(await Promise.all(workers.map((w) => w.backends())));
+ * ```
  */
 export function mergeBackendLists(lists: readonly BackendSnapshot[][]): BackendSnapshot[] {
   const byAddr = new Map<string, BackendSnapshot>();
@@ -70,6 +83,11 @@ export function mergeBackendLists(lists: readonly BackendSnapshot[][]): BackendS
  * @param options Logger for the endpoint.
  * @returns The running cluster.
  * @throws {ServiceError} When the workers or the endpoint cannot bind.
+ * @example
+ * ```ts
+ * const cluster = await startLbCluster({ workers: 2, backends: [{ addr: "127.0.0.1:8081" }] }, { logger });
+ * await cluster.shutdown();
+ * ```
  */
 export async function startLbCluster(
   input: LbConfigInput,
@@ -91,12 +109,6 @@ export async function startLbCluster(
     endpoint: { admin: { token: cfg.admin_token } },
     addRoutes(app, group) {
       const forward = async (request: Request, path: string) => {
-        const declared = Number(request.headers.get("content-length") ?? 0);
-        if (declared > MAX_BODY_BYTES) {
-          return Response.json({ error: `request body over ${MAX_BODY_BYTES} bytes` }, {
-            status: 413,
-          });
-        }
         const responses = await group.fetchAll(request);
         const first = responses[0]!;
         if (request.method === "GET" && path === "/backends" && first.status === 200) {
@@ -108,12 +120,22 @@ export async function startLbCluster(
         await Promise.all(responses.slice(1).map((r) => r.body?.cancel()));
         return first;
       };
-      app.all("/backends", (c) => forward(c.req.raw, c.req.path));
-      app.all("/backends/*", (c) => forward(c.req.raw, c.req.path));
+      // The body is read here, once, to copy it to every worker: limit it while reading, so a
+      // chunked body without a length is cut off at the limit rather than read whole.
+      const admin = new Hono();
+      for (const path of ["/backends", "/backends/*"]) {
+        admin.all(path, limitAdminBody(), (c) => forward(c.req.raw, c.req.path));
+      }
+      app.route("/", admin);
     },
   });
   return {
-    ...cluster,
+    addr: cluster.addr,
+    metricsAddr: cluster.metricsAddr,
+    workers: cluster.workers,
+    app: cluster.app,
+    snapshot: () => cluster.snapshot(),
+    shutdown: (graceMs) => cluster.shutdown(graceMs),
     async summaryLine() {
       const s = await cluster.snapshot();
       const backends = s["backends"] as BackendSnapshot[];

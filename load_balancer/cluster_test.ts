@@ -107,3 +107,64 @@ Deno.test("mergeBackendLists() sums traffic per backend and keeps the first work
   assert.equal(merged!.bytes_out, 40);
   assert.equal(merged!.weight, 3);
 });
+
+Deno.test(
+  "startLbCluster() answers 413 to a chunked admin body over 64 KiB without reading it whole",
+  NEEDS,
+  async () => {
+    const { sink } = memorySink();
+    const cluster = await startLbCluster({
+      listen_addr: "127.0.0.1:0",
+      metrics_addr: "127.0.0.1:0",
+      workers: 2,
+      admin_token: "t0ken",
+      health_check: { interval_ms: 0 },
+      backends: [{ addr: "127.0.0.1:1" }],
+    }, { logger: new Logger({ sink }) });
+    try {
+      // Over a socket: chunks past the limit and no final chunk. Reading the body whole would
+      // wait for the end forever; the limit answers as soon as it is passed.
+      const conn = await dial(cluster.metricsAddr!);
+      try {
+        const chunk = `${(16 * 1024).toString(16)}\r\n${" ".repeat(16 * 1024)}\r\n`;
+        await writeAll(
+          conn,
+          new TextEncoder().encode(
+            "POST /backends HTTP/1.1\r\nhost: lb\r\nauthorization: Bearer t0ken\r\n" +
+              `transfer-encoding: chunked\r\n\r\n${chunk.repeat(8)}`,
+          ),
+        );
+        const deadline = AbortSignal.timeout(5000);
+        const answered = await Promise.race([
+          readExactly(conn, "HTTP/1.1 413".length),
+          new Promise<null>((resolve) => deadline.addEventListener("abort", () => resolve(null))),
+        ]);
+        assert.ok(answered !== null, "no answer within 5 s while the body was still open");
+        assert.equal(new TextDecoder().decode(answered), "HTTP/1.1 413");
+      } finally {
+        conn.close();
+      }
+
+      // In process: the stream is pulled only up to the limit.
+      const CHUNK = 16 * 1024;
+      let pulled = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (pulled >= 8 * 1024 * 1024) return controller.close();
+          pulled += CHUNK;
+          controller.enqueue(new Uint8Array(CHUNK).fill(0x20));
+        },
+      });
+      const res = await cluster.app.request("/backends", {
+        method: "POST",
+        headers: { authorization: "Bearer t0ken" },
+        body,
+      });
+      assert.equal(res.status, 413);
+      assert.match((await res.json()).error, /request body over 65536 bytes/);
+      assert.ok(pulled <= 64 * 1024 + 2 * CHUNK, `read ${pulled} bytes of the body`);
+    } finally {
+      await cluster.shutdown(0);
+    }
+  },
+);

@@ -34,6 +34,12 @@ export const STRATEGIES = [
 /** One balancing strategy name. */
 export type StrategyName = typeof STRATEGIES[number];
 
+/**
+ * What an admin token may contain: the characters of an RFC 6750 bearer token (`b64token`),
+ * the ones Hono's `bearerAuth` accepts in an `Authorization` header.
+ */
+export const ADMIN_TOKEN_PATTERN: RegExp = /^[A-Za-z0-9._~+/-]+=*$/;
+
 /** Largest weight a backend may have. */
 export const MAX_WEIGHT = 1000;
 
@@ -211,7 +217,12 @@ export function parseBackendFlag(value: string): Record<string, unknown> {
  * @param config A schema-valid configuration.
  * @param label The file (or "flags") named in messages.
  * @returns The same configuration with normalised backend addresses.
- * @throws {ConfigError} On a missing or duplicate address or port 0.
+ * @throws {ConfigError} On a missing or duplicate address or port 0, or an admin token with
+ * characters a bearer token cannot carry.
+ * @example
+ * ```ts
+ * const config = checkLbConfig(validateConfig(LB_SCHEMA, { backends: [{ addr: "[::1]:80" }] }, "x"), "x");
+ * ```
  */
 export function checkLbConfig(config: LbConfig, label: string): LbConfig {
   const seen = new Set<string>();
@@ -232,6 +243,13 @@ export function checkLbConfig(config: LbConfig, label: string): LbConfig {
     backend.addr = addr;
   });
   if (config.admin_token === "") config.admin_token = undefined;
+  if (config.admin_token !== undefined && !ADMIN_TOKEN_PATTERN.test(config.admin_token)) {
+    // The value is a secret: name the rule, never the token.
+    throw new ConfigError(
+      `Cannot parse 'admin_token' in ${label}: expected letters, digits and -._~+/ (a bearer ` +
+        `token, optionally ending in =), got a value with other characters`,
+    );
+  }
   return config;
 }
 
@@ -242,6 +260,10 @@ export function checkLbConfig(config: LbConfig, label: string): LbConfig {
  * @param args Command-line arguments.
  * @returns The configuration, the file read and whether `--help` was asked.
  * @throws {ConfigError} On any bad file, key, value or flag.
+ * @example
+ * ```ts
+ * const { config } = loadLbConfig(["--config", "load_balancer/lb.toml", "--strategy", "least_connections"]);
+ * ```
  */
 export function loadLbConfig(
   args: readonly string[],
@@ -257,6 +279,10 @@ export function loadLbConfig(
  * @param label File name for messages.
  * @returns The configuration.
  * @throws {ConfigError} On bad TOML, keys or values.
+ * @example
+ * ```ts
+ * const config = parseLbConfig('backends = [{ addr = "127.0.0.1:8081" }]', "lb.toml");
+ * ```
  */
 export function parseLbConfig(text: string, label: string): LbConfig {
   return checkLbConfig(validateConfig(LB_SCHEMA, parseTomlText(text, label), label), label);
@@ -277,6 +303,10 @@ export type LbConfigInput = Partial<Omit<LbConfig, "health_check" | "backends">>
  * @param input Keys the caller set.
  * @returns A complete, checked configuration.
  * @throws {ConfigError} On a bad value.
+ * @example
+ * ```ts
+ * normalizeLbConfig({ backends: [{ addr: "127.0.0.1:8081" }] }).health_check.interval_ms; // 2000
+ * ```
  */
 export function normalizeLbConfig(input: LbConfigInput): LbConfig {
   const raw: Record<string, unknown> = {};

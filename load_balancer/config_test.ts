@@ -132,3 +132,20 @@ Deno.test("admin_token falls back to MONKEY_ADMIN_TOKEN; the flag wins over it",
   }
   assert.equal(loadLbConfig([]).config.admin_token, undefined);
 });
+
+Deno.test("an admin_token a bearer header cannot carry is refused without showing it", () => {
+  for (const token of ["pass word", "s3cret!", "tök3n", "a=b"]) {
+    assert.throws(
+      () => parseLbConfig(`admin_token = ${JSON.stringify(token)}`, "lb.toml"),
+      (e: Error) =>
+        e instanceof ConfigError && /'admin_token' in lb\.toml: expected letters/.test(e.message) &&
+        !e.message.includes(token),
+    );
+  }
+  for (const token of ["s3cret-token", "abc.DEF_~+/x==", "dGVzdA=="]) {
+    assert.equal(
+      parseLbConfig(`admin_token = ${JSON.stringify(token)}`, "lb.toml").admin_token,
+      token,
+    );
+  }
+});

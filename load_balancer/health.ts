@@ -1,7 +1,6 @@
 /**
- * Health: the rise/fall state machine shared by active checks and failed connects, one
- * active check (TCP connect, optional send/expect), and the checker that runs them on every
- * backend of a pool.
+ * Active health checks: one check (TCP connect, optional send/expect), and the checker that
+ * runs them on every backend of a pool. The rise/fall state machine is in `health_state.ts`.
  *
  * @module
  */
@@ -16,67 +15,11 @@ import {
   type ProxyProtocolMode,
   safeClose,
 } from "@monkey/shared";
-import type { Backend, BackendPool } from "./backends.ts";
+import type { Backend } from "./backend.ts";
+import type { BackendPool } from "./pool.ts";
 import type { HealthConfig } from "./config.ts";
 
-/** Consecutive results needed to change state. */
-export interface HealthPolicy {
-  /** Successes that bring a down backend up. */
-  rise: number;
-  /** Failures that take an up backend down. */
-  fall: number;
-}
-
-/** The counters {@linkcode recordResult} moves. */
-export interface HealthCounters {
-  /** Up or down. */
-  healthy: boolean;
-  /** Failures in a row while up. */
-  consecutiveFailures: number;
-  /** Successes in a row while down. */
-  consecutiveSuccesses: number;
-}
-
-/**
- * Record one check (or connect) result. An up backend goes down after `fall` failures in a
- * row; a down one comes up after `rise` successes in a row.
- *
- * @param target The counters to move.
- * @param ok Whether the check passed.
- * @param policy Rise and fall.
- * @returns `"up"` or `"down"` when the state changed, else undefined.
- * @example
- * ```ts
- * const b = { healthy: true, consecutiveFailures: 0, consecutiveSuccesses: 0 };
- * recordResult(b, false, { rise: 2, fall: 1 }); // "down"
- * ```
- */
-export function recordResult(
-  target: HealthCounters,
-  ok: boolean,
-  policy: HealthPolicy,
-): "up" | "down" | undefined {
-  if (target.healthy) {
-    if (ok) {
-      target.consecutiveFailures = 0;
-      return undefined;
-    }
-    target.consecutiveFailures++;
-    if (target.consecutiveFailures < policy.fall) return undefined;
-    target.healthy = false;
-    target.consecutiveSuccesses = 0;
-    return "down";
-  }
-  if (!ok) {
-    target.consecutiveSuccesses = 0;
-    return undefined;
-  }
-  target.consecutiveSuccesses++;
-  if (target.consecutiveSuccesses < policy.rise) return undefined;
-  target.healthy = true;
-  target.consecutiveFailures = 0;
-  return "up";
-}
+export { type HealthCounters, type HealthPolicy, recordResult } from "./health_state.ts";
 
 /** Options for {@linkcode checkOnce}. */
 export interface CheckOptions {
@@ -203,6 +146,8 @@ export class HealthChecker {
   #stopped = false;
 
   /**
+   * Create a checker; {@linkcode HealthChecker.sync} starts the checks.
+   *
    * @param pool The backends to check.
    * @param config Interval, timeout, rise, fall, send and expect.
    * @param options Transition callback and PROXY protocol mode.
@@ -232,7 +177,7 @@ export class HealthChecker {
    * @param why What happened, for the transition message.
    */
   record(backend: Backend, ok: boolean, why: string): void {
-    const change = recordResult(backend, ok, this.#config);
+    const change = backend.recordHealth(ok, this.#config);
     if (change !== undefined) this.#options.onTransition?.(backend, change, why);
   }
 
@@ -302,13 +247,11 @@ export class HealthChecker {
         signal,
       });
       if (signal.aborted) return;
-      backend.lastCheck = {
+      backend.recordCheck({
         time: new Date().toISOString(),
         result: outcome.result,
         latency_ms: Math.round(outcome.totalMs * 1000) / 1000,
-      };
-      if (outcome.connectMs !== undefined) backend.recordLatency(outcome.connectMs);
-      if (!outcome.ok) backend.checkFailures++;
+      }, outcome.connectMs);
       this.record(backend, outcome.ok, `health check: ${outcome.result}`);
     }
   }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BackendPool } from "./backends.ts";
+import { BackendPool } from "./pool.ts";
 import { checkOnce, HealthChecker, recordResult } from "./health.ts";
 import { closedPortAddr, waitFor } from "@monkey/testing";
 import { startTagged } from "./_testing.ts";

@@ -17,6 +17,12 @@ import { LB_SCHEMA, loadLbConfig } from "./config.ts";
  * @param args The command line (its `--config` names the file; its flags still win).
  * @param logger Where to report.
  * @returns A function removing the listener.
+ * @example
+ * ```ts
+ * const stop = reloadOnSighup(lb, Deno.args, logger);
+ * // kill -HUP <pid> rereads the file
+ * stop();
+ * ```
  */
 export function reloadOnSighup(
   lb: Pick<LoadBalancer, "reload" | "reloadFailed">,

@@ -22,6 +22,7 @@
 export const VERSION = "0.1.0";
 
 export {
+  type LbHttpApp,
   type LbShutdownSummary,
   type LbSnapshot,
   type LoadBalancer,
@@ -31,7 +32,9 @@ export {
 } from "./balancer.ts";
 export { type LbCluster, startLbCluster } from "./cluster.ts";
 export {
+  BACKEND_SCHEMA,
   type BackendConfig,
+  HEALTH_SCHEMA,
   type HealthConfig,
   LB_SCHEMA,
   type LbConfig,
@@ -43,11 +46,56 @@ export {
 } from "./config.ts";
 export {
   Backend,
-  BackendPool,
+  type BackendControls,
+  type BackendSettings,
   type BackendSnapshot,
   type BackendState,
   type CheckRecord,
-} from "./backends.ts";
-export { createStrategy, type Pickable, type PickContext, type Strategy } from "./strategies.ts";
-export { checkOnce, HealthChecker, recordResult } from "./health.ts";
-export { addAdminRoutes, type AdminOptions } from "./admin.ts";
+} from "./backend.ts";
+export {
+  BackendPool,
+  type Candidates,
+  type NewBackend,
+  type PoolEvents,
+  type RemoveResult,
+} from "./pool.ts";
+export {
+  createStrategy,
+  type Pickable,
+  type PickContext,
+  type Strategy,
+  type StrategyOptions,
+} from "./strategies.ts";
+export {
+  checkOnce,
+  type CheckOptions,
+  type CheckOutcome,
+  HealthChecker,
+  type HealthCheckerOptions,
+  type HealthCounters,
+  type HealthPolicy,
+  recordResult,
+} from "./health.ts";
+export { ADMIN_ROUTES, MAX_BODY_BYTES, sameSecret } from "./admin.ts";
+export {
+  type BackendChange,
+  LIVE_KEYS,
+  type LiveBackend,
+  planReload,
+  type ReloadPlan,
+  RESTART_KEYS,
+} from "./reload_plan.ts";
+
+// Types from @monkey/shared that this package's API names.
+export type {
+  ConfigOf,
+  Logger,
+  LoggerOptions,
+  LogLevel,
+  LogSink,
+  MetricFamily,
+  Optional,
+  ProxyProtocolMode,
+  RelayStats,
+  ValueOf,
+} from "@monkey/shared";

@@ -257,6 +257,10 @@ function lowerBound(points: Uint32Array, key: number): number {
  *
  * @param text Any string.
  * @returns An unsigned 32-bit integer.
+ * @example
+ * ```ts
+ * hashString("10.0.0.1") === hashString("10.0.0.1"); // true
+ * ```
  */
 export function hashString(text: string): number {
   let h = 0x811c9dc5;

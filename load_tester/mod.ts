@@ -41,6 +41,7 @@ export { TOOL_VERSION as VERSION } from "./result.ts";
 // Types from @monkey/shared that this package's API names.
 export type {
   ConfigOf,
+  EngineChoice,
   HttpEndpoint,
   Logger,
   LoggerOptions,

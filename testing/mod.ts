@@ -30,3 +30,4 @@ export * from "./emfile.ts";
 export * from "./metrics.ts";
 export * from "./engines.ts";
 export type { RequestableApp } from "./bad_http.ts";
+export type { EngineName } from "@monkey/shared";
