@@ -164,9 +164,16 @@ export function watchIdle(stats: RelayStats, idleMs: number, onIdle: () => void)
   if (idleMs <= 0) return () => {};
   let lastTotal = stats.up + stats.down;
   let lastChange = performance.now();
+  let lastTick = lastChange;
+  const tick = Math.max(MIN_IDLE_TICK_MS, Math.floor(idleMs / IDLE_TICKS));
   const id = setInterval(() => {
     const total = stats.up + stats.down;
     const now = performance.now();
+    // A tick far past its time means this thread did not run (a GC pause, a starved process):
+    // that stall is nobody's idleness, so it does not count against the connection.
+    const late = now - lastTick - tick;
+    if (late > tick) lastChange += late;
+    lastTick = now;
     if (total !== lastTotal) {
       lastTotal = total;
       lastChange = now;
@@ -174,7 +181,7 @@ export function watchIdle(stats: RelayStats, idleMs: number, onIdle: () => void)
       clearInterval(id);
       onIdle();
     }
-  }, Math.max(MIN_IDLE_TICK_MS, Math.floor(idleMs / IDLE_TICKS)));
+  }, tick);
   return () => clearInterval(id);
 }
 

@@ -338,8 +338,13 @@ export class EventLoop {
 
   #sweep(): void {
     const now = this.now;
+    // A sweep far past its due time means this thread did not run (a GC pause, a starved
+    // process): that time is nobody's idleness, so it is not counted against the connections.
+    const late = this.#nextSweep === Infinity ? 0 : now - this.#nextSweep;
+    const stalled = late > this.#sweepMs ? late : 0;
     this.#nextSweep = this.#idle.size === 0 ? Infinity : now + this.#sweepMs;
     for (const w of this.#idle) {
+      if (stalled > 0) w.last += stalled;
       if (now - w.last >= w.idleMs) {
         this.#idle.delete(w);
         w.onIdle();
