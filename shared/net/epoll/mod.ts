@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { epollAvailable, epollConnect, epollListen, epollRelay } from "@monkey/shared/net";
+ * import { epollAvailable, epollConnect, epollListen, epollRelay } from "./mod.ts";
  * if (epollAvailable()) {
  *   const listener = epollListen({ hostname: "127.0.0.1", port: 0 });
  *   const client = await listener.accept();
