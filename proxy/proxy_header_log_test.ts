@@ -13,6 +13,8 @@ Deno.test("proxy logs a failed PROXY protocol header write (throttled) and close
     target_addr: target.addr,
     metrics_addr: "off",
     proxy_protocol: "v1",
+    // The failure is injected into Deno.TcpConn's write: the deno engine's upstream socket.
+    engine: "deno",
   }, { logger: new Logger({ name: "proxy", sink }) });
   // Make exactly the header write fail, as a reset upstream would, without racing a real RST.
   const probe = await dial(target.addr);
