@@ -21,7 +21,9 @@ Deno.test({
         listen_addr: "127.0.0.1:0",
         metrics_addr: "off",
         strategy: "round_robin",
-        idle_timeout_secs: 1,
+        // Closes the silent upstreams; long enough that a client starved by a loaded machine
+        // (all peers share this process) is not taken for idle.
+        idle_timeout_secs: 3,
         connect_timeout_ms: 2000,
         retries: 2,
         health_check: { interval_ms: 0 },

@@ -26,7 +26,9 @@ for (
           metrics_addr: "off",
           relay,
           proxy_protocol: proxyProtocol,
-          idle_timeout_secs: 1,
+          // Closes the silent upstreams; long enough that a client starved by a loaded machine
+          // (all peers share this process) is not taken for idle.
+          idle_timeout_secs: 3,
           connect_timeout_ms: 2000,
           ...config,
         }, { logger });

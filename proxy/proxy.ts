@@ -55,7 +55,7 @@ export interface ProxySnapshot {
   accept_errors: number;
   /** Target address. */
   target: string;
-  /** Relay implementation (the deno engine's `loop` or `streams`; `epoll` on the epoll engine). */
+  /** The `relay` key (used by the deno engine: `loop` or `streams`). */
   relay: string;
   /** I/O engine in use: `epoll` or `deno`. */
   engine: string;
@@ -266,7 +266,7 @@ export function startProxy(
     denied_connections: m.denied.value,
     accept_errors: server.acceptErrors,
     target: cfg.target_addr,
-    relay: engine.name === "epoll" ? "epoll" : cfg.relay,
+    relay: cfg.relay,
     engine: engine.name,
     uptime_secs: (performance.now() - started) / 1000,
     draining: !server.accepting,
