@@ -23,7 +23,7 @@ Deno.test({
         strategy: "round_robin",
         // Closes the silent upstreams; long enough that a client starved by a loaded machine
         // (all peers share this process) is not taken for idle.
-        idle_timeout_secs: 3,
+        idle_timeout_secs: 5,
         connect_timeout_ms: 2000,
         retries: 2,
         health_check: { interval_ms: 0 },

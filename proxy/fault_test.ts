@@ -28,7 +28,7 @@ for (
           proxy_protocol: proxyProtocol,
           // Closes the silent upstreams; long enough that a client starved by a loaded machine
           // (all peers share this process) is not taken for idle.
-          idle_timeout_secs: 3,
+          idle_timeout_secs: 5,
           connect_timeout_ms: 2000,
           ...config,
         }, { logger });
