@@ -18,6 +18,10 @@ import { type BenchCell, type BenchRow, median } from "./table.ts";
 
 /** Per-run timeout for the load tester, s. */
 const RUN_TIMEOUT_SECS = 5;
+/** A run whose measured time is off the planned time by more than this share is suspect. */
+const DURATION_TOLERANCE = 0.2;
+/** Runs again after a suspect run, at most. */
+const SUSPECT_RETRIES = 2;
 /** Connection counts our echo server runs at (1 KiB; compared with the C echo server). */
 const ECHO_CONNECTIONS = new Set([10, 100]);
 
@@ -79,7 +83,30 @@ export async function startMatrixTargets(
 }
 
 /**
- * Every scenario against every target that runs it, `reps` times, interleaved.
+ * Whether a run cannot be trusted: it completed nothing and saw no error, or its measured time
+ * is off the planned time by more than 20% (the client's own timers fired late, so the run did
+ * not measure what it says it did).
+ *
+ * @param result The run.
+ * @param plannedSecs Its planned measured time.
+ * @returns True when the run should be repeated.
+ * @example
+ * ```ts
+ * isSuspectRun({ ...result, requests: 0, duration_secs: 0 }, 3); // true
+ * ```
+ */
+export function isSuspectRun(
+  result: Pick<ScenarioResult, "requests" | "duration_secs" | "errors">,
+  plannedSecs: number,
+): boolean {
+  if (result.requests === 0 && result.errors.total === 0) return true;
+  return Math.abs(result.duration_secs - plannedSecs) > DURATION_TOLERANCE * plannedSecs;
+}
+
+/**
+ * Every scenario against every target that runs it, `reps` times, interleaved, with the load
+ * tester on `options.clientEngine`. A suspect run ({@linkcode isSuspectRun}) is repeated up to
+ * twice; if it stays suspect it is kept and counted in its cell's `suspect`.
  *
  * @param plan Targets and their scenarios.
  * @param scenarios The matrix.
@@ -100,10 +127,24 @@ export async function runMatrix(
     for (const scenario of scenarios) {
       for (const { target, runs } of plan) {
         if (!runs(scenario)) continue;
-        const result = await runScenario(scenario, {
+        let result = await runScenario(scenario, {
           target: target.addr,
           timeout_secs: RUN_TIMEOUT_SECS,
+          engine: options.clientEngine,
         });
+        for (let retry = 1; retry <= SUSPECT_RETRIES; retry++) {
+          if (!isSuspectRun(result, scenario.duration_secs)) break;
+          console.log(
+            `  rep ${rep}/${options.reps} ${scenario.name} ${target.name}: suspect run ` +
+              `(${result.requests} requests in ${result.duration_secs}s of ` +
+              `${scenario.duration_secs}s), again (${retry}/${SUSPECT_RETRIES})`,
+          );
+          result = await runScenario(scenario, {
+            target: target.addr,
+            timeout_secs: RUN_TIMEOUT_SECS,
+            engine: options.clientEngine,
+          });
+        }
         const byScenario = samples.get(target.name) ?? new Map<string, ScenarioResult[]>();
         samples.set(target.name, byScenario);
         byScenario.set(scenario.name, [...byScenario.get(scenario.name) ?? [], result]);
@@ -112,7 +153,8 @@ export async function runMatrix(
             `${Math.round(result.rps).toString().padStart(7)} req/s  p99 ${
               formatMicros(result.latency_us.p99)
             }  max ${formatMicros(result.latency_us.max)}` +
-            (result.errors.total > 0 ? `  errors ${result.errors.total}` : ""),
+            (result.errors.total > 0 ? `  errors ${result.errors.total}` : "") +
+            (isSuspectRun(result, scenario.duration_secs) ? "  SUSPECT (kept)" : ""),
         );
       }
     }
@@ -124,19 +166,22 @@ export async function runMatrix(
  * The medians of one cell's runs.
  *
  * @param results The runs.
- * @returns Median req/s, p50, p99 and max; errors summed.
+ * @param plannedSecs Their planned measured time (to count suspect runs).
+ * @returns Median req/s, p50, p99 and max; errors and suspect runs summed.
  * @example
  * ```ts
- * const c = cellOf(samples.get("haproxy")!.get("baseline")!);
+ * const c = cellOf(samples.get("haproxy")!.get("baseline")!, 3);
  * ```
  */
-export function cellOf(results: readonly ScenarioResult[]): BenchCell {
+export function cellOf(results: readonly ScenarioResult[], plannedSecs: number): BenchCell {
+  const suspect = results.filter((r) => isSuspectRun(r, plannedSecs)).length;
   return {
     rps: median(results.map((r) => r.rps)),
     p50_us: median(results.map((r) => r.latency_us.p50)),
     p99_us: median(results.map((r) => r.latency_us.p99)),
     max_us: median(results.map((r) => r.latency_us.max)),
     errors: results.reduce((sum, r) => sum + r.errors.total, 0),
+    ...(suspect > 0 ? { suspect } : {}),
   };
 }
 
@@ -162,7 +207,7 @@ export function matrixRows(
     cells: Object.fromEntries(
       [...samples].flatMap(([target, byScenario]) => {
         const list = byScenario.get(s.name);
-        return list ? [[target, cellOf(list)]] : [];
+        return list ? [[target, cellOf(list, s.duration_secs)]] : [];
       }),
     ),
   }));

@@ -22,6 +22,8 @@ export interface BenchCell {
   max_us: number;
   /** Errors summed over the repetitions. */
   errors: number;
+  /** Runs that stayed suspect after retries (see `isSuspectRun` in matrix.ts). @default 0 */
+  suspect?: number;
 }
 
 /** One scenario across every target. */
@@ -188,7 +190,7 @@ export function renderBench(summary: BenchSummary): string {
         if (!c) return "";
         return `${Math.round(c.rps)} (${formatMicros(c.p99_us)})${
           c.errors > 0 ? ` ${c.errors} err` : ""
-        }`;
+        }${c.suspect ? ` ${c.suspect} suspect` : ""}`;
       }),
     ]),
   ));
