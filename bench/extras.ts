@@ -120,6 +120,9 @@ export async function loadTesterVsC(
         log(rep, options, "client check", clientLabel(engine), "suspect run, again");
         ({ result } = await runLoadTestProcess(group, run));
       }
+      if (isSuspectRun(result, run.secs)) {
+        log(rep, options, "client check", clientLabel(engine), "SUSPECT (kept)");
+      }
       add(clientLabel(engine), {
         rps: result.rps,
         p50_us: result.latency_us.p50,
