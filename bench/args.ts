@@ -5,13 +5,13 @@
  */
 
 import { parseArgs } from "node:util";
-import { ConfigError, parseTomlText } from "@monkey/shared";
+import { ConfigError, ENGINE_CHOICES, type EngineChoice, parseTomlText } from "@monkey/shared";
 import type { Scenario } from "@monkey/load-tester";
 
 /** Usage line for `--help`. */
 export const BENCH_USAGE =
   "Usage: deno task bench [--quick] [--reps N] [--secs S] [--json FILE] [--baseline FILE] " +
-  "[--fail-on-regression PCT]";
+  "[--fail-on-regression PCT] [--client-engine auto|epoll|deno]";
 
 /** Bench settings. */
 export interface BenchOptions {
@@ -29,6 +29,14 @@ export interface BenchOptions {
   failOnRegression: number | undefined;
   /** Connections opened for the RSS-per-connection reading. @default 2000, or 500 with --quick */
   idleConnections: number;
+  /**
+   * I/O engine of the load tester that runs the ping-pong matrix in the bench process. The
+   * deno engine by default: the epoll engine's in-process runs starve its own timers on a busy
+   * machine (runs measured 0 requests or the wrong duration), and the matrix compares every
+   * target with the same client anyway. The load tester check runs both engines regardless.
+   * @default "deno"
+   */
+  clientEngine: EngineChoice;
   /** `--help` was given: print {@linkcode BENCH_USAGE} and do nothing else. */
   help: boolean;
 }
@@ -70,6 +78,7 @@ export function parseBenchArgs(args: readonly string[]): BenchOptions {
         json: { type: "string" },
         baseline: { type: "string" },
         "fail-on-regression": { type: "string" },
+        "client-engine": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -80,6 +89,13 @@ export function parseBenchArgs(args: readonly string[]): BenchOptions {
   }
   const quick = parsed.quick === true;
   const failOnRegression = parsed["fail-on-regression"];
+  const clientEngine = parsed["client-engine"] ?? "deno";
+  if (!(ENGINE_CHOICES as readonly string[]).includes(clientEngine)) {
+    throw new ConfigError(
+      `Cannot parse flag --client-engine: expected one of ${ENGINE_CHOICES.join(", ")}, ` +
+        `got '${clientEngine}'`,
+    );
+  }
   return {
     quick,
     reps: Math.round(numberFlag("reps", parsed.reps, quick ? 1 : 3, 1)),
@@ -90,6 +106,7 @@ export function parseBenchArgs(args: readonly string[]): BenchOptions {
       ? undefined
       : numberFlag("fail-on-regression", failOnRegression, 10, 0),
     idleConnections: quick ? 500 : 2000,
+    clientEngine: clientEngine as EngineChoice,
     help: parsed.help === true,
   };
 }

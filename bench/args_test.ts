@@ -29,6 +29,7 @@ Deno.test("parseBenchArgs() defaults to 3 runs of 3 s, and --quick to 1 run of 1
   assert.equal(full.json, undefined);
   assert.equal(full.failOnRegression, undefined);
   assert.equal(full.help, false);
+  assert.equal(full.clientEngine, "deno");
   const quick = parseBenchArgs(["--quick"]);
   assert.equal(quick.reps, 1);
   assert.equal(quick.secs, 1);
@@ -47,7 +48,10 @@ Deno.test("parseBenchArgs() keeps every flag: --reps, --secs, --json, --baseline
     "old.json",
     "--fail-on-regression",
     "10",
+    "--client-engine",
+    "epoll",
   ]);
+  assert.equal(options.clientEngine, "epoll");
   assert.equal(options.reps, 5);
   assert.equal(options.secs, 0.5);
   assert.equal(options.json, "run.json");
@@ -65,6 +69,10 @@ Deno.test("parseBenchArgs() names the flag and the value it cannot use", () => {
   );
   assert.throws(() => parseBenchArgs(["--secs", "fast"]), /--secs: .* got 'fast'/);
   assert.throws(() => parseBenchArgs(["--secs", ""]), /--secs: .* got ''/);
+  assert.throws(
+    () => parseBenchArgs(["--client-engine", "io_uring"]),
+    /--client-engine: expected one of auto, epoll, deno, got 'io_uring'/,
+  );
   assert.throws(
     () => parseBenchArgs(["--turbo"]),
     (error) =>

@@ -5,7 +5,8 @@
  * write/read loop as the floor. The C yardsticks are built with `cc` (see `yardsticks.ts`).
  *
  * Run from the repo root:
- * `deno run --allow-run --allow-read --allow-write --allow-net --allow-env --allow-sys bench/compare_c.ts [ROUNDS] [SECS] [CONNS] [SIZE]`
+ * `deno run --allow-run --allow-read --allow-write --allow-net --allow-env --allow-sys bench/compare_c.ts [ROUNDS] [SECS] [CONNS] [SIZE] [ENGINE]`
+ * (ENGINE: the load tester's `--engine`, `auto` by default, which is epoll on Linux).
  *
  * Prints every round and the medians. The machine may be shared: rounds alternate the
  * clients so drifting load hits all of them, and each client's CPU time per request (user +
@@ -20,7 +21,14 @@ import { ProcessGroup } from "./process_group.ts";
 import { buildYardsticks, parsePingpong, startEchoSrv } from "./yardsticks.ts";
 
 const SERVE = new URL("./serve.ts", import.meta.url).pathname;
-const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-sys", "--allow-env"];
+const PERMS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-sys",
+  "--allow-env",
+  "--allow-ffi",
+];
 const TIME = "/usr/bin/time";
 const decoder = new TextDecoder();
 
@@ -110,7 +118,8 @@ function summary(name: string, samples: Sample[], reference: number): string {
 
 /** Compile the C tools, start echo_srv, alternate the clients, print medians. */
 async function main(): Promise<void> {
-  const [rounds = 5, secs = 3, conns = 10, size = 1024] = Deno.args.map(Number);
+  const [rounds = 5, secs = 3, conns = 10, size = 1024] = Deno.args.slice(0, 4).map(Number);
+  const engine = Deno.args[4] ?? "auto";
   const timed = await exists(TIME);
   const built = await buildYardsticks();
   if ("skipped" in built) {
@@ -159,6 +168,7 @@ async function main(): Promise<void> {
         "--format",
         "json",
         "--progress=false",
+        `--engine=${engine}`,
       ], timed);
       const s = JSON.parse(oOut.stdout).scenarios[0];
       ours.push({
@@ -185,7 +195,8 @@ async function main(): Promise<void> {
   }
   const reference = median(c.map((x) => x.rps));
   console.log(
-    `\nmedian of ${rounds} rounds, ${conns} conns, ${size} B, ${secs}s each, target echo_srv.c:`,
+    `\nmedian of ${rounds} rounds, ${conns} conns, ${size} B, ${secs}s each, target echo_srv.c, ` +
+      `load tester --engine ${engine}:`,
   );
   console.log(summary("pingpong.c", c, reference));
   console.log(summary("load tester", ours, reference));

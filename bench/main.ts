@@ -15,28 +15,30 @@ import {
   readReport,
   regressions,
   type RunReport,
-  runScenario,
-  type Scenario,
-  type ScenarioResult,
   TOOL_VERSION,
 } from "@monkey/load-tester";
-import { formatMicros, runMain, ServiceError } from "@monkey/shared";
+import {
+  type EngineName,
+  formatMicros,
+  resolveEngine,
+  runMain,
+  ServiceError,
+} from "@monkey/shared";
 import { BENCH_USAGE, type BenchOptions, benchScenarios, parseBenchArgs } from "./args.ts";
-import { bulkAndHttp, crossCheck, measureMemory } from "./extras.ts";
-import { startHaproxy } from "./haproxy.ts";
-import { startNginxStream } from "./nginx.ts";
-import { OUR_ROWS, startOurEcho, startOurs } from "./ours.ts";
-import { type BenchTarget, hasProgram, ProcessGroup } from "./process_group.ts";
-import { type BenchCell, type BenchRow, type BenchSummary, median, renderBench } from "./table.ts";
+import { bulkAndHttp, loadTesterVsC, measureMemory } from "./extras.ts";
+import { evaluateGoals, renderGoals } from "./goals.ts";
+import { matrixRows, runMatrix, startMatrixTargets } from "./matrix.ts";
+import { metricsProbe } from "./metrics_probe.ts";
+import { startOurEcho } from "./ours.ts";
+import { ProcessGroup } from "./process_group.ts";
+import { type BenchSummary, renderBench } from "./table.ts";
 import { buildYardsticks, startEchoSrv } from "./yardsticks.ts";
 
 const SEED_MATRIX = new URL("../load_test.toml", import.meta.url);
-/** Per-run timeout for the load tester, s. */
-const RUN_TIMEOUT_SECS = 5;
-/** Scenarios our echo server runs in (its row is a comparison with the C echo server). */
-const ECHO_SCENARIOS = new Set(["baseline", "heavy-load"]);
 /** Exit code after Ctrl+C. */
 const EXIT_INTERRUPTED = 130;
+/** The load tester check's shape: the goal is stated for 10 connections, 1 KiB. */
+const CLIENT_CHECK = { connections: 10, message_size: 1024 };
 
 /** The machine line: CPU model, cores, OS, kernel, Deno, date. */
 function machine(): BenchSummary["machine"] {
@@ -59,63 +61,11 @@ function machine(): BenchSummary["machine"] {
   };
 }
 
-/** The direct row, our rows, HAProxy and nginx in front of `backend`. */
-async function startTargets(group: ProcessGroup, backend: BenchTarget): Promise<BenchTarget[]> {
-  const direct = backend.name === "echo_srv (C)" ? "direct" : "direct (deno echo)";
-  const targets: BenchTarget[] = [{ ...backend, name: direct, stop: async () => {} }];
-  for (const row of OUR_ROWS) targets.push(await startOurs(group, row, backend.addr));
-  if (hasProgram("haproxy")) targets.push(await startHaproxy(group, backend.addr));
-  else console.log("note: haproxy is not installed: no HAProxy column (apt-get install haproxy)");
-  const nginx = hasProgram("nginx") ? startNginxStream(group, backend.addr) : undefined;
-  if (nginx) targets.push(await nginx);
-  else {
-    console.log(
-      "note: nginx or its stream module is not installed: no nginx column " +
-        "(apt-get install nginx libnginx-mod-stream)",
-    );
-  }
-  return targets;
-}
-
-function cell(results: readonly ScenarioResult[]): BenchCell {
-  return {
-    rps: median(results.map((r) => r.rps)),
-    p50_us: median(results.map((r) => r.latency_us.p50)),
-    p99_us: median(results.map((r) => r.latency_us.p99)),
-    errors: results.reduce((sum, r) => sum + r.errors.total, 0),
-  };
-}
-
-/** Every scenario against every target, `reps` times, interleaved; results by target. */
-async function runMatrix(
-  targets: readonly BenchTarget[],
-  ourEcho: BenchTarget,
-  scenarios: readonly Scenario[],
-  options: BenchOptions,
-): Promise<Map<string, Map<string, ScenarioResult[]>>> {
-  const samples = new Map<string, Map<string, ScenarioResult[]>>();
-  for (let rep = 1; rep <= options.reps; rep++) {
-    for (const scenario of scenarios) {
-      for (const target of [...targets, ourEcho]) {
-        if (target === ourEcho && !ECHO_SCENARIOS.has(scenario.name)) continue;
-        const result = await runScenario(scenario, {
-          target: target.addr,
-          timeout_secs: RUN_TIMEOUT_SECS,
-        });
-        const byScenario = samples.get(target.name) ?? new Map<string, ScenarioResult[]>();
-        samples.set(target.name, byScenario);
-        byScenario.set(scenario.name, [...byScenario.get(scenario.name) ?? [], result]);
-        console.log(
-          `  rep ${rep}/${options.reps} ${scenario.name.padEnd(14)} ${target.name.padEnd(18)} ` +
-            `${Math.round(result.rps).toString().padStart(7)} req/s  p99 ${
-              formatMicros(result.latency_us.p99)
-            }` +
-            (result.errors.total > 0 ? `  errors ${result.errors.total}` : ""),
-        );
-      }
-    }
-  }
-  return samples;
+/** What `auto` resolves to here, and every engine that can run (epoll needs Linux + FFI). */
+function engines(): BenchSummary["engines"] {
+  const auto = resolveEngine("auto").name;
+  const available: EngineName[] = auto === "epoll" ? ["epoll", "deno"] : ["deno"];
+  return { auto, available };
 }
 
 function signed(n: number): string {
@@ -175,59 +125,58 @@ export async function bench(args: readonly string[]): Promise<void> {
     const built = await buildYardsticks();
     const yardsticks = "skipped" in built ? undefined : built;
     if ("skipped" in built) console.log(`note: ${built.skipped}`);
+    const engine = engines();
+    if (!engine.available.includes("epoll")) {
+      console.log("note: the epoll engine cannot run here (Linux and --allow-ffi): no epoll rows");
+    }
     const backend = yardsticks
       ? await startEchoSrv(group, yardsticks.echoSrv)
-      : await startOurEcho(group, "echo (deno backend)");
-    const ourEcho = await startOurEcho(group);
-    const targets = await startTargets(group, backend);
+      : await startOurEcho(group, { label: "echo (deno backend)", config: { engine: "deno" } });
+    const plan = await startMatrixTargets(group, backend, engine.available);
     console.log(
-      `backend: ${backend.name} on ${backend.addr}; targets: ${
-        targets.map((t) => t.name).join(", ")
+      `backend: ${backend.name} on ${backend.addr}; engine auto = ${engine.auto}; targets: ${
+        plan.map((p) => p.target.name).join(", ")
       }`,
     );
 
-    const samples = await runMatrix(targets, ourEcho, scenarios, options);
-    const rows: BenchRow[] = scenarios.map((s) => ({
-      scenario: s.name,
-      connections: s.connections,
-      message_size: s.message_size,
-      cells: Object.fromEntries(
-        [...samples].flatMap(([target, byScenario]) => {
-          const list = byScenario.get(s.name);
-          return list ? [[target, cell(list)]] : [];
-        }),
-      ),
-    }));
+    const samples = await runMatrix(plan, scenarios, options);
+    const rows = matrixRows(scenarios, samples);
+    for (const { target } of plan.slice(1)) await target.stop();
 
-    // The C client on the same targets: a cross-check of what our load tester reports.
-    const first = scenarios.find((s) => s.name === "baseline") ?? scenarios[0]!;
-    const firstRow = rows.find((r) => r.scenario === first.name)!;
-    const cross = yardsticks
-      ? await crossCheck(
+    // Our load tester (its CLI, each engine) against the C client on the C echo server.
+    const clients = yardsticks
+      ? await loadTesterVsC(
+        group,
         yardsticks.pingpong,
-        targets.filter((t, i) => i === 0 || t.name === "proxy" || t.name === "haproxy"),
-        first,
-        Object.fromEntries(Object.entries(firstRow.cells).map(([name, c]) => [name, c.rps])),
+        backend,
+        CLIENT_CHECK,
+        engine.available,
         options,
       )
       : [];
-
+    // GET /metrics under 500-connection ping-pong through a fresh proxy per engine.
+    const probes = await metricsProbe(group, backend, engine.available, options);
     // RSS per idle connection on fresh processes (a heap grown by the load runs would hide the
     // cost of new connections), then bulk and HTTP.
-    const memory = await measureMemory(group, backend, options);
-    const extra = await bulkAndHttp(group, options);
+    const memory = await measureMemory(group, backend, engine.available, options);
+    const extra = await bulkAndHttp(group, engine.available, options);
 
     const summary: BenchSummary = {
       machine: info,
+      engines: engine,
       rows,
-      cross,
+      clients,
+      probes,
       memory,
       extra,
       reps: options.reps,
       secs: options.secs,
     };
+    summary.goals = evaluateGoals(summary, engine.auto);
     console.log("");
     console.log(renderBench(summary));
+    console.log("");
+    console.log(renderGoals(summary.goals, engine.auto));
 
     const report: RunReport = {
       target: "bench",

@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { EngineName } from "@monkey/shared";
 import { type BenchTarget, type ProcessGroup, READY_MS } from "./process_group.ts";
 import { BANNERS } from "./serve.ts";
 
@@ -17,32 +18,109 @@ export type ServiceConfig = Readonly<Record<string, string | number | boolean>>;
 
 /** One of our services in front of the bench's backend. */
 export interface OurRow {
-  /** Column name in the table, e.g. "proxy-streams". */
+  /** Column name in the table, e.g. "proxy-deno-streams". */
   label: string;
   /** Which package serves it. */
   service: "proxy" | "lb";
-  /** Its options, on top of {@linkcode COMMON_CONFIG}. */
-  config: ServiceConfig;
+  /** Its options, on top of {@linkcode COMMON_CONFIG}; `engine` is always set. */
+  config: ServiceConfig & { engine: EngineName };
+  /**
+   * Which scenarios it runs: the whole matrix, or only the ones the goals use (1 KiB at 10,
+   * 100 and 500 connections, 64 KiB at 10), which keeps the full run under 15 minutes.
+   * @default "all"
+   */
+  scenarios?: "all" | "goals";
+}
+
+/** Our echo server as a row of its own (compared with the C echo server). */
+export interface EchoRow {
+  /** Column name, e.g. "echo-epoll". */
+  label: string;
+  /** Its options; `engine` is always set. */
+  config: ServiceConfig & { engine: EngineName };
 }
 
 /** Options every service the bench starts gets: no HTTP endpoint, no periodic log line. */
 export const COMMON_CONFIG: ServiceConfig = { metrics_addr: "off", metrics_log_interval_secs: 0 };
 
 /**
- * The proxy and load balancer rows, in table order. `proxy` and `lb` are also the rows the
- * memory, bulk and HTTP measurements use, and the ratios in the table refer to these labels.
+ * The label of the single-threaded row of `service` on `engine`: `proxy-epoll`, `proxy-deno`
+ * (loop relay), `lb-epoll`, `echo-deno`, … The goals, ratios and extras find rows by it.
+ *
+ * @param service Which service.
+ * @param engine Which I/O engine.
+ * @returns The label.
+ * @example
+ * ```ts
+ * engineLabelOf("proxy", "epoll"); // "proxy-epoll"
+ * ```
+ */
+export function engineLabelOf(service: "proxy" | "lb" | "echo", engine: EngineName): string {
+  return `${service}-${engine}`;
+}
+
+/**
+ * The proxy and load balancer rows, in table order: each engine, the deno engine's `streams`
+ * relay, and two workers on epoll.
  */
 export const OUR_ROWS: readonly OurRow[] = [
-  { label: "proxy", service: "proxy", config: { relay: "loop" } },
-  { label: "proxy-streams", service: "proxy", config: { relay: "streams" } },
-  { label: "proxy-2w", service: "proxy", config: { relay: "loop", workers: 2 } },
-  { label: "lb", service: "lb", config: {} },
-  { label: "lb-2w", service: "lb", config: { workers: 2 } },
+  { label: "proxy-epoll", service: "proxy", config: { engine: "epoll" } },
+  { label: "proxy-deno", service: "proxy", config: { engine: "deno", relay: "loop" } },
+  {
+    label: "proxy-deno-streams",
+    service: "proxy",
+    config: { engine: "deno", relay: "streams" },
+    scenarios: "goals",
+  },
+  {
+    label: "proxy-2w",
+    service: "proxy",
+    config: { engine: "epoll", workers: 2 },
+    scenarios: "goals",
+  },
+  { label: "lb-epoll", service: "lb", config: { engine: "epoll" }, scenarios: "goals" },
+  { label: "lb-deno", service: "lb", config: { engine: "deno" }, scenarios: "goals" },
+  { label: "lb-2w", service: "lb", config: { engine: "epoll", workers: 2 }, scenarios: "goals" },
 ];
 
+/** Our echo server on each engine, run in the 10- and 100-connection 1 KiB scenarios. */
+export const ECHO_ROWS: readonly EchoRow[] = [
+  { label: "echo-epoll", config: { engine: "epoll" } },
+  { label: "echo-deno", config: { engine: "deno" } },
+];
+
+/**
+ * The rows that can run here: without the epoll engine (not Linux, no FFI) its rows go.
+ *
+ * @param rows Rows.
+ * @param engines Engines available.
+ * @returns The rows whose engine is available, in order.
+ * @example
+ * ```ts
+ * rowsFor(OUR_ROWS, ["deno"]).map((r) => r.label); // ["proxy-deno", "proxy-deno-streams", "lb-deno"]
+ * ```
+ */
+export function rowsFor<T extends { config: { engine: EngineName } }>(
+  rows: readonly T[],
+  engines: readonly EngineName[],
+): T[] {
+  return rows.filter((row) => engines.includes(row.config.engine));
+}
+
+/** How the banner ends when the HTTP endpoint is on. */
+const METRICS_IN_BANNER = /metrics on http:\/\/(\S+)\/metrics/;
+
 const SERVE = new URL("./serve.ts", import.meta.url).pathname;
-/** What `serve.ts` may do: listen and connect, read config, read MONKEY_ADMIN_TOKEN. */
-const SERVE_PERMISSIONS = ["--allow-net", "--allow-read", "--allow-env"];
+/**
+ * What `serve.ts` may do: listen and connect, read config, read MONKEY_ADMIN_TOKEN, and call
+ * libc through FFI (the epoll engine).
+ */
+export const SERVE_PERMISSIONS: readonly string[] = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-env",
+  "--allow-ffi",
+];
 
 /**
  * Config keys as flags: `{ relay: "loop", workers: 2 }` → `["--relay=loop", "--workers=2"]`.
@@ -86,8 +164,15 @@ export async function startServe(
     ...flags,
   ]);
   try {
-    const [, addr] = await proc.waitForLine(BANNERS[service], READY_MS);
-    return { name: label, addr: addr!, pid: proc.child.pid, stop: () => group.stop(proc) };
+    const match = await proc.waitForLine(BANNERS[service], READY_MS);
+    const metrics = METRICS_IN_BANNER.exec(match.input)?.[1];
+    return {
+      name: label,
+      addr: match[1]!,
+      pid: proc.child.pid,
+      stop: () => group.stop(proc),
+      ...(metrics ? { metricsAddr: metrics } : {}),
+    };
   } catch (error) {
     await group.stop(proc);
     throw new Error(
@@ -104,7 +189,8 @@ export async function startServe(
  * @param group Process tracking.
  * @param row The row.
  * @param upstream `host:port` it forwards to.
- * @returns The target, named after the row.
+ * @param extra Options on top of the row's, e.g. `{ metrics_addr: "127.0.0.1:0" }`.
+ * @returns The target, named after the row (with `metricsAddr` when the endpoint is on).
  * @example
  * ```ts
  * const proxy = await startOurs(new ProcessGroup(), OUR_ROWS[0]!, "127.0.0.1:8081");
@@ -114,14 +200,21 @@ export function startOurs(
   group: ProcessGroup,
   row: OurRow,
   upstream: string,
+  extra: ServiceConfig = {},
 ): Promise<BenchTarget> {
   const to = row.service === "proxy" ? { target_addr: upstream } : { backend: upstream };
-  const flags = toFlags({ listen_addr: "127.0.0.1:0", ...to, ...COMMON_CONFIG, ...row.config });
+  const flags = toFlags({
+    listen_addr: "127.0.0.1:0",
+    ...to,
+    ...COMMON_CONFIG,
+    ...row.config,
+    ...extra,
+  });
   return startServe(group, row.label, row.service, flags);
 }
 
 /**
- * Start the row labelled `label` (e.g. "proxy") in front of `upstream`.
+ * Start the row labelled `label` (e.g. "proxy-epoll") in front of `upstream`.
  *
  * @param group Process tracking.
  * @param label A label from {@linkcode OUR_ROWS}.
@@ -130,7 +223,7 @@ export function startOurs(
  * @throws {Error} When no row has that label.
  * @example
  * ```ts
- * const lb = await startOursByLabel(new ProcessGroup(), "lb", "127.0.0.1:8081");
+ * const lb = await startOursByLabel(new ProcessGroup(), "lb-epoll", "127.0.0.1:8081");
  * ```
  */
 export function startOursByLabel(
@@ -151,18 +244,21 @@ export function startOursByLabel(
  * Our echo server (a row of its own, and the backend when the C echo server is not built).
  *
  * @param group Process tracking.
- * @param label Row name. @default "echo (deno)"
+ * @param row Label and engine. @default the deno engine, labelled "echo-deno"
  * @returns The target.
  * @example
  * ```ts
- * const echo = await startOurEcho(new ProcessGroup());
+ * const echo = await startOurEcho(new ProcessGroup(), ECHO_ROWS[0]!);
  * ```
  */
-export function startOurEcho(group: ProcessGroup, label = "echo (deno)"): Promise<BenchTarget> {
+export function startOurEcho(
+  group: ProcessGroup,
+  row: EchoRow = { label: "echo-deno", config: { engine: "deno" } },
+): Promise<BenchTarget> {
   return startServe(
     group,
-    label,
+    row.label,
     "echo",
-    toFlags({ listen_addr: "127.0.0.1:0", ...COMMON_CONFIG }),
+    toFlags({ listen_addr: "127.0.0.1:0", ...COMMON_CONFIG, ...row.config }),
   );
 }

@@ -21,6 +21,8 @@ export interface BenchTarget {
   addr: string;
   /** The serving process (for RSS readings). */
   pid: number;
+  /** Where its HTTP endpoint listens, when it has one (`127.0.0.1:port`). */
+  metricsAddr?: string;
   /** Stop it. */
   stop(): Promise<void>;
 }
