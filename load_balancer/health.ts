@@ -29,7 +29,7 @@ export interface CheckOptions {
   send?: string | undefined;
   /** The reply must contain this. */
   expect?: string | undefined;
-  /** Send a PROXY protocol LOCAL header first (backends that require one). @default "off" */
+  /** Send a PROXY protocol LOCAL header first, on every check kind. @default "off" */
   proxyProtocol?: ProxyProtocolMode;
   /** Abort the check (checker stopping). */
   signal?: AbortSignal;
@@ -79,8 +79,9 @@ export async function checkOnce(addr: string, options: CheckOptions): Promise<Ch
   signal.addEventListener("abort", onAbort, { once: true });
   try {
     const mode = options.proxyProtocol ?? "off";
-    const needsIo = options.send !== undefined || options.expect !== undefined;
-    if (mode !== "off" && needsIo) await writeAll(conn, encodeProxyLocal(mode));
+    // Every check kind sends the header: a backend that requires one (nginx `proxy_protocol`,
+    // HAProxy `accept-proxy`) logs a broken header for each bare connect otherwise.
+    if (mode !== "off") await writeAll(conn, encodeProxyLocal(mode));
     if (options.send !== undefined && options.send !== "") {
       await writeAll(conn, new TextEncoder().encode(options.send));
     }
@@ -121,7 +122,7 @@ async function readUntil(conn: NetConn, expect: string): Promise<boolean> {
 export interface HealthCheckerOptions {
   /** Called when a backend changes state (after it changed). */
   onTransition?: (backend: Backend, state: "up" | "down", why: string) => void;
-  /** PROXY protocol mode of the balancer (checks with send/expect send a LOCAL header). */
+  /** PROXY protocol mode of the balancer (every check sends a LOCAL header when it is on). */
   proxyProtocol?: () => ProxyProtocolMode;
   /** Logger for check errors. */
   logger?: Logger;
