@@ -5,7 +5,7 @@
  */
 
 import { LOG_LEVELS, type LogLevel } from "../service/logger.ts";
-import type { AddressField, EnumField, NumberField } from "./schema.ts";
+import type { AddressField, EnumField, NumberField, StringField } from "./schema.ts";
 import { PROXY_PROTOCOL_MODES } from "../net/proxy_protocol.ts";
 import { ENGINE_CHOICES } from "../net/engine.ts";
 import { RELAY_MODES } from "../net/relay.ts";
@@ -73,10 +73,13 @@ export interface CommonFields {
   readonly metrics_log_interval_secs: NumberField & { readonly default: number };
   /** `log_level`: error, warn, info or debug. */
   readonly log_level: EnumField<LogLevel> & { readonly default: LogLevel };
+  /** `pid_file`: where the process id is written at start (removed at exit); unset = none. */
+  readonly pid_file: StringField & { readonly optional: true };
 }
 
 /**
- * Schema fields every service has: metrics endpoint, grace period, summary interval, log level.
+ * Schema fields every service has: metrics endpoint, grace period, summary interval, log level,
+ * PID file.
  *
  * @param metricsDefault Default `metrics_addr` of the service.
  * @returns Schema fields to spread into a service schema.
@@ -117,6 +120,11 @@ function makeCommonFields(metricsDefault: string) {
       values: LOG_LEVELS,
       default: "info",
       description: "error, warn, info or debug (debug logs every connection)",
+    },
+    pid_file: {
+      type: "string",
+      optional: true,
+      description: "Write the process id here at start, remove it at exit (needs --allow-write)",
     },
   } as const;
 }

@@ -41,6 +41,10 @@ export interface LoadedConfig<S extends Schema> {
   notices: string[];
   /** True when `--help` was given; `config` holds defaults then. */
   help: boolean;
+  /** True when `--version` was given; `config` holds defaults then (no file is read). */
+  version: boolean;
+  /** True when `--check` was given: validate everything, start nothing. */
+  check: boolean;
 }
 
 function readConfigText(path: string): string {
@@ -117,6 +121,9 @@ export function loadConfig<S extends Schema>(
 ): LoadedConfig<S> {
   const { values, positionals } = parseFlags(schema, options);
   const help = values["help"] === true;
+  const version = values["version"] === true;
+  const check = values["check"] === true;
+  const skipFile = help || version;
   const flags: Record<string, boolean> = {};
   for (const name of options.booleanFlags ?? []) flags[name] = values[name] === true;
 
@@ -132,11 +139,11 @@ export function loadConfig<S extends Schema>(
   }
   const notices: string[] = [];
   let raw: Record<string, unknown> = {};
-  if (configPath !== undefined && !help) {
+  if (configPath !== undefined && !skipFile) {
     raw = parseTomlText(readConfigText(configPath), configPath);
   }
   const label = configPath ?? "defaults";
-  const config = help
+  const config = skipFile
     ? validateTable(schema, {}, fileOrigin(label), "")
     : validateTable(schema, raw, fileOrigin(label), "");
 
@@ -177,7 +184,16 @@ export function loadConfig<S extends Schema>(
       config[key] = convert(spec, given[given.length - 1], origin, key, true);
     }
   }
-  return { config: config as ConfigOf<S>, configPath, positionals, flags, notices, help };
+  return {
+    config: config as ConfigOf<S>,
+    configPath,
+    positionals,
+    flags,
+    notices,
+    help,
+    version,
+    check,
+  };
 }
 
 function readEnv(name: string): string | undefined {
