@@ -7,7 +7,7 @@
  */
 
 import type { RelayStats } from "@monkey/shared";
-import { type HealthCounters, type HealthPolicy, recordResult } from "./health_state.ts";
+import { type HealthCounters, type HealthPolicy, recordResult } from "@monkey/shared";
 import { DecayingLatency } from "./latency.ts";
 import { watchFirstByte } from "./first_byte.ts";
 

@@ -60,6 +60,51 @@ export const FORWARDING_FIELDS = {
   },
 } as const;
 
+/**
+ * Keys of `[health_check]`: active checks of a TCP address (the load balancer's backends,
+ * the proxy's target). Checks every 2 s by default; the proxy turns them off by default.
+ */
+export const HEALTH_CHECK_FIELDS = {
+  interval_ms: {
+    type: "integer",
+    default: 2000,
+    min: 0,
+    max: 3_600_000,
+    description: "Milliseconds between active checks; 0 = no active checks",
+  },
+  timeout_ms: {
+    type: "integer",
+    default: 1000,
+    min: 1,
+    max: 600_000,
+    description: "A check slower than this fails",
+  },
+  rise: {
+    type: "integer",
+    default: 2,
+    min: 1,
+    max: 1000,
+    description: "Consecutive successes that bring a down address up",
+  },
+  fall: {
+    type: "integer",
+    default: 3,
+    min: 1,
+    max: 1000,
+    description: "Consecutive failures that take an up address down",
+  },
+  send: {
+    type: "string",
+    optional: true,
+    description: "Text sent after connecting (TOML escapes like \\r\\n work)",
+  },
+  expect: {
+    type: "string",
+    optional: true,
+    description: "Text the reply must contain for the check to pass",
+  },
+} as const;
+
 /** Largest grace period accepted, in seconds (one day). */
 const MAX_GRACE_SECS = 86_400;
 
