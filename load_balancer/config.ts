@@ -230,7 +230,11 @@ export function checkLbConfig(config: LbConfig, label: string): LbConfig {
 export function loadLbConfig(
   args: readonly string[],
 ): { config: LbConfig; configPath: string | undefined; help: boolean } {
-  const { config, configPath, help } = loadConfig(LB_SCHEMA, { args });
+  const { config, configPath, help } = loadConfig(LB_SCHEMA, {
+    args,
+    name: "lb",
+    answerCheck: false,
+  });
   return { config: checkLbConfig(config, configPath ?? "flags"), configPath, help };
 }
 

@@ -5,15 +5,22 @@
  * @module
  */
 
-import { ConfigError, type ConfigOf, helpText, loadConfig, type Schema } from "../config/mod.ts";
+import {
+  ConfigError,
+  type ConfigOf,
+  EarlyExit,
+  helpText,
+  loadConfig,
+  type Schema,
+} from "../config/mod.ts";
 import { EXIT_CONFIG, EXIT_RUNTIME, ServiceError } from "./errors.ts";
 import { Logger, type LogLevel } from "./logger.ts";
 import { writePidFile } from "./pid_file.ts";
-import { versionLine } from "./version.ts";
 
 /**
  * Run a main function: config errors print one line and exit 2, anything else one line and
- * exit 1, never a stack trace.
+ * exit 1, never a stack trace; an {@linkcode EarlyExit} (`--version`, `--check`) prints its
+ * answer on stdout and exits 0.
  *
  * @param main The program.
  * @returns Resolves when `main` does (the process may keep running for servers).
@@ -28,6 +35,10 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
   try {
     await main();
   } catch (error) {
+    if (error instanceof EarlyExit) {
+      console.log(error.message);
+      Deno.exit(0);
+    }
     if (error instanceof ConfigError) {
       console.error(error.message);
       Deno.exit(EXIT_CONFIG);
@@ -219,14 +230,14 @@ export interface ServiceMainOptions<S extends Schema, H extends ServiceHandle> {
 export async function serviceMain<S extends Schema, H extends ServiceHandle>(
   options: ServiceMainOptions<S, H>,
 ): Promise<void> {
-  const loaded = loadConfig(options.schema, { args: options.args });
+  const loaded = loadConfig(options.schema, {
+    args: options.args,
+    name: options.name,
+    answerCheck: false,
+  });
   const { config, notices } = loaded;
   if (loaded.help) {
     console.log(helpText(options.usage, options.schema));
-    return;
-  }
-  if (loaded.version) {
-    console.log(versionLine(options.name));
     return;
   }
   if (loaded.check) {
