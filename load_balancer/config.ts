@@ -69,7 +69,7 @@ export const BACKEND_SCHEMA = {
 } as const;
 
 /** Keys of `[health_check]` (shared with the proxy's check of its target). */
-export const HEALTH_SCHEMA = HEALTH_CHECK_FIELDS;
+export const HEALTH_SCHEMA: typeof HEALTH_CHECK_FIELDS = HEALTH_CHECK_FIELDS;
 
 /** Keys of `lb.toml`; each top-level key is also a flag. */
 export const LB_SCHEMA = {
