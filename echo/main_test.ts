@@ -24,7 +24,7 @@ Deno.test("deno task echo starts, echoes, and stops on SIGINT with a summary", N
   const status = await echo.stop("SIGINT");
   assert.equal(status.code, 0);
   assert.ok(
-    echo.lines.some((l) => /stopped after .*: 1 connections/.test(l)),
+    echo.lines.some((l) => /stopped after .*: 1 connection$/.test(l)),
     echo.lines.join("\n"),
   );
 });

@@ -7,7 +7,9 @@
  */
 
 import type { RelayStats } from "@monkey/shared";
-import { type HealthCounters, type HealthPolicy, recordResult } from "./health_state.ts";
+import { type HealthCounters, type HealthPolicy, recordResult } from "@monkey/shared";
+import { DecayingLatency } from "./latency.ts";
+import { watchFirstByte } from "./first_byte.ts";
 
 /** What `GET /backends` shows as a backend's state. */
 export type BackendState = "up" | "down" | "draining";
@@ -54,6 +56,11 @@ export interface BackendSnapshot {
   health_check_failures: number;
   /** EWMA of connect time in ms (`null` before the first connect). */
   connect_latency_ms: number | null;
+  /**
+   * What `least_latency` ranks by: time-decayed average of connect + first-byte time in ms
+   * (`null` before the first measured connection; measured only under `least_latency`).
+   */
+  first_byte_ms: number | null;
   /** The last active check, or `null` before the first. */
   last_check: CheckRecord | null;
 }
@@ -100,8 +107,10 @@ export class Backend {
   #retries = 0;
   #checkFailures = 0;
   #latencyEwma: number | undefined;
+  #firstByte = new DecayingLatency();
   #lastCheck: CheckRecord | undefined;
-  #live = new Set<RelayStats>();
+  /** Live connections' counters, with the first-byte watch's `end()` when measured. */
+  #live = new Map<RelayStats, (() => void) | undefined>();
   #closedIn = 0;
   #closedOut = 0;
   #onIdle: (backend: Backend) => void;
@@ -188,6 +197,14 @@ export class Backend {
     return this.#latencyEwma;
   }
 
+  /**
+   * Decayed average of connect + first-byte time in ms, now; undefined before the first
+   * measured connection. Falls towards 0 while no connection is measured.
+   */
+  get latencyScore(): number | undefined {
+    return this.#firstByte.value(performance.now());
+  }
+
   /** The last active check. */
   get lastCheck(): CheckRecord | undefined {
     return this.#lastCheck;
@@ -211,14 +228,14 @@ export class Backend {
   /** Bytes from clients to this backend, finished and live connections. */
   get bytesIn(): number {
     let sum = this.#closedIn;
-    for (const stats of this.#live) sum += stats.up;
+    for (const stats of this.#live.keys()) sum += stats.up;
     return sum;
   }
 
   /** Bytes from this backend to clients, finished and live connections. */
   get bytesOut(): number {
     let sum = this.#closedOut;
-    for (const stats of this.#live) sum += stats.down;
+    for (const stats of this.#live.keys()) sum += stats.down;
     return sum;
   }
 
@@ -246,13 +263,29 @@ export class Backend {
   /**
    * A reserved connection is established.
    *
+   * @param connectMs With it, the connection's first-byte time is measured (connect time
+   *   plus the time to the backend's first byte) for `least_latency`.
    * @returns The counters the relay increments.
    */
-  attach(): RelayStats {
+  attach(connectMs?: number): RelayStats {
     this.#total++;
-    const stats = { up: 0, down: 0 };
-    this.#live.add(stats);
-    return stats;
+    if (connectMs === undefined) {
+      const stats = { up: 0, down: 0 };
+      this.#live.set(stats, undefined);
+      return stats;
+    }
+    const watch = watchFirstByte(connectMs, (ms) => this.recordFirstByte(ms));
+    this.#live.set(watch.stats, () => watch.end());
+    return watch.stats;
+  }
+
+  /**
+   * Fold one connect + first-byte sample into the `least_latency` estimate.
+   *
+   * @param ms The sample in ms.
+   */
+  recordFirstByte(ms: number): void {
+    this.#firstByte.observe(ms, performance.now());
   }
 
   /**
@@ -261,6 +294,8 @@ export class Backend {
    * @param stats The counters from {@linkcode Backend.attach}.
    */
   finish(stats: RelayStats): void {
+    const end = this.#live.get(stats);
+    end?.();
     if (this.#live.delete(stats)) {
       this.#closedIn += stats.up;
       this.#closedOut += stats.down;
@@ -331,7 +366,12 @@ export class Backend {
       connect_latency_ms: this.#latencyEwma === undefined
         ? null
         : Math.round(this.#latencyEwma * 1000) / 1000,
+      first_byte_ms: roundMs(this.latencyScore),
       last_check: this.#lastCheck ?? null,
     };
   }
+}
+
+function roundMs(ms: number | undefined): number | null {
+  return ms === undefined ? null : Math.round(ms * 1000) / 1000;
 }

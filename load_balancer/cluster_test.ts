@@ -100,6 +100,7 @@ Deno.test("mergeBackendLists() sums traffic per backend and keeps the first work
     retries: 0,
     health_check_failures: 0,
     connect_latency_ms: null,
+    first_byte_ms: null,
     last_check: null,
   });
   const [merged] = mergeBackendLists([[row(2, 3)], [row(5, 3)]]);

@@ -13,6 +13,7 @@ import {
   ENGINE_FIELDS,
   formatAddress,
   FORWARDING_FIELDS,
+  HEALTH_CHECK_FIELDS,
   LIMIT_FIELDS,
   loadConfig,
   parseAddress,
@@ -67,47 +68,8 @@ export const BACKEND_SCHEMA = {
   },
 } as const;
 
-/** Keys of `[health_check]`. */
-export const HEALTH_SCHEMA = {
-  interval_ms: {
-    type: "integer",
-    default: 2000,
-    min: 0,
-    max: 3_600_000,
-    description: "Milliseconds between active checks of each backend; 0 = no active checks",
-  },
-  timeout_ms: {
-    type: "integer",
-    default: 1000,
-    min: 1,
-    max: 600_000,
-    description: "A check slower than this fails",
-  },
-  rise: {
-    type: "integer",
-    default: 2,
-    min: 1,
-    max: 1000,
-    description: "Consecutive successes that bring a down backend up",
-  },
-  fall: {
-    type: "integer",
-    default: 3,
-    min: 1,
-    max: 1000,
-    description: "Consecutive failures that take an up backend down",
-  },
-  send: {
-    type: "string",
-    optional: true,
-    description: "Text sent after connecting (TOML escapes like \\r\\n work)",
-  },
-  expect: {
-    type: "string",
-    optional: true,
-    description: "Text the reply must contain for the check to pass",
-  },
-} as const;
+/** Keys of `[health_check]` (shared with the proxy's check of its target). */
+export const HEALTH_SCHEMA: typeof HEALTH_CHECK_FIELDS = HEALTH_CHECK_FIELDS;
 
 /** Keys of `lb.toml`; each top-level key is also a flag. */
 export const LB_SCHEMA = {
@@ -268,7 +230,11 @@ export function checkLbConfig(config: LbConfig, label: string): LbConfig {
 export function loadLbConfig(
   args: readonly string[],
 ): { config: LbConfig; configPath: string | undefined; help: boolean } {
-  const { config, configPath, help } = loadConfig(LB_SCHEMA, { args });
+  const { config, configPath, help } = loadConfig(LB_SCHEMA, {
+    args,
+    name: "lb",
+    answerCheck: false,
+  });
   return { config: checkLbConfig(config, configPath ?? "flags"), configPath, help };
 }
 

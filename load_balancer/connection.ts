@@ -106,7 +106,7 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
     client: NetConn,
     force: AbortSignal,
     { config, strategy }: ConnectionSettings,
-  ): Promise<{ backend: Backend; upstream: NetConn } | undefined> => {
+  ): Promise<{ backend: Backend; upstream: NetConn; connectMs: number } | undefined> => {
     const clientIp = (client.remoteAddr as Deno.NetAddr).hostname;
     const tried = new Set<Backend>();
     for (;;) {
@@ -130,9 +130,10 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
           signal: force,
           engine,
         });
-        chosen.recordLatency(performance.now() - began);
+        const connectMs = performance.now() - began;
+        chosen.recordLatency(connectMs);
         if (health.enabled && chosen.consecutiveFailures > 0) health.record(chosen, true, "");
-        return { backend: chosen, upstream };
+        return { backend: chosen, upstream, connectMs };
       } catch (error) {
         chosen.release();
         if (!(error instanceof ConnectError) || error.kind === "aborted") {
@@ -164,8 +165,10 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
     m.total.inc();
     const connected = await connect(client, force, settings);
     if (connected === undefined) return;
-    const { backend, upstream } = connected;
-    const stats = backend.attach();
+    const { backend, upstream, connectMs } = connected;
+    // Only least_latency needs the first-byte time (one check per direction per connection).
+    const measure = settings.strategy.name === "least_latency";
+    const stats = backend.attach(measure ? connectMs : undefined);
     try {
       await writeHeader(upstream, config.proxy_protocol, client);
     } catch (error) {

@@ -99,3 +99,5 @@ export type {
   RelayStats,
   ValueOf,
 } from "@monkey/shared";
+// The `[health_check]` keys come from @monkey/shared (the proxy checks its target with them).
+export { HEALTH_CHECK_FIELDS } from "@monkey/shared";

@@ -7,7 +7,10 @@
  * - `random_two_choices`: two at random, the one with fewer active connections per weight.
  * - `consistent_hash`: client IP on a ring of virtual nodes; losing one of N backends moves
  *   only the clients it had (about 1/N).
- * - `least_latency`: two at random, the one with the lower EWMA of connect time.
+ * - `least_latency`: two at random, the one with the lower latency x load: the decayed
+ *   average of connect + first-byte time times (active connections + 1), per unit of weight
+ *   (nginx Plus `least_time first_byte`). Unmeasured backends count as fastest (to be measured);
+ *   the estimate of a backend that is no longer picked decays, so it gets tried again.
  *
  * @module
  */
@@ -22,8 +25,11 @@ export interface Pickable {
   readonly weight: number;
   /** Connections open now. */
   readonly active: number;
-  /** EWMA of connect time in ms, undefined before the first sample. */
-  readonly latencyEwma: number | undefined;
+  /**
+   * Decayed average of connect + first-byte time in ms, now; undefined before the first
+   * sample (`least_latency` ranks by it).
+   */
+  readonly latencyScore: number | undefined;
 }
 
 /** Per-pick information besides the candidates. */
@@ -182,9 +188,14 @@ function lessLoaded(a: Pickable, b: Pickable): number {
   return a.active * b.weight - b.active * a.weight;
 }
 
-/** Negative when `a` connects faster; unmeasured backends count as fastest (to get sampled). */
+/**
+ * Negative when `a` is expected to answer sooner: latency times (active + 1) per unit of
+ * weight, so a fast backend piling up connections shares with the others. Unmeasured backends
+ * count as fastest (to get measured); equal costs fall back to fewer connections.
+ */
 function faster(a: Pickable, b: Pickable): number {
-  const diff = (a.latencyEwma ?? 0) - (b.latencyEwma ?? 0);
+  const cost = (p: Pickable) => (p.latencyScore ?? 0) * (p.active + 1) / p.weight;
+  const diff = cost(a) - cost(b);
   return diff !== 0 ? diff : lessLoaded(a, b);
 }
 

@@ -6,7 +6,7 @@ interface Fake extends Pickable {
   addr: string;
   weight: number;
   active: number;
-  latencyEwma: number | undefined;
+  latencyScore: number | undefined;
 }
 
 function fakes(weights: number[]): Fake[] {
@@ -14,7 +14,7 @@ function fakes(weights: number[]): Fake[] {
     addr: `10.0.0.${i + 1}:80`,
     weight,
     active: 0,
-    latencyEwma: undefined,
+    latencyScore: undefined,
   }));
 }
 
@@ -91,12 +91,12 @@ Deno.test("random_two_choices never picks the busiest of three and spreads over 
   assert.ok(counts[1]! > 1000 && counts[2]! > 1000, String(counts));
 });
 
-Deno.test("least_latency prefers the backend with the lower connect-time EWMA", () => {
+Deno.test("least_latency prefers the backend with the lower first-byte latency", () => {
   const ll = createStrategy("least_latency", { random: seeded(3) });
   const backends = fakes([1, 1, 1]);
-  backends[0]!.latencyEwma = 0.2;
-  backends[1]!.latencyEwma = 5;
-  backends[2]!.latencyEwma = 50;
+  backends[0]!.latencyScore = 0.2;
+  backends[1]!.latencyScore = 5;
+  backends[2]!.latencyScore = 50;
   const counts = [0, 0, 0];
   for (let i = 0; i < 3000; i++) {
     counts[backends.indexOf(ll.pick(backends, ctx(backends)) as Fake)]!++;
@@ -105,7 +105,7 @@ Deno.test("least_latency prefers the backend with the lower connect-time EWMA", 
   assert.equal(counts[2], 0);
   assert.ok(counts[0]! > 1800, String(counts));
   // An unmeasured backend is tried first, so it gets measured.
-  backends[1]!.latencyEwma = undefined;
+  backends[1]!.latencyScore = undefined;
   const two = [backends[0]!, backends[1]!];
   assert.equal(ll.pick(two, ctx(two)), backends[1]);
 });

@@ -10,8 +10,19 @@ import {
   type ConfigOf,
   ENGINE_FIELDS,
   FORWARDING_FIELDS,
+  HEALTH_CHECK_FIELDS,
   LIMIT_FIELDS,
 } from "@monkey/shared";
+
+/** Keys of the proxy's `[health_check]`: the load balancer's, off by default. */
+export const PROXY_HEALTH_SCHEMA = {
+  ...HEALTH_CHECK_FIELDS,
+  interval_ms: {
+    ...HEALTH_CHECK_FIELDS.interval_ms,
+    default: 0,
+    description: "Milliseconds between active checks of the target; 0 = no checks (default)",
+  },
+} as const;
 
 /** Keys of `proxy.toml`; each is also a flag (`--listen-addr`, or `--listen`). */
 export const PROXY_SCHEMA = {
@@ -46,6 +57,11 @@ export const PROXY_SCHEMA = {
   ...LIMIT_FIELDS,
   ...FORWARDING_FIELDS,
   ...ACCESS_FIELDS,
+  health_check: {
+    type: "table",
+    fields: PROXY_HEALTH_SCHEMA,
+    description: "Active checks of the target: /health answers 503 while it fails them",
+  },
   channel_buffer_size: {
     type: "ignored",
     flag: false,

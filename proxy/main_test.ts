@@ -41,7 +41,7 @@ Deno.test(
       proxy.lines.some((l) => /\[METRICS\] active: 0 \| total: 1 \| up: 5B \| down: 5B/.test(l)),
       proxy.lines.join("\n"),
     );
-    assert.ok(proxy.lines.some((l) => /stopped after .*: 1 connections/.test(l)));
+    assert.ok(proxy.lines.some((l) => /stopped after .*: 1 connection$/.test(l)));
     await echo.shutdown(1000);
   },
 );
@@ -147,7 +147,7 @@ for (const [name, text, pattern] of BAD) {
 const BAD_FLAGS: [string[], RegExp][] = [
   [["--max-connections", "lots"], /flag --max-connections: expected an integer, got 'lots'/],
   [["--relay", "warp-drive"], /flag --relay: expected one of/],
-  [["--no-such-flag"], /Unknown option '--no-such-flag'/],
+  [["--no-such-flag"], /unknown flag --no-such-flag; see --help/],
   [["--config", "/nonexistent.toml"], /Cannot read config file \/nonexistent\.toml: not found/],
 ];
 
@@ -200,7 +200,7 @@ Deno.test(
     await readExactly(conn, 2048);
     await proxy.waitForLine(/\[METRICS\] active: 1 \| total: 1 \| up: 2\.0KB \| down: 2\.0KB/);
     proxy.child.kill("SIGINT"); // starts a drain with the default 30 s grace period
-    await proxy.waitForLine(/shutting down/);
+    await proxy.waitForLine(/shutting down \(SIGINT\): .*press Ctrl\+C again/);
     proxy.child.kill("SIGINT"); // the same Ctrl+C delivered twice (process group + deno task): ignored
     await new Promise((resolve) => setTimeout(resolve, 400)); // a real second Ctrl+C comes later
     assert.ok(
@@ -214,7 +214,7 @@ Deno.test(
       performance.now() - started < 5000,
       "the second signal did not wait for the grace period",
     );
-    assert.ok(proxy.lines.some((l) => /second signal: exiting now/.test(l)));
+    assert.ok(proxy.lines.some((l) => /second signal \(SIGINT\): exiting now/.test(l)));
     conn.close();
     await echo.shutdown(1000);
   },

@@ -28,6 +28,7 @@ import {
   withDefaults,
 } from "@monkey/shared";
 import { PROXY_SCHEMA, type ProxyConfig } from "./config.ts";
+import { watchTarget } from "./target_health.ts";
 
 /** The proxy's JSON metrics; the first four keep the seed's field names. */
 export interface ProxySnapshot {
@@ -63,6 +64,8 @@ export interface ProxySnapshot {
   uptime_secs: number;
   /** True while draining. */
   draining: boolean;
+  /** False while the target fails its active checks (true with checks off). */
+  target_healthy: boolean;
 }
 
 /** What shutdown reports. */
@@ -158,6 +161,7 @@ export function startProxy(
   const idleMs = cfg.idle_timeout_secs * 1000;
   const access = new AccessList({ allow: cfg.allow, deny: cfg.deny });
   const engine = resolveEngine(cfg.engine);
+  const target = watchTarget(cfg, logger);
 
   const handler = async (client: NetConn, force: AbortSignal) => {
     const began = performance.now();
@@ -248,6 +252,12 @@ export function startProxy(
     "counter",
     () => [[{}, server.acceptErrors]],
   );
+  m.registry.collect(
+    "monkey_proxy_target_up",
+    "1 while the target passes its active checks (or checks are off), else 0",
+    "gauge",
+    () => [[{}, target.healthy ? 1 : 0]],
+  );
   m.registry.collect("monkey_proxy_draining", "1 while shutting down, else 0", "gauge", () => [[
     {},
     server.accepting ? 0 : 1,
@@ -270,12 +280,14 @@ export function startProxy(
     engine: engine.name,
     uptime_secs: (performance.now() - started) / 1000,
     draining: !server.accepting,
+    target_healthy: target.healthy,
   });
   const app = createMetricsApp({
     service: "proxy",
     prometheus: () => m.registry.render(),
     snapshot,
     healthy: () => server.accepting,
+    problem: () => target.healthy ? undefined : "target_down",
     routes: [["GET /clients", "per-client-IP connections and bytes (top 100 by bytes)"]],
   });
   app.get("/clients", (c) => c.json(clients.top()));
@@ -290,6 +302,7 @@ export function startProxy(
     endpoint = startEndpoint(app, cfg.metrics_addr, logger);
   } catch (error) {
     server.stopAccepting();
+    void target.stop();
     throw error;
   }
 
@@ -307,6 +320,7 @@ export function startProxy(
       } | down: ${formatBytes(totals.down())}`,
     async shutdown(graceMs = cfg.grace_period_secs * 1000) {
       const { forced } = await server.shutdown(graceMs);
+      await target.stop();
       await endpoint?.shutdown();
       return {
         total_connections: m.total.value,

@@ -212,7 +212,7 @@ const BAD_FLAGS: [string[], RegExp][] = [
   [["--connections", "x"], /flag --connections: expected an integer, got 'x'/],
   [["--listen", "3000"], /flag --listen-addr: expected host:port, got '3000'/],
   [["--relay", "warp-drive"], /flag --relay: expected one of/],
-  [["--bogus"], /Unknown option '--bogus'/],
+  [["--bogus"], /unknown flag --bogus; see --help/],
   [["--ratio=-1"], /flag --ratio: expected a value >= 0/],
   [["--backends", "nope"], /flag --backends: .*got 'nope'/],
   [

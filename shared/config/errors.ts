@@ -18,6 +18,22 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Not an error: the command line asked for an answer instead of a run (`--version`, `--check`
+ * of a valid configuration). `runMain` prints the message on stdout and exits 0.
+ */
+export class EarlyExit extends Error {
+  /**
+   * An early exit with what to print.
+   *
+   * @param message The answer, e.g. the version line.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "EarlyExit";
+  }
+}
+
 const MAX_SHOWN = 60;
 
 /**

@@ -5,7 +5,7 @@
  */
 
 import { LOG_LEVELS, type LogLevel } from "../service/logger.ts";
-import type { AddressField, EnumField, NumberField } from "./schema.ts";
+import type { AddressField, EnumField, NumberField, StringField } from "./schema.ts";
 import { PROXY_PROTOCOL_MODES } from "../net/proxy_protocol.ts";
 import { ENGINE_CHOICES } from "../net/engine.ts";
 import { RELAY_MODES } from "../net/relay.ts";
@@ -60,6 +60,51 @@ export const FORWARDING_FIELDS = {
   },
 } as const;
 
+/**
+ * Keys of `[health_check]`: active checks of a TCP address (the load balancer's backends,
+ * the proxy's target). Checks every 2 s by default; the proxy turns them off by default.
+ */
+export const HEALTH_CHECK_FIELDS = {
+  interval_ms: {
+    type: "integer",
+    default: 2000,
+    min: 0,
+    max: 3_600_000,
+    description: "Milliseconds between active checks; 0 = no active checks",
+  },
+  timeout_ms: {
+    type: "integer",
+    default: 1000,
+    min: 1,
+    max: 600_000,
+    description: "A check slower than this fails",
+  },
+  rise: {
+    type: "integer",
+    default: 2,
+    min: 1,
+    max: 1000,
+    description: "Consecutive successes that bring a down address up",
+  },
+  fall: {
+    type: "integer",
+    default: 3,
+    min: 1,
+    max: 1000,
+    description: "Consecutive failures that take an up address down",
+  },
+  send: {
+    type: "string",
+    optional: true,
+    description: "Text sent after connecting (TOML escapes like \\r\\n work)",
+  },
+  expect: {
+    type: "string",
+    optional: true,
+    description: "Text the reply must contain for the check to pass",
+  },
+} as const;
+
 /** Largest grace period accepted, in seconds (one day). */
 const MAX_GRACE_SECS = 86_400;
 
@@ -73,10 +118,13 @@ export interface CommonFields {
   readonly metrics_log_interval_secs: NumberField & { readonly default: number };
   /** `log_level`: error, warn, info or debug. */
   readonly log_level: EnumField<LogLevel> & { readonly default: LogLevel };
+  /** `pid_file`: where the process id is written at start (removed at exit); unset = none. */
+  readonly pid_file: StringField & { readonly optional: true };
 }
 
 /**
- * Schema fields every service has: metrics endpoint, grace period, summary interval, log level.
+ * Schema fields every service has: metrics endpoint, grace period, summary interval, log level,
+ * PID file.
  *
  * @param metricsDefault Default `metrics_addr` of the service.
  * @returns Schema fields to spread into a service schema.
@@ -117,6 +165,11 @@ function makeCommonFields(metricsDefault: string) {
       values: LOG_LEVELS,
       default: "info",
       description: "error, warn, info or debug (debug logs every connection)",
+    },
+    pid_file: {
+      type: "string",
+      optional: true,
+      description: "Write the process id here at start, remove it at exit (needs --allow-write)",
     },
   } as const;
 }

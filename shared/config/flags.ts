@@ -6,6 +6,7 @@
 
 import { parseArgs } from "node:util";
 import { flagName } from "./_convert.ts";
+import { nearestName } from "./_suggest.ts";
 import { ConfigError, firstLine, showValue } from "./errors.ts";
 import type { Schema } from "./schema.ts";
 
@@ -34,12 +35,14 @@ type ParseArgsOptions = Record<
 
 /**
  * Parse command-line flags against a schema: every key is a flag (`listen_addr` is
- * `--listen-addr`), plus `--config` and `--help`; `--bool=false` is accepted too.
+ * `--listen-addr`), plus `--config`, `--help`, `--version` and `--check`; `--bool=false` is
+ * accepted too. An unknown flag names the nearest known one and `--help`.
  *
  * @param schema The schema.
  * @param options Arguments, positionals, extra boolean flags.
  * @returns Flag values by flag name, and positional arguments.
- * @throws {ConfigError} On an unknown flag or a missing or ambiguous value.
+ * @throws {ConfigError} On an unknown flag ("unknown flag --listn: did you mean --listen? See
+ * --help") or a missing or ambiguous value.
  * @example
  * ```ts
  * const schema = { port: { type: "integer", default: 1, description: "a port" } } as const;
@@ -50,6 +53,8 @@ export function parseFlags(schema: Schema, options: ParseFlagsOptions = {}): Par
   const spec: ParseArgsOptions = {
     config: { type: "string" },
     help: { type: "boolean", short: "h" },
+    version: { type: "boolean" },
+    check: { type: "boolean" },
   };
   for (const name of options.booleanFlags ?? []) spec[name] = { type: "boolean" };
   for (const [key, field] of Object.entries(schema)) {
@@ -84,6 +89,8 @@ export function parseFlags(schema: Schema, options: ParseFlagsOptions = {}): Par
   } catch (error) {
     // "Option '-c' argument is ambiguous": a value starting with '-'. Name the flag and value.
     const message = error instanceof Error ? error.message : String(error);
+    const unknown = /^Unknown option '(-{1,2})([^']*)'/.exec(message);
+    if (unknown !== null) throw new ConfigError(unknownFlagMessage(unknown[1]!, unknown[2]!, spec));
     const ambiguous = /^Option '([^']+)' argument is ambiguous/.exec(message);
     const long = /use '(--[\w-]+)=-XYZ'/.exec(message)?.[1];
     if (ambiguous !== null && long !== undefined) {
@@ -97,6 +104,17 @@ export function parseFlags(schema: Schema, options: ParseFlagsOptions = {}): Par
       `Cannot parse command line: ${firstLine(error).replace(/\. To specify.*$/, "")}`,
     );
   }
+}
+
+/** "unknown flag --listn: did you mean --listen? See --help" (the suggestion only when close). */
+function unknownFlagMessage(dashes: string, typed: string, spec: ParseArgsOptions): string {
+  const name = typed.split("=")[0]!;
+  const known = Object.keys(spec).flatMap((n) =>
+    spec[n]!.type === "boolean" ? [n, `no-${n}`] : [n]
+  );
+  const nearest = dashes === "--" ? nearestName(name, known) : undefined;
+  const hint = nearest !== undefined ? `: did you mean --${nearest}? See --help` : "; see --help";
+  return `Cannot parse command line: unknown flag ${dashes}${name}${hint}`;
 }
 
 /**
@@ -117,6 +135,9 @@ export function helpText(usage: string, schema: Schema): string {
     "",
     "Flags (each also a TOML key; flags win over the file):",
     "  --config PATH",
+    "  --check                        Validate the configuration and exit (0 valid, 2 not); binds nothing",
+    "  --version                      Print the version and exit",
+    "  -h, --help                     This text",
   ];
   for (const [key, spec] of Object.entries(schema)) {
     const name = flagName(key, spec);

@@ -11,7 +11,8 @@
 
 import { parse as parseToml } from "smol-toml";
 import { convert, fileOrigin, flagName, flagOrigin, validateTable } from "./_convert.ts";
-import { ConfigError, firstLine, showValue } from "./errors.ts";
+import { ConfigError, EarlyExit, firstLine, showValue } from "./errors.ts";
+import { versionLine } from "../service/version.ts";
 import { parseFlags } from "./flags.ts";
 import type { ConfigOf, Schema } from "./schema.ts";
 
@@ -25,6 +26,14 @@ export interface LoadConfigOptions {
   allowPositionals?: boolean;
   /** Extra boolean flags outside the schema (e.g. `version`); returned in `flags`. @default [] */
   booleanFlags?: readonly string[];
+  /** Program name in the `--version` line (`monkey-<name> 0.1.0 (...)`). @default "d-tcp" */
+  name?: string;
+  /**
+   * Answer `--check` here: once the configuration validates, throw {@linkcode EarlyExit}
+   * ("configuration ... is valid"). Callers with checks of their own after loading (cross-key
+   * rules) pass false and read `check`. @default true
+   */
+  answerCheck?: boolean;
 }
 
 /** What {@linkcode loadConfig} returns. */
@@ -41,6 +50,10 @@ export interface LoadedConfig<S extends Schema> {
   notices: string[];
   /** True when `--help` was given; `config` holds defaults then. */
   help: boolean;
+  /** True when `--version` was given; `config` holds defaults then (no file is read). */
+  version: boolean;
+  /** True when `--check` was given: validate everything, start nothing. */
+  check: boolean;
 }
 
 function readConfigText(path: string): string {
@@ -103,8 +116,13 @@ export function parseTomlText(text: string, label: string): Record<string, unkno
  *
  * @param schema Keys, types, defaults and flags.
  * @param options Arguments and defaults.
+ * `--version` throws {@linkcode EarlyExit} with the version line before anything is read;
+ * `--check` throws it once the configuration validates (unless `answerCheck` is false), so a
+ * program run through `runMain` answers both without code of its own.
+ *
  * @returns The configuration and what else was on the command line.
  * @throws {ConfigError} On any bad file, key, value or flag.
+ * @throws {EarlyExit} On `--version`, and on `--check` of a valid configuration.
  * @example
  * ```ts
  * const schema = { listen_addr: { type: "address", default: "127.0.0.1:3000", description: "Listen" } } as const;
@@ -117,6 +135,10 @@ export function loadConfig<S extends Schema>(
 ): LoadedConfig<S> {
   const { values, positionals } = parseFlags(schema, options);
   const help = values["help"] === true;
+  const version = values["version"] === true;
+  const check = values["check"] === true;
+  const skipFile = help || version;
+  if (version && !help) throw new EarlyExit(versionLine(options.name ?? "d-tcp"));
   const flags: Record<string, boolean> = {};
   for (const name of options.booleanFlags ?? []) flags[name] = values[name] === true;
 
@@ -132,11 +154,11 @@ export function loadConfig<S extends Schema>(
   }
   const notices: string[] = [];
   let raw: Record<string, unknown> = {};
-  if (configPath !== undefined && !help) {
+  if (configPath !== undefined && !skipFile) {
     raw = parseTomlText(readConfigText(configPath), configPath);
   }
   const label = configPath ?? "defaults";
-  const config = help
+  const config = skipFile
     ? validateTable(schema, {}, fileOrigin(label), "")
     : validateTable(schema, raw, fileOrigin(label), "");
 
@@ -177,7 +199,19 @@ export function loadConfig<S extends Schema>(
       config[key] = convert(spec, given[given.length - 1], origin, key, true);
     }
   }
-  return { config: config as ConfigOf<S>, configPath, positionals, flags, notices, help };
+  if (check && !help && (options.answerCheck ?? true)) {
+    throw new EarlyExit(`configuration ${configPath ?? "(defaults and flags)"} is valid`);
+  }
+  return {
+    config: config as ConfigOf<S>,
+    configPath,
+    positionals,
+    flags,
+    notices,
+    help,
+    version,
+    check,
+  };
 }
 
 function readEnv(name: string): string | undefined {

@@ -17,6 +17,11 @@ export interface MetricsAppOptions {
   snapshot: () => unknown;
   /** False while draining: `/health` answers 503. */
   healthy: () => boolean;
+  /**
+   * A reason to answer `/health` with 503 besides draining (e.g. `target_down`), or undefined
+   * when there is none. @default none
+   */
+  problem?: () => string | undefined;
   /** Extra routes listed on `/`, as `["GET /clients", "per-client stats"]` pairs. @default [] */
   routes?: readonly (readonly [string, string])[];
 }
@@ -44,7 +49,9 @@ export function createMetricsApp(options: MetricsAppOptions): Hono {
     return c.body(await options.prometheus(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE });
   });
   app.get("/health", (c) => {
-    return options.healthy() ? c.json({ status: "ok" }) : c.json({ status: "draining" }, 503);
+    if (!options.healthy()) return c.json({ status: "draining" }, 503);
+    const problem = options.problem?.();
+    return problem === undefined ? c.json({ status: "ok" }) : c.json({ status: problem }, 503);
   });
   app.get("/", (c) => {
     const routes = [

@@ -5,13 +5,22 @@
  * @module
  */
 
-import { ConfigError, type ConfigOf, helpText, loadConfig, type Schema } from "../config/mod.ts";
+import {
+  ConfigError,
+  type ConfigOf,
+  EarlyExit,
+  helpText,
+  loadConfig,
+  type Schema,
+} from "../config/mod.ts";
 import { EXIT_CONFIG, EXIT_RUNTIME, ServiceError } from "./errors.ts";
 import { Logger, type LogLevel } from "./logger.ts";
+import { writePidFile } from "./pid_file.ts";
 
 /**
  * Run a main function: config errors print one line and exit 2, anything else one line and
- * exit 1, never a stack trace.
+ * exit 1, never a stack trace; an {@linkcode EarlyExit} (`--version`, `--check`) prints its
+ * answer on stdout and exits 0.
  *
  * @param main The program.
  * @returns Resolves when `main` does (the process may keep running for servers).
@@ -26,6 +35,10 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
   try {
     await main();
   } catch (error) {
+    if (error instanceof EarlyExit) {
+      console.log(error.message);
+      Deno.exit(0);
+    }
     if (error instanceof ConfigError) {
       console.error(error.message);
       Deno.exit(EXIT_CONFIG);
@@ -45,7 +58,8 @@ const EXIT_FORCED = 130;
 const DUPLICATE_SIGNAL_MS = 300;
 
 /**
- * On the first SIGINT or SIGTERM run `graceful`; a second signal exits at once.
+ * On the first SIGINT or SIGTERM run `graceful`; a second signal exits at once. The log line
+ * says how: "press Ctrl+C again" after SIGINT, "send SIGTERM again" after SIGTERM.
  *
  * @param graceful Drains and shuts the service down.
  * @param logger Where to say what is happening.
@@ -61,27 +75,40 @@ const DUPLICATE_SIGNAL_MS = 300;
 export function onShutdownSignals(graceful: () => Promise<void>, logger: Logger): () => void {
   let startedAt: number | undefined;
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  const handler = () => {
+  const handler = (signal: Deno.Signal) => {
     if (startedAt !== undefined) {
       if (performance.now() - startedAt < DUPLICATE_SIGNAL_MS) return;
-      logger.warn("second signal: exiting now");
+      logger.warn(`second signal (${signal}): exiting now`);
       Deno.exit(EXIT_FORCED);
     }
     startedAt = performance.now();
-    logger.info("shutting down: no new connections; press Ctrl+C again to exit at once");
+    const again = signal === "SIGINT" ? "press Ctrl+C again" : `send ${signal} again`;
+    logger.info(`shutting down (${signal}): no new connections; ${again} to exit at once`);
     graceful().catch((error) => {
       logger.error(`shutdown failed: ${(error as Error).message}`);
       Deno.exit(EXIT_RUNTIME);
     });
   };
-  for (const signal of signals) Deno.addSignalListener(signal, handler);
+  const handlers = signals.map((signal) => [signal, () => handler(signal)] as const);
+  for (const [signal, listener] of handlers) Deno.addSignalListener(signal, listener);
   return () => {
-    for (const signal of signals) Deno.removeSignalListener(signal, handler);
+    for (const [signal, listener] of handlers) Deno.removeSignalListener(signal, listener);
   };
 }
 
+/** While nothing changes, the same `[METRICS]` line is repeated at most this often (ms). */
+export const IDLE_SUMMARY_REPEAT_MS = 5 * 60_000;
+
+/** Options for {@linkcode startSummaryLogger}. */
+export interface SummaryLoggerOptions {
+  /** An unchanged line is written again after this many ms. @default IDLE_SUMMARY_REPEAT_MS */
+  idleRepeatMs?: number;
+}
+
 /**
- * Log `line()` every `intervalSecs` (the seed's `[METRICS] active: 3 | total: 15 | …`).
+ * Log `line()` every `intervalSecs` (the seed's `[METRICS] active: 3 | total: 15 | …`), but
+ * only when it differs from the last line written: an idle service writes the same line again
+ * at most every `idleRepeatMs` (5 minutes), not every interval.
  *
  * The next line is scheduled only once the previous one is written, so a `line()` that hangs
  * (a cluster waiting on a worker) never stacks pending summaries; a `line()` that throws or
@@ -90,6 +117,7 @@ export function onShutdownSignals(graceful: () => Promise<void>, logger: Logger)
  * @param intervalSecs Seconds between lines; 0 disables.
  * @param line Builds the line.
  * @param logger Where to write it.
+ * @param options How often an unchanged line is repeated.
  * @returns A function that stops the logger.
  * @example
  * ```ts
@@ -101,14 +129,22 @@ export function startSummaryLogger(
   intervalSecs: number,
   line: () => string | Promise<string>,
   logger: Logger,
+  options: SummaryLoggerOptions = {},
 ): () => void {
   if (intervalSecs <= 0) return () => {};
+  const repeatMs = options.idleRepeatMs ?? IDLE_SUMMARY_REPEAT_MS;
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let last: { text: string; at: number } | undefined;
   const tick = async () => {
     try {
       const text = await line();
-      if (!stopped) logger.info(text);
+      const now = performance.now();
+      const repeat = last !== undefined && last.text === text && now - last.at < repeatMs;
+      if (!stopped && !repeat) {
+        logger.info(text);
+        last = { text, at: now };
+      }
     } catch (error) {
       if (!stopped) logger.warn(`cannot build the summary line: ${messageOf(error)}`);
     }
@@ -123,6 +159,21 @@ export function startSummaryLogger(
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message.split("\n")[0]! : String(error);
+}
+
+/**
+ * `1 connection`, `3 connections`.
+ *
+ * @param count How many.
+ * @param noun The singular noun.
+ * @returns The count and the noun, plural unless the count is 1.
+ * @example
+ * ```ts
+ * plural(1, "connection"); // "1 connection"
+ * ```
+ */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 /** What {@linkcode serviceMain} needs from a started service. */
@@ -155,7 +206,10 @@ export interface ServiceMainOptions<S extends Schema, H extends ServiceHandle> {
 
 /**
  * The whole life of a service process: load config (exit 2 on errors), start, log the banner
- * and periodic summaries, drain on SIGINT/SIGTERM, print the final summary.
+ * (with the PID) and periodic summaries, drain on SIGINT/SIGTERM, print the final summary.
+ * Every service gets these flags from here: `--help`, `--version`, `--check` (validate the
+ * configuration and exit 0, or 2 with the error, binding nothing), and the `pid_file` key
+ * (written at start, removed at exit) when its schema has one.
  *
  * @param options Service name, schema, start function and banner.
  * @returns Resolves once the service is started (it keeps running until a signal).
@@ -176,15 +230,35 @@ export interface ServiceMainOptions<S extends Schema, H extends ServiceHandle> {
 export async function serviceMain<S extends Schema, H extends ServiceHandle>(
   options: ServiceMainOptions<S, H>,
 ): Promise<void> {
-  const { config, help, notices } = loadConfig(options.schema, { args: options.args });
-  if (help) {
+  const loaded = loadConfig(options.schema, {
+    args: options.args,
+    name: options.name,
+    answerCheck: false,
+  });
+  const { config, notices } = loaded;
+  if (loaded.help) {
     console.log(helpText(options.usage, options.schema));
+    return;
+  }
+  if (loaded.check) {
+    for (const notice of notices) console.log(notice);
+    console.log(
+      `${options.name}: configuration ${loaded.configPath ?? "(defaults and flags)"} is valid`,
+    );
     return;
   }
   const values = config as Record<string, unknown>;
   const logger = new Logger({ name: options.name, level: values["log_level"] as LogLevel });
   for (const notice of notices) logger.info(notice);
-  const handle = await options.start(config, logger);
+  const pidFile = values["pid_file"];
+  const removePidFile = typeof pidFile === "string" ? writePidFile(pidFile) : () => {};
+  let handle: H;
+  try {
+    handle = await options.start(config, logger);
+  } catch (error) {
+    removePidFile();
+    throw error;
+  }
   let stopSummary = () => {};
   const removeSignals = onShutdownSignals(async () => {
     const summary = await handle.shutdown();
@@ -192,12 +266,15 @@ export async function serviceMain<S extends Schema, H extends ServiceHandle>(
     removeSignals();
     logger.info(await handle.summaryLine());
     logger.info(
-      `stopped after ${summary.uptime_secs.toFixed(1)}s: ${summary.total_connections} connections` +
+      `stopped after ${summary.uptime_secs.toFixed(1)}s: ${
+        plural(summary.total_connections, "connection")
+      }` +
         (summary.forced > 0 ? `, ${summary.forced} closed at the end of the grace period` : ""),
     );
+    removePidFile();
   }, logger);
   const metrics = handle.metricsAddr ? `; metrics on http://${handle.metricsAddr}/metrics` : "";
-  logger.info(options.banner(handle, config) + metrics);
+  logger.info(`${options.banner(handle, config)}${metrics} (pid ${Deno.pid})`);
   stopSummary = startSummaryLogger(
     values["metrics_log_interval_secs"] as number,
     handle.summaryLine,

@@ -74,11 +74,15 @@ Deno.test(
 
 Deno.test("serviceMain() drains on SIGTERM and prints the final summary", CLI, async () => {
   await using proc = spawnLines(Deno.execPath(), ["run", "--allow-read", FAKE, "--count", "3"]);
-  await proc.waitForLine(/fake on 127\.0\.0\.1:1$/);
+  await proc.waitForLine(/fake on 127\.0\.0\.1:1 \(pid \d+\)$/);
   const status = await proc.stop("SIGTERM");
   assert.equal(status.code, 0);
   const text = proc.lines.join("\n");
-  assert.match(text, /shutting down: no new connections/);
+  assert.match(
+    text,
+    /shutting down \(SIGTERM\): no new connections; send SIGTERM again to exit at once/,
+  );
+  assert.doesNotMatch(text, /Ctrl\+C/, "SIGTERM does not come from a keyboard");
   assert.match(text, /\[METRICS\] count: 3/);
   assert.match(text, /stopped after 0\.5s: 3 connections$/m);
 });

@@ -14,3 +14,5 @@
 export * from "./main.ts";
 export * from "./errors.ts";
 export * from "./logger.ts";
+export * from "./pid_file.ts";
+export * from "./version.ts";

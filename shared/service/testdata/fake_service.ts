@@ -1,7 +1,7 @@
 /**
  * A fake service run through `runMain` + `serviceMain`, for the subprocess tests: `--fail
  * service` throws a ServiceError from start, `--fail error` a plain two-line Error; a bad
- * `--count` is a config error.
+ * `--count` is a config error. `--check`, `--version` and `pid_file` come from `serviceMain`.
  *
  * @module
  */
@@ -23,6 +23,7 @@ const SCHEMA = {
     description: "log level",
   },
   metrics_log_interval_secs: { type: "number", default: 0, description: "summary interval" },
+  pid_file: { type: "string", optional: true, description: "pid file" },
 } as const;
 
 await runMain(() =>
