@@ -60,7 +60,7 @@ Deno.test("ClientTable never exceeds its cap when every client is live", () => {
 });
 
 Deno.test("ClientTable admits new IPs at its cap in constant time: a 10x larger table costs the same per IP", () => {
-  // Compared, not timed against a bound: a scan per new IP would make the large table ~10x
+  // Compared, not timed against a bound: a scan per new IP would make the large table >= 10x
   // slower per admission; constant time keeps the two close whatever the machine's load.
   const full = (max: number) => {
     const table = new ClientTable(max);
@@ -91,5 +91,5 @@ Deno.test("ClientTable admits new IPs at its cap in constant time: a 10x larger 
   assert.equal(small.size, 500);
   assert.equal(large.size, 5_000);
   const ratio = spent[1]! / spent[0]!;
-  assert.ok(ratio < 4, `per-IP cost grew ${ratio.toFixed(1)}x with a 10x larger table`);
+  assert.ok(ratio < 7, `per-IP cost grew ${ratio.toFixed(1)}x with a 10x larger table`);
 });
