@@ -90,6 +90,8 @@ export async function runScenario(
   const shape = (spec: EngineSpec) => ({
     name: scenario.name,
     mode: scenario.mode,
+    protocol: scenario.protocol?.protocol ?? "echo",
+    pipeline: scenario.protocol?.pipeline ?? 1,
     connections: spec.connections,
     message_size: scenario.message_size,
     rate: spec.rate,
@@ -213,6 +215,7 @@ function splitSpec(scenario: Scenario, options: RunOptions, workers: number): En
       rate: scenario.rate * (connections / scenario.connections),
       timeout_secs: options.timeout_secs ?? DEFAULT_TIMEOUT_SECS,
       engine: options.engine ?? "auto",
+      ...(scenario.protocol ? { protocol: scenario.protocol } : {}),
     });
   }
   return specs;
