@@ -6,7 +6,7 @@
  */
 
 import type { Engine, NetConn } from "@monkey/shared";
-import type { EngineSpec } from "./engine.ts";
+import type { EngineSpec } from "./engine_types.ts";
 import type { Meter } from "./meter.ts";
 import type { PayloadChecker } from "./payload.ts";
 import type { ReplySession } from "./_reply_session.ts";

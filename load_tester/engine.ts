@@ -6,16 +6,9 @@
  * @module
  */
 
-import {
-  connectTcp,
-  type Engine,
-  type EngineChoice,
-  type NetConn,
-  resolveEngine,
-} from "@monkey/shared";
-import type { Mode } from "./config.ts";
-import { classifyError, type ErrorCounts } from "./errors.ts";
-import type { LatencyHistogram } from "./histogram.ts";
+import { connectTcp, type Engine, type NetConn, resolveEngine } from "@monkey/shared";
+import { classifyError } from "./errors.ts";
+import type { EngineResult, EngineSnapshot, EngineSpec } from "./engine_types.ts";
 import { Meter } from "./meter.ts";
 import { PayloadChecker, randomPayload } from "./payload.ts";
 import { createClient, ECHO_PROTOCOL, type ProtocolSpec } from "./protocols/mod.ts";
@@ -29,73 +22,7 @@ import {
   type Slot,
 } from "./_loop_host.ts";
 
-/** What one engine runs. */
-export interface EngineSpec {
-  /** Target `host:port`. */
-  target: string;
-  /** Load mode. */
-  mode: Mode;
-  /** Connections this engine opens. */
-  connections: number;
-  /** Bytes per request (echo). */
-  message_size: number;
-  /** Measured seconds. */
-  duration_secs: number;
-  /** Unmeasured seconds first. */
-  warmup_secs: number;
-  /** Requests/s this engine sends in open loop; 0 = closed loop. */
-  rate: number;
-  /** Connect timeout, and the longest a request may wait for its reply, in seconds. */
-  timeout_secs: number;
-  /** I/O engine of the connections. @default "auto" */
-  engine?: EngineChoice;
-  /** The protocol spoken. @default echo */
-  protocol?: ProtocolSpec;
-}
-
-/** What an engine measured. */
-export interface EngineResult {
-  /** Requests completed and verified after the warmup. */
-  requests: number;
-  /** Errors after the warmup, by kind. */
-  errors: ErrorCounts;
-  /** Up to three samples per error kind (server messages, escaped replies). */
-  samples: Record<string, string[]>;
-  /** Measured seconds (warmup end to stop). */
-  duration_secs: number;
-  /** Latency, µs. In open loop: from the intended send time. In churn: connect + exchange. */
-  latency: LatencyHistogram;
-  /** Open loop only: latency from the actual send time (what coordinated omission shows). */
-  uncorrected: LatencyHistogram | undefined;
-  /** Churn only: connect latency, µs. */
-  connect: LatencyHistogram | undefined;
-  /** Payload bytes sent in completed requests (echo). */
-  bytes_up: number;
-  /** Payload bytes received in completed requests (echo). */
-  bytes_down: number;
-  /** http: responses by status code. */
-  status_codes: Record<string, number>;
-  /** Completed requests per command / request, in rotation order. */
-  mix: { request: string; requests: number }[];
-  /** Connections re-opened after the server closed a keep-alive connection. */
-  reconnects: number;
-  /** Requests in flight when the run stopped, younger than the timeout. */
-  unfinished: number;
-}
-
-/** A live view of a running engine, for progress lines and the metrics endpoint. */
-export interface EngineSnapshot {
-  /** Requests so far (after warmup). */
-  requests: number;
-  /** Errors so far, by kind. */
-  errors: ErrorCounts;
-  /** Seconds measured so far (0 during warmup). */
-  elapsed_secs: number;
-  /** True during warmup. */
-  warming_up: boolean;
-  /** Latency so far. */
-  latency: LatencyHistogram;
-}
+export type { EngineResult, EngineSnapshot, EngineSpec } from "./engine_types.ts";
 
 /** How often the watchdog looks for requests past the timeout. */
 const WATCHDOG_MS = 50;
@@ -122,6 +49,8 @@ export class LoadEngine implements LoopHost {
   readonly #protocol: ProtocolSpec;
   readonly #mixLabels: readonly string[];
   #stopped = false;
+  #deadline = 0;
+  #warmupEnd = 0;
   #warmingUp = false;
   #measureStart = 0;
   #stopTime = 0;
@@ -151,6 +80,13 @@ export class LoadEngine implements LoopHost {
 
   /** True once the run is over. */
   get stopped(): boolean {
+    // The loops ask before every request: the clock is checked here too, because a busy
+    // epoll loop can hold back timers (the stop timer fired up to 2 s late at 1 s runs).
+    if (!this.#stopped && this.#deadline > 0) {
+      const now = performance.now();
+      if (this.#warmingUp && now >= this.#warmupEnd) this.#endWarmup();
+      if (now >= this.#deadline) this.stop();
+    }
     return this.#stopped;
   }
 
@@ -236,6 +172,8 @@ export class LoadEngine implements LoopHost {
     this.#origin = performance.now();
     this.#warmingUp = spec.warmup_secs > 0;
     if (!this.#warmingUp) this.#measureStart = this.#origin;
+    this.#warmupEnd = this.#origin + spec.warmup_secs * 1000;
+    this.#deadline = this.#warmupEnd + spec.duration_secs * 1000;
     const warmupTimer = this.#warmingUp
       ? setTimeout(() => this.#endWarmup(), spec.warmup_secs * 1000)
       : undefined;
@@ -281,6 +219,7 @@ export class LoadEngine implements LoopHost {
   }
 
   #endWarmup(): void {
+    if (!this.#warmingUp) return;
     this.meter.reset();
     this.#warmingUp = false;
     this.#measureStart = performance.now();
@@ -380,7 +319,7 @@ export class LoadEngine implements LoopHost {
     if (spec.mode === "churn") {
       return echo ? await echoChurnLoop(this, slot) : await replyChurnLoop(this, slot);
     }
-    while (!this.#stopped) {
+    while (!this.stopped) {
       if (slot.conn === undefined) {
         if (!(await this.#open(slot))) {
           if (!this.#stopped) await this.sleep(slot, CONNECT_BACKOFF_MS);

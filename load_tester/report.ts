@@ -32,18 +32,27 @@ const BASELINE_HEADER = ["ΔRPS", "Δp99"];
  */
 export function formatScenario(result: ScenarioResult): string {
   const l = result.latency_us;
+  const protocol = result.protocol ?? "echo";
+  const echo = protocol === "echo";
+  const pipeline = (result.pipeline ?? 1) > 1 ? `, pipeline ${result.pipeline}` : "";
   const lines = [
-    `=== ${result.name} (${result.mode}${
+    `=== ${result.name} (${result.mode}${echo ? "" : `, ${protocol}`}${pipeline}${
       result.target_rate > 0 ? `, open loop at ${fmtInt(result.target_rate)} req/s` : ""
     }) ===`,
     `  Duration:      ${result.duration_secs.toFixed(2)}s`,
     `  Connections:   ${result.connections}`,
-    `  Message size:  ${formatBytes(result.message_size)}`,
+    ...(echo ? [`  Message size:  ${formatBytes(result.message_size)}`] : []),
     `  Requests:      ${fmtInt(result.requests)}`,
+    ...mixLines(result),
     `  Requests/s:    ${fmtInt(result.rps)}${result.mode === "churn" ? " (connections/s)" : ""}`,
-    `  Throughput:    up ${formatBytes(result.throughput_up_bps)}/s, down ${
-      formatBytes(result.throughput_down_bps)
-    }/s`,
+    ...(echo
+      ? [
+        `  Throughput:    up ${formatBytes(result.throughput_up_bps)}/s, down ${
+          formatBytes(result.throughput_down_bps)
+        }/s`,
+      ]
+      : []),
+    ...httpLines(result),
     "  Latency:       min      mean     p50      p90      p95      p99      p99.9    max",
     latencyRow(result.mode === "churn" ? "exchange" : "", l),
   ];
@@ -57,7 +66,31 @@ export function formatScenario(result: ScenarioResult): string {
       kinds.length > 0 ? ": " + kinds.map(([k, n]) => `${k} ${n}`).join(", ") : ""
     }`,
   );
+  for (const [kind, samples] of Object.entries(result.errors.samples ?? {})) {
+    for (const sample of samples) lines.push(`    ${kind}: ${sample}`);
+  }
+  if ((result.unfinished ?? 0) > 0) {
+    lines.push(`  Unfinished:    ${fmtInt(result.unfinished!)} (in flight at the end, not errors)`);
+  }
   return lines.join("\n");
+}
+
+function mixLines(result: ScenarioResult): string[] {
+  const mix = result.mix ?? [];
+  if (mix.length < 2) return [];
+  return mix.map((m) => `    ${fmtInt(m.requests).padStart(10)}  ${m.request}`);
+}
+
+function httpLines(result: ScenarioResult): string[] {
+  if (result.http_status === undefined) return [];
+  const classes = Object.entries(result.http_status).map(([c, n]) => `${c} ${fmtInt(n)}`);
+  const codes = Object.entries(result.http_codes ?? {}).map(([c, n]) => `${c} ${fmtInt(n)}`);
+  return [
+    `  HTTP status:   ${classes.join(", ") || "none"}${
+      codes.length > 0 ? ` (${codes.join(", ")})` : ""
+    }`,
+    `  Reconnects:    ${fmtInt(result.reconnects ?? 0)} (server closed keep-alive connections)`,
+  ];
 }
 
 function latencyRow(label: string, l: ScenarioResult["latency_us"]): string {
@@ -71,7 +104,7 @@ function matrixRows(results: readonly ScenarioResult[]): string[][] {
   return results.map((r) => [
     r.name,
     String(r.connections),
-    formatBytes(r.message_size),
+    (r.protocol ?? "echo") === "echo" ? formatBytes(r.message_size) : r.protocol!,
     fmtInt(r.requests),
     fmtInt(r.rps),
     formatMicros(r.latency_us.p50),
