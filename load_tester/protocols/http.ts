@@ -8,14 +8,17 @@
 
 import { ConfigError } from "@monkey/shared";
 import { LoadError } from "../errors.ts";
-import { ByteBuffer, escapeSample, indexOfBytes } from "./_buffer.ts";
+import { ByteBuffer, escapeSample } from "./_buffer.ts";
 import { type RenderContext, Template } from "./templates.ts";
 import type { ProtocolClient } from "./types.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;
 const COLON = 0x3a;
-const HEADER_END = new Uint8Array([CR, LF, CR, LF]);
+const MAX_HEAD = 64 * 1024;
+const CHUNKED = ascii("chunked");
+const CLOSE = ascii("close");
+const KEEP_ALIVE = ascii("keep-alive");
 const CONTENT_LENGTH = ascii("content-length");
 const TRANSFER_ENCODING = ascii("transfer-encoding");
 const CONNECTION = ascii("connection");
@@ -162,34 +165,37 @@ export class HttpClient implements ProtocolClient {
 
   /** {@inheritDoc ProtocolClient.parse} */
   parse(buf: Uint8Array, start: number, end: number, mix: number): number {
-    const headEnd = indexOfBytes(buf, HEADER_END, start, end);
-    if (headEnd < 0) {
-      if (end - start > 64 * 1024) {
-        throw new LoadError("unexpected_reply", "HTTP response head over 64 KiB");
-      }
-      return -1;
-    }
     const lineEnd = buf.indexOf(LF, start);
-    const status = parseStatusLine(buf, start, lineEnd);
-    const http10 = buf[start + 7] === 0x30;
+    if (lineEnd < 0 || lineEnd >= end) return incomplete(start, end);
     let length = -1;
     let chunked = false;
-    let close = http10;
-    for (let line = lineEnd + 1; line < headEnd + 2;) {
+    let close = buf[start + 7] === 0x30; // HTTP/1.0
+    let bodyStart = -1;
+    // One pass over the header lines; only Content-Length, Transfer-Encoding and Connection
+    // (first letters c and t) are looked at.
+    for (let line = lineEnd + 1;;) {
       const next = buf.indexOf(LF, line);
-      const colon = buf.indexOf(COLON, line);
-      if (colon > 0 && colon < next) {
-        if (nameIs(buf, line, colon, CONTENT_LENGTH)) length = parseDecimal(buf, colon + 1, next);
-        else if (nameIs(buf, line, colon, TRANSFER_ENCODING)) {
-          chunked = valueHas(buf, colon + 1, next, "chunked");
-        } else if (nameIs(buf, line, colon, CONNECTION)) {
-          if (valueHas(buf, colon + 1, next, "close")) close = true;
-          else if (valueHas(buf, colon + 1, next, "keep-alive")) close = false;
+      if (next < 0 || next >= end) return incomplete(start, end);
+      if (next === line || (next === line + 1 && buf[line] === CR)) {
+        bodyStart = next + 1;
+        break;
+      }
+      const first = buf[line]! | 0x20;
+      if (first === 0x63 || first === 0x74) {
+        const colon = buf.indexOf(COLON, line);
+        if (colon > 0 && colon < next) {
+          if (nameIs(buf, line, colon, CONTENT_LENGTH)) length = parseDecimal(buf, colon + 1, next);
+          else if (nameIs(buf, line, colon, TRANSFER_ENCODING)) {
+            chunked = contains(buf, colon + 1, next, CHUNKED);
+          } else if (nameIs(buf, line, colon, CONNECTION)) {
+            if (contains(buf, colon + 1, next, CLOSE)) close = true;
+            else if (contains(buf, colon + 1, next, KEEP_ALIVE)) close = false;
+          }
         }
       }
       line = next + 1;
     }
-    const bodyStart = headEnd + 4;
+    const status = parseStatusLine(buf, start, lineEnd);
     const isHead = this.#requests[mix]?.isHead ?? false;
     let after: number;
     if (isHead || status < 200 || status === 204 || status === 304) after = bodyStart;
@@ -211,6 +217,13 @@ export class HttpClient implements ProtocolClient {
     }
     return after;
   }
+}
+
+function incomplete(start: number, end: number): number {
+  if (end - start > MAX_HEAD) {
+    throw new LoadError("unexpected_reply", "HTTP response head over 64 KiB");
+  }
+  return -1;
 }
 
 /**
@@ -304,10 +317,15 @@ function nameIs(buf: Uint8Array, from: number, colon: number, name: Uint8Array):
   return true;
 }
 
-function valueHas(buf: Uint8Array, from: number, to: number, word: string): boolean {
-  let text = "";
-  for (let i = from; i < to; i++) text += String.fromCharCode(buf[i]! | 0x20);
-  return text.includes(word);
+/** Whether `buf[from, to)` contains `word` (lowercase ASCII), ignoring case. */
+function contains(buf: Uint8Array, from: number, to: number, word: Uint8Array): boolean {
+  const last = to - word.length;
+  for (let i = from; i <= last; i++) {
+    let j = 0;
+    while (j < word.length && (buf[i + j]! | 0x20) === word[j]) j++;
+    if (j === word.length) return true;
+  }
+  return false;
 }
 
 function ascii(text: string): Uint8Array {
