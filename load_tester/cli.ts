@@ -36,7 +36,8 @@ export interface LoadTestCliOptions {
 const USAGE = `deno task load-test [flags]
        deno task load-test merge a.json b.json ... [--format F] [--out FILE]
 
-Runs the [[scenarios]] of load_test.toml (matrix mode) or one scenario from flags.
+Runs the [[scenarios]] of load_test.toml (matrix mode), or one scenario from flags when
+-c, -d, -s, --mode or --rate are given without --config or --scenario.
 --find-capacity searches the highest open-loop rate holding --slo with zero errors.
 merge adds the JSON results of several machines exactly (histograms added, rates summed).`;
 

@@ -27,8 +27,17 @@ async function cli(args: string[]): Promise<Run> {
 Deno.test("CLI runs the seed's load_test.toml unchanged and prints the matrix", NEEDS, async () => {
   const echo = echoServer();
   try {
-    const run = await cli(["--target", echo.addr, "-d", "0.2", "--progress=false"]);
+    const run = await cli([
+      "--config",
+      "load_test.toml",
+      "--target",
+      echo.addr,
+      "-d",
+      "0.2",
+      "--progress=false",
+    ]);
     assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /^load test: 7 scenarios from load_test\.toml against /);
     const table = run.stdout.slice(run.stdout.indexOf("Scenario"));
     assert.match(table, /^Scenario\s+Conns\s+MsgSize\s+Requests\s+RPS\s+p50\s+p95\s+p99\s+Err%/);
     for (
@@ -47,6 +56,19 @@ Deno.test("CLI runs the seed's load_test.toml unchanged and prints the matrix", 
     assert.match(table, /stress-test\s+500\s+1\.0KB/);
     assert.match(table, /big-data\s+10\s+64\.0KB/);
     assert.ok(!/stress-test.*\s100\.00%/.test(table));
+  } finally {
+    await echo.close();
+  }
+});
+
+Deno.test("CLI: flags shaping a scenario without --config run one scenario", NEEDS, async () => {
+  const echo = echoServer();
+  try {
+    const run = await cli(["--target", echo.addr, "-c", "2", "-d", "0.2", "--progress=false"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /^load test: 1 scenario from flags against /);
+    assert.equal(run.stdout.match(/^=== /gm)?.length, 1, run.stdout);
+    assert.match(run.stdout, /=== default \(pingpong\) ===\n.*\n  Connections:   2\n/);
   } finally {
     await echo.close();
   }

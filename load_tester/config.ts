@@ -43,7 +43,11 @@ export interface ResolvedConfig {
   target: string;
   /** Scenarios to run, in order. */
   scenarios: Scenario[];
-  /** True when the file has `[[scenarios]]` (the matrix table is printed). */
+  /**
+   * True when the scenarios come from the file's `[[scenarios]]` (the matrix table is printed):
+   * not when flags shaping a scenario (`-c`, `-d`, `-s`, `--mode`, `--rate`) are given without
+   * `--config` or `--scenario`.
+   */
   matrix: boolean;
   /** The file read, if any. */
   configPath: string | undefined;
@@ -100,7 +104,13 @@ export function loadTestConfig(
     rate: config.rate ?? DEFAULTS.rate,
     warmup_secs: config.warmup_secs ?? DEFAULTS.warmup_secs,
   };
-  const matrix = config.scenarios.length > 0;
+  // Flags that shape a scenario, without --config or --scenario, run one scenario from flags
+  // (not every scenario of the default file, each made identical by the flags).
+  const shaping = flags.connections !== undefined || flags.duration_secs !== undefined ||
+    flags.message_size !== undefined || flags.mode !== undefined || flags.rate !== undefined;
+  const configGiven = args.some((a) => a === "--config" || a.startsWith("--config="));
+  const fromFlags = shaping && !configGiven && config.scenario === undefined;
+  const matrix = config.scenarios.length > 0 && !fromFlags;
   const target = config.target_addr ?? DEFAULTS.target_addr;
   let scenarios: Scenario[] = matrix
     ? config.scenarios.map((s, i) => ({
