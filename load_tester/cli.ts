@@ -17,7 +17,7 @@ import { findCapacity, formatCapacity } from "./capacity.ts";
 import { LOAD_TEST_SCHEMA, loadTestConfig } from "./config.ts";
 import { LiveMetrics } from "./live_metrics.ts";
 import { Progress } from "./progress.ts";
-import { formatReport } from "./report.ts";
+import { formatReport, notEchoHint } from "./report.ts";
 import { machineInfo, mergeReports, type RunReport, TOOL_VERSION } from "./result.ts";
 import { allFailed, runMatrix, runScenario } from "./runner.ts";
 
@@ -177,7 +177,15 @@ export async function loadTestCli(
   }
   if (options.signal?.aborted) stderr("stopped early: partial results\n");
   for (const failed of report.scenarios.filter(allFailed)) {
-    stderr(`scenario ${failed.name}: every request failed (${failed.errors.total} errors)\n`);
+    stderr(
+      `scenario ${failed.name}: ${
+        failed.errors.total > 0
+          ? `every request failed (${failed.errors.total} errors)`
+          : `no request completed (${failed.unfinished ?? 0} unanswered at the end)`
+      }\n`,
+    );
+    const hint = notEchoHint(failed);
+    if (hint !== undefined) stderr(`scenario ${failed.name}: ${hint}\n`);
   }
   if (rows && config.fail_on_regression !== undefined) {
     const found = regressions(rows, config.fail_on_regression);

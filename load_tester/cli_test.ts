@@ -1,6 +1,7 @@
 import { requires } from "@monkey/testing";
 import assert from "node:assert/strict";
 import { customServer, echoServer } from "./_testing.ts";
+import { fakeServer } from "./_fake_servers.ts";
 
 const NEEDS = requires("run", "read", "write", "env", "sys");
 
@@ -73,6 +74,30 @@ Deno.test("CLI: flags shaping a scenario without --config run one scenario", NEE
     await echo.close();
   }
 });
+
+Deno.test(
+  "CLI: a target that never answers exits 1, counts requests in flight as unfinished and says it does not echo",
+  NEEDS,
+  async () => {
+    const silent = fakeServer(() => [[], ""], () => "");
+    const flipper = customServer((chunk) => void (chunk[0]! ^= 1));
+    try {
+      const base = ["--config", "/dev/null", "-d", "0.3", "-c", "2", "--progress=false"];
+      const run = await cli([...base, "--target", silent.addr, "--timeout", "10"]);
+      assert.equal(run.code, 1, run.stdout);
+      assert.match(run.stdout, /Unfinished:\s+2 /);
+      assert.match(run.stdout, /Errors:\s+0 /);
+      assert.match(run.stdout, /the target does not echo.*--protocol/);
+      assert.match(run.stderr, /no request completed \(2 unanswered at the end\)/);
+      const flipped = await cli([...base, "--target", flipper.addr]);
+      assert.equal(flipped.code, 1, flipped.stdout);
+      assert.match(flipped.stderr, /every request failed .*\n.*the target does not echo/);
+    } finally {
+      await silent.close();
+      await flipper.close();
+    }
+  },
+);
 
 Deno.test("CLI exits 1 with one line when nothing listens", NEEDS, async () => {
   const started = performance.now();

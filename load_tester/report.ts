@@ -69,10 +69,29 @@ export function formatScenario(result: ScenarioResult): string {
   for (const [kind, samples] of Object.entries(result.errors.samples ?? {})) {
     for (const sample of samples) lines.push(`    ${kind}: ${sample}`);
   }
+  const hint = notEchoHint(result);
+  if (hint !== undefined) lines.push(`  Note:          ${hint}`);
   if ((result.unfinished ?? 0) > 0) {
     lines.push(`  Unfinished:    ${fmtInt(result.unfinished!)} (in flight at the end, not errors)`);
   }
   return lines.join("\n");
+}
+
+/**
+ * When an echo scenario got no reply matching what it sent (mismatches, timeouts, requests left
+ * unanswered), the target is most likely not an echo server: say so and name `--protocol`.
+ *
+ * @param result A scenario result.
+ * @returns The note, or undefined.
+ */
+export function notEchoHint(result: ScenarioResult): string | undefined {
+  if ((result.protocol ?? "echo") !== "echo" || result.requests > 0) return undefined;
+  const k = result.errors.by_kind;
+  const noEcho = (k["mismatch"] ?? 0) + (k["timeout"] ?? 0) + (k["short_read"] ?? 0) +
+    (result.unfinished ?? 0);
+  if (noEcho === 0) return undefined;
+  return "no reply matched an echo of what was sent: the target does not echo; " +
+    "for Redis, HTTP or another protocol use --protocol redis, http or raw";
 }
 
 function mixLines(result: ScenarioResult): string[] {

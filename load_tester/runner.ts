@@ -249,11 +249,13 @@ export async function runMatrix(
 }
 
 /**
- * Whether every request of a scenario failed (the run then exits 1).
+ * Whether a scenario completed no request at all (the run then exits 1): every request failed,
+ * or none was answered before the end.
  *
  * @param result A scenario result.
- * @returns True when it has errors and no successful request.
+ * @returns True when it has no successful request but sent some (errors or unfinished).
  */
 export function allFailed(result: ScenarioResult): boolean {
-  return result.requests === 0 && totalErrors(result.errors.by_kind) > 0;
+  return result.requests === 0 &&
+    (totalErrors(result.errors.by_kind) > 0 || (result.unfinished ?? 0) > 0);
 }
