@@ -154,7 +154,8 @@ export async function loadTestCli(
       progress?.stop();
       await endpoint?.shutdown();
     }
-    if (report.scenarios.some(allFailed)) exitCode = 1;
+    // Ctrl+C: the partial report, exit 0 (a scenario cut short may have completed nothing).
+    if (report.scenarios.some(allFailed) && !options.signal?.aborted) exitCode = 1;
   }
 
   const rows = baseline ? compareWithBaseline(report.scenarios, baseline) : undefined;
@@ -176,7 +177,7 @@ export async function loadTestCli(
     stdout(text);
   }
   if (options.signal?.aborted) stderr("stopped early: partial results\n");
-  for (const failed of report.scenarios.filter(allFailed)) {
+  for (const failed of options.signal?.aborted ? [] : report.scenarios.filter(allFailed)) {
     stderr(
       `scenario ${failed.name}: ${
         failed.errors.total > 0
@@ -190,7 +191,7 @@ export async function loadTestCli(
   if (rows && config.fail_on_regression !== undefined) {
     const found = regressions(rows, config.fail_on_regression);
     for (const line of found) stderr(`regression: ${line}\n`);
-    if (found.length > 0) exitCode = 1;
+    if (found.length > 0 && !options.signal?.aborted) exitCode = 1;
   }
   return exitCode;
 }

@@ -295,6 +295,54 @@ Deno.test("CLI serves live metrics and prints a partial report on SIGINT", NEEDS
   }
 });
 
+Deno.test(
+  "CLI: one Ctrl+C delivered twice (as under deno task) prints the partial report and exits 0",
+  NEEDS,
+  async () => {
+    const silent = fakeServer(() => [[], ""], () => "");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...PERMS, "load_tester/main.ts", "--config", "/dev/null"].concat(
+        ["--target", silent.addr, "-d", "20", "-c", "2", "--timeout", "30"],
+      ),
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    try {
+      const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+      let seen = "";
+      while (!/\ndefault: /.test(seen)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        seen += value;
+      }
+      child.kill("SIGINT");
+      await new Promise((r) => setTimeout(r, 5)); // the repeat deno task sends
+      try {
+        child.kill("SIGINT");
+      } catch { /* already exited: fine, it must still have exited 0 */ }
+      const rest = (async () => {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return seen;
+          seen += value;
+        }
+      })();
+      const [status, stdout] = await Promise.all([child.status, new Response(child.stdout).text()]);
+      const stderr = await rest;
+      assert.equal(status.code, 0, stderr);
+      assert.match(stdout, /=== default \(pingpong\) ===/);
+      assert.match(stdout, /Unfinished:\s+2 /);
+      assert.match(stderr, /stopped early/);
+    } finally {
+      try {
+        child.kill();
+      } catch { /* exited */ }
+      await silent.close();
+    }
+  },
+);
+
 Deno.test("CLI --find-capacity prints the table of steps", NEEDS, async () => {
   const echo = echoServer();
   try {
