@@ -69,6 +69,12 @@ const LOAD_TEST_CASES: BadConfigCase[] = [
     expect: /flag --duration: .*got '10 parsecs'/,
   },
   {
+    name: "[[scenario]] typo",
+    file: `[[scenario]]\nname = "a"`,
+    expect:
+      /'scenario' in .*: scenario tables are written \[\[scenarios\]\] \(plural\).*got \[\[scenario\]\]/,
+  },
+  {
     name: "unknown template",
     args: ["--protocol", "raw", "--send", "x{{nope}}", "--expect", "line"],
     expect: /flag --send: unknown template '\{\{nope\}\}' \(known: \{\{conn\}\}/,

@@ -85,7 +85,9 @@ export async function loadTestCli(
   let capacityText: string | undefined;
   let exitCode = 0;
   if (command === "merge") {
-    report = mergeReports(await Promise.all(files.map(readInput)));
+    const inputs = await Promise.all(files.map(readInput));
+    refuseDuplicates(files, inputs);
+    report = mergeReports(inputs);
   } else {
     const count = resolved.scenarios.length;
     stderr(
@@ -194,6 +196,27 @@ export async function loadTestCli(
     if (found.length > 0 && !options.signal?.aborted) exitCode = 1;
   }
   return exitCode;
+}
+
+/** The same run given twice (same file, or a copy) would count its requests twice. */
+function refuseDuplicates(files: readonly string[], reports: readonly RunReport[]): void {
+  const seen = new Map<string, string>();
+  reports.forEach((report, i) => {
+    const file = files[i]!;
+    const key = [
+      report.started_at,
+      report.target,
+      ...report.scenarios.map((s) => `${s.name}:${s.histogram}`),
+    ].join("|");
+    const earlier = seen.get(key);
+    if (earlier !== undefined) {
+      throw new ConfigError(
+        `Cannot merge ${file}: it is the same run as ${earlier} (same start time, target and ` +
+          `histograms); merging it would count its requests twice, got '${file}' twice`,
+      );
+    }
+    seen.set(key, file);
+  });
 }
 
 async function readInput(path: string): Promise<RunReport> {

@@ -54,8 +54,8 @@ Deno.test("CLI runs the seed's load_test.toml unchanged and prints the matrix", 
     ) {
       assert.match(table, new RegExp(`\\n${name}\\s+\\d+`), name);
     }
-    assert.match(table, /stress-test\s+500\s+1\.0KB/);
-    assert.match(table, /big-data\s+10\s+64\.0KB/);
+    assert.match(table, /stress-test\s+500\s+1KiB/);
+    assert.match(table, /big-data\s+10\s+64KiB/);
     assert.ok(!/stress-test.*\s100\.00%/.test(table));
   } finally {
     await echo.close();
@@ -191,7 +191,17 @@ Deno.test(
       ]);
       assert.equal(fine.code, 0, fine.stderr);
 
-      const merged = await cli(["merge", `${dir}/a.json`, `${dir}/a.json`, "--format", "json"]);
+      const twice = await cli(["merge", `${dir}/a.json`, `${dir}/a.json`, "--format", "json"]);
+      assert.equal(twice.code, 2);
+      assert.match(twice.stderr, /Cannot merge .*a\.json: it is the same run as .*a\.json/);
+      await Deno.copyFile(`${dir}/a.json`, `${dir}/copy.json`);
+      const copied = await cli(["merge", `${dir}/a.json`, `${dir}/copy.json`]);
+      assert.equal(copied.code, 2);
+      assert.match(copied.stderr, /copy\.json: it is the same run as .*a\.json/);
+      const other = structuredClone(doc);
+      other.started_at = "2026-01-01T00:00:00.000Z";
+      await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(other));
+      const merged = await cli(["merge", `${dir}/a.json`, `${dir}/b.json`, "--format", "json"]);
       assert.equal(merged.code, 0, merged.stderr);
       const m = JSON.parse(merged.stdout).scenarios[0];
       assert.equal(m.requests, s.requests * 2);
@@ -221,7 +231,7 @@ Deno.test("CLI prints CSV and Markdown", NEEDS, async () => {
     const md = await cli([...base, "--format", "markdown", "--mode", "churn"]);
     assert.equal(md.code, 0, md.stderr);
     assert.match(md.stdout, /^\| Scenario \| Conns \|/);
-    assert.match(md.stdout, /\n\| default \| 2 \| 1\.0KB \|/);
+    assert.match(md.stdout, /\n\| default \| 2 \| 1KiB \|/);
   } finally {
     await echo.close();
   }

@@ -86,11 +86,16 @@ export function loadTestConfig(
   args: readonly string[],
   options: LoadTestConfigOptions = {},
 ): ResolvedConfig {
-  const loaded: LoadedConfig<typeof LOAD_TEST_SCHEMA> = loadConfig(LOAD_TEST_SCHEMA, {
-    args,
-    defaultConfigPath: options.defaultConfigPath ?? DEFAULT_CONFIG_PATH,
-    allowPositionals: true,
-  });
+  let loaded: LoadedConfig<typeof LOAD_TEST_SCHEMA>;
+  try {
+    loaded = loadConfig(LOAD_TEST_SCHEMA, {
+      args,
+      defaultConfigPath: options.defaultConfigPath ?? DEFAULT_CONFIG_PATH,
+      allowPositionals: true,
+    });
+  } catch (error) {
+    throw scenarioTypo(error);
+  }
   const config = loaded.config;
   // The same flags without any file: exactly the keys given on the command line.
   const flags =
@@ -158,6 +163,17 @@ export function loadTestConfig(
         : `'slo' in ${loaded.configPath}`,
     ),
   };
+}
+
+/** `[[scenario]]` (singular) makes `scenario` an array of tables: say what was meant. */
+function scenarioTypo(error: unknown): unknown {
+  if (!(error instanceof ConfigError)) return error;
+  const m = /^Cannot parse 'scenario' in (.+?): expected a string, got \[/.exec(error.message);
+  if (!m) return error;
+  return new ConfigError(
+    `Cannot parse 'scenario' in ${m[1]}: scenario tables are written [[scenarios]] (plural); ` +
+      `'scenario' names the one scenario to run, got [[scenario]]`,
+  );
 }
 
 function withoutConfigFlag(args: readonly string[]): string[] {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { formatBytes, formatMicros } from "@monkey/shared";
+import { formatMicros } from "@monkey/shared";
 import type { Format } from "./config.ts";
 import type { BaselineRow } from "./baseline.ts";
 import type { RunReport, ScenarioResult } from "./result.ts";
@@ -41,14 +41,14 @@ export function formatScenario(result: ScenarioResult): string {
     }) ===`,
     `  Duration:      ${result.duration_secs.toFixed(2)}s`,
     `  Connections:   ${result.connections}`,
-    ...(echo ? [`  Message size:  ${formatBytes(result.message_size)}`] : []),
+    ...(echo ? [`  Message size:  ${formatSize(result.message_size)}`] : []),
     `  Requests:      ${fmtInt(result.requests)}`,
     ...mixLines(result),
     `  Requests/s:    ${fmtInt(result.rps)}${result.mode === "churn" ? " (connections/s)" : ""}`,
     ...(echo
       ? [
-        `  Throughput:    up ${formatBytes(result.throughput_up_bps)}/s, down ${
-          formatBytes(result.throughput_down_bps)
+        `  Throughput:    up ${formatSize(result.throughput_up_bps)}/s, down ${
+          formatSize(result.throughput_down_bps)
         }/s`,
       ]
       : []),
@@ -123,7 +123,7 @@ function matrixRows(results: readonly ScenarioResult[]): string[][] {
   return results.map((r) => [
     r.name,
     String(r.connections),
-    (r.protocol ?? "echo") === "echo" ? formatBytes(r.message_size) : r.protocol!,
+    (r.protocol ?? "echo") === "echo" ? formatSize(r.message_size) : r.protocol!,
     fmtInt(r.requests),
     fmtInt(r.rps),
     formatMicros(r.latency_us.p50),
@@ -283,6 +283,30 @@ export function formatReport(
       return parts.join("\n\n") + "\n";
     }
   }
+}
+
+const SIZE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
+const KIB = 1024;
+
+/**
+ * A byte count in the units `--size` takes: `64B`, `1KiB`, `1.5KiB`, `64KiB`, `16.8MiB`.
+ *
+ * @param bytes Bytes.
+ * @returns The text (whole numbers without decimals).
+ * @example
+ * ```ts
+ * formatSize(1024); // "1KiB"
+ * ```
+ */
+export function formatSize(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= KIB && unit < SIZE_UNITS.length - 1) {
+    value /= KIB;
+    unit++;
+  }
+  const text = unit === 0 || Number.isInteger(value) ? String(Math.round(value)) : value.toFixed(1);
+  return `${text}${SIZE_UNITS[unit]}`;
 }
 
 function fmtInt(n: number): string {
