@@ -375,7 +375,8 @@ Deno.test("CLI --find-capacity prints the table of steps", NEEDS, async () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /Capacity search, SLO max<1us with zero errors:/);
     assert.match(run.stdout, /\n\s+1\s+40\s+.*failed: max /);
-    assert.match(run.stdout, /\n\s+2\s+20\s+/);
+    assert.match(run.stdout, /\n\s+2\s+40\s+.*failed: max /);
+    assert.match(run.stdout, /\n\s+3\s+20\s+/);
     assert.match(run.stdout, /Capacity: no tested rate held the SLO/);
     const args = ["--config", "/dev/null", "--target", echo.addr, "-c", "2", "-d", "0.1"];
     const json = await cli([
@@ -391,8 +392,11 @@ Deno.test("CLI --find-capacity prints the table of steps", NEEDS, async () => {
     assert.equal(json.code, 0, json.stderr);
     const doc = JSON.parse(json.stdout);
     assert.equal(doc.capacity[0].capacity_rps, 0);
-    assert.deepEqual(doc.capacity[0].steps.map((s: { rate: number }) => s.rate), [8, 4, 2, 1]);
-    assert.equal(doc.scenarios.length, 4);
+    assert.deepEqual(
+      doc.capacity[0].steps.map((s: { rate: number }) => s.rate),
+      [8, 8, 4, 4, 2, 2, 1, 1],
+    );
+    assert.equal(doc.scenarios.length, 8);
   } finally {
     await echo.close();
   }
