@@ -93,14 +93,14 @@ export class ReplySession {
   }
 
   /**
-   * Render and send the first send (if any) and up to `count` requests in one write.
+   * Render the first send (if any) and up to `count` requests into one batch and count them
+   * in flight; {@linkcode ReplySession.flush} writes it.
    *
-   * @param conn The connection.
    * @param count Requests.
    * @param intended Their intended send time (open loop), or 0.
    * @param first Include the first send.
    */
-  async send(conn: NetConn, count: number, intended: number, first: boolean): Promise<void> {
+  render(count: number, intended: number, first: boolean): void {
     const out = this.out;
     out.reset();
     const ctx = this.#ctx;
@@ -120,7 +120,15 @@ export class ReplySession {
         this.client.write(out, ctx),
       );
     }
-    if (out.length > 0) await writeAll(conn, out.view());
+  }
+
+  /**
+   * Write the rendered batch.
+   *
+   * @param conn The connection.
+   */
+  async flush(conn: NetConn): Promise<void> {
+    if (this.out.length > 0) await writeAll(conn, this.out.view());
   }
 
   /**
@@ -242,10 +250,12 @@ export async function replyLoop(host: LoopHost, slot: Slot, conn: NetConn): Prom
       }
     }
     if (count > 0 || first) {
-      await s.send(conn, count, intended, first);
+      s.render(count, intended, first);
       first = false;
+      // In flight from now on (the watchdog and the end-of-run count see them during the write).
+      slot.since = s.oldest();
+      await s.flush(conn);
     }
-    slot.since = s.oldest();
     if (s.inflight === 0) continue;
     await s.receive(host, conn);
     slot.since = s.oldest();
@@ -301,8 +311,9 @@ export async function replyChurnLoop(host: LoopHost, slot: Slot): Promise<void> 
     const connected = performance.now();
     s.reset();
     try {
-      await s.send(conn, depth, intended, true);
+      s.render(depth, intended, true);
       slot.since = connected;
+      await s.flush(conn);
       while (s.inflight > 0 && !s.closing) await s.receive(host, conn);
       slot.since = 0;
       closeQuietly(conn);
