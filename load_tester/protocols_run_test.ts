@@ -61,7 +61,9 @@ Deno.test("redis: --first-send is sent once per connection and its reply checked
     );
     assert.equal(result.errors.total, 0, JSON.stringify(result.errors));
     assert.equal(seen.filter((c) => c === "AUTH secret").length, 1);
-    assert.equal(seen.length, result.requests + 1 + (result.unfinished ?? 0));
+    // Every completed request reached the server; one in flight at the end may not have.
+    assert.ok(seen.length >= result.requests + 1, `${seen.length} vs ${result.requests}`);
+    assert.ok(seen.length <= result.requests + 1 + (result.unfinished ?? 0) + 1);
   } finally {
     await server.close();
   }
