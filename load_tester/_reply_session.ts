@@ -55,6 +55,8 @@ export class ReplySession {
   readonly #ctx = { conn: 0, seq: 0 };
 
   /**
+   * A session for one connection slot.
+   *
    * @param host The engine (its spec names the protocol and pipeline).
    * @param conn Connection number, for `{{conn}}`.
    */

@@ -39,15 +39,14 @@ const WATCHDOG_MS = 50;
  * const result = await engine.run();
  * ```
  */
-export class LoadEngine implements LoopHost {
-  /** What runs. */
-  readonly spec: EngineSpec;
-  /** The I/O engine. */
-  readonly io: Engine;
-  /** The counters. */
-  readonly meter: Meter;
+export class LoadEngine {
+  readonly #spec: EngineSpec;
+  readonly #io: Engine;
+  readonly #meter: Meter;
   /** Open loop: ms between one connection's requests; 0 in closed loop. */
-  readonly interval: number;
+  readonly #interval: number;
+  /** What the per-connection loops see of this engine. */
+  readonly #host: LoopHost;
   readonly #protocol: ProtocolSpec;
   readonly #mixLabels: readonly string[];
   #stopped = false;
@@ -68,21 +67,34 @@ export class LoadEngine implements LoopHost {
    */
   constructor(spec: EngineSpec) {
     this.#protocol = spec.protocol ?? ECHO_PROTOCOL;
-    this.spec = { ...spec, protocol: this.#protocol };
-    this.io = resolveEngine(spec.engine ?? "auto");
+    this.#spec = { ...spec, protocol: this.#protocol };
+    this.#io = resolveEngine(spec.engine ?? "auto");
     this.#mixLabels = this.#protocol.protocol === "echo"
       ? ["echo"]
       : createClient(this.#protocol).mix;
-    this.meter = new Meter({
+    this.#meter = new Meter({
       uncorrected: spec.rate > 0,
       connect: spec.mode === "churn",
       mix: this.#mixLabels.length,
     });
-    this.interval = spec.rate > 0 ? (spec.connections / spec.rate) * 1000 : 0;
+    this.#interval = spec.rate > 0 ? (spec.connections / spec.rate) * 1000 : 0;
+    const engine = this;
+    this.#host = {
+      spec: this.#spec,
+      io: this.#io,
+      meter: this.#meter,
+      interval: this.#interval,
+      get stopped() {
+        return engine.#isStopped();
+      },
+      sleep: (slot, ms) => this.#sleep(slot, ms),
+      nextIntended: (slot, interval) => this.#nextIntended(slot, interval),
+      fail: (slot, error) => this.#fail(slot, error),
+    };
   }
 
   /** True once the run is over. */
-  get stopped(): boolean {
+  #isStopped(): boolean {
     // The loops ask before every request: the clock is checked here too, because a busy
     // epoll loop can hold back timers (the stop timer fired up to 2 s late at 1 s runs).
     if (!this.#stopped && this.#deadline > 0 && (++this.#asked & CLOCK_EVERY) === 0) {
@@ -101,13 +113,13 @@ export class LoadEngine implements LoopHost {
   snapshot(): EngineSnapshot {
     const end = this.#stopTime > 0 ? this.#stopTime : performance.now();
     return {
-      requests: this.meter.requests,
-      errors: this.meter.errors,
+      requests: this.#meter.requests,
+      errors: this.#meter.errors,
       elapsed_secs: this.#warmingUp || this.#measureStart === 0
         ? 0
         : (end - this.#measureStart) / 1000,
       warming_up: this.#warmingUp,
-      latency: this.meter.latency,
+      latency: this.#meter.latency,
     };
   }
 
@@ -129,12 +141,12 @@ export class LoadEngine implements LoopHost {
   /** Requests in flight at the end: timeouts when older than the timeout, else unfinished. */
   #countInFlight(): void {
     if (this.#warmingUp || this.#measureStart === 0) return;
-    const limit = this.#stopTime - this.spec.timeout_secs * 1000;
+    const limit = this.#stopTime - this.#spec.timeout_secs * 1000;
     for (const slot of this.#slots) {
       if (slot.conn === undefined || slot.since === 0) continue;
       const inflight = slot.session !== undefined ? slot.session.inflight : 1;
-      if (slot.since < limit) this.meter.errors.timeout += inflight;
-      else this.meter.unfinished += inflight;
+      if (slot.since < limit) this.#meter.errors.timeout += inflight;
+      else this.#meter.unfinished += inflight;
     }
   }
 
@@ -146,10 +158,10 @@ export class LoadEngine implements LoopHost {
    * @throws {ConnectError} When the target cannot be reached at all (first connect fails).
    */
   async run(signal?: AbortSignal): Promise<EngineResult> {
-    const spec = this.spec;
+    const spec = this.#spec;
     const timeoutMs = spec.timeout_secs * 1000;
     // One connect first: a dead target fails the run with a clear error instead of a storm.
-    const first = await connectTcp(spec.target, { timeoutMs, engine: this.io });
+    const first = await connectTcp(spec.target, { timeoutMs, engine: this.#io });
     if (spec.mode === "churn") closeQuietly(first);
     if (signal?.aborted) {
       if (spec.mode !== "churn") closeQuietly(first);
@@ -198,8 +210,8 @@ export class LoadEngine implements LoopHost {
   }
 
   #result(): EngineResult {
-    const size = this.spec.message_size;
-    const meter = this.meter;
+    const size = this.#spec.message_size;
+    const meter = this.#meter;
     const measured = this.#measureStart === 0 || this.#warmingUp
       ? 0
       : Math.max(0, ((this.#stopTime || performance.now()) - this.#measureStart) / 1000);
@@ -223,7 +235,7 @@ export class LoadEngine implements LoopHost {
 
   #endWarmup(): void {
     if (!this.#warmingUp) return;
-    this.meter.reset();
+    this.#meter.reset();
     this.#warmingUp = false;
     this.#measureStart = performance.now();
   }
@@ -245,7 +257,7 @@ export class LoadEngine implements LoopHost {
    * @param slot The connection's state.
    * @param error What it failed with.
    */
-  fail(slot: Slot, error: unknown): void {
+  #fail(slot: Slot, error: unknown): void {
     if (slot.conn !== undefined) closeQuietly(slot.conn);
     slot.conn = undefined;
     slot.since = 0;
@@ -253,10 +265,10 @@ export class LoadEngine implements LoopHost {
     const lost = slot.session?.inflight ?? 1;
     if (slot.timedOut) {
       slot.timedOut = false;
-      this.meter.errors.timeout += Math.max(1, lost);
+      this.#meter.errors.timeout += Math.max(1, lost);
       return;
     }
-    this.meter.error(
+    this.#meter.error(
       classifyError(error),
       error instanceof Error && !(error instanceof Deno.errors.BadResource)
         ? error.message
@@ -266,9 +278,9 @@ export class LoadEngine implements LoopHost {
 
   async #open(slot: Slot): Promise<boolean> {
     try {
-      slot.conn = await connectTcp(this.spec.target, {
-        timeoutMs: this.spec.timeout_secs * 1000,
-        engine: this.io,
+      slot.conn = await connectTcp(this.#spec.target, {
+        timeoutMs: this.#spec.timeout_secs * 1000,
+        engine: this.#io,
       });
       if (this.#stopped) {
         closeQuietly(slot.conn);
@@ -277,7 +289,7 @@ export class LoadEngine implements LoopHost {
       }
       return true;
     } catch (error) {
-      if (!this.#stopped) this.meter.error(classifyError(error));
+      if (!this.#stopped) this.#meter.error(classifyError(error));
       return false;
     }
   }
@@ -289,7 +301,7 @@ export class LoadEngine implements LoopHost {
    * @param ms How long.
    * @returns When done.
    */
-  sleep(slot: Slot, ms: number): Promise<void> {
+  #sleep(slot: Slot, ms: number): Promise<void> {
     return new Promise((resolve) => {
       slot.wake = () => {
         slot.wake = undefined;
@@ -307,9 +319,9 @@ export class LoadEngine implements LoopHost {
    * @param interval Ms between its requests.
    * @returns The intended time (performance.now() clock).
    */
-  nextIntended(slot: Slot, interval: number): number {
+  #nextIntended(slot: Slot, interval: number): number {
     if (slot.next === undefined) {
-      slot.next = this.#origin + (slot.index * interval) / this.spec.connections;
+      slot.next = this.#origin + (slot.index * interval) / this.#spec.connections;
     }
     const intended = slot.next;
     slot.next += interval;
@@ -317,30 +329,32 @@ export class LoadEngine implements LoopHost {
   }
 
   async #loop(slot: Slot): Promise<void> {
-    const spec = this.spec;
+    const spec = this.#spec;
     const echo = this.#protocol.protocol === "echo";
     if (spec.mode === "churn") {
-      return echo ? await echoChurnLoop(this, slot) : await replyChurnLoop(this, slot);
+      return echo ? await echoChurnLoop(this.#host, slot) : await replyChurnLoop(this.#host, slot);
     }
-    while (!this.stopped) {
+    while (!this.#isStopped()) {
       if (slot.conn === undefined) {
         if (!(await this.#open(slot))) {
-          if (!this.#stopped) await this.sleep(slot, CONNECT_BACKOFF_MS);
+          if (!this.#stopped) await this.#sleep(slot, CONNECT_BACKOFF_MS);
           continue;
         }
       }
       try {
         await this.#connLoop(slot, slot.conn!, echo);
       } catch (error) {
-        this.fail(slot, error);
+        this.#fail(slot, error);
         // A server that resets or closes every connection would otherwise be hammered.
-        if (!this.#stopped) await this.sleep(slot, FAILURE_BACKOFF_MS);
+        if (!this.#stopped) await this.#sleep(slot, FAILURE_BACKOFF_MS);
       }
     }
   }
 
   #connLoop(slot: Slot, conn: NetConn, echo: boolean): Promise<void> {
-    if (!echo) return replyLoop(this, slot, conn);
-    return this.spec.rate > 0 ? echoOpenLoop(this, slot, conn) : echoClosedLoop(this, slot, conn);
+    if (!echo) return replyLoop(this.#host, slot, conn);
+    return this.#spec.rate > 0
+      ? echoOpenLoop(this.#host, slot, conn)
+      : echoClosedLoop(this.#host, slot, conn);
   }
 }

@@ -94,6 +94,8 @@ export class LoadError extends Error {
   /** Its kind. */
   readonly kind: ErrorKind;
   /**
+   * A failure of a known kind.
+   *
    * @param kind Its kind.
    * @param message What happened.
    */

@@ -45,6 +45,8 @@ export class Meter {
   unfinished = 0;
 
   /**
+   * Fresh counters.
+   *
    * @param options Which optional histograms to keep; mix entries.
    */
   constructor(options: { uncorrected: boolean; connect: boolean; mix: number }) {
