@@ -69,7 +69,7 @@ Deno.test("CLI: flags shaping a scenario without --config run one scenario", NEE
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /^load test: 1 scenario from flags against /);
     assert.equal(run.stdout.match(/^=== /gm)?.length, 1, run.stdout);
-    assert.match(run.stdout, /=== default \(pingpong\) ===\n.*\n  Connections:   2\n/);
+    assert.match(run.stdout, /=== default \(pingpong\) ===\n.*\n {2}Connections: {3}2\n/);
   } finally {
     await echo.close();
   }

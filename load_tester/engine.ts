@@ -78,14 +78,14 @@ export class LoadEngine {
       mix: this.#mixLabels.length,
     });
     this.#interval = spec.rate > 0 ? (spec.connections / spec.rate) * 1000 : 0;
-    const engine = this;
+    const isStopped = () => this.#isStopped();
     this.#host = {
       spec: this.#spec,
       io: this.#io,
       meter: this.#meter,
       interval: this.#interval,
       get stopped() {
-        return engine.#isStopped();
+        return isStopped();
       },
       sleep: (slot, ms) => this.#sleep(slot, ms),
       nextIntended: (slot, interval) => this.#nextIntended(slot, interval),

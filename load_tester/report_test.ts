@@ -109,6 +109,6 @@ Deno.test("formatSize() prints sizes in the units --size takes", () => {
   assert.equal(formatSize(65536), "64KiB");
   assert.equal(formatSize(17_616_077), "16.8MiB");
   const report = formatScenario(fakeResult("a", [100]));
-  assert.match(report, /Message size:  1KiB\n/);
-  assert.match(report, /Throughput:    up 1KiB\/s, down 1KiB\/s/);
+  assert.match(report, /Message size: {2}1KiB\n/);
+  assert.match(report, /Throughput: {4}up 1KiB\/s, down 1KiB\/s/);
 });
