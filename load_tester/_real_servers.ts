@@ -21,12 +21,16 @@ const START_TIMEOUT_MS = 5000;
 const POLL_MS = 20;
 
 /**
- * Whether a program is on PATH.
+ * Whether a program is on PATH (false without the env and read permissions to look).
  *
  * @param name Program name.
  * @returns True when `which` finds it.
  */
 export function hasProgram(name: string): boolean {
+  const granted = (p: Deno.PermissionDescriptor) =>
+    Deno.permissions.querySync(p).state === "granted";
+  // Without these permissions the tests that need the program are skipped anyway.
+  if (!granted({ name: "env", variable: "PATH" }) || !granted({ name: "read" })) return false;
   for (const dir of (Deno.env.get("PATH") ?? "").split(":").concat("/usr/sbin", "/sbin")) {
     try {
       if (Deno.statSync(`${dir}/${name}`).isFile) return true;

@@ -38,7 +38,7 @@ Deno.test("LiveMetrics serves the running scenario's counters as Prometheus text
 Deno.test({
   name: PROMTOOL
     ? "LiveMetrics output passes promtool check metrics"
-    : "LiveMetrics output passes promtool check metrics (skipped: promtool not installed; apt-get install -y prometheus)",
+    : "LiveMetrics output passes promtool check metrics (skipped: promtool not found, or no --allow-env/--allow-read to look; apt-get install -y prometheus)",
   ignore: !PROMTOOL || Deno.permissions.querySync({ name: "run" }).state !== "granted",
   fn: async () => {
     const live = new LiveMetrics();
