@@ -15,6 +15,9 @@ function proto(overrides: Partial<ProtocolSpec>): ProtocolSpec {
 }
 
 function named(name: string, program: string, present: boolean): string {
+  if (PERMS.ignore) {
+    return `${name} (skipped: needs --allow-run, --allow-read, --allow-write, --allow-env)`;
+  }
   return present
     ? name
     : `${name} (skipped: ${program} not installed; apt-get install -y ${program})`;
