@@ -136,6 +136,11 @@ export function fakeResult(
       connect: undefined,
       bytes_up: samples.length * FAKE_MESSAGE,
       bytes_down: samples.length * FAKE_MESSAGE,
+      samples: {},
+      status_codes: {},
+      mix: [{ request: "echo", requests: samples.length }],
+      reconnects: 0,
+      unfinished: 0,
     },
   );
 }

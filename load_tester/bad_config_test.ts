@@ -68,6 +68,57 @@ const LOAD_TEST_CASES: BadConfigCase[] = [
     args: ["--duration", "10 parsecs"],
     expect: /flag --duration: .*got '10 parsecs'/,
   },
+  {
+    name: "[[scenario]] typo",
+    file: `[[scenario]]\nname = "a"`,
+    expect:
+      /'scenario' in .*: scenario tables are written \[\[scenarios\]\] \(plural\).*got \[\[scenario\]\]/,
+  },
+  {
+    name: "unknown template",
+    args: ["--protocol", "raw", "--send", "x{{nope}}", "--expect", "line"],
+    expect: /flag --send: unknown template '\{\{nope\}\}' \(known: \{\{conn\}\}/,
+  },
+  {
+    name: "regex that does not compile",
+    args: ["--protocol", "raw", "--send", "PING\\r\\n", "--expect", "regex:(+"],
+    expect: /flag --expect: the regex does not compile .*got 'regex:\(\+'/,
+  },
+  {
+    name: "raw without expect",
+    args: ["--protocol", "raw", "--send", "PING"],
+    expect: /flag --expect: protocol raw needs it .*got nothing/,
+  },
+  {
+    name: "pipeline zero",
+    args: ["--protocol", "redis", "--pipeline", "0"],
+    expect: /flag --pipeline: expected a value >= 1 .*got '0'/,
+  },
+  {
+    name: "pipeline with echo",
+    args: ["--pipeline", "4"],
+    expect: /flag --pipeline: protocol echo sends one message at a time.*got '4'/,
+  },
+  {
+    name: "unknown protocol",
+    file: `protocol = "gopher"`,
+    expect: /'protocol' in .*expected one of 'echo', 'redis', 'http', 'raw', got 'gopher'/,
+  },
+  {
+    name: "bad redis template",
+    args: ["--protocol", "redis", "--command", "SET k {{rand:0}}"],
+    expect: /flag --command: rand:N needs 1 <= N .*got '\{\{rand:0\}\}'/,
+  },
+  {
+    name: "bad http request",
+    args: ["--protocol", "http", "--request", "/index.html"],
+    expect: /flag --request: expected 'METHOD \/path'.*got '\/index.html'/,
+  },
+  {
+    name: "bad expect-status",
+    args: ["--protocol", "http", "--expect-status", "ok"],
+    expect: /flag --expect-status: expected codes or classes.*got 'ok'/,
+  },
 ];
 
 badConfigTests({
@@ -84,5 +135,14 @@ badConfigTests({
     "--allow-env",
     "load_tester/main.ts",
   ],
-  exitCases: ["unknown mode", "scenario with a bad value", "missing file", "unknown flag"],
+  exitCases: [
+    "unknown mode",
+    "scenario with a bad value",
+    "missing file",
+    "unknown flag",
+    "unknown template",
+    "regex that does not compile",
+    "raw without expect",
+    "pipeline zero",
+  ],
 });

@@ -45,8 +45,15 @@ export interface CapacityOptions {
   startRate?: number;
   /** Stop bisecting when the gap is below this fraction of the rate. @default 0.05 */
   precision?: number;
-  /** Most steps. @default 16 */
+  /** Most steps (runs, retries included). @default 24 */
   maxSteps?: number;
+  /**
+   * Runs of a rate before it counts as failed: a failed step is run again, up to this many
+   * times in all, and holds if any run holds (a GC pause or a neighbour's burst fails one run,
+   * not the rate). The capacity found is confirmed the same way before it is reported.
+   * @default 2
+   */
+  attempts?: number;
   /** Highest rate tried. @default 10_000_000 */
   maxRate?: number;
   /** Stop early. */
@@ -78,7 +85,9 @@ export function judgeStep(result: ScenarioResult, rate: number, slo: Slo): Capac
 
 /**
  * Search the highest open-loop rate meeting the objective: double from `startRate` until a
- * step fails (or halve until one holds), then bisect.
+ * rate fails (or halve until one holds), then bisect to within `precision`. A failed step is
+ * repeated (`attempts`) and the capacity found is confirmed by one more run, so one noisy run
+ * neither stops the search early nor sets the result.
  *
  * @param scenario Connections, size, duration and warmup of every step (its rate is ignored).
  * @param runStep Runs the scenario at a rate.
@@ -99,26 +108,50 @@ export async function findCapacity(
 ): Promise<CapacityResult> {
   const slo = options.slo;
   const precision = options.precision ?? 0.05;
-  const maxSteps = options.maxSteps ?? 16;
+  const maxSteps = options.maxSteps ?? 24;
   const maxRate = options.maxRate ?? 10_000_000;
+  const attempts = options.attempts ?? 2;
+  const held: number[] = [];
   let good: number | undefined;
   let bad: number | undefined;
   const steps: CapacityStep[] = [];
+  const stopped = () => steps.length >= maxSteps || (options.signal?.aborted ?? false);
+  /** Run a rate up to `attempts` times; it holds when one run holds. */
+  const holds = async (rate: number): Promise<boolean | undefined> => {
+    for (let i = 0; i < attempts; i++) {
+      if (stopped()) return undefined;
+      const result = await runStep({ ...scenario, rate, name: `${scenario.name}@${rate}` });
+      const step = judgeStep(result, rate, slo);
+      steps.push(step);
+      options.onStep?.(step);
+      if (step.ok) return true;
+    }
+    return false;
+  };
+  const narrowed = () => good !== undefined && bad !== undefined && (bad - good) / bad <= precision;
   let rate = options.startRate ?? 1000;
-  while (steps.length < maxSteps && !options.signal?.aborted) {
-    const result = await runStep({ ...scenario, rate, name: `${scenario.name}@${rate}` });
-    const step = judgeStep(result, rate, slo);
-    steps.push(step);
-    options.onStep?.(step);
-    if (step.ok) good = rate;
-    else bad = rate;
+  for (;;) {
+    const ok = await holds(rate);
+    if (ok === undefined) break;
+    if (ok) {
+      good = rate;
+      held.push(rate);
+    } else bad = rate;
+    if (narrowed()) {
+      // Confirm the capacity once more: a lucky run must not set it. When it fails, the bracket
+      // moves down to the highest rate below it that held, and the search goes on.
+      const confirmed = await holds(good!);
+      if (confirmed === undefined || confirmed) break;
+      bad = good;
+      held.splice(held.indexOf(good!), 1);
+      good = Math.max(0, ...held.filter((r) => r < bad!)) || undefined;
+    }
     let next: number;
     if (bad === undefined) next = Math.min(rate * 2, maxRate);
-    else if (good === undefined) next = Math.floor(rate / 2);
+    else if (good === undefined) next = Math.floor(bad / 2);
     else next = Math.round((good + bad) / 2);
-    if (next < 1 || next === rate || (good === undefined && bad === undefined)) break;
-    if (good !== undefined && bad !== undefined && (bad - good) / bad <= precision) break;
-    if (bad === undefined && rate >= maxRate) break;
+    if (next < 1 || (bad === undefined && rate >= maxRate)) break;
+    if (next === rate && good !== undefined) break;
     rate = next;
   }
   return { slo: slo.text, capacity_rps: good ?? 0, steps };

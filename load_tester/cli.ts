@@ -17,7 +17,7 @@ import { findCapacity, formatCapacity } from "./capacity.ts";
 import { LOAD_TEST_SCHEMA, loadTestConfig } from "./config.ts";
 import { LiveMetrics } from "./live_metrics.ts";
 import { Progress } from "./progress.ts";
-import { formatReport } from "./report.ts";
+import { formatReport, notEchoHint } from "./report.ts";
 import { machineInfo, mergeReports, type RunReport, TOOL_VERSION } from "./result.ts";
 import { allFailed, runMatrix, runScenario } from "./runner.ts";
 
@@ -36,7 +36,8 @@ export interface LoadTestCliOptions {
 const USAGE = `deno task load-test [flags]
        deno task load-test merge a.json b.json ... [--format F] [--out FILE]
 
-Runs the [[scenarios]] of load_test.toml (matrix mode) or one scenario from flags.
+Runs the [[scenarios]] of load_test.toml (matrix mode), or one scenario from flags when
+-c, -d, -s, --mode or --rate are given without --config or --scenario.
 --find-capacity searches the highest open-loop rate holding --slo with zero errors.
 merge adds the JSON results of several machines exactly (histograms added, rates summed).`;
 
@@ -84,7 +85,9 @@ export async function loadTestCli(
   let capacityText: string | undefined;
   let exitCode = 0;
   if (command === "merge") {
-    report = mergeReports(await Promise.all(files.map(readInput)));
+    const inputs = await Promise.all(files.map(readInput));
+    refuseDuplicates(files, inputs);
+    report = mergeReports(inputs);
   } else {
     const count = resolved.scenarios.length;
     stderr(
@@ -153,7 +156,8 @@ export async function loadTestCli(
       progress?.stop();
       await endpoint?.shutdown();
     }
-    if (report.scenarios.some(allFailed)) exitCode = 1;
+    // Ctrl+C: the partial report, exit 0 (a scenario cut short may have completed nothing).
+    if (report.scenarios.some(allFailed) && !options.signal?.aborted) exitCode = 1;
   }
 
   const rows = baseline ? compareWithBaseline(report.scenarios, baseline) : undefined;
@@ -175,15 +179,44 @@ export async function loadTestCli(
     stdout(text);
   }
   if (options.signal?.aborted) stderr("stopped early: partial results\n");
-  for (const failed of report.scenarios.filter(allFailed)) {
-    stderr(`scenario ${failed.name}: every request failed (${failed.errors.total} errors)\n`);
+  for (const failed of options.signal?.aborted ? [] : report.scenarios.filter(allFailed)) {
+    stderr(
+      `scenario ${failed.name}: ${
+        failed.errors.total > 0
+          ? `every request failed (${failed.errors.total} errors)`
+          : `no request completed (${failed.unfinished ?? 0} unanswered at the end)`
+      }\n`,
+    );
+    const hint = notEchoHint(failed);
+    if (hint !== undefined) stderr(`scenario ${failed.name}: ${hint}\n`);
   }
   if (rows && config.fail_on_regression !== undefined) {
     const found = regressions(rows, config.fail_on_regression);
     for (const line of found) stderr(`regression: ${line}\n`);
-    if (found.length > 0) exitCode = 1;
+    if (found.length > 0 && !options.signal?.aborted) exitCode = 1;
   }
   return exitCode;
+}
+
+/** The same run given twice (same file, or a copy) would count its requests twice. */
+function refuseDuplicates(files: readonly string[], reports: readonly RunReport[]): void {
+  const seen = new Map<string, string>();
+  reports.forEach((report, i) => {
+    const file = files[i]!;
+    const key = [
+      report.started_at,
+      report.target,
+      ...report.scenarios.map((s) => `${s.name}:${s.histogram}`),
+    ].join("|");
+    const earlier = seen.get(key);
+    if (earlier !== undefined) {
+      throw new ConfigError(
+        `Cannot merge ${file}: it is the same run as ${earlier} (same start time, target and ` +
+          `histograms); merging it would count its requests twice, got '${file}' twice`,
+      );
+    }
+    seen.set(key, file);
+  });
 }
 
 async function readInput(path: string): Promise<RunReport> {

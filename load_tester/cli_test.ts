@@ -27,8 +27,17 @@ async function cli(args: string[]): Promise<Run> {
 Deno.test("CLI runs the seed's load_test.toml unchanged and prints the matrix", NEEDS, async () => {
   const echo = echoServer();
   try {
-    const run = await cli(["--target", echo.addr, "-d", "0.2", "--progress=false"]);
+    const run = await cli([
+      "--config",
+      "load_test.toml",
+      "--target",
+      echo.addr,
+      "-d",
+      "0.2",
+      "--progress=false",
+    ]);
     assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /^load test: 7 scenarios from load_test\.toml against /);
     const table = run.stdout.slice(run.stdout.indexOf("Scenario"));
     assert.match(table, /^Scenario\s+Conns\s+MsgSize\s+Requests\s+RPS\s+p50\s+p95\s+p99\s+Err%/);
     for (
@@ -44,9 +53,22 @@ Deno.test("CLI runs the seed's load_test.toml unchanged and prints the matrix", 
     ) {
       assert.match(table, new RegExp(`\\n${name}\\s+\\d+`), name);
     }
-    assert.match(table, /stress-test\s+500\s+1\.0KB/);
-    assert.match(table, /big-data\s+10\s+64\.0KB/);
+    assert.match(table, /stress-test\s+500\s+1KiB/);
+    assert.match(table, /big-data\s+10\s+64KiB/);
     assert.ok(!/stress-test.*\s100\.00%/.test(table));
+  } finally {
+    await echo.close();
+  }
+});
+
+Deno.test("CLI: flags shaping a scenario without --config run one scenario", NEEDS, async () => {
+  const echo = echoServer();
+  try {
+    const run = await cli(["--target", echo.addr, "-c", "2", "-d", "0.2", "--progress=false"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /^load test: 1 scenario from flags against /);
+    assert.equal(run.stdout.match(/^=== /gm)?.length, 1, run.stdout);
+    assert.match(run.stdout, /=== default \(pingpong\) ===\n.*\n {2}Connections: {3}2\n/);
   } finally {
     await echo.close();
   }
@@ -144,7 +166,17 @@ Deno.test(
       ]);
       assert.equal(fine.code, 0, fine.stderr);
 
-      const merged = await cli(["merge", `${dir}/a.json`, `${dir}/a.json`, "--format", "json"]);
+      const twice = await cli(["merge", `${dir}/a.json`, `${dir}/a.json`, "--format", "json"]);
+      assert.equal(twice.code, 2);
+      assert.match(twice.stderr, /Cannot merge .*a\.json: it is the same run as .*a\.json/);
+      await Deno.copyFile(`${dir}/a.json`, `${dir}/copy.json`);
+      const copied = await cli(["merge", `${dir}/a.json`, `${dir}/copy.json`]);
+      assert.equal(copied.code, 2);
+      assert.match(copied.stderr, /copy\.json: it is the same run as .*a\.json/);
+      const other = structuredClone(doc);
+      other.started_at = "2026-01-01T00:00:00.000Z";
+      await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(other));
+      const merged = await cli(["merge", `${dir}/a.json`, `${dir}/b.json`, "--format", "json"]);
       assert.equal(merged.code, 0, merged.stderr);
       const m = JSON.parse(merged.stdout).scenarios[0];
       assert.equal(m.requests, s.requests * 2);
@@ -174,7 +206,7 @@ Deno.test("CLI prints CSV and Markdown", NEEDS, async () => {
     const md = await cli([...base, "--format", "markdown", "--mode", "churn"]);
     assert.equal(md.code, 0, md.stderr);
     assert.match(md.stdout, /^\| Scenario \| Conns \|/);
-    assert.match(md.stdout, /\n\| default \| 2 \| 1\.0KB \|/);
+    assert.match(md.stdout, /\n\| default \| 2 \| 1KiB \|/);
   } finally {
     await echo.close();
   }
@@ -270,7 +302,8 @@ Deno.test("CLI --find-capacity prints the table of steps", NEEDS, async () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /Capacity search, SLO max<1us with zero errors:/);
     assert.match(run.stdout, /\n\s+1\s+40\s+.*failed: max /);
-    assert.match(run.stdout, /\n\s+2\s+20\s+/);
+    assert.match(run.stdout, /\n\s+2\s+40\s+.*failed: max /);
+    assert.match(run.stdout, /\n\s+3\s+20\s+/);
     assert.match(run.stdout, /Capacity: no tested rate held the SLO/);
     const args = ["--config", "/dev/null", "--target", echo.addr, "-c", "2", "-d", "0.1"];
     const json = await cli([
@@ -286,8 +319,11 @@ Deno.test("CLI --find-capacity prints the table of steps", NEEDS, async () => {
     assert.equal(json.code, 0, json.stderr);
     const doc = JSON.parse(json.stdout);
     assert.equal(doc.capacity[0].capacity_rps, 0);
-    assert.deepEqual(doc.capacity[0].steps.map((s: { rate: number }) => s.rate), [8, 4, 2, 1]);
-    assert.equal(doc.scenarios.length, 4);
+    assert.deepEqual(
+      doc.capacity[0].steps.map((s: { rate: number }) => s.rate),
+      [8, 8, 4, 4, 2, 2, 1, 1],
+    );
+    assert.equal(doc.scenarios.length, 8);
   } finally {
     await echo.close();
   }

@@ -47,6 +47,35 @@ Deno.test("loadTestConfig() reads load_test.toml by default", NEEDS, () => {
   assert.equal(resolved.scenarios.length, 7);
 });
 
+Deno.test(
+  "loadTestConfig(): shaping flags without --config or --scenario run one scenario",
+  NEEDS,
+  () => {
+    for (
+      const flag of [["-c", "50"], ["-d", "1s"], ["-s", "1KiB"], ["--mode", "churn"], [
+        "--rate",
+        "9",
+      ]]
+    ) {
+      const resolved = loadTestConfig(flag, { defaultConfigPath: SEED_FILE });
+      assert.equal(resolved.scenarios.length, 1, flag.join(" "));
+      assert.equal(resolved.matrix, false);
+      assert.equal(resolved.scenarios[0]!.name, "default");
+    }
+    const named = loadTestConfig(["-c", "50", "--scenario", "big-data"], {
+      defaultConfigPath: SEED_FILE,
+    });
+    assert.deepEqual(named.scenarios.map((s) => [s.name, s.connections]), [["big-data", 50]]);
+    const explicit = loadTestConfig(["--config", SEED_FILE, "-c", "50"]);
+    assert.equal(explicit.scenarios.length, 7);
+    assert.ok(explicit.scenarios.every((s) => s.connections === 50));
+    assert.equal(
+      loadTestConfig(["--workers", "2"], { defaultConfigPath: SEED_FILE }).scenarios.length,
+      7,
+    );
+  },
+);
+
 Deno.test("loadTestConfig() without a file runs single mode with the seed's defaults", () => {
   const resolved = loadTestConfig([], { defaultConfigPath: NO_FILE });
   assert.equal(resolved.matrix, false);

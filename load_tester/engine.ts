@@ -1,116 +1,33 @@
 /**
  * The load engine: one scenario's connections on this thread, in closed-loop ping-pong,
- * open loop (fixed rate, latency from the intended send time) or churn mode.
- *
- * The hot loop allocates nothing per request: one payload and one receive buffer per
- * connection, a word-wise comparison, and an HDR histogram with fixed memory.
+ * open loop (fixed rate, latency from the intended send time) or churn mode, speaking the
+ * scenario's protocol (echo, redis, http, raw) on the chosen I/O engine.
  *
  * @module
  */
 
-import {
-  ConnectError,
-  connectTcp,
-  type Engine,
-  type EngineChoice,
-  type NetConn,
-  resolveEngine,
-} from "@monkey/shared";
-import type { Mode } from "./config.ts";
-import { classifyError, emptyErrorCounts, type ErrorCounts, type ErrorKind } from "./errors.ts";
-import { createHistogram, type LatencyHistogram, recordMicros } from "./histogram.ts";
+import { connectTcp, type Engine, type NetConn, resolveEngine } from "@monkey/shared";
+import { classifyError } from "./errors.ts";
+import type { EngineResult, EngineSnapshot, EngineSpec } from "./engine_types.ts";
+import { Meter } from "./meter.ts";
 import { PayloadChecker, randomPayload } from "./payload.ts";
+import { createClient, ECHO_PROTOCOL, type ProtocolSpec } from "./protocols/mod.ts";
+import { echoChurnLoop, echoClosedLoop, echoOpenLoop } from "./protocols/echo.ts";
+import { replyChurnLoop, replyLoop } from "./_reply_session.ts";
+import {
+  closeQuietly,
+  CONNECT_BACKOFF_MS,
+  FAILURE_BACKOFF_MS,
+  type LoopHost,
+  type Slot,
+} from "./_loop_host.ts";
 
-/** What one engine runs. */
-export interface EngineSpec {
-  /** Target `host:port`. */
-  target: string;
-  /** Load mode. */
-  mode: Mode;
-  /** Connections this engine opens. */
-  connections: number;
-  /** Bytes per request. */
-  message_size: number;
-  /** Measured seconds. */
-  duration_secs: number;
-  /** Unmeasured seconds first. */
-  warmup_secs: number;
-  /** Requests/s this engine sends in open loop; 0 = closed loop. */
-  rate: number;
-  /** Connect timeout, and the longest a request may wait for its echo, in seconds. */
-  timeout_secs: number;
-  /** I/O engine of the connections. @default "auto" */
-  engine?: EngineChoice;
-}
+export type { EngineResult, EngineSnapshot, EngineSpec } from "./engine_types.ts";
 
-/** What an engine measured. */
-export interface EngineResult {
-  /** Requests completed and verified after the warmup. */
-  requests: number;
-  /** Errors after the warmup, by kind. */
-  errors: ErrorCounts;
-  /** Measured seconds (warmup end to stop). */
-  duration_secs: number;
-  /** Latency, µs. In open loop: from the intended send time. In churn: connect + exchange. */
-  latency: LatencyHistogram;
-  /** Open loop only: latency from the actual send time (what coordinated omission shows). */
-  uncorrected: LatencyHistogram | undefined;
-  /** Churn only: connect latency, µs. */
-  connect: LatencyHistogram | undefined;
-  /** Payload bytes sent in completed requests. */
-  bytes_up: number;
-  /** Payload bytes received in completed requests. */
-  bytes_down: number;
-}
-
-/** A live view of a running engine, for progress lines and the metrics endpoint. */
-export interface EngineSnapshot {
-  /** Requests so far (after warmup). */
-  requests: number;
-  /** Errors so far, by kind. */
-  errors: ErrorCounts;
-  /** Seconds measured so far (0 during warmup). */
-  elapsed_secs: number;
-  /** True during warmup. */
-  warming_up: boolean;
-  /** Latency so far. */
-  latency: LatencyHistogram;
-}
-
-class LoadError extends Error {
-  readonly kind: ErrorKind;
-  constructor(kind: ErrorKind, message: string) {
-    super(message);
-    this.kind = kind;
-  }
-}
-
-interface Slot {
-  index: number;
-  conn: NetConn | undefined;
-  checker: PayloadChecker;
-  /** performance.now() when the request in flight was sent; 0 when idle. */
-  since: number;
-  timedOut: boolean;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  next?: number;
-  wake: (() => void) | undefined;
-}
-
-/** Pause after a failed connect before the next attempt. */
-const CONNECT_BACKOFF_MS = 100;
-/** Pause after a connection failed mid-request, before reconnecting. */
-const FAILURE_BACKOFF_MS = 10;
+/** `stopped` reads the clock once per this many + 1 calls (a mask). */
+const CLOCK_EVERY = 15;
 /** How often the watchdog looks for requests past the timeout. */
 const WATCHDOG_MS = 50;
-const US_PER_MS = 1000;
-/**
- * Open loop: a request may go out this many ms before its intended time. Timers here fire
- * 1-2 ms late, so sleeping to the exact time would add the timer's lateness to every latency;
- * instead the sleep ends early and latency counts from the earlier of intended and actual
- * send time. A connection is never more than this far ahead of its schedule, so the rate holds.
- */
-const SEND_AHEAD_MS = 2;
 
 /**
  * Runs one scenario's share of connections on the current thread.
@@ -125,12 +42,17 @@ const SEND_AHEAD_MS = 2;
 export class LoadEngine {
   readonly #spec: EngineSpec;
   readonly #io: Engine;
-  readonly #latency = createHistogram();
-  readonly #uncorrected: LatencyHistogram | undefined;
-  readonly #connect: LatencyHistogram | undefined;
-  #requests = 0;
-  #errors = emptyErrorCounts();
+  readonly #meter: Meter;
+  /** Open loop: ms between one connection's requests; 0 in closed loop. */
+  readonly #interval: number;
+  /** What the per-connection loops see of this engine. */
+  readonly #host: LoopHost;
+  readonly #protocol: ProtocolSpec;
+  readonly #mixLabels: readonly string[];
   #stopped = false;
+  #deadline = 0;
+  #asked = 0;
+  #warmupEnd = 0;
   #warmingUp = false;
   #measureStart = 0;
   #stopTime = 0;
@@ -141,12 +63,46 @@ export class LoadEngine {
    * Prepare an engine; nothing connects until {@linkcode LoadEngine.run}.
    *
    * @param spec What to run.
+   * @throws {ConfigError} On bad protocol settings.
    */
   constructor(spec: EngineSpec) {
-    this.#spec = spec;
+    this.#protocol = spec.protocol ?? ECHO_PROTOCOL;
+    this.#spec = { ...spec, protocol: this.#protocol };
     this.#io = resolveEngine(spec.engine ?? "auto");
-    this.#uncorrected = spec.rate > 0 ? createHistogram() : undefined;
-    this.#connect = spec.mode === "churn" ? createHistogram() : undefined;
+    this.#mixLabels = this.#protocol.protocol === "echo"
+      ? ["echo"]
+      : createClient(this.#protocol).mix;
+    this.#meter = new Meter({
+      uncorrected: spec.rate > 0,
+      connect: spec.mode === "churn",
+      mix: this.#mixLabels.length,
+    });
+    this.#interval = spec.rate > 0 ? (spec.connections / spec.rate) * 1000 : 0;
+    const isStopped = () => this.#isStopped();
+    this.#host = {
+      spec: this.#spec,
+      io: this.#io,
+      meter: this.#meter,
+      interval: this.#interval,
+      get stopped() {
+        return isStopped();
+      },
+      sleep: (slot, ms) => this.#sleep(slot, ms),
+      nextIntended: (slot, interval) => this.#nextIntended(slot, interval),
+      fail: (slot, error) => this.#fail(slot, error),
+    };
+  }
+
+  /** True once the run is over. */
+  #isStopped(): boolean {
+    // The loops ask before every request: the clock is checked here too, because a busy
+    // epoll loop can hold back timers (the stop timer fired up to 2 s late at 1 s runs).
+    if (!this.#stopped && this.#deadline > 0 && (++this.#asked & CLOCK_EVERY) === 0) {
+      const now = performance.now();
+      if (this.#warmingUp && now >= this.#warmupEnd) this.#endWarmup();
+      if (now >= this.#deadline) this.stop();
+    }
+    return this.#stopped;
   }
 
   /**
@@ -157,13 +113,13 @@ export class LoadEngine {
   snapshot(): EngineSnapshot {
     const end = this.#stopTime > 0 ? this.#stopTime : performance.now();
     return {
-      requests: this.#requests,
-      errors: this.#errors,
+      requests: this.#meter.requests,
+      errors: this.#meter.errors,
       elapsed_secs: this.#warmingUp || this.#measureStart === 0
         ? 0
         : (end - this.#measureStart) / 1000,
       warming_up: this.#warmingUp,
-      latency: this.#latency,
+      latency: this.#meter.latency,
     };
   }
 
@@ -172,12 +128,25 @@ export class LoadEngine {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#stopTime = performance.now();
+    this.#countInFlight();
     for (const slot of this.#slots) {
       if (slot.conn !== undefined) closeQuietly(slot.conn);
       slot.conn = undefined;
       if (slot.timer !== undefined) clearTimeout(slot.timer);
       slot.timer = undefined;
       slot.wake?.();
+    }
+  }
+
+  /** Requests in flight at the end: timeouts when older than the timeout, else unfinished. */
+  #countInFlight(): void {
+    if (this.#warmingUp || this.#measureStart === 0) return;
+    const limit = this.#stopTime - this.#spec.timeout_secs * 1000;
+    for (const slot of this.#slots) {
+      if (slot.conn === undefined || slot.since === 0) continue;
+      const inflight = slot.session !== undefined ? slot.session.inflight : 1;
+      if (slot.since < limit) this.#meter.errors.timeout += inflight;
+      else this.#meter.unfinished += inflight;
     }
   }
 
@@ -198,10 +167,12 @@ export class LoadEngine {
       if (spec.mode !== "churn") closeQuietly(first);
       return this.#result();
     }
+    const echo = this.#protocol.protocol === "echo";
     this.#slots = Array.from({ length: spec.connections }, (_, index) => ({
       index,
       conn: undefined,
-      checker: new PayloadChecker(randomPayload(spec.message_size)),
+      checker: echo ? new PayloadChecker(randomPayload(spec.message_size)) : undefined,
+      session: undefined,
       since: 0,
       timedOut: false,
       timer: undefined,
@@ -216,6 +187,8 @@ export class LoadEngine {
     this.#origin = performance.now();
     this.#warmingUp = spec.warmup_secs > 0;
     if (!this.#warmingUp) this.#measureStart = this.#origin;
+    this.#warmupEnd = this.#origin + spec.warmup_secs * 1000;
+    this.#deadline = this.#warmupEnd + spec.duration_secs * 1000;
     const warmupTimer = this.#warmingUp
       ? setTimeout(() => this.#endWarmup(), spec.warmup_secs * 1000)
       : undefined;
@@ -238,27 +211,31 @@ export class LoadEngine {
 
   #result(): EngineResult {
     const size = this.#spec.message_size;
+    const meter = this.#meter;
     const measured = this.#measureStart === 0 || this.#warmingUp
       ? 0
       : Math.max(0, ((this.#stopTime || performance.now()) - this.#measureStart) / 1000);
+    const echo = this.#protocol.protocol === "echo";
     return {
-      requests: this.#requests,
-      errors: this.#errors,
+      requests: meter.requests,
+      errors: meter.errors,
+      samples: meter.samples,
       duration_secs: measured,
-      latency: this.#latency,
-      uncorrected: this.#uncorrected,
-      connect: this.#connect,
-      bytes_up: this.#requests * size,
-      bytes_down: this.#requests * size,
+      latency: meter.latency,
+      uncorrected: meter.uncorrected,
+      connect: meter.connect,
+      bytes_up: echo ? meter.requests * size : 0,
+      bytes_down: echo ? meter.requests * size : 0,
+      status_codes: meter.statusCodes(),
+      mix: this.#mixLabels.map((request, i) => ({ request, requests: meter.mix[i]! })),
+      reconnects: meter.reconnects,
+      unfinished: meter.unfinished,
     };
   }
 
   #endWarmup(): void {
-    this.#latency.reset();
-    this.#uncorrected?.reset();
-    this.#connect?.reset();
-    this.#requests = 0;
-    this.#errors = emptyErrorCounts();
+    if (!this.#warmingUp) return;
+    this.#meter.reset();
     this.#warmingUp = false;
     this.#measureStart = performance.now();
   }
@@ -274,21 +251,29 @@ export class LoadEngine {
     }
   }
 
-  #count(kind: ErrorKind): void {
-    this.#errors[kind]++;
-  }
-
+  /**
+   * Count a failed connection (nothing once stopped) and drop it.
+   *
+   * @param slot The connection's state.
+   * @param error What it failed with.
+   */
   #fail(slot: Slot, error: unknown): void {
     if (slot.conn !== undefined) closeQuietly(slot.conn);
     slot.conn = undefined;
     slot.since = 0;
     if (this.#stopped) return;
+    const lost = slot.session?.inflight ?? 1;
     if (slot.timedOut) {
       slot.timedOut = false;
-      this.#count("timeout");
+      this.#meter.errors.timeout += Math.max(1, lost);
       return;
     }
-    this.#count(error instanceof LoadError ? error.kind : classifyError(error));
+    this.#meter.error(
+      classifyError(error),
+      error instanceof Error && !(error instanceof Deno.errors.BadResource)
+        ? error.message
+        : undefined,
+    );
   }
 
   async #open(slot: Slot): Promise<boolean> {
@@ -304,11 +289,18 @@ export class LoadEngine {
       }
       return true;
     } catch (error) {
-      if (!this.#stopped) this.#count(classifyError(error));
+      if (!this.#stopped) this.#meter.error(classifyError(error));
       return false;
     }
   }
 
+  /**
+   * Sleep, woken early by {@linkcode LoadEngine.stop}.
+   *
+   * @param slot The sleeping connection.
+   * @param ms How long.
+   * @returns When done.
+   */
   #sleep(slot: Slot, ms: number): Promise<void> {
     return new Promise((resolve) => {
       slot.wake = () => {
@@ -320,99 +312,13 @@ export class LoadEngine {
     });
   }
 
-  async #loop(slot: Slot): Promise<void> {
-    const spec = this.#spec;
-    if (spec.mode === "churn") return await this.#churnLoop(slot);
-    while (!this.#stopped) {
-      if (slot.conn === undefined) {
-        if (!(await this.#open(slot))) {
-          if (!this.#stopped) await this.#sleep(slot, CONNECT_BACKOFF_MS);
-          continue;
-        }
-      }
-      try {
-        if (spec.rate > 0) await this.#openLoop(slot, slot.conn!);
-        else await this.#closedLoop(slot, slot.conn!);
-      } catch (error) {
-        this.#fail(slot, error);
-        // A server that resets or closes every connection would otherwise be hammered.
-        if (!this.#stopped) await this.#sleep(slot, FAILURE_BACKOFF_MS);
-      }
-    }
-  }
-
-  /** Closed-loop ping-pong: the hot loop. */
-  async #closedLoop(slot: Slot, conn: NetConn): Promise<void> {
-    const checker = slot.checker;
-    const payload = checker.payload;
-    const received = checker.received;
-    const size = payload.length;
-    const latency = this.#latency;
-    if (size > CONCURRENT_ABOVE) return await this.#openLoop(slot, conn, 0);
-    while (!this.#stopped) {
-      const sent = performance.now();
-      slot.since = sent;
-      // The exchange is inlined: one await per write and per read, no extra promise.
-      let written = await conn.write(payload);
-      while (written < size) written += await conn.write(payload.subarray(written));
-      let got = await conn.read(received);
-      if (got === null) throw new LoadError("short_read", "connection closed before the echo");
-      while (got < size) {
-        const n = await conn.read(received.subarray(got));
-        if (n === null) throw new LoadError("short_read", `connection closed after ${got} bytes`);
-        got += n;
-      }
-      slot.since = 0;
-      if (!checker.matches()) {
-        this.#count("mismatch");
-        continue;
-      }
-      recordMicros(latency, (performance.now() - sent) * US_PER_MS);
-      this.#requests++;
-    }
-  }
-
   /**
-   * Open loop: requests at fixed intervals; latency from the intended send time. With
-   * `interval` 0 it is a closed loop for large messages (no schedule).
+   * Slot `i`'s k-th intended send time: staggered so connections do not fire together.
+   *
+   * @param slot The connection.
+   * @param interval Ms between its requests.
+   * @returns The intended time (performance.now() clock).
    */
-  async #openLoop(slot: Slot, conn: NetConn, interval = this.#intervalMs()): Promise<void> {
-    const checker = slot.checker;
-    const payload = checker.payload;
-    const received = checker.received;
-    const size = payload.length;
-    const latency = this.#latency;
-    const uncorrected = this.#uncorrected;
-    while (!this.#stopped) {
-      const intended = interval > 0 ? this.#nextIntended(slot, interval) : 0;
-      const wait = intended - performance.now();
-      if (interval > 0 && wait > SEND_AHEAD_MS) {
-        await this.#sleep(slot, wait - SEND_AHEAD_MS);
-        if (this.#stopped) return;
-      }
-      const sent = performance.now();
-      slot.since = sent;
-      await exchange(conn, payload, received, size);
-      slot.since = 0;
-      if (!checker.matches()) {
-        this.#count("mismatch");
-        continue;
-      }
-      const done = performance.now();
-      recordMicros(
-        latency,
-        (done - (interval > 0 && intended < sent ? intended : sent)) * US_PER_MS,
-      );
-      if (uncorrected) recordMicros(uncorrected, (done - sent) * US_PER_MS);
-      this.#requests++;
-    }
-  }
-
-  #intervalMs(): number {
-    return (this.#spec.connections / this.#spec.rate) * 1000;
-  }
-
-  /** Slot `i`'s k-th intended send time: staggered so connections do not fire together. */
   #nextIntended(slot: Slot, interval: number): number {
     if (slot.next === undefined) {
       slot.next = this.#origin + (slot.index * interval) / this.#spec.connections;
@@ -422,113 +328,33 @@ export class LoadEngine {
     return intended;
   }
 
-  /**
-   * Churn: connect, one exchange, close; open loop too when a rate is set. The client closes
-   * first, so TIME_WAIT stays on this machine: long churn runs against a remote target need
-   * `net.ipv4.tcp_tw_reuse` (on by default for loopback only) or a wide port range.
-   */
-  async #churnLoop(slot: Slot): Promise<void> {
+  async #loop(slot: Slot): Promise<void> {
     const spec = this.#spec;
-    const checker = slot.checker;
-    const payload = checker.payload;
-    const received = checker.received;
-    const size = payload.length;
-    const timeoutMs = spec.timeout_secs * 1000;
-    const interval = spec.rate > 0 ? this.#intervalMs() : 0;
-    while (!this.#stopped) {
-      let intended = 0;
-      if (interval > 0) {
-        intended = this.#nextIntended(slot, interval);
-        const wait = intended - performance.now();
-        if (wait > SEND_AHEAD_MS) {
-          await this.#sleep(slot, wait - SEND_AHEAD_MS);
-          if (this.#stopped) return;
-        }
-      }
-      const start = performance.now();
-      if (interval === 0 || start < intended) intended = start;
-      try {
-        slot.conn = await connectTcp(spec.target, { timeoutMs, engine: this.#io });
-      } catch (error) {
-        if (this.#stopped) return;
-        this.#count(classifyError(error));
-        if (error instanceof ConnectError && interval === 0) {
-          await this.#sleep(slot, CONNECT_BACKOFF_MS);
-        }
-        continue;
-      }
-      if (this.#stopped) {
-        closeQuietly(slot.conn);
-        slot.conn = undefined;
-        return;
-      }
-      const connected = performance.now();
-      try {
-        slot.since = connected;
-        await exchange(slot.conn, payload, received, size);
-        slot.since = 0;
-        closeQuietly(slot.conn);
-        slot.conn = undefined;
-        if (!checker.matches()) {
-          this.#count("mismatch");
+    const echo = this.#protocol.protocol === "echo";
+    if (spec.mode === "churn") {
+      return echo ? await echoChurnLoop(this.#host, slot) : await replyChurnLoop(this.#host, slot);
+    }
+    while (!this.#isStopped()) {
+      if (slot.conn === undefined) {
+        if (!(await this.#open(slot))) {
+          if (!this.#stopped) await this.#sleep(slot, CONNECT_BACKOFF_MS);
           continue;
         }
+      }
+      try {
+        await this.#connLoop(slot, slot.conn!, echo);
       } catch (error) {
         this.#fail(slot, error);
-        if (interval === 0 && !this.#stopped) await this.#sleep(slot, FAILURE_BACKOFF_MS);
-        continue;
+        // A server that resets or closes every connection would otherwise be hammered.
+        if (!this.#stopped) await this.#sleep(slot, FAILURE_BACKOFF_MS);
       }
-      const done = performance.now();
-      recordMicros(this.#connect!, (connected - start) * US_PER_MS);
-      recordMicros(this.#latency, (done - intended) * US_PER_MS);
-      if (this.#uncorrected) recordMicros(this.#uncorrected, (done - start) * US_PER_MS);
-      this.#requests++;
     }
   }
-}
 
-/**
- * Messages above this are written and read concurrently: written first, a message larger than
- * the socket buffers would deadlock against an echo server blocked on its own write.
- */
-const CONCURRENT_ABOVE = 256 * 1024;
-
-/** Write the payload, read exactly its length back. */
-async function exchange(
-  conn: NetConn,
-  payload: Uint8Array,
-  received: Uint8Array,
-  size: number,
-): Promise<void> {
-  if (size > CONCURRENT_ABOVE) {
-    await Promise.all([writeAll(conn, payload), readFull(conn, received, size)]);
-    return;
-  }
-  await writeAll(conn, payload);
-  await readFull(conn, received, size);
-}
-
-async function writeAll(conn: NetConn, payload: Uint8Array): Promise<void> {
-  let written = await conn.write(payload);
-  while (written < payload.length) written += await conn.write(payload.subarray(written));
-}
-
-async function readFull(conn: NetConn, received: Uint8Array, size: number): Promise<void> {
-  let got = await conn.read(received);
-  if (got === null) throw new LoadError("short_read", "connection closed before the echo");
-  while (got < size) {
-    const n = await conn.read(received.subarray(got));
-    if (n === null) {
-      throw new LoadError("short_read", `connection closed after ${got} of ${size} bytes`);
-    }
-    got += n;
-  }
-}
-
-function closeQuietly(conn: { close(): void }): void {
-  try {
-    conn.close();
-  } catch (error) {
-    if (!(error instanceof Deno.errors.BadResource)) throw error;
+  #connLoop(slot: Slot, conn: NetConn, echo: boolean): Promise<void> {
+    if (!echo) return replyLoop(this.#host, slot, conn);
+    return this.#spec.rate > 0
+      ? echoOpenLoop(this.#host, slot, conn)
+      : echoClosedLoop(this.#host, slot, conn);
   }
 }

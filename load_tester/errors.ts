@@ -16,6 +16,9 @@ export const ERROR_KINDS = [
   "timeout",
   "mismatch",
   "short_read",
+  "reply_error",
+  "http_status",
+  "unexpected_reply",
   "other",
 ] as const;
 
@@ -82,5 +85,22 @@ export function classifyError(error: unknown): ErrorKind {
   }
   if (error instanceof Deno.errors.TimedOut) return "timeout";
   if (error instanceof Deno.errors.UnexpectedEof) return "short_read";
+  if (error instanceof LoadError) return error.kind;
   return "other";
+}
+
+/** A failure a load loop throws with its kind (a short read, a reply that cannot be parsed). */
+export class LoadError extends Error {
+  /** Its kind. */
+  readonly kind: ErrorKind;
+  /**
+   * A failure of a known kind.
+   *
+   * @param kind Its kind.
+   * @param message What happened.
+   */
+  constructor(kind: ErrorKind, message: string) {
+    super(message);
+    this.kind = kind;
+  }
 }

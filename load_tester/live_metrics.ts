@@ -26,6 +26,17 @@ const QUANTILES: ReadonlyArray<readonly [string, keyof LiveStatus["latency"]]> =
   ["1", "max"],
 ];
 
+const LATENCY = "monkey_load_latency_seconds";
+const US_PER_SECOND = 1_000_000;
+
+function seconds(micros: number): string {
+  return String(micros / US_PER_SECOND);
+}
+
+function escapeLabel(value: string): string {
+  return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+}
+
 /**
  * The live metrics' HTTP app (a Hono app) as callers use it: in process without a socket, or as
  * a `Deno.serve` handler.
@@ -85,18 +96,6 @@ export class LiveMetrics {
         ),
     );
     r.collect(
-      "monkey_load_latency_microseconds",
-      "Request latency quantiles so far, microseconds",
-      "gauge",
-      () =>
-        this.#all().flatMap((s) =>
-          QUANTILES.map(([q, key]): [Labels, number] => [
-            { scenario: s.scenario, quantile: q },
-            s.latency[key],
-          ])
-        ),
-    );
-    r.collect(
       "monkey_load_elapsed_seconds",
       "Measured seconds so far, per scenario",
       "gauge",
@@ -104,7 +103,7 @@ export class LiveMetrics {
     );
     this.#app = createMetricsApp({
       service: "load-tester",
-      prometheus: () => r.render(),
+      prometheus: () => r.render() + this.#latencySummary(),
       snapshot: () => ({ scenarios: this.#all() }),
       healthy: () => true,
     });
@@ -144,6 +143,29 @@ export class LiveMetrics {
   end(result: ScenarioResult): void {
     this.#current = undefined;
     this.#finished.push(result);
+  }
+
+  /**
+   * Latency as a Prometheus summary in seconds: quantiles of the run's HdrHistogram so far,
+   * `_sum` (mean x count) and `_count` (completed requests). The registry has no summary type, so
+   * the family is rendered here.
+   */
+  #latencySummary(): string {
+    const all = this.#all();
+    if (all.length === 0) return "";
+    const lines = [
+      `# HELP ${LATENCY} Request latency so far, seconds (quantiles from an HdrHistogram)`,
+      `# TYPE ${LATENCY} summary`,
+    ];
+    for (const s of all) {
+      const scenario = `scenario="${escapeLabel(s.scenario)}"`;
+      for (const [q, key] of QUANTILES) {
+        lines.push(`${LATENCY}{${scenario},quantile="${q}"} ${seconds(s.latency[key])}`);
+      }
+      lines.push(`${LATENCY}_sum{${scenario}} ${seconds(s.latency.mean * s.requests)}`);
+      lines.push(`${LATENCY}_count{${scenario}} ${s.requests}`);
+    }
+    return lines.join("\n") + "\n";
   }
 
   #all(): LiveStatus[] {

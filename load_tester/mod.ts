@@ -4,6 +4,9 @@
  * - {@linkcode runScenario} / {@linkcode runMatrix}: run scenarios (ping-pong, churn, open
  *   loop) against a target and get results with HDR latency histograms.
  * - {@linkcode loadTestConfig}: the seed's `load_test.toml` schema plus flags.
+ * - Protocols: `echo` (every byte verified), `redis` ({@linkcode RedisClient}), `http`
+ *   ({@linkcode HttpClient}) and `raw` ({@linkcode RawClient}), with request templates
+ *   ({@linkcode Template}) and pipelining.
  * - {@linkcode formatReport}: table, JSON, CSV or Markdown.
  * - {@linkcode mergeReports}: add results of several machines exactly.
  * - {@linkcode compareWithBaseline}, {@linkcode findCapacity}, {@linkcode loadTestCli}.
@@ -31,6 +34,7 @@ export * from "./histogram.ts";
 export * from "./live_metrics.ts";
 export * from "./payload.ts";
 export * from "./progress.ts";
+export * from "./protocols/mod.ts";
 export * from "./report.ts";
 export * from "./result.ts";
 export * from "./runner.ts";
@@ -42,6 +46,7 @@ export { TOOL_VERSION as VERSION } from "./result.ts";
 export type {
   ConfigOf,
   EngineChoice,
+  EngineName,
   HttpEndpoint,
   Logger,
   LoggerOptions,

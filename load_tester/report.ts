@@ -5,7 +5,7 @@
  * @module
  */
 
-import { formatBytes, formatMicros } from "@monkey/shared";
+import { formatMicros } from "@monkey/shared";
 import type { Format } from "./config.ts";
 import type { BaselineRow } from "./baseline.ts";
 import type { RunReport, ScenarioResult } from "./result.ts";
@@ -32,18 +32,27 @@ const BASELINE_HEADER = ["ΔRPS", "Δp99"];
  */
 export function formatScenario(result: ScenarioResult): string {
   const l = result.latency_us;
+  const protocol = result.protocol ?? "echo";
+  const echo = protocol === "echo";
+  const pipeline = (result.pipeline ?? 1) > 1 ? `, pipeline ${result.pipeline}` : "";
   const lines = [
-    `=== ${result.name} (${result.mode}${
+    `=== ${result.name} (${result.mode}${echo ? "" : `, ${protocol}`}${pipeline}${
       result.target_rate > 0 ? `, open loop at ${fmtInt(result.target_rate)} req/s` : ""
     }) ===`,
     `  Duration:      ${result.duration_secs.toFixed(2)}s`,
     `  Connections:   ${result.connections}`,
-    `  Message size:  ${formatBytes(result.message_size)}`,
+    ...(echo ? [`  Message size:  ${formatSize(result.message_size)}`] : []),
     `  Requests:      ${fmtInt(result.requests)}`,
+    ...mixLines(result),
     `  Requests/s:    ${fmtInt(result.rps)}${result.mode === "churn" ? " (connections/s)" : ""}`,
-    `  Throughput:    up ${formatBytes(result.throughput_up_bps)}/s, down ${
-      formatBytes(result.throughput_down_bps)
-    }/s`,
+    ...(echo
+      ? [
+        `  Throughput:    up ${formatSize(result.throughput_up_bps)}/s, down ${
+          formatSize(result.throughput_down_bps)
+        }/s`,
+      ]
+      : []),
+    ...httpLines(result),
     "  Latency:       min      mean     p50      p90      p95      p99      p99.9    max",
     latencyRow(result.mode === "churn" ? "exchange" : "", l),
   ];
@@ -57,7 +66,50 @@ export function formatScenario(result: ScenarioResult): string {
       kinds.length > 0 ? ": " + kinds.map(([k, n]) => `${k} ${n}`).join(", ") : ""
     }`,
   );
+  for (const [kind, samples] of Object.entries(result.errors.samples ?? {})) {
+    for (const sample of samples) lines.push(`    ${kind}: ${sample}`);
+  }
+  const hint = notEchoHint(result);
+  if (hint !== undefined) lines.push(`  Note:          ${hint}`);
+  if ((result.unfinished ?? 0) > 0) {
+    lines.push(`  Unfinished:    ${fmtInt(result.unfinished!)} (in flight at the end, not errors)`);
+  }
   return lines.join("\n");
+}
+
+/**
+ * When an echo scenario got no reply matching what it sent (mismatches, timeouts, requests left
+ * unanswered), the target is most likely not an echo server: say so and name `--protocol`.
+ *
+ * @param result A scenario result.
+ * @returns The note, or undefined.
+ */
+export function notEchoHint(result: ScenarioResult): string | undefined {
+  if ((result.protocol ?? "echo") !== "echo" || result.requests > 0) return undefined;
+  const k = result.errors.by_kind;
+  const noEcho = (k["mismatch"] ?? 0) + (k["timeout"] ?? 0) + (k["short_read"] ?? 0) +
+    (result.unfinished ?? 0);
+  if (noEcho === 0) return undefined;
+  return "no reply matched an echo of what was sent: the target does not echo; " +
+    "for Redis, HTTP or another protocol use --protocol redis, http or raw";
+}
+
+function mixLines(result: ScenarioResult): string[] {
+  const mix = result.mix ?? [];
+  if (mix.length < 2) return [];
+  return mix.map((m) => `    ${fmtInt(m.requests).padStart(10)}  ${m.request}`);
+}
+
+function httpLines(result: ScenarioResult): string[] {
+  if (result.http_status === undefined) return [];
+  const classes = Object.entries(result.http_status).map(([c, n]) => `${c} ${fmtInt(n)}`);
+  const codes = Object.entries(result.http_codes ?? {}).map(([c, n]) => `${c} ${fmtInt(n)}`);
+  return [
+    `  HTTP status:   ${classes.join(", ") || "none"}${
+      codes.length > 0 ? ` (${codes.join(", ")})` : ""
+    }`,
+    `  Reconnects:    ${fmtInt(result.reconnects ?? 0)} (server closed keep-alive connections)`,
+  ];
 }
 
 function latencyRow(label: string, l: ScenarioResult["latency_us"]): string {
@@ -71,7 +123,7 @@ function matrixRows(results: readonly ScenarioResult[]): string[][] {
   return results.map((r) => [
     r.name,
     String(r.connections),
-    formatBytes(r.message_size),
+    (r.protocol ?? "echo") === "echo" ? formatSize(r.message_size) : r.protocol!,
     fmtInt(r.requests),
     fmtInt(r.rps),
     formatMicros(r.latency_us.p50),
@@ -231,6 +283,30 @@ export function formatReport(
       return parts.join("\n\n") + "\n";
     }
   }
+}
+
+const SIZE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
+const KIB = 1024;
+
+/**
+ * A byte count in the units `--size` takes: `64B`, `1KiB`, `1.5KiB`, `64KiB`, `16.8MiB`.
+ *
+ * @param bytes Bytes.
+ * @returns The text (whole numbers without decimals).
+ * @example
+ * ```ts
+ * formatSize(1024); // "1KiB"
+ * ```
+ */
+export function formatSize(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= KIB && unit < SIZE_UNITS.length - 1) {
+    value /= KIB;
+    unit++;
+  }
+  const text = unit === 0 || Number.isInteger(value) ? String(Math.round(value)) : value.toFixed(1);
+  return `${text}${SIZE_UNITS[unit]}`;
 }
 
 function fmtInt(n: number): string {

@@ -6,6 +6,7 @@ import {
   formatMatrixTable,
   formatReport,
   formatScenario,
+  formatSize,
 } from "./report.ts";
 import { fakeReport, fakeResult } from "./_testing.ts";
 
@@ -40,7 +41,7 @@ Deno.test("formatMatrixTable() prints the seed's matrix columns, one row per sce
   assert.equal(lines.length, 4);
   assert.match(
     lines[3]!,
-    /^big-data\s+10\s+1\.0KB\s+100\s+100\s+4\.00ms\s+4\.00ms\s+4\.00ms\s+0\.99%$/,
+    /^big-data\s+10\s+1KiB\s+100\s+100\s+4\.00ms\s+4\.00ms\s+4\.00ms\s+0\.99%$/,
   );
 });
 
@@ -99,4 +100,15 @@ Deno.test("formatReport() table adds the matrix table for a matrix run", () => {
   assert.ok(text.includes("Scenario"));
   const single = formatReport(fakeReport(results.slice(0, 1)), "table");
   assert.ok(!single.includes("MsgSize"));
+});
+
+Deno.test("formatSize() prints sizes in the units --size takes", () => {
+  assert.equal(formatSize(64), "64B");
+  assert.equal(formatSize(1024), "1KiB");
+  assert.equal(formatSize(1536), "1.5KiB");
+  assert.equal(formatSize(65536), "64KiB");
+  assert.equal(formatSize(17_616_077), "16.8MiB");
+  const report = formatScenario(fakeResult("a", [100]));
+  assert.match(report, /Message size: {2}1KiB\n/);
+  assert.match(report, /Throughput: {4}up 1KiB\/s, down 1KiB\/s/);
 });

@@ -8,6 +8,8 @@
 import type { Mode } from "./config.ts";
 import type { EngineResult } from "./engine.ts";
 import { addErrorCounts, totalErrors } from "./errors.ts";
+import { SAMPLES_PER_KIND } from "./meter.ts";
+import { statusClasses } from "./protocols/http.ts";
 import {
   decodeHistogram,
   encodeHistogram,
@@ -26,6 +28,16 @@ export interface ErrorSummary {
   total: number;
   /** Errors per kind (kinds with zero count included). */
   by_kind: Record<string, number>;
+  /** Up to three samples per kind (the server's message, an escaped reply). */
+  samples?: Record<string, string[]>;
+}
+
+/** One entry of the command / request mix. */
+export interface MixEntry {
+  /** The command or request as given. */
+  request: string;
+  /** Completed requests. */
+  requests: number;
 }
 
 /** One scenario's result, as in the JSON output. */
@@ -34,6 +46,20 @@ export interface ScenarioResult {
   name: string;
   /** Load mode. */
   mode: Mode;
+  /** Protocol: echo, redis, http or raw (absent in older results: echo). */
+  protocol?: string;
+  /** Requests in flight per connection. */
+  pipeline?: number;
+  /** Commands / requests and how many of each completed (not echo). */
+  mix?: MixEntry[];
+  /** http: responses by status class (`2xx`). */
+  http_status?: Record<string, number>;
+  /** http: responses by status code. */
+  http_codes?: Record<string, number>;
+  /** http: connections re-opened after the server closed them between responses. */
+  reconnects?: number;
+  /** Requests still in flight at the end, younger than the timeout (not errors). */
+  unfinished?: number;
   /** Connections (summed over merged results). */
   connections: number;
   /** Bytes per request. */
@@ -125,6 +151,10 @@ export interface ScenarioShape {
   name: string;
   /** Mode. */
   mode: Mode;
+  /** Protocol. @default "echo" */
+  protocol?: string;
+  /** Requests in flight per connection. @default 1 */
+  pipeline?: number;
   /** Connections. */
   connections: number;
   /** Bytes per request. */
@@ -160,6 +190,13 @@ export function buildResult(scenario: ScenarioShape, measured: EngineResult): Sc
     error_rate: errorRate(measured.requests, errors),
     histogram: encodeHistogram(measured.latency),
   };
+  addProtocolFields(result, scenario, {
+    mix: measured.mix,
+    codes: measured.status_codes,
+    samples: measured.samples,
+    reconnects: measured.reconnects,
+    unfinished: measured.unfinished,
+  });
   if (measured.uncorrected) {
     result.uncorrected_latency_us = summarize(measured.uncorrected);
     result.uncorrected_histogram = encodeHistogram(measured.uncorrected);
@@ -205,6 +242,29 @@ export function mergeResults(results: readonly ScenarioResult[]): ScenarioResult
     error_rate: errorRate(requests, errors),
     histogram: encodeHistogram(latency),
   };
+  const samples: Record<string, string[]> = {};
+  const codes: Record<string, number> = {};
+  let mix: MixEntry[] | undefined;
+  for (const r of results) {
+    for (const [kind, list] of Object.entries(r.errors.samples ?? {})) {
+      const into = (samples[kind] ??= []);
+      for (const s of list) if (into.length < SAMPLES_PER_KIND && !into.includes(s)) into.push(s);
+    }
+    addErrorCounts(codes, r.http_codes ?? {});
+    if (r.mix) {
+      mix ??= r.mix.map((m) => ({ request: m.request, requests: 0 }));
+      r.mix.forEach((m, i) => {
+        if (mix![i]) mix![i]!.requests += m.requests;
+      });
+    }
+  }
+  addProtocolFields(merged, { protocol: first.protocol ?? "echo", pipeline: first.pipeline ?? 1 }, {
+    mix: mix ?? [],
+    codes,
+    samples,
+    reconnects: sum(results, (r) => r.reconnects ?? 0),
+    unfinished: sum(results, (r) => r.unfinished ?? 0),
+  });
   const uncorrected = results.map((r) => r.uncorrected_histogram);
   if (uncorrected.every((h) => h !== undefined)) {
     const h = mergeEncoded(uncorrected as string[]);
@@ -276,6 +336,33 @@ export function machineInfo(): MachineInfo {
     os: `${Deno.build.os} ${Deno.build.arch}`,
     deno: Deno.version.deno,
   };
+}
+
+function addProtocolFields(
+  result: ScenarioResult,
+  shape: { protocol?: string; pipeline?: number },
+  extra: {
+    mix: MixEntry[];
+    codes: Record<string, number>;
+    samples: Record<string, string[]>;
+    reconnects: number;
+    unfinished: number;
+  },
+): void {
+  const protocol = shape.protocol ?? "echo";
+  // Insert after `mode` so the JSON reads in order.
+  const { name, mode, ...rest } = result;
+  for (const key of Object.keys(result)) delete (result as unknown as Record<string, unknown>)[key];
+  Object.assign(result, { name, mode, protocol, pipeline: shape.pipeline ?? 1 });
+  if (protocol !== "echo") result.mix = extra.mix;
+  if (protocol === "http") {
+    result.http_status = statusClasses(extra.codes);
+    result.http_codes = extra.codes;
+    result.reconnects = extra.reconnects;
+  }
+  Object.assign(result, rest);
+  if (Object.keys(extra.samples).length > 0) result.errors.samples = extra.samples;
+  result.unfinished = extra.unfinished;
 }
 
 function mergeEncoded(encoded: readonly string[]): LatencyHistogram {

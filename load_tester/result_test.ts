@@ -30,3 +30,33 @@ Deno.test("mergeReports() matches scenarios by name across machines", () => {
   assert.equal(merged.target, "127.0.0.1:3000");
   assert.throws(() => mergeReports([]));
 });
+
+Deno.test("mergeResults() adds the protocol fields: mix, status codes, samples, reconnects", () => {
+  const http = (codes: Record<string, number>, sample: string) => {
+    const r = fakeResult("h", A);
+    r.protocol = "http";
+    r.mix = [{ request: "GET /", requests: 600 }, { request: "GET /b", requests: 400 }];
+    r.http_codes = codes;
+    r.reconnects = 2;
+    r.unfinished = 1;
+    r.errors.samples = { http_status: [sample] };
+    return r;
+  };
+  const merged = mergeResults([
+    http({ "200": 1000, "404": 5 }, "HTTP/1.1 404 Not Found"),
+    http({ "200": 1000, "500": 1 }, "HTTP/1.1 500 Oops"),
+  ]);
+  assert.equal(merged.protocol, "http");
+  assert.deepEqual(merged.mix, [{ request: "GET /", requests: 1200 }, {
+    request: "GET /b",
+    requests: 800,
+  }]);
+  assert.deepEqual(merged.http_codes, { "200": 2000, "404": 5, "500": 1 });
+  assert.deepEqual(merged.http_status, { "2xx": 2000, "4xx": 5, "5xx": 1 });
+  assert.equal(merged.reconnects, 4);
+  assert.equal(merged.unfinished, 2);
+  assert.deepEqual(merged.errors.samples?.["http_status"], [
+    "HTTP/1.1 404 Not Found",
+    "HTTP/1.1 500 Oops",
+  ]);
+});

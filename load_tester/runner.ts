@@ -90,6 +90,8 @@ export async function runScenario(
   const shape = (spec: EngineSpec) => ({
     name: scenario.name,
     mode: scenario.mode,
+    protocol: scenario.protocol?.protocol ?? "echo",
+    pipeline: scenario.protocol?.pipeline ?? 1,
     connections: spec.connections,
     message_size: scenario.message_size,
     rate: spec.rate,
@@ -213,6 +215,7 @@ function splitSpec(scenario: Scenario, options: RunOptions, workers: number): En
       rate: scenario.rate * (connections / scenario.connections),
       timeout_secs: options.timeout_secs ?? DEFAULT_TIMEOUT_SECS,
       engine: options.engine ?? "auto",
+      ...(scenario.protocol ? { protocol: scenario.protocol } : {}),
     });
   }
   return specs;
@@ -246,11 +249,13 @@ export async function runMatrix(
 }
 
 /**
- * Whether every request of a scenario failed (the run then exits 1).
+ * Whether a scenario completed no request at all (the run then exits 1): every request failed,
+ * or none was answered before the end.
  *
  * @param result A scenario result.
- * @returns True when it has errors and no successful request.
+ * @returns True when it has no successful request but sent some (errors or unfinished).
  */
 export function allFailed(result: ScenarioResult): boolean {
-  return result.requests === 0 && totalErrors(result.errors.by_kind) > 0;
+  return result.requests === 0 &&
+    (totalErrors(result.errors.by_kind) > 0 || (result.unfinished ?? 0) > 0);
 }

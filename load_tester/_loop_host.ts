@@ -1,0 +1,92 @@
+/**
+ * What the per-connection loops (echo and request/reply) share with the engine that runs
+ * them: the spec, the counters, the schedule and the failure handling.
+ *
+ * @module
+ */
+
+import type { Engine, NetConn } from "@monkey/shared";
+import type { EngineSpec } from "./engine_types.ts";
+import type { Meter } from "./meter.ts";
+import type { PayloadChecker } from "./payload.ts";
+import type { ReplySession } from "./_reply_session.ts";
+
+/** One connection's state. */
+export interface Slot {
+  /** Connection number. */
+  index: number;
+  /** The open connection, if any. */
+  conn: NetConn | undefined;
+  /** echo: the payload and its verification. */
+  checker: PayloadChecker | undefined;
+  /** Request/reply protocols: the client and its buffers. */
+  session: ReplySession | undefined;
+  /** performance.now() when the oldest request in flight was sent; 0 when idle. */
+  since: number;
+  /** The watchdog closed the connection because a request outlived the timeout. */
+  timedOut: boolean;
+  /** Pending sleep timer. */
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /** Open loop: the next intended send time. */
+  next?: number;
+  /** Ends the pending sleep early. */
+  wake: (() => void) | undefined;
+}
+
+/** The engine as the loops see it. */
+export interface LoopHost {
+  /** What runs. */
+  readonly spec: EngineSpec;
+  /** The I/O engine connections use. */
+  readonly io: Engine;
+  /** Counters and histograms. */
+  readonly meter: Meter;
+  /** True once the run is over. */
+  readonly stopped: boolean;
+  /** Open loop: ms between one connection's requests; 0 in closed loop. */
+  readonly interval: number;
+  /** Sleep, woken early by stop(). */
+  sleep(slot: Slot, ms: number): Promise<void>;
+  /** Take the slot's next intended send time. */
+  nextIntended(slot: Slot, interval: number): number;
+  /** Count a failed connection (or nothing when stopped) and drop it. */
+  fail(slot: Slot, error: unknown): void;
+}
+
+/** Pause after a failed connect before the next attempt. */
+export const CONNECT_BACKOFF_MS = 100;
+/** Pause after a connection failed mid-request, before reconnecting. */
+export const FAILURE_BACKOFF_MS = 10;
+/** Microseconds per millisecond. */
+export const US_PER_MS = 1000;
+/**
+ * Open loop: a request may go out this many ms before its intended time. Timers here fire
+ * 1-2 ms late, so sleeping to the exact time would add the timer's lateness to every latency;
+ * instead the sleep ends early and latency counts from the earlier of intended and actual
+ * send time. A connection is never more than this far ahead of its schedule, so the rate holds.
+ */
+export const SEND_AHEAD_MS = 2;
+
+/**
+ * Close without throwing when it is closed already.
+ *
+ * @param conn A connection.
+ */
+export function closeQuietly(conn: { close(): void }): void {
+  try {
+    conn.close();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BadResource)) throw error;
+  }
+}
+
+/**
+ * Write all of `payload`.
+ *
+ * @param conn The connection.
+ * @param payload Bytes.
+ */
+export async function writeAll(conn: NetConn, payload: Uint8Array): Promise<void> {
+  let written = await conn.write(payload);
+  while (written < payload.length) written += await conn.write(payload.subarray(written));
+}

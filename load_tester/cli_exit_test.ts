@@ -1,0 +1,92 @@
+import { requires } from "@monkey/testing";
+import assert from "node:assert/strict";
+import { customServer } from "./_testing.ts";
+import { fakeServer } from "./_fake_servers.ts";
+
+const NEEDS = requires("run", "read", "write", "env", "sys");
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-sys", "--allow-env"];
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...PERMS, "load_tester/main.ts", ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+Deno.test(
+  "CLI: a target that never answers exits 1, counts requests in flight as unfinished and says it does not echo",
+  NEEDS,
+  async () => {
+    const silent = fakeServer(() => [[], ""], () => "");
+    const flipper = customServer((chunk) => void (chunk[0]! ^= 1));
+    try {
+      const base = ["--config", "/dev/null", "-d", "0.3", "-c", "2", "--progress=false"];
+      const run = await cli([...base, "--target", silent.addr, "--timeout", "10"]);
+      assert.equal(run.code, 1, run.stdout);
+      assert.match(run.stdout, /Unfinished:\s+2 /);
+      assert.match(run.stdout, /Errors:\s+0 /);
+      assert.match(run.stdout, /the target does not echo.*--protocol/);
+      assert.match(run.stderr, /no request completed \(2 unanswered at the end\)/);
+      const flipped = await cli([...base, "--target", flipper.addr]);
+      assert.equal(flipped.code, 1, flipped.stdout);
+      assert.match(flipped.stderr, /every request failed .*\n.*the target does not echo/);
+    } finally {
+      await silent.close();
+      await flipper.close();
+    }
+  },
+);
+
+Deno.test(
+  "CLI: one Ctrl+C delivered twice (as under deno task) prints the partial report and exits 0",
+  NEEDS,
+  async () => {
+    const silent = fakeServer(() => [[], ""], () => "");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", ...PERMS, "load_tester/main.ts", "--config", "/dev/null"].concat(
+        ["--target", silent.addr, "-d", "20", "-c", "2", "--timeout", "30"],
+      ),
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    try {
+      const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+      let seen = "";
+      while (!/\ndefault: /.test(seen)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        seen += value;
+      }
+      child.kill("SIGINT");
+      await new Promise((r) => setTimeout(r, 5)); // the repeat deno task sends
+      try {
+        child.kill("SIGINT");
+      } catch { /* already exited: fine, it must still have exited 0 */ }
+      const rest = (async () => {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return seen;
+          seen += value;
+        }
+      })();
+      const [status, stdout] = await Promise.all([child.status, new Response(child.stdout).text()]);
+      const stderr = await rest;
+      assert.equal(status.code, 0, stderr);
+      assert.match(stdout, /=== default \(pingpong\) ===/);
+      assert.match(stdout, /Unfinished:\s+2 /);
+      assert.match(stderr, /stopped early/);
+    } finally {
+      try {
+        child.kill();
+      } catch { /* exited */ }
+      await silent.close();
+    }
+  },
+);

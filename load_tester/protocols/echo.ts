@@ -1,0 +1,204 @@
+/**
+ * The echo protocol's loops: write a random payload, read the same number of bytes back and
+ * verify every byte. The hot loop allocates nothing per request: one payload and one receive
+ * buffer per connection and a word-wise comparison.
+ *
+ * @module
+ */
+
+import { ConnectError, connectTcp, type NetConn } from "@monkey/shared";
+import { classifyError, LoadError } from "../errors.ts";
+import { recordMicros } from "../histogram.ts";
+import {
+  closeQuietly,
+  CONNECT_BACKOFF_MS,
+  FAILURE_BACKOFF_MS,
+  type LoopHost,
+  SEND_AHEAD_MS,
+  type Slot,
+  US_PER_MS,
+  writeAll,
+} from "../_loop_host.ts";
+
+/**
+ * Messages above this are written and read concurrently: written first, a message larger than
+ * the socket buffers would deadlock against an echo server blocked on its own write.
+ */
+const CONCURRENT_ABOVE = 256 * 1024;
+
+/**
+ * Closed-loop ping-pong on one connection until the run stops (the hot loop).
+ *
+ * @param host The engine.
+ * @param slot The connection's state.
+ * @param conn The connection.
+ */
+export async function echoClosedLoop(host: LoopHost, slot: Slot, conn: NetConn): Promise<void> {
+  const checker = slot.checker!;
+  const payload = checker.payload;
+  const received = checker.received;
+  const size = payload.length;
+  const meter = host.meter;
+  const latency = meter.latency;
+  if (size > CONCURRENT_ABOVE) return await echoOpenLoop(host, slot, conn, 0);
+  while (!host.stopped) {
+    const sent = performance.now();
+    slot.since = sent;
+    // The exchange is inlined: one await per write and per read, no extra promise.
+    let written = await conn.write(payload);
+    while (written < size) written += await conn.write(payload.subarray(written));
+    let got = await conn.read(received);
+    if (got === null) throw new LoadError("short_read", "connection closed before the echo");
+    while (got < size) {
+      const n = await conn.read(received.subarray(got));
+      if (n === null) throw new LoadError("short_read", `connection closed after ${got} bytes`);
+      got += n;
+    }
+    slot.since = 0;
+    if (!checker.matches()) {
+      meter.error("mismatch");
+      continue;
+    }
+    recordMicros(latency, (performance.now() - sent) * US_PER_MS);
+    meter.requests++;
+  }
+}
+
+/**
+ * Open loop: requests at fixed intervals; latency from the intended send time. With
+ * `interval` 0 it is a closed loop for large messages (no schedule).
+ *
+ * @param host The engine.
+ * @param slot The connection's state.
+ * @param conn The connection.
+ * @param interval Ms between this connection's requests.
+ */
+export async function echoOpenLoop(
+  host: LoopHost,
+  slot: Slot,
+  conn: NetConn,
+  interval = host.interval,
+): Promise<void> {
+  const checker = slot.checker!;
+  const payload = checker.payload;
+  const received = checker.received;
+  const size = payload.length;
+  const meter = host.meter;
+  const latency = meter.latency;
+  const uncorrected = meter.uncorrected;
+  while (!host.stopped) {
+    const intended = interval > 0 ? host.nextIntended(slot, interval) : 0;
+    const wait = intended - performance.now();
+    if (interval > 0 && wait > SEND_AHEAD_MS) {
+      await host.sleep(slot, wait - SEND_AHEAD_MS);
+      if (host.stopped) return;
+    }
+    const sent = performance.now();
+    slot.since = sent;
+    await exchange(conn, payload, received, size);
+    slot.since = 0;
+    if (!checker.matches()) {
+      meter.error("mismatch");
+      continue;
+    }
+    const done = performance.now();
+    recordMicros(latency, (done - (interval > 0 && intended < sent ? intended : sent)) * US_PER_MS);
+    if (uncorrected) recordMicros(uncorrected, (done - sent) * US_PER_MS);
+    meter.requests++;
+  }
+}
+
+/**
+ * Churn: connect, one exchange, close; open loop too when a rate is set. The client closes
+ * first, so TIME_WAIT stays on this machine: long churn runs against a remote target need
+ * `net.ipv4.tcp_tw_reuse` (on by default for loopback only) or a wide port range.
+ *
+ * @param host The engine.
+ * @param slot The connection's state.
+ */
+export async function echoChurnLoop(host: LoopHost, slot: Slot): Promise<void> {
+  const spec = host.spec;
+  const checker = slot.checker!;
+  const payload = checker.payload;
+  const received = checker.received;
+  const size = payload.length;
+  const meter = host.meter;
+  const timeoutMs = spec.timeout_secs * 1000;
+  const interval = host.interval;
+  while (!host.stopped) {
+    let intended = 0;
+    if (interval > 0) {
+      intended = host.nextIntended(slot, interval);
+      const wait = intended - performance.now();
+      if (wait > SEND_AHEAD_MS) {
+        await host.sleep(slot, wait - SEND_AHEAD_MS);
+        if (host.stopped) return;
+      }
+    }
+    const start = performance.now();
+    if (interval === 0 || start < intended) intended = start;
+    try {
+      slot.conn = await connectTcp(spec.target, { timeoutMs, engine: host.io });
+    } catch (error) {
+      if (host.stopped) return;
+      meter.error(classifyError(error));
+      if (error instanceof ConnectError && interval === 0) {
+        await host.sleep(slot, CONNECT_BACKOFF_MS);
+      }
+      continue;
+    }
+    if (host.stopped) {
+      closeQuietly(slot.conn);
+      slot.conn = undefined;
+      return;
+    }
+    const connected = performance.now();
+    try {
+      slot.since = connected;
+      await exchange(slot.conn, payload, received, size);
+      slot.since = 0;
+      closeQuietly(slot.conn);
+      slot.conn = undefined;
+      if (!checker.matches()) {
+        meter.error("mismatch");
+        continue;
+      }
+    } catch (error) {
+      host.fail(slot, error);
+      if (interval === 0 && !host.stopped) await host.sleep(slot, FAILURE_BACKOFF_MS);
+      continue;
+    }
+    const done = performance.now();
+    recordMicros(meter.connect!, (connected - start) * US_PER_MS);
+    recordMicros(meter.latency, (done - intended) * US_PER_MS);
+    if (meter.uncorrected) recordMicros(meter.uncorrected, (done - start) * US_PER_MS);
+    meter.requests++;
+  }
+}
+
+/** Write the payload, read exactly its length back. */
+async function exchange(
+  conn: NetConn,
+  payload: Uint8Array,
+  received: Uint8Array,
+  size: number,
+): Promise<void> {
+  if (size > CONCURRENT_ABOVE) {
+    await Promise.all([writeAll(conn, payload), readFull(conn, received, size)]);
+    return;
+  }
+  await writeAll(conn, payload);
+  await readFull(conn, received, size);
+}
+
+async function readFull(conn: NetConn, received: Uint8Array, size: number): Promise<void> {
+  let got = await conn.read(received);
+  if (got === null) throw new LoadError("short_read", "connection closed before the echo");
+  while (got < size) {
+    const n = await conn.read(received.subarray(got));
+    if (n === null) {
+      throw new LoadError("short_read", `connection closed after ${got} of ${size} bytes`);
+    }
+    got += n;
+  }
+}
