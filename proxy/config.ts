@@ -11,6 +11,8 @@ import {
   ENGINE_FIELDS,
   FORWARDING_FIELDS,
   LIMIT_FIELDS,
+  TLS_LISTEN_FIELDS,
+  UPSTREAM_TLS_FIELDS,
 } from "@monkey/shared";
 
 /** Keys of `proxy.toml`; each is also a flag (`--listen-addr`, or `--listen`). */
@@ -46,6 +48,8 @@ export const PROXY_SCHEMA = {
   ...LIMIT_FIELDS,
   ...FORWARDING_FIELDS,
   ...ACCESS_FIELDS,
+  ...TLS_LISTEN_FIELDS,
+  ...UPSTREAM_TLS_FIELDS,
   channel_buffer_size: {
     type: "ignored",
     flag: false,

@@ -19,12 +19,23 @@ export interface TlsListenerOptions {
   certificate: TlsCertificate;
   /** ALPN protocols offered. @default [] */
   alpn?: string[];
+  /** Other listeners (workers) share the port already: skip the exclusive-bind check. */
+  reusePort?: boolean;
 }
 
 /**
+ * How long the previous socket keeps accepting after a certificate reload. Closing a listening
+ * socket resets the connections waiting in its accept queue, and with SO_REUSEPORT the kernel
+ * spreads new connections over both sockets; so the old one keeps being served until this
+ * much later, when its queue is (almost always) empty. New connections may still get the old
+ * certificate during this window.
+ */
+export const RELOAD_OVERLAP_MS = 250;
+
+/**
  * A TLS listener whose certificate can be replaced: {@linkcode ReloadableTlsListener.reload}
- * binds a new socket on the same port (SO_REUSEPORT) before closing the old one, so clients
- * keep connecting and live connections are untouched.
+ * binds a new socket on the same port (SO_REUSEPORT), keeps accepting on the old one for
+ * {@linkcode RELOAD_OVERLAP_MS}, then closes it; live connections are untouched.
  *
  * @example
  * ```ts
@@ -36,8 +47,15 @@ export class ReloadableTlsListener implements NetListener {
   /** The bound address. */
   readonly addr: Deno.NetAddr;
   #current: Deno.TlsListener;
+  #retiring = new Map<
+    Deno.TlsListener,
+    { timer: ReturnType<typeof setTimeout>; retired: PromiseWithResolvers<void> }
+  >();
+  #pumps = new Map<Deno.TlsListener, Promise<void>>();
   #alpn: string[];
   #closed = false;
+  #ready: NetConn[] = [];
+  #waiters: PromiseWithResolvers<NetConn>[] = [];
 
   /**
    * Bind.
@@ -47,7 +65,7 @@ export class ReloadableTlsListener implements NetListener {
    */
   constructor(options: TlsListenerOptions) {
     this.#alpn = options.alpn ?? [];
-    if (options.port !== 0) {
+    if (options.port !== 0 && options.reusePort !== true) {
       // Every socket on the port needs SO_REUSEPORT for reload; a plain bind first keeps
       // "address in use" an error instead of silently sharing the port with another process.
       Deno.listen({ hostname: options.hostname, port: options.port }).close();
@@ -65,21 +83,58 @@ export class ReloadableTlsListener implements NetListener {
       reusePort: true,
     };
     if (this.#alpn.length > 0) options.alpnProtocols = this.#alpn;
-    return Deno.listenTls(options);
+    const listener = Deno.listenTls(options);
+    this.#pumps.set(listener, this.#pump(listener));
+    return listener;
+  }
+
+  /** Accept on one socket until it closes, handing connections to `accept()` callers. */
+  async #pump(listener: Deno.TlsListener): Promise<void> {
+    for (;;) {
+      let conn: NetConn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (listener === this.#current && !this.#closed) this.#fail(error);
+        return;
+      }
+      const waiter = this.#waiters.shift();
+      if (waiter) waiter.resolve(conn);
+      else this.#ready.push(conn);
+    }
+  }
+
+  #fail(error: unknown): void {
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
   }
 
   /**
    * Serve new connections with another certificate; live connections keep theirs.
    *
    * @param certificate The new certificate and key (checked by the caller).
+   * @returns Resolves once the old socket is closed: from then on every new connection gets
+   *   the new certificate.
    * @throws {Error} When Deno refuses the pair; the old certificate stays in use then.
    */
-  reload(certificate: TlsCertificate): void {
-    if (this.#closed) return;
+  reload(certificate: TlsCertificate): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     const next = this.#listen(this.addr.hostname, this.addr.port, certificate);
     const old = this.#current;
     this.#current = next;
-    old.close();
+    const retired = Promise.withResolvers<void>();
+    this.#retiring.set(old, {
+      timer: setTimeout(() => {
+        this.#retiring.delete(old);
+        safeCloseListener(old);
+        // The socket leaves the port's group only once its pending accept is cancelled.
+        void this.#pumps.get(old)?.then(() => {
+          this.#pumps.delete(old);
+          retired.resolve();
+        });
+      }, RELOAD_OVERLAP_MS),
+      retired,
+    });
+    return retired.promise;
   }
 
   /**
@@ -87,24 +142,38 @@ export class ReloadableTlsListener implements NetListener {
    * {@linkcode completeHandshake}).
    *
    * @returns The connection.
+   * @throws {Deno.errors.BadResource} Once closed.
    */
-  async accept(): Promise<NetConn> {
-    for (;;) {
-      const listener = this.#current;
-      try {
-        return await listener.accept();
-      } catch (error) {
-        // A reload closed the listener we were waiting on: wait on the new one.
-        if (!this.#closed && listener !== this.#current) continue;
-        throw error;
-      }
-    }
+  accept(): Promise<NetConn> {
+    const ready = this.#ready.shift();
+    if (ready !== undefined) return Promise.resolve(ready);
+    if (this.#closed) return Promise.reject(new Deno.errors.BadResource("listener closed"));
+    const waiter = Promise.withResolvers<NetConn>();
+    this.#waiters.push(waiter);
+    return waiter.promise;
   }
 
-  /** Stop listening. */
+  /** Stop listening (connections accepted but not yet taken are closed). */
   close(): void {
+    if (this.#closed) return;
     this.#closed = true;
-    this.#current.close();
+    safeCloseListener(this.#current);
+    for (const [listener, { timer, retired }] of this.#retiring) {
+      clearTimeout(timer);
+      safeCloseListener(listener);
+      retired.resolve();
+    }
+    this.#retiring.clear();
+    for (const conn of this.#ready.splice(0)) safeCloseListener(conn);
+    this.#fail(new Deno.errors.BadResource("listener closed"));
+  }
+}
+
+function safeCloseListener(closable: { close(): void }): void {
+  try {
+    closable.close();
+  } catch {
+    // Closed already.
   }
 }
 
@@ -179,9 +248,10 @@ export interface TlsEngine extends Engine {
    * Serve new connections of every listener with another certificate.
    *
    * @param certificate The new pair (checked by the caller).
+   * @returns Resolves once every new connection gets the new certificate.
    * @throws {Error} When a listener cannot bind with it; the old one stays in use.
    */
-  reloadCertificate(certificate: TlsCertificate): void;
+  reloadCertificate(certificate: TlsCertificate): Promise<void>;
 }
 
 /**
@@ -209,6 +279,7 @@ export function createTlsEngine(options: TlsEngineOptions): TlsEngine {
         port: listenOptions.port,
         certificate,
         alpn: options.alpn ?? [],
+        reusePort: listenOptions.reusePort ?? false,
       });
       listeners.add(listener);
       const close = listener.close.bind(listener);
@@ -235,8 +306,8 @@ export function createTlsEngine(options: TlsEngineOptions): TlsEngine {
       }
       return tls;
     },
-    reloadCertificate(next) {
-      for (const listener of listeners) listener.reload(next);
+    async reloadCertificate(next) {
+      await Promise.all([...listeners].map((listener) => listener.reload(next)));
     },
   };
 }
