@@ -231,3 +231,50 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "with termination, routes match the agreed ALPN protocol and the client's source block",
+  ...read,
+  async fn() {
+    const tagged = (tag: string) =>
+      startPeer(async (conn) => {
+        await writeAll(conn, text.encode(tag));
+        await echoUntilEof(conn);
+      });
+    await using h2 = tagged("H");
+    await using local = tagged("L");
+    await using rest = tagged("R");
+    const { cert, key } = testCertPaths("localhost");
+    const lb = startLoadBalancer({
+      listen_addr: "127.0.0.1:0",
+      metrics_addr: "off",
+      tls_cert: cert,
+      tls_key: key,
+      tls_alpn: ["h2", "http/1.1"],
+      health_check: NO_CHECKS,
+      backends: [{ addr: rest.addr }],
+      pools: {
+        h2: { backends: [{ addr: h2.addr }], health_check: NO_CHECKS },
+        local: { backends: [{ addr: local.addr }], health_check: NO_CHECKS },
+      },
+      routes: [
+        { alpn: "h2", pool: "h2" },
+        { source: "10.0.0.0/8", pool: "h2" }, // not loopback: never matches here
+        { source: "127.0.0.0/8", alpn: "http/1.1", pool: "local" },
+      ],
+    }, { logger: quiet() });
+    try {
+      const tagOf = async (alpn: string[]) => {
+        const conn = await tlsDial(lb.addr, "localhost", alpn);
+        const tag = new TextDecoder().decode(await readExactly(conn, 1));
+        conn.close();
+        return tag;
+      };
+      assert.equal(await tagOf(["h2"]), "H");
+      assert.equal(await tagOf(["http/1.1"]), "L");
+      assert.equal(await tagOf([]), "R", "no ALPN: no route matches, default pool");
+    } finally {
+      await lb.shutdown(0);
+    }
+  },
+});
