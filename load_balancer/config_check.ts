@@ -12,7 +12,9 @@ import {
   loadTlsCertificate,
   loadUpstreamTls,
   parseAddress,
+  resolveTlsEngine,
   showValue,
+  usesTls,
 } from "@monkey/shared";
 import type { BackendConfig, LbConfig } from "./config.ts";
 
@@ -70,6 +72,7 @@ export function checkLbConfig(config: LbConfig, label: string): LbConfig {
   checkRouting(config, label);
   loadTlsCertificate(config, label);
   loadUpstreamTls(config, label);
+  if (usesTls(config)) resolveTlsEngine(config.engine, true, label); // epoll + TLS: an error
   if (config.admin_token === "") config.admin_token = undefined;
   if (config.admin_token !== undefined && !ADMIN_TOKEN_PATTERN.test(config.admin_token)) {
     // The value is a secret: name the rule, never the token.

@@ -214,7 +214,7 @@ Deno.test({
       [{ pools: { "bad name": {} } }, /'pools\.bad name' in config/],
       [
         { engine: "epoll", upstream_tls: true },
-        /'engine' in the load balancer configuration: TLS/,
+        /'engine' in config: TLS/,
       ],
       [
         { tls_cert: testCertPaths("a.test").cert, tls_key: testCertPaths("b.test").key },
