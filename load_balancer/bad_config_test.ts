@@ -62,6 +62,31 @@ const LB_CASES: BadConfigCase[] = [
     args: ["--backend", "127.0.0.1:1,fast"],
     expect: /flag --backend: expected ADDR.*got '127\.0\.0\.1:1,fast'/,
   },
+  {
+    name: "route to an unknown pool",
+    file: `[[routes]]\nsni = "a.test"\npool = "nope"`,
+    expect: /'routes\[0\]\.pool' in .*no such pool.*got 'nope'/,
+  },
+  {
+    name: "invalid SNI pattern",
+    file: `[pools.web]\n[[routes]]\nsni = "a.*.test"\npool = "web"`,
+    expect: /'routes\[0\]\.sni' in .*host name.*got 'a\.\*\.test'/,
+  },
+  {
+    name: "pool backend without address",
+    file: `[pools.web]\n[[pools.web.backends]]\nweight = 2`,
+    expect: /'pools\.web\.backends\[0\]\.addr' in /,
+  },
+  {
+    name: "missing certificate file",
+    file: `tls_cert = "/nonexistent/cert.pem"\ntls_key = "/nonexistent/key.pem"`,
+    expect: /Cannot read 'tls_cert' in .*no such file, got '\/nonexistent\/cert\.pem'/,
+  },
+  {
+    name: "epoll engine with TLS",
+    file: `engine = "epoll"\nupstream_tls = true`,
+    expect: /'engine' in .*TLS .*got 'epoll'/,
+  },
 ];
 
 badConfigTests({
@@ -69,5 +94,12 @@ badConfigTests({
   load: (args) => loadLbConfig(args),
   cases: LB_CASES,
   command: ["run", "--allow-net", "--allow-read", "--allow-env", "load_balancer/main.ts"],
-  exitCases: ["unknown strategy", "duplicate backend", "binary garbage", "unknown flag"],
+  exitCases: [
+    "unknown strategy",
+    "duplicate backend",
+    "binary garbage",
+    "unknown flag",
+    "route to an unknown pool",
+    "missing certificate file",
+  ],
 });

@@ -8,22 +8,35 @@
 import {
   AccessList,
   createMetricsApp,
+  createTlsEngine,
+  type Engine,
+  loadTlsCertificate,
+  loadUpstreamTls,
   Logger,
   type MetricFamily,
-  resolveEngine,
+  resolveTlsEngine,
   startEndpoint,
   startFrontend,
   type TcpServer,
   ThrottledLog,
+  type TlsEngine,
+  usesTls,
 } from "@monkey/shared";
 import { ADMIN_ROUTES, createAdminApp } from "./admin.ts";
-import { type LbConfig, type LbConfigInput, normalizeLbConfig } from "./config.ts";
+import {
+  DEFAULT_POOL_NAME,
+  type LbConfig,
+  type LbConfigInput,
+  normalizeLbConfig,
+} from "./config.ts";
 import { type ConnectionSettings, createConnectionHandler } from "./connection.ts";
 import { HealthChecker } from "./health.ts";
 import { LbMetrics, type LbSnapshot } from "./metrics.ts";
 import { BackendPool } from "./pool.ts";
 import { planReload, type ReloadPlan } from "./reload_plan.ts";
 import { createStrategy, type StrategyOptions } from "./strategies.ts";
+import { NamedPools, type RoutedPool, Router, TrafficCounters } from "./routing.ts";
+import { poolRows, registerRoutingMetrics, routeRows } from "./routing_metrics.ts";
 
 export type { LbSnapshot } from "./metrics.ts";
 
@@ -74,6 +87,8 @@ export interface LoadBalancer {
   readonly backends: BackendPool;
   /** The configuration in force. */
   readonly config: LbConfig;
+  /** The engine as the startup line names it (`epoll`, `deno (TLS needs it)`, …). */
+  readonly engineLabel: string;
   /** Current metrics. */
   snapshot(): LbSnapshot;
   /** Prometheus families (for aggregation across workers). */
@@ -133,15 +148,50 @@ export function startLoadBalancer(
   const throttled = new ThrottledLog(logger);
   const strategyOptions: StrategyOptions = options.random ? { random: options.random } : {};
   /** Swapped whole on reload; each connection reads it once, at accept. */
+  const tlsLabel = "the load balancer configuration";
+  const decision = resolveTlsEngine(initial.engine, usesTls(initial), tlsLabel);
+  const certificate = loadTlsCertificate(initial, tlsLabel);
+  const upstreamTls = loadUpstreamTls(initial, tlsLabel);
+  const tlsEngine: TlsEngine | undefined = usesTls(initial)
+    ? createTlsEngine({ certificate, alpn: initial.tls_alpn, upstream: upstreamTls })
+    : undefined;
+  const engine: Engine = tlsEngine ?? decision.engine;
+  if (upstreamTls?.insecure) {
+    logger.warn("upstream_tls_insecure = true: backend certificates are NOT verified");
+  }
+  const named = new NamedPools(initial.pools, {
+    strategy: strategyOptions,
+    proxyProtocol: () => settings.config.proxy_protocol,
+    logger,
+  });
+  const defaultTraffic = new TrafficCounters();
+  const defaultPool: RoutedPool = {
+    name: DEFAULT_POOL_NAME,
+    get pool() {
+      return pool;
+    },
+    get strategy() {
+      return settings.strategy;
+    },
+    get health() {
+      return checker;
+    },
+    traffic: defaultTraffic,
+  };
+  const lookup = (name: string) => name === DEFAULT_POOL_NAME ? defaultPool : named.get(name);
+  const makeRouter = (config: LbConfig, previous?: Router) =>
+    config.routes.length > 0 || config.default_pool !== DEFAULT_POOL_NAME
+      ? new Router(config, lookup, previous)
+      : undefined;
   let settings: Settings = {
     config: initial,
     strategy: createStrategy(initial.strategy, strategyOptions),
     access: new AccessList(initial),
+    ...withRouter(makeRouter(initial)),
   };
 
   // Checks start once the listener is bound (a failed start leaves nothing running).
   let checking = false;
-  const engine = resolveEngine(initial.engine);
   const pool = new BackendPool({
     added: () => {
       if (checking) checker.sync();
@@ -168,8 +218,14 @@ export function startLoadBalancer(
     proxyProtocol: () => settings.config.proxy_protocol,
     logger,
   });
+  const allPools = () => [defaultPool, ...named.list()];
+  const tlsCounters = registerRoutingMetrics(
+    metrics.registry,
+    allPools,
+    () => settings.router?.routes ?? [],
+  );
   for (const backend of initial.backends) pool.add({ ...backend, addr: backend.addr! });
-  if (initial.backends.length === 0) {
+  if (initial.backends.length === 0 && Object.keys(initial.pools).length === 0) {
     logger.warn("no backends configured: clients are closed until one is added");
   }
 
@@ -183,6 +239,8 @@ export function startLoadBalancer(
       throttled,
       logger,
       engine,
+      terminatesTls: certificate !== undefined,
+      tlsCounters,
     }),
     maxConnections: initial.max_connections,
     reusePort: options.reusePort ?? false,
@@ -196,13 +254,32 @@ export function startLoadBalancer(
   checking = true;
   checker.sync();
 
+  const strategyOf = (p: RoutedPool) =>
+    p.name === DEFAULT_POOL_NAME
+      ? settings.config.strategy
+      : settings.config.pools[p.name]?.strategy ?? "";
+  const snapshot = (): LbSnapshot => ({
+    ...metrics.snapshot(),
+    tls_handshake_failures: tlsCounters.handshakeFailures.value,
+    sni_misses: tlsCounters.sniMisses.value,
+    client_hello_errors: tlsCounters.helloErrors.value,
+    inspect_timeouts: tlsCounters.inspectTimeouts.value,
+    pools: poolRows(allPools(), strategyOf),
+    routes: routeRows(settings.router?.routes ?? []),
+  });
   const app = createMetricsApp({
     service: "load balancer",
     prometheus: () => metrics.registry.render(),
-    snapshot: () => metrics.snapshot(),
+    snapshot,
     healthy: () => frontend.accepting,
-    routes: ADMIN_ROUTES,
+    routes: [
+      ...ADMIN_ROUTES,
+      ["GET /pools", "every pool (default first) with its backends, connections and bytes"],
+      ["GET /routes", "every route with its matchers, pool, connections and bytes"],
+    ],
   });
+  app.get("/pools", (c) => c.json(poolRows(allPools(), strategyOf)));
+  app.get("/routes", (c) => c.json(routeRows(settings.router?.routes ?? [])));
   app.route("/", createAdminApp({ pool, token: () => settings.config.admin_token, logger }));
   let endpoint;
   try {
@@ -212,23 +289,37 @@ export function startLoadBalancer(
   } catch (error) {
     frontend.stopAccepting();
     void checker.stop();
+    void named.stop();
     throw error;
   }
 
   const reload = async (input: LbConfigInput): Promise<ReloadSummary> => {
+    const previousRoutes = settings.config.routes;
     const plan = planReload(settings.config, normalizeLbConfig(input), pool.list());
     const access = new AccessList(plan.config);
+    const next = plan.config;
     applyToPool(pool, plan);
+    const poolChanges = await named.reload(next.pools);
     settings = {
-      config: plan.config,
+      config: next,
       strategy: plan.strategyChanged
-        ? createStrategy(plan.config.strategy, strategyOptions)
+        ? createStrategy(next.strategy, strategyOptions)
         : settings.strategy,
       access,
+      ...withRouter(makeRouter(next, settings.router)),
     };
-    if (plan.healthChanged) await checker.update(plan.config.health_check);
+    if (plan.healthChanged) await checker.update(next.health_check);
+    const changes = [...plan.changes, ...poolChanges];
+    if (JSON.stringify(next.routes) !== JSON.stringify(previousRoutes)) {
+      changes.push(`routes: ${next.routes.length} in force`);
+    }
+    if (tlsEngine !== undefined && certificate !== undefined) {
+      // The files were read and checked with the configuration; serve them from now on.
+      await tlsEngine.reloadCertificate(loadTlsCertificate(next, tlsLabel)!);
+      changes.push(`TLS certificate reloaded from ${next.tls_cert}`);
+    }
     metrics.reloads.inc();
-    return { changes: plan.changes };
+    return { changes };
   };
 
   return {
@@ -239,14 +330,19 @@ export function startLoadBalancer(
     get config() {
       return settings.config;
     },
-    snapshot: () => metrics.snapshot(),
+    engineLabel: decision.reason ? `${engine.name} (${decision.reason})` : engine.name,
+    snapshot,
     families: () => metrics.registry.families(),
     summaryLine: () => metrics.summaryLine(),
     reload,
     reloadFailed: () => metrics.reloadFailures.inc(),
     async shutdown(graceMs = settings.config.grace_period_secs * 1000) {
       frontend.stopAccepting();
-      const [{ forced }] = await Promise.all([frontend.shutdown(graceMs), checker.stop()]);
+      const [{ forced }] = await Promise.all([
+        frontend.shutdown(graceMs),
+        checker.stop(),
+        named.stop(),
+      ]);
       await endpoint?.shutdown();
       return {
         total_connections: metrics.total.value,
@@ -261,6 +357,11 @@ export function startLoadBalancer(
 interface Settings extends ConnectionSettings {
   /** The allow/deny rules of `config`. */
   readonly access: AccessList;
+}
+
+/** The `router` key of settings, absent when there is none (exactOptionalPropertyTypes). */
+function withRouter(router: Router | undefined): { router?: Router } {
+  return router === undefined ? {} : { router };
 }
 
 /** Make the pool match a reload plan. */

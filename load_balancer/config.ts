@@ -1,6 +1,6 @@
 /**
  * The load balancer's configuration schema, the `--backend` flag syntax, and the checks that
- * go beyond one key (duplicate backends, a backend without an address).
+ * go beyond one key (in `config_check.ts`): backends, pools, routes, TLS files.
  *
  * @module
  */
@@ -11,16 +11,19 @@ import {
   ConfigError,
   type ConfigOf,
   ENGINE_FIELDS,
-  formatAddress,
   FORWARDING_FIELDS,
   HEALTH_CHECK_FIELDS,
   LIMIT_FIELDS,
   loadConfig,
-  parseAddress,
   parseTomlText,
   showValue,
+  TLS_LISTEN_FIELDS,
+  UPSTREAM_TLS_FIELDS,
   validateConfig,
 } from "@monkey/shared";
+import { checkLbConfig } from "./config_check.ts";
+
+export { ADMIN_TOKEN_PATTERN, checkLbConfig, sniPatternProblem } from "./config_check.ts";
 
 /** The balancing strategies. */
 export const STRATEGIES = [
@@ -34,12 +37,6 @@ export const STRATEGIES = [
 
 /** One balancing strategy name. */
 export type StrategyName = typeof STRATEGIES[number];
-
-/**
- * What an admin token may contain: the characters of an RFC 6750 bearer token (`b64token`),
- * the ones Hono's `bearerAuth` accepts in an `Authorization` header.
- */
-export const ADMIN_TOKEN_PATTERN: RegExp = /^[A-Za-z0-9._~+/-]+=*$/;
 
 /** Largest weight a backend may have. */
 export const MAX_WEIGHT = 1000;
@@ -70,6 +67,52 @@ export const BACKEND_SCHEMA = {
 
 /** Keys of `[health_check]` (shared with the proxy's check of its target). */
 export const HEALTH_SCHEMA: typeof HEALTH_CHECK_FIELDS = HEALTH_CHECK_FIELDS;
+
+/** Keys of one `[pools.NAME]` table: a named group of backends with its own strategy. */
+export const POOL_SCHEMA = {
+  strategy: {
+    type: "enum",
+    values: STRATEGIES,
+    default: "round_robin",
+    description: `Balancing strategy of the pool: ${STRATEGIES.join(", ")}`,
+  },
+  health_check: {
+    type: "table",
+    fields: HEALTH_SCHEMA,
+    description: "Active health checks of the pool's backends",
+  },
+  backends: {
+    type: "tables",
+    fields: BACKEND_SCHEMA,
+    description: "The pool's backends, shaped like the top-level [[backends]]",
+  },
+} as const;
+
+/** Keys of one `[[routes]]` table: matchers (all must match) and the pool they send to. */
+export const ROUTE_SCHEMA = {
+  pool: { type: "string", description: "Name of the pool matching clients go to" },
+  sni: {
+    type: "string",
+    optional: true,
+    description: "TLS server name: exact (a.example.com) or one-label wildcard (*.example.com)",
+  },
+  alpn: {
+    type: "string",
+    optional: true,
+    description: "An ALPN protocol the client offers (h2, http/1.1, …)",
+  },
+  source: {
+    type: "string",
+    optional: true,
+    description: "Client address block (CIDR, e.g. 10.0.0.0/8)",
+  },
+} as const;
+
+/** What happens to a client without a TLS server name (plain TCP, or TLS without SNI). */
+export const NO_SNI_ACTIONS = ["default_pool", "close"] as const;
+
+/** The name the top-level `[[backends]]` pool goes by. */
+export const DEFAULT_POOL_NAME = "default";
 
 /** Keys of `lb.toml`; each top-level key is also a flag. */
 export const LB_SCHEMA = {
@@ -122,6 +165,43 @@ export const LB_SCHEMA = {
     fields: HEALTH_SCHEMA,
     description: "Active health checks",
   },
+  ...TLS_LISTEN_FIELDS,
+  ...UPSTREAM_TLS_FIELDS,
+  inspect_timeout_ms: {
+    type: "integer",
+    default: 5000,
+    min: 1,
+    max: 600_000,
+    description: "Milliseconds a client gets to send its TLS ClientHello (SNI/ALPN routes)",
+  },
+  default_pool: {
+    type: "string",
+    default: DEFAULT_POOL_NAME,
+    description: "Pool of clients no route matches ('default': the top-level backends)",
+  },
+  no_sni: {
+    type: "enum",
+    values: NO_SNI_ACTIONS,
+    default: "default_pool",
+    description: "Clients without TLS SNI (SNI routes only): 'default_pool' or 'close'",
+  },
+  pools: {
+    type: "tablemap",
+    fields: POOL_SCHEMA,
+    name: (name: string) =>
+      /^[A-Za-z0-9_-]{1,64}$/.test(name)
+        ? name === DEFAULT_POOL_NAME
+          ? "the name 'default' is the top-level [[backends]]"
+          : undefined
+        : "expected a pool name of letters, digits, _ and -",
+    description: "Named backend pools ([pools.NAME]); routes send clients to them",
+  },
+  routes: {
+    type: "tables",
+    fields: ROUTE_SCHEMA,
+    flag: false,
+    description: "Routes ([[routes]]): first match wins; the rest go to default_pool",
+  },
   backends: {
     type: "tables",
     fields: BACKEND_SCHEMA,
@@ -137,6 +217,10 @@ export type LbConfig = ConfigOf<typeof LB_SCHEMA>;
 export type BackendConfig = ConfigOf<typeof BACKEND_SCHEMA>;
 /** The `[health_check]` table. */
 export type HealthConfig = ConfigOf<typeof HEALTH_SCHEMA>;
+/** One `[pools.NAME]` table. */
+export type PoolConfig = ConfigOf<typeof POOL_SCHEMA>;
+/** One `[[routes]]` table. */
+export type RouteConfig = ConfigOf<typeof ROUTE_SCHEMA>;
 
 /**
  * Turn one `--backend` value into a `[[backends]]` table: `ADDR` followed by comma-separated
@@ -170,49 +254,6 @@ export function parseBackendFlag(value: string): Record<string, unknown> {
     }
   }
   return table;
-}
-
-/**
- * Checks across keys: every backend has an address with a real port, and no address appears
- * twice. Addresses are normalised (`[::1]:80`, no spaces).
- *
- * @param config A schema-valid configuration.
- * @param label The file (or "flags") named in messages.
- * @returns The same configuration with normalised backend addresses.
- * @throws {ConfigError} On a missing or duplicate address or port 0, or an admin token with
- * characters a bearer token cannot carry.
- * @example
- * ```ts
- * const config = checkLbConfig(validateConfig(LB_SCHEMA, { backends: [{ addr: "[::1]:80" }] }, "x"), "x");
- * ```
- */
-export function checkLbConfig(config: LbConfig, label: string): LbConfig {
-  const seen = new Set<string>();
-  config.backends.forEach((backend, i) => {
-    const key = `'backends[${i}].addr' in ${label}`;
-    if (backend.addr === undefined) {
-      throw new ConfigError(`Missing ${key}: every backend needs an address like "127.0.0.1:8081"`);
-    }
-    const parsed = parseAddress(backend.addr);
-    if (parsed.port === 0) {
-      throw new ConfigError(`Cannot parse ${key}: expected a port 1-65535, got '${backend.addr}'`);
-    }
-    const addr = formatAddress(parsed);
-    if (seen.has(addr)) {
-      throw new ConfigError(`Cannot parse ${key}: duplicate backend, got '${backend.addr}'`);
-    }
-    seen.add(addr);
-    backend.addr = addr;
-  });
-  if (config.admin_token === "") config.admin_token = undefined;
-  if (config.admin_token !== undefined && !ADMIN_TOKEN_PATTERN.test(config.admin_token)) {
-    // The value is a secret: name the rule, never the token.
-    throw new ConfigError(
-      `Cannot parse 'admin_token' in ${label}: expected letters, digits and -._~+/ (a bearer ` +
-        `token, optionally ending in =), got a value with other characters`,
-    );
-  }
-  return config;
 }
 
 /**
@@ -255,12 +296,28 @@ export function parseLbConfig(text: string, label: string): LbConfig {
 }
 
 /** A configuration as a library caller writes it: any key may be left out. */
-export type LbConfigInput = Partial<Omit<LbConfig, "health_check" | "backends">> & {
+export type LbConfigInput =
+  & Partial<Omit<LbConfig, "health_check" | "backends" | "pools" | "routes">>
+  & {
+    /** Health check settings; missing keys take their defaults. */
+    health_check?: Partial<HealthConfig>;
+    /** Backends; only `addr` is required. */
+    backends?: Partial<BackendConfig>[];
+    /** Named pools; missing keys take their defaults. */
+    pools?: Record<string, PoolConfigInput>;
+    /** Routes; only `pool` is required. */
+    routes?: Partial<RouteConfig>[];
+  };
+
+/** One pool as a library caller writes it. */
+export interface PoolConfigInput {
+  /** Balancing strategy. @default "round_robin" */
+  strategy?: StrategyName;
   /** Health check settings; missing keys take their defaults. */
   health_check?: Partial<HealthConfig>;
   /** Backends; only `addr` is required. */
   backends?: Partial<BackendConfig>[];
-};
+}
 
 /**
  * Fill a library caller's configuration with defaults (nested tables included) and check it
@@ -275,14 +332,17 @@ export type LbConfigInput = Partial<Omit<LbConfig, "health_check" | "backends">>
  * ```
  */
 export function normalizeLbConfig(input: LbConfigInput): LbConfig {
-  const raw: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(input)) {
-    if (value !== undefined) raw[key] = value;
-  }
-  if (input.health_check !== undefined) {
-    raw["health_check"] = Object.fromEntries(
-      Object.entries(input.health_check).filter(([, v]) => v !== undefined),
-    );
-  }
+  const raw = withoutUndefined(input) as Record<string, unknown>;
   return checkLbConfig(validateConfig(LB_SCHEMA, raw, "config"), "config");
+}
+
+/** A copy of plain tables and arrays without the keys whose value is undefined. */
+function withoutUndefined(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutUndefined);
+  if (typeof value !== "object" || value === null || value instanceof Date) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (item !== undefined) out[key] = withoutUndefined(item);
+  }
+  return out;
 }

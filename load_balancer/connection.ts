@@ -7,22 +7,27 @@
  */
 
 import {
+  completeHandshake,
   ConnectError,
   type ConnectionHandler,
   connectTcp,
+  type Counter,
   DENO_ENGINE,
   type Engine,
   type Logger,
   type NetConn,
+  readClientHello,
   safeClose,
   sendProxyHeader,
   type ThrottledLog,
+  writeAll,
 } from "@monkey/shared";
 import type { Backend } from "./backend.ts";
 import type { LbConfig } from "./config.ts";
 import type { LbMetrics } from "./metrics.ts";
 import type { BackendPool } from "./pool.ts";
 import type { Strategy } from "./strategies.ts";
+import type { ClientFacts, Route, RoutedPool, Router } from "./routing.ts";
 
 /** The settings one connection runs with, swapped as a whole on reload. */
 export interface ConnectionSettings {
@@ -30,6 +35,20 @@ export interface ConnectionSettings {
   readonly config: LbConfig;
   /** The strategy that picks backends. */
   readonly strategy: Strategy;
+  /** The routes and named pools; undefined: every client goes to `pool`. */
+  readonly router?: Router;
+}
+
+/** Counters of TLS termination and ClientHello inspection. */
+export interface TlsCounters {
+  /** Client TLS handshakes that failed or timed out (termination). */
+  handshakeFailures: Counter;
+  /** Clients without a server name where SNI routes exist. */
+  sniMisses: Counter;
+  /** ClientHellos that were malformed or too large. */
+  helloErrors: Counter;
+  /** Clients that sent no decisive ClientHello within `inspect_timeout_ms`. */
+  inspectTimeouts: Counter;
 }
 
 /** Passive health: what a connect result tells the checks. */
@@ -71,6 +90,10 @@ export interface ConnectionHandlerOptions {
   writeProxyHeader?: ProxyHeaderWriter;
   /** The I/O engine (fixed for the process: a reload does not change it). @default DENO_ENGINE */
   engine?: Engine;
+  /** The listener terminates TLS: finish the handshake first. @default false */
+  terminatesTls?: boolean;
+  /** TLS and inspection counters (needed with routes or TLS). */
+  tlsCounters?: TlsCounters;
 }
 
 /** Socket errors a header write may meet when the backend or client is gone. */
@@ -97,7 +120,8 @@ const SOCKET_ERRORS = [
  * ```
  */
 export function createConnectionHandler(options: ConnectionHandlerOptions): ConnectionHandler {
-  const { pool, metrics: m, health, throttled, logger } = options;
+  const { metrics: m, throttled, logger } = options;
+  const tlsCounters = options.tlsCounters;
   const engine = options.engine ?? DENO_ENGINE;
   const writeHeader = options.writeProxyHeader ?? sendProxyHeader;
 
@@ -105,7 +129,8 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
   const connect = async (
     client: NetConn,
     force: AbortSignal,
-    { config, strategy }: ConnectionSettings,
+    config: LbConfig,
+    { pool, strategy, health }: Pick<RoutedPool, "pool" | "strategy" | "health">,
   ): Promise<{ backend: Backend; upstream: NetConn; connectMs: number } | undefined> => {
     const clientIp = (client.remoteAddr as Deno.NetAddr).hostname;
     const tried = new Set<Backend>();
@@ -159,18 +184,103 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
     }
   };
 
+  /** Where this client goes, and the bytes read while finding out; undefined: closed. */
+  const route = async (
+    client: NetConn,
+    settings: ConnectionSettings,
+  ): Promise<
+    {
+      target: Pick<RoutedPool, "pool" | "strategy" | "health">;
+      route?: Route;
+      pool?: RoutedPool;
+      buffered?: Uint8Array;
+    } | undefined
+  > => {
+    const clientIp = (client.remoteAddr as Deno.NetAddr).hostname;
+    let alpn: readonly string[] = [];
+    if (options.terminatesTls) {
+      const handshake = await completeHandshake(client);
+      if (!handshake.ok) {
+        tlsCounters?.handshakeFailures.inc();
+        throttled.warn(
+          "tls-handshake",
+          `TLS handshake with ${clientIp} failed: ${handshake.reason}`,
+        );
+        safeClose(client);
+        return undefined;
+      }
+      if (handshake.alpn !== null) alpn = [handshake.alpn];
+    }
+    const router = settings.router;
+    if (router === undefined) {
+      return {
+        target: { pool: options.pool, strategy: settings.strategy, health: options.health },
+      };
+    }
+    const facts: ClientFacts = { clientIp, sni: undefined, alpn };
+    let buffered: Uint8Array | undefined;
+    if (router.inspects) {
+      let read;
+      try {
+        read = await readClientHello(client, { timeoutMs: router.inspectTimeoutMs });
+      } catch {
+        safeClose(client); // reset while we waited
+        return undefined;
+      }
+      const { result } = read;
+      buffered = read.buffered;
+      if (result.kind === "hello") {
+        facts.sni = result.sni;
+        facts.alpn = result.alpn;
+      } else if (result.kind === "malformed") {
+        tlsCounters?.helloErrors.inc();
+        throttled.warn(
+          "client-hello",
+          `bad ClientHello from ${clientIp} (${result.reason}); closed`,
+        );
+        safeClose(client);
+        return undefined;
+      } else if (result.kind === "timeout" || result.kind === "eof") {
+        if (result.kind === "timeout") tlsCounters?.inspectTimeouts.inc();
+        safeClose(client);
+        return undefined;
+      }
+      if (facts.sni === undefined) {
+        tlsCounters?.sniMisses.inc();
+        if (router.noSni === "close") {
+          safeClose(client);
+          return undefined;
+        }
+      }
+    }
+    const picked = router.pick(facts);
+    picked.pool.traffic.connections++;
+    if (picked.route) picked.route.traffic.connections++;
+    return {
+      target: picked.pool,
+      pool: picked.pool,
+      ...(picked.route ? { route: picked.route } : {}),
+      ...(buffered ? { buffered } : {}),
+    };
+  };
+
   return async (client, force) => {
     const settings = options.settings();
     const { config } = settings;
     m.total.inc();
-    const connected = await connect(client, force, settings);
+    const routed = await route(client, settings);
+    if (routed === undefined) return;
+    const connected = await connect(client, force, config, routed.target);
     if (connected === undefined) return;
     const { backend, upstream, connectMs } = connected;
     // Only least_latency needs the first-byte time (one check per direction per connection).
-    const measure = settings.strategy.name === "least_latency";
+    const measure = routed.target.strategy.name === "least_latency";
     const stats = backend.attach(measure ? connectMs : undefined);
     try {
       await writeHeader(upstream, config.proxy_protocol, client);
+      if (routed.buffered !== undefined && routed.buffered.length > 0) {
+        await writeAll(upstream, routed.buffered);
+      }
     } catch (error) {
       safeClose(client);
       safeClose(upstream);
@@ -196,6 +306,12 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
       signal: force,
     });
     backend.finish(stats);
+    const up = result.up + (routed.buffered?.length ?? 0);
+    for (const traffic of [routed.pool?.traffic, routed.route?.traffic]) {
+      if (traffic === undefined) continue;
+      traffic.bytesUp += up;
+      traffic.bytesDown += result.down;
+    }
     if (result.reason === "idle_timeout") m.idleTimeouts.inc();
     else if (result.reason === "reset" || result.reason === "error") m.relayErrors.inc();
   };

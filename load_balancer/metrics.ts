@@ -8,6 +8,7 @@
 import { type Counter, formatBytes, Registry } from "@monkey/shared";
 import type { Backend, BackendSnapshot } from "./backend.ts";
 import type { BackendPool } from "./pool.ts";
+import type { PoolSnapshot, RouteSnapshot } from "./routing_metrics.ts";
 
 /** The load balancer's JSON metrics (`GET /metrics?format=json`). */
 export interface LbSnapshot {
@@ -47,8 +48,20 @@ export interface LbSnapshot {
   uptime_secs: number;
   /** True while shutting down. */
   draining: boolean;
-  /** Every backend. */
+  /** Every backend (of the default pool: the top-level `[[backends]]`). */
   backends: BackendSnapshot[];
+  /** Client TLS handshakes that failed (TLS termination). */
+  tls_handshake_failures?: number;
+  /** Clients without a server name where SNI routes exist. */
+  sni_misses?: number;
+  /** Clients closed for a malformed or oversized ClientHello. */
+  client_hello_errors?: number;
+  /** Clients closed for sending no ClientHello in time. */
+  inspect_timeouts?: number;
+  /** Every pool, default first. */
+  pools?: PoolSnapshot[];
+  /** Every route. */
+  routes?: RouteSnapshot[];
 }
 
 /** What the metrics read from the running balancer at scrape time. */

@@ -40,10 +40,29 @@ export {
   type LbConfig,
   type LbConfigInput,
   loadLbConfig,
+  NO_SNI_ACTIONS,
   parseBackendFlag,
+  POOL_SCHEMA,
+  type PoolConfig,
+  type PoolConfigInput,
+  ROUTE_SCHEMA,
+  type RouteConfig,
+  sniPatternProblem,
   STRATEGIES,
   type StrategyName,
 } from "./config.ts";
+export {
+  type ClientFacts,
+  NamedPools,
+  type NamedPoolsOptions,
+  type Route,
+  type RoutedPool,
+  Router,
+  sniMatches,
+  TrafficCounters,
+} from "./routing.ts";
+export { type PoolSnapshot, type RouteSnapshot } from "./routing_metrics.ts";
+export type { PassiveHealth } from "./connection.ts";
 export {
   Backend,
   type BackendControls,

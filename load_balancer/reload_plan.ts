@@ -18,6 +18,14 @@ export const RESTART_KEYS = [
   "max_connections",
   "log_level",
   "metrics_log_interval_secs",
+  "engine",
+  "tls_cert",
+  "tls_key",
+  "tls_alpn",
+  "upstream_tls",
+  "upstream_ca",
+  "upstream_sni",
+  "upstream_tls_insecure",
 ] as const;
 
 /** Keys applied to new connections, reported as `key old -> new`. */
@@ -29,6 +37,11 @@ export const LIVE_KEYS = [
   "grace_period_secs",
   "relay",
 ] as const;
+
+/** A kept value as a change line shows it. */
+function showKept(value: unknown): string {
+  return Array.isArray(value) ? `[${value.join(", ")}]` : String(value);
+}
 
 /** What the plan needs to know of a backend in the pool now. */
 export interface LiveBackend {
@@ -95,8 +108,8 @@ export function planReload(
   const changes: string[] = [];
   const config: LbConfig = { ...next };
   for (const key of RESTART_KEYS) {
-    if (current[key] !== next[key]) {
-      changes.push(`${key} change needs a restart; keeping ${current[key]}`);
+    if (JSON.stringify(current[key]) !== JSON.stringify(next[key])) {
+      changes.push(`${key} change needs a restart; keeping ${showKept(current[key])}`);
     }
     (config as Record<string, unknown>)[key] = current[key];
   }

@@ -12,6 +12,8 @@ import {
   FORWARDING_FIELDS,
   HEALTH_CHECK_FIELDS,
   LIMIT_FIELDS,
+  TLS_LISTEN_FIELDS,
+  UPSTREAM_TLS_FIELDS,
 } from "@monkey/shared";
 
 /** Keys of the proxy's `[health_check]`: the load balancer's, off by default. */
@@ -62,6 +64,8 @@ export const PROXY_SCHEMA = {
     fields: PROXY_HEALTH_SCHEMA,
     description: "Active checks of the target: /health answers 503 while it fails them",
   },
+  ...TLS_LISTEN_FIELDS,
+  ...UPSTREAM_TLS_FIELDS,
   channel_buffer_size: {
     type: "ignored",
     flag: false,

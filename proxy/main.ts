@@ -10,6 +10,7 @@ import {
   runMain,
   type ServiceHandle,
   serviceMain,
+  usesTls,
 } from "@monkey/shared";
 import { PROXY_SCHEMA } from "./config.ts";
 import { startProxyCluster } from "./cluster.ts";
@@ -22,11 +23,20 @@ if (import.meta.main) {
       schema: PROXY_SCHEMA,
       usage: "deno task proxy [--config proxy/proxy.toml] [flags]",
       args: Deno.args,
-      start: (config, logger): ServiceHandle | Promise<ServiceHandle> =>
-        config.workers > 1 ? startProxyCluster(config, { logger }) : startProxy(config, { logger }),
+      start: (config, logger): ServiceHandle | Promise<ServiceHandle> => {
+        if (config.workers > 1) return startProxyCluster(config, { logger });
+        const proxy = startProxy(config, { logger });
+        // SIGHUP re-reads the TLS certificate (live connections keep theirs).
+        if (config.tls_cert !== undefined) {
+          Deno.addSignalListener("SIGHUP", () => void proxy.reloadTls());
+        }
+        return proxy;
+      },
       banner: (proxy, config) =>
         `proxying ${proxy.addr} -> ${config.target_addr} (engine: ${
-          engineLabel(resolveEngine(config.engine), config.relay)
+          usesTls(config)
+            ? "deno (TLS needs it)"
+            : engineLabel(resolveEngine(config.engine), config.relay)
         }${config.workers > 1 ? `, ${config.workers} workers` : ""})`,
     })
   );

@@ -8,27 +8,34 @@ import {
   AccessList,
   type ClientRow,
   ClientTable,
+  completeHandshake,
   ConnectError,
   connectTcp,
   createMetricsApp,
+  createTlsEngine,
+  type Engine,
   engineLabel,
   formatBytes,
   LiveTotals,
+  loadTlsCertificate,
+  loadUpstreamTls,
   Logger,
   methodNotAllowed,
   type MetricFamily,
   type NetConn,
-  Registry,
-  resolveEngine,
+  resolveTlsEngine,
   safeClose,
   sendProxyHeader,
   startEndpoint,
   startFrontend,
   ThrottledLog,
+  type TlsEngine,
+  usesTls,
   withDefaults,
 } from "@monkey/shared";
 import { PROXY_SCHEMA, type ProxyConfig } from "./config.ts";
 import { watchTarget } from "./target_health.ts";
+import { proxyMetrics } from "./metrics.ts";
 
 /** The proxy's JSON metrics; the first four keep the seed's field names. */
 export interface ProxySnapshot {
@@ -60,6 +67,10 @@ export interface ProxySnapshot {
   relay: string;
   /** I/O engine in use: `epoll` or `deno`. */
   engine: string;
+  /** TLS handshakes with clients that failed or timed out (TLS termination). */
+  tls_handshake_failures: number;
+  /** Certificate reloads that failed (the old certificate stayed). */
+  tls_reload_failures: number;
   /** Seconds since start. */
   uptime_secs: number;
   /** True while draining. */
@@ -122,6 +133,14 @@ export interface Proxy {
   clientRows(): ClientRow[];
   /** The seed's `[METRICS] active: 3 | total: 15 | up: 1.5MB | down: 800.0KB` line. */
   summaryLine(): string;
+  /**
+   * Re-read `tls_cert`/`tls_key` and serve new connections with them; live connections keep
+   * theirs. A bad pair is logged and counted, and the old certificate stays.
+   *
+   * @returns Resolves once every new connection gets the new certificate: true, or false when
+   *   the old one stayed (also when TLS termination is off).
+   */
+  reloadTls(): Promise<boolean>;
   /** Stop accepting, drain for `graceMs` (default: config), close the rest, stop the endpoint. */
   shutdown(graceMs?: number): Promise<ProxyShutdownSummary>;
 }
@@ -160,13 +179,32 @@ export function startProxy(
   const clients = new ClientTable();
   const idleMs = cfg.idle_timeout_secs * 1000;
   const access = new AccessList({ allow: cfg.allow, deny: cfg.deny });
-  const engine = resolveEngine(cfg.engine);
   const target = watchTarget(cfg, logger);
+  const tlsLabel = "the proxy configuration";
+  const certificate = loadTlsCertificate(cfg, tlsLabel);
+  const upstreamTls = loadUpstreamTls(cfg, tlsLabel);
+  const decision = resolveTlsEngine(cfg.engine, usesTls(cfg), tlsLabel);
+  const tlsEngine: TlsEngine | undefined = usesTls(cfg)
+    ? createTlsEngine({ certificate, alpn: cfg.tls_alpn, upstream: upstreamTls })
+    : undefined;
+  const engine: Engine = tlsEngine ?? decision.engine;
+  if (upstreamTls?.insecure) {
+    logger.warn("upstream_tls_insecure = true: the target's certificate is NOT verified");
+  }
 
   const handler = async (client: NetConn, force: AbortSignal) => {
     const began = performance.now();
     m.total.inc();
     const ip = (client.remoteAddr as Deno.NetAddr).hostname;
+    if (certificate !== undefined) {
+      const handshake = await completeHandshake(client);
+      if (!handshake.ok) {
+        safeClose(client);
+        m.tlsHandshakeFailures.inc();
+        throttled.warn("tls-handshake", `TLS handshake with ${ip} failed: ${handshake.reason}`);
+        return;
+      }
+    }
     let upstream: NetConn;
     try {
       upstream = await connectTcp(cfg.target_addr, {
@@ -278,6 +316,8 @@ export function startProxy(
     target: cfg.target_addr,
     relay: cfg.relay,
     engine: engine.name,
+    tls_handshake_failures: m.tlsHandshakeFailures.value,
+    tls_reload_failures: m.tlsReloadFailures.value,
     uptime_secs: (performance.now() - started) / 1000,
     draining: !server.accepting,
     target_healthy: target.healthy,
@@ -309,7 +349,9 @@ export function startProxy(
   return {
     addr: server.addr,
     metricsAddr: endpoint?.addr,
-    engine: engineLabel(engine, cfg.relay),
+    engine: decision.reason
+      ? `${engine.name} (${decision.reason})`
+      : engineLabel(engine, cfg.relay),
     app,
     snapshot,
     families: () => m.registry.families(),
@@ -318,6 +360,23 @@ export function startProxy(
       `[METRICS] active: ${server.active} | total: ${m.total.value} | up: ${
         formatBytes(totals.up())
       } | down: ${formatBytes(totals.down())}`,
+    async reloadTls() {
+      if (tlsEngine === undefined || certificate === undefined) return false;
+      try {
+        const next = loadTlsCertificate(cfg, tlsLabel)!;
+        await tlsEngine.reloadCertificate(next);
+        logger.info(`TLS certificate reloaded from ${cfg.tls_cert}`);
+        return true;
+      } catch (error) {
+        m.tlsReloadFailures.inc();
+        logger.warn(
+          `TLS certificate reload failed, keeping the old one: ${
+            (error as Error).message.split("\n")[0]
+          }`,
+        );
+        return false;
+      }
+    },
     async shutdown(graceMs = cfg.grace_period_secs * 1000) {
       const { forced } = await server.shutdown(graceMs);
       await target.stop();
@@ -330,44 +389,5 @@ export function startProxy(
         uptime_secs: (performance.now() - started) / 1000,
       };
     },
-  };
-}
-
-function proxyMetrics() {
-  const registry = new Registry();
-  return {
-    registry,
-    total: registry.counter(
-      "monkey_proxy_connections_total",
-      "Client connections accepted within the limit",
-    ),
-    connectErrors: registry.counter(
-      "monkey_proxy_connect_errors_total",
-      "Failed connects to the target (refused, unreachable, timed out)",
-    ),
-    connectTimeouts: registry.counter(
-      "monkey_proxy_connect_timeouts_total",
-      "Connects to the target that took longer than connect_timeout_ms",
-    ),
-    idleTimeouts: registry.counter(
-      "monkey_proxy_idle_timeouts_total",
-      "Connections closed after idle_timeout_secs without traffic",
-    ),
-    rejected: registry.counter(
-      "monkey_proxy_rejected_connections_total",
-      "Clients closed at once because max_connections was reached",
-    ),
-    relayErrors: registry.counter(
-      "monkey_proxy_relay_errors_total",
-      "Relays ended by a reset or socket error on either side",
-    ),
-    denied: registry.counter(
-      "monkey_proxy_denied_connections_total",
-      "Clients closed at once because allow/deny refused their address",
-    ),
-    duration: registry.histogram(
-      "monkey_proxy_connection_duration_seconds",
-      "Connection lifetimes in seconds",
-    ),
   };
 }

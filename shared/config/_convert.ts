@@ -159,6 +159,17 @@ export function convert(
         if (!isPlainTable(item)) fail(origin, `${key}[${i}]`, "expected a table", item);
         return validateTable(spec.fields, item, origin, `${key}[${i}].`, true);
       });
+    case "tablemap": {
+      if (!isPlainTable(raw)) fail(origin, key, `expected named tables ([${key}.NAME])`, raw);
+      const out: Record<string, unknown> = {};
+      for (const [name, item] of Object.entries(raw)) {
+        const problem = spec.name?.(name);
+        if (problem !== undefined) fail(origin, `${key}.${name}`, problem, name);
+        if (!isPlainTable(item)) fail(origin, `${key}.${name}`, "expected a table", item);
+        out[name] = validateTable(spec.fields, item, origin, `${key}.${name}.`);
+      }
+      return out;
+    }
     case "ignored":
       return undefined;
   }
@@ -175,6 +186,8 @@ function defaultOf(spec: FieldSpec): unknown {
       return validateTable(spec.fields, {}, fileOrigin("defaults"), "");
     case "tables":
       return [];
+    case "tablemap":
+      return {};
     case "strings":
       return [...(spec.default ?? [])];
     case "ignored":
@@ -186,6 +199,7 @@ function defaultOf(spec: FieldSpec): unknown {
 
 function isRequired(spec: FieldSpec): boolean {
   if (spec.type === "table" || spec.type === "tables" || spec.type === "strings") return false;
+  if (spec.type === "tablemap") return false;
   if (spec.type === "ignored") return false;
   return spec.default === undefined && spec.optional !== true;
 }

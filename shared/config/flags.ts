@@ -60,6 +60,7 @@ export function parseFlags(schema: Schema, options: ParseFlagsOptions = {}): Par
   for (const [key, field] of Object.entries(schema)) {
     const name = flagName(key, field);
     if (name === undefined || field.type === "table" || field.type === "ignored") continue;
+    if (field.type === "tablemap") continue;
     const multiple = field.type === "strings" || field.type === "tables";
     // Booleans take an explicit value too (--flag, --flag=false), so they are parsed as strings
     // only when written with '='; parseArgs handles the bare form.
@@ -142,6 +143,7 @@ export function helpText(usage: string, schema: Schema): string {
   for (const [key, spec] of Object.entries(schema)) {
     const name = flagName(key, spec);
     if (name === undefined || spec.type === "table" || spec.type === "ignored") continue;
+    if (spec.type === "tablemap") continue;
     const names = [`--${name}`, ...(spec.aliases ?? []).map((a) => `--${a}`)];
     if (spec.short) names.unshift(`-${spec.short}`);
     const def = "default" in spec && spec.default !== undefined

@@ -123,6 +123,15 @@ export interface TablesField<S extends Schema = Schema> extends FieldBase {
   /** Turns one value of the repeated flag into a table. @default `{ addr: value }` */
   fromFlag?: (value: string) => Record<string, unknown>;
 }
+/** Named sub-tables (`[pools.web]`, `[pools.api]`): any name, each table with `fields`. */
+export interface TableMapField<S extends Schema = Schema> extends FieldBase {
+  /** The kind of value. */
+  type: "tablemap";
+  /** The schema every named table follows. */
+  fields: S;
+  /** Validates one name: returns a reason to reject it, or undefined. */
+  name?: (value: string) => string | undefined;
+}
 /** A key still accepted for compatibility but ignored; a one-line notice is reported. */
 export interface IgnoredField extends FieldBase {
   /** The kind of value. */
@@ -143,6 +152,7 @@ export type FieldSpec =
   | StringsField
   | TableField
   | TablesField
+  | TableMapField
   | IgnoredField;
 
 /** A configuration schema: key name to specification. */
@@ -161,6 +171,7 @@ export type ValueOf<F> = F extends { type: "integer" | "number" | "duration" | "
   : F extends { type: "strings" } ? string[]
   : F extends { type: "table"; fields: infer S } ? ConfigOf<S>
   : F extends { type: "tables"; fields: infer S } ? ConfigOf<S>[]
+  : F extends { type: "tablemap"; fields: infer S } ? Record<string, ConfigOf<S>>
   : F extends { type: "ignored" } ? undefined
   : Optional<F, string>;
 

@@ -1,6 +1,7 @@
 /**
  * The network plane: addresses, CIDR rules, connecting, the accept loop, the client-facing
- * frontend, the relay and its copy loop, and the PROXY protocol.
+ * frontend, the relay and its copy loop, the PROXY protocol, TLS (termination, origination,
+ * certificate reload) and ClientHello inspection for SNI routing.
  *
  * @example
  * ```ts
@@ -22,3 +23,6 @@ export * from "./proxy_protocol.ts";
 export * from "./relay.ts";
 export * from "./server.ts";
 export * from "./epoll/mod.ts";
+export * from "./client_hello.ts";
+export * from "./tls.ts";
+export * from "./tls_engine.ts";

@@ -1,0 +1,223 @@
+import assert from "node:assert/strict";
+import {
+  echoUntilEof,
+  randomBytes,
+  readExactly,
+  readOutcome,
+  requires,
+  startPeer,
+  startTlsEcho,
+  testCertPaths,
+  TLS_TESTDATA,
+  tlsDial,
+  waitFor,
+  writeAll,
+} from "@monkey/testing";
+import { ConfigError, Logger } from "@monkey/shared";
+import { startProxy } from "./proxy.ts";
+
+const quiet = () => new Logger({ name: "proxy", level: "error" });
+const read = requires("read");
+const withOpenssl = requires("read", "run");
+
+function tlsFiles(name: string) {
+  const { cert, key } = testCertPaths(name);
+  return { tls_cert: cert, tls_key: key };
+}
+
+Deno.test({
+  name: "the proxy terminates TLS and echoes 256 KiB byte-exact",
+  ...read,
+  async fn() {
+    await using echo = startPeer((conn) => echoUntilEof(conn));
+    const proxy = startProxy({
+      listen_addr: "127.0.0.1:0",
+      target_addr: echo.addr,
+      metrics_addr: "off",
+      ...tlsFiles("localhost"),
+    }, { logger: quiet() });
+    assert.equal(proxy.engine, "deno (TLS needs it)");
+    const conn = await tlsDial(proxy.addr, "localhost");
+    const payload = randomBytes(256 * 1024);
+    const [, back] = await Promise.all([
+      writeAll(conn, payload),
+      readExactly(conn, payload.length),
+    ]);
+    assert.deepEqual(back, payload);
+    conn.close();
+    await proxy.shutdown(1000);
+  },
+});
+
+Deno.test({
+  name: "the proxy counts a failed client handshake and keeps serving",
+  ...read,
+  async fn() {
+    await using echo = startPeer((conn) => echoUntilEof(conn));
+    const proxy = startProxy({
+      listen_addr: "127.0.0.1:0",
+      target_addr: echo.addr,
+      metrics_addr: "off",
+      ...tlsFiles("localhost"),
+    }, { logger: quiet() });
+    const port = Number(proxy.addr.split(":")[1]);
+    const plain = await Deno.connect({ hostname: "127.0.0.1", port });
+    await plain.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+    // The server answers with a TLS alert, then closes.
+    assert.equal(await readOutcome(plain), "data");
+    while (await readOutcome(plain) === "data");
+    plain.close();
+    await waitFor(() => proxy.snapshot().tls_handshake_failures === 1, "the failure counted");
+    const conn = await tlsDial(proxy.addr, "localhost");
+    await writeAll(conn, new Uint8Array([9]));
+    assert.deepEqual(await readExactly(conn, 1), new Uint8Array([9]));
+    conn.close();
+    await proxy.shutdown(1000);
+  },
+});
+
+Deno.test({
+  name: "the proxy keeps its certificate when a reload finds a bad one, and swaps a good one",
+  permissions: { read: true, write: true, net: true },
+  ...requires("read", "write"),
+  async fn() {
+    await using echo = startPeer((conn) => echoUntilEof(conn));
+    const dir = Deno.makeTempDirSync();
+    const cert = `${dir}/cert.pem`;
+    const key = `${dir}/key.pem`;
+    Deno.copyFileSync(testCertPaths("a.test").cert, cert);
+    Deno.copyFileSync(testCertPaths("a.test").key, key);
+    const proxy = startProxy({
+      listen_addr: "127.0.0.1:0",
+      target_addr: echo.addr,
+      metrics_addr: "off",
+      tls_cert: cert,
+      tls_key: key,
+    }, { logger: quiet() });
+    const live = await tlsDial(proxy.addr, "a.test");
+    Deno.copyFileSync(testCertPaths("b.test").cert, cert); // key no longer matches
+    assert.equal(await proxy.reloadTls(), false);
+    assert.equal(proxy.snapshot().tls_reload_failures, 1);
+    (await tlsDial(proxy.addr, "a.test")).close();
+    Deno.copyFileSync(testCertPaths("b.test").key, key);
+    assert.equal(await proxy.reloadTls(), true);
+    await assert.rejects(() => tlsDial(proxy.addr, "a.test"), /not valid for name "a.test"/);
+    (await tlsDial(proxy.addr, "b.test")).close();
+    await writeAll(live, new Uint8Array([1, 2]));
+    assert.deepEqual(await readExactly(live, 2), new Uint8Array([1, 2]));
+    live.close();
+    await proxy.shutdown(1000);
+    Deno.removeSync(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "the proxy originates TLS, verifying the CA, and refuses a backend a wrong CA signed",
+  ...read,
+  async fn() {
+    await using backend = startTlsEcho("localhost");
+    const good = startProxy({
+      listen_addr: "127.0.0.1:0",
+      target_addr: backend.addr,
+      metrics_addr: "off",
+      upstream_tls: true,
+      upstream_ca: `${TLS_TESTDATA}ca.pem`,
+      upstream_sni: "localhost",
+    }, { logger: quiet() });
+    const port = Number(good.addr.split(":")[1]);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await writeAll(conn, new TextEncoder().encode("over tls"));
+    assert.equal(new TextDecoder().decode(await readExactly(conn, 8)), "over tls");
+    conn.close();
+    await good.shutdown(1000);
+
+    const wrong = startProxy({
+      listen_addr: "127.0.0.1:0",
+      target_addr: backend.addr,
+      metrics_addr: "off",
+      upstream_tls: true,
+      upstream_ca: `${TLS_TESTDATA}other_ca.pem`,
+    }, { logger: quiet() });
+    const refused = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: Number(wrong.addr.split(":")[1]),
+    });
+    assert.equal(await refused.read(new Uint8Array(8)).catch(() => null), null);
+    refused.close();
+    assert.equal(wrong.snapshot().connect_errors, 1);
+    await wrong.shutdown(1000);
+  },
+});
+
+Deno.test({
+  name: "the proxy refuses engine = epoll with TLS, and a key that does not match",
+  ...read,
+  fn() {
+    assert.throws(
+      () => startProxy({ engine: "epoll", metrics_addr: "off", ...tlsFiles("a.test") }),
+      (e) => e instanceof ConfigError && /'engine'.*TLS/.test(e.message),
+    );
+    assert.throws(
+      () =>
+        startProxy({
+          metrics_addr: "off",
+          tls_cert: testCertPaths("a.test").cert,
+          tls_key: testCertPaths("b.test").key,
+        }),
+      (e) => e instanceof ConfigError && /'tls_key'.*does not match/.test(e.message),
+    );
+  },
+});
+
+Deno.test({
+  name: "openssl s_client talks to the TLS-terminating proxy",
+  ...withOpenssl,
+  async fn() {
+    await using echo = startPeer((conn) => echoUntilEof(conn));
+    const proxy = startProxy({
+      listen_addr: "127.0.0.1:0",
+      target_addr: echo.addr,
+      metrics_addr: "off",
+      ...tlsFiles("localhost"),
+    }, { logger: quiet() });
+    let child;
+    try {
+      child = new Deno.Command("openssl", {
+        args: [
+          "s_client",
+          "-quiet",
+          "-connect",
+          proxy.addr,
+          "-servername",
+          "localhost",
+          "-verify_return_error",
+          "-CAfile",
+          `${TLS_TESTDATA}ca.pem`,
+        ],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      await proxy.shutdown(0);
+      return; // no openssl here: the Deno clients above cover termination
+    }
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("hello from openssl\n"));
+    const reader = child.stdout.getReader();
+    let seen = "";
+    while (!seen.includes("hello from openssl")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    assert.match(seen, /hello from openssl/);
+    await writer.close();
+    reader.releaseLock();
+    child.kill();
+    await child.stdout.cancel();
+    await child.status;
+    await proxy.shutdown(1000);
+  },
+});

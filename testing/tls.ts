@@ -1,0 +1,131 @@
+/**
+ * TLS test peers and clients on the checked-in test certificates
+ * (`shared/net/testdata/`: a test CA, `localhost`, `a.test`, `b.test`, another CA).
+ *
+ * @module
+ */
+
+import { echoUntilEof } from "./io.ts";
+
+/** The folder of the test certificates (regenerate with its `gen.sh`). */
+export const TLS_TESTDATA: string = new URL("../shared/net/testdata/", import.meta.url).pathname;
+
+/**
+ * Paths of a test certificate and its key.
+ *
+ * @param name `localhost`, `a.test` or `b.test`.
+ * @returns `{ cert, key }` file paths.
+ * @example
+ * ```ts
+ * const { cert, key } = testCertPaths("a.test");
+ * ```
+ */
+export function testCertPaths(name: string): { cert: string; key: string } {
+  return { cert: `${TLS_TESTDATA}${name}.pem`, key: `${TLS_TESTDATA}${name}.key` };
+}
+
+/** A TLS echo server; `tag` bytes are written first on each connection when given. */
+export interface TlsEchoServer extends AsyncDisposable {
+  /** `127.0.0.1:port`. */
+  addr: string;
+  /** Stop and close everything. */
+  close(): Promise<void>;
+}
+
+/**
+ * A loopback TLS echo server presenting the test certificate `name`.
+ *
+ * @param name The certificate (`localhost`, `a.test`, `b.test`).
+ * @param greeting Written first on every connection (tells tests which server answered).
+ * @returns The running server.
+ * @example
+ * ```ts
+ * await using server = startTlsEcho("a.test", "A");
+ * ```
+ */
+export function startTlsEcho(name: string, greeting?: string): TlsEchoServer {
+  const { cert, key } = testCertPaths(name);
+  const listener = Deno.listenTls({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: Deno.readTextFileSync(cert),
+    key: Deno.readTextFileSync(key),
+  });
+  const open = new Set<Deno.TlsConn>();
+  const tasks = new Set<Promise<void>>();
+  const loop = (async () => {
+    for (;;) {
+      let conn: Deno.TlsConn;
+      try {
+        conn = await listener.accept();
+      } catch {
+        return;
+      }
+      open.add(conn);
+      const task = (async () => {
+        try {
+          if (greeting !== undefined) await conn.write(new TextEncoder().encode(greeting));
+          await echoUntilEof(conn);
+        } catch {
+          // The client went away mid-handshake or mid-echo.
+        } finally {
+          open.delete(conn);
+          try {
+            conn.close();
+          } catch {
+            // Closed already.
+          }
+        }
+      })();
+      tasks.add(task);
+      void task.finally(() => tasks.delete(task));
+    }
+  })();
+  const close = async () => {
+    listener.close();
+    await loop;
+    for (const conn of open) {
+      try {
+        conn.close();
+      } catch {
+        // Closed already.
+      }
+    }
+    await Promise.allSettled([...tasks]);
+  };
+  return { addr: `127.0.0.1:${listener.addr.port}`, close, [Symbol.asyncDispose]: close };
+}
+
+/**
+ * Connect over TCP, then start TLS sending `serverName` as SNI, trusting the test CA.
+ *
+ * @param addr `127.0.0.1:port`.
+ * @param serverName SNI and the name verified.
+ * @param alpn ALPN protocols to offer. @default []
+ * @returns The connection, handshake done.
+ * @example
+ * ```ts
+ * const conn = await tlsDial(lb.addr, "a.test");
+ * ```
+ */
+export async function tlsDial(
+  addr: string,
+  serverName: string,
+  alpn: string[] = [],
+): Promise<Deno.TlsConn> {
+  const port = Number(addr.slice(addr.lastIndexOf(":") + 1));
+  const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
+  const options: Deno.StartTlsOptions = {
+    hostname: serverName,
+    caCerts: [Deno.readTextFileSync(`${TLS_TESTDATA}ca.pem`)],
+  };
+  if (alpn.length > 0) options.alpnProtocols = alpn;
+  const conn = await Deno.startTls(tcp, options);
+  try {
+    await conn.handshake();
+  } catch (error) {
+    conn.close();
+    throw error;
+  }
+  return conn;
+}
