@@ -19,6 +19,7 @@ import {
 import { ADMIN_ROUTES, createAdminApp } from "./admin.ts";
 import { type LbConfig, type LbConfigInput, normalizeLbConfig } from "./config.ts";
 import { type ConnectionSettings, createConnectionHandler } from "./connection.ts";
+import { lbDashboardView } from "./dashboard.ts";
 import { HealthChecker } from "./health.ts";
 import { LbMetrics, type LbSnapshot } from "./metrics.ts";
 import { BackendPool } from "./pool.ts";
@@ -202,6 +203,7 @@ export function startLoadBalancer(
     snapshot: () => metrics.snapshot(),
     healthy: () => frontend.accepting,
     routes: ADMIN_ROUTES,
+    dashboard: { view: () => lbDashboardView(metrics.snapshot(), settings.config) },
   });
   app.route("/", createAdminApp({ pool, token: () => settings.config.admin_token, logger }));
   let endpoint;

@@ -28,6 +28,7 @@ import {
   withDefaults,
 } from "@monkey/shared";
 import { PROXY_SCHEMA, type ProxyConfig } from "./config.ts";
+import { proxyDashboardView } from "./dashboard.ts";
 
 /** The proxy's JSON metrics; the first four keep the seed's field names. */
 export interface ProxySnapshot {
@@ -277,6 +278,7 @@ export function startProxy(
     snapshot,
     healthy: () => server.accepting,
     routes: [["GET /clients", "per-client-IP connections and bytes (top 100 by bytes)"]],
+    dashboard: { view: () => proxyDashboardView(snapshot(), clients.top(), cfg) },
   });
   app.get("/clients", (c) => c.json(clients.top()));
   methodNotAllowed(app, {
