@@ -258,3 +258,22 @@ export async function waitForUpdates(
   );
   return Number(await page.locator("body").getAttribute("data-updates"));
 }
+
+/**
+ * How many pixels the page is wider than its viewport (0 or less: no horizontal scrolling).
+ *
+ * @param page The page.
+ * @returns `scrollWidth - clientWidth` of the document.
+ * @example
+ * ```ts
+ * assert.ok(await horizontalOverflow(page) <= 0);
+ * ```
+ */
+export function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const root = (globalThis as unknown as {
+      document: { documentElement: { scrollWidth: number; clientWidth: number } };
+    }).document.documentElement;
+    return root.scrollWidth - root.clientWidth;
+  });
+}

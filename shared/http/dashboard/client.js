@@ -83,7 +83,7 @@
             stroke: colors.text,
             grid: { stroke: colors.grid },
             ticks: { stroke: colors.grid },
-            size: 70,
+            size: 80,
             values: (_u, vals) => vals.map(fmt),
           },
         ],
