@@ -14,8 +14,10 @@ import {
   startEndpoint,
 } from "@monkey/shared";
 import type { Hono } from "hono";
+import { loadDashboardView } from "./live_dashboard.ts";
 import type { LiveStatus } from "./runner.ts";
 import type { ScenarioResult } from "./result.ts";
+import type { SecondSample } from "./series.ts";
 
 const QUANTILES: ReadonlyArray<readonly [string, keyof LiveStatus["latency"]]> = [
   ["0.5", "p50"],
@@ -60,6 +62,7 @@ export interface LiveMetricsApp {
 export class LiveMetrics {
   readonly #registry = new Registry();
   #current: (() => LiveStatus) | undefined;
+  #samples: () => readonly SecondSample[] = () => [];
   #finished: ScenarioResult[] = [];
   readonly #app: Hono;
 
@@ -107,6 +110,9 @@ export class LiveMetrics {
       prometheus: () => r.render(),
       snapshot: () => ({ scenarios: this.#all() }),
       healthy: () => true,
+      dashboard: {
+        view: () => loadDashboardView(this.#all(), this.#current !== undefined, this.#samples()),
+      },
     });
   }
 
@@ -131,9 +137,11 @@ export class LiveMetrics {
    * A scenario started.
    *
    * @param status Its live status.
+   * @param samples Its per-second samples so far (for the dashboard's charts).
    */
-  start(status: () => LiveStatus): void {
+  start(status: () => LiveStatus, samples?: () => readonly SecondSample[]): void {
     this.#current = status;
+    if (samples) this.#samples = samples;
   }
 
   /**

@@ -77,6 +77,7 @@
             grid: { stroke: colors.grid },
             ticks: { stroke: colors.grid },
             values: "{HH}:{mm}:{ss}",
+            incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300],
             space: 60,
           },
           {
@@ -84,6 +85,7 @@
             grid: { stroke: colors.grid },
             ticks: { stroke: colors.grid },
             size: 80,
+            ...(spec.log ? { splits: logSplits } : {}),
             values: (_u, vals) => vals.map(fmt),
           },
         ],

@@ -58,3 +58,12 @@ function fmtValue(value, unit) {
       return fmtCount(value);
   }
 }
+
+/** Axis splits of a logarithmic uPlot axis: the powers of ten in [min, max]. */
+function logSplits(_u, _axis, min, max) {
+  const splits = [];
+  for (let e = Math.floor(Math.log10(Math.max(min, 1e-9))); 10 ** e <= max * 1.0001; e++) {
+    if (10 ** e >= min * 0.9999) splits.push(10 ** e);
+  }
+  return splits.length > 0 ? splits : [min, max];
+}
