@@ -62,10 +62,12 @@ export class SeriesRecorder {
   start(status: () => LiveStatus, histogram: () => LatencyHistogram): void {
     this.stop();
     this.#samples = [];
-    let before: LatencyHistogram | undefined;
-    let lastRequests = 0;
-    let lastErrors = 0;
-    let lastT = 0;
+    // Counted from here: what the scenario did before start() is not in the first second.
+    const initial = status();
+    let before: LatencyHistogram | undefined = copy(histogram());
+    let lastRequests = initial.requests;
+    let lastErrors = Object.values(initial.errors).reduce((a, b) => a + b, 0);
+    let lastT = initial.elapsed_secs;
     this.#sample = () => {
       const s = status();
       const errors = Object.values(s.errors).reduce((a, b) => a + b, 0);
