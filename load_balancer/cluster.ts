@@ -13,6 +13,8 @@ import { limitAdminBody } from "./admin_guard.ts";
 import type { BackendSnapshot } from "./backend.ts";
 import type { LbHttpApp, ReloadSummary } from "./balancer.ts";
 import { type LbConfig, type LbConfigInput, normalizeLbConfig } from "./config.ts";
+import { lbDashboardView } from "./dashboard.ts";
+import type { LbSnapshot } from "./metrics.ts";
 
 /** A running multi-worker load balancer. */
 export interface LbCluster {
@@ -107,6 +109,9 @@ export async function startLbCluster(
     }),
     routes: [["GET|POST|PATCH|DELETE /backends…", "admin API, forwarded to every worker"]],
     endpoint: { admin: { token: cfg.admin_token } },
+    dashboard: (snapshot) => ({
+      view: async () => lbDashboardView(await snapshot() as unknown as LbSnapshot, cfg),
+    }),
     addRoutes(app, group) {
       const forward = async (request: Request, path: string) => {
         const responses = await group.fetchAll(request);
