@@ -53,6 +53,14 @@ async function waitHttp(url: string): Promise<void> {
   throw new Error(`Cannot reach ${url} after 15 s`);
 }
 
+/** CPU seconds (user + system) a process has used, from /proc/PID/stat (Linux). */
+async function cpuSecs(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticksPerSec = 100; // USER_HZ on Linux
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSec;
+}
+
 async function load(target: string): Promise<number> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "load_tester/main.ts", "--config", "/dev/null", "--target", target]
@@ -107,18 +115,32 @@ try {
   await waitHttp(`http://127.0.0.1:${metricsPort}/health`);
   const without: number[] = [];
   const withSse: number[] = [];
+  const cpuWithout: number[] = [];
+  const cpuWith: number[] = [];
+  /** req/s and the proxy's CPU ms per 1000 requests of one load run. */
+  const measured = async (): Promise<[number, number]> => {
+    const cpu0 = await cpuSecs(proxy.pid);
+    const started = performance.now();
+    const rps = await load(`127.0.0.1:${proxyPort}`);
+    const cpu = await cpuSecs(proxy.pid) - cpu0;
+    // Warmup requests count too: approximate them at the measured rate.
+    const requests = rps * (performance.now() - started) / 1000;
+    return [rps, (cpu * 1000) / (requests / 1000)];
+  };
   for (let round = 0; round < rounds; round++) {
-    const a = await load(`127.0.0.1:${proxyPort}`);
+    const [a, ca] = await measured();
     without.push(a);
+    cpuWithout.push(ca);
     const subs = openSubscribers(`http://127.0.0.1:${metricsPort}/events`, subscribers);
-    const b = await load(`127.0.0.1:${proxyPort}`);
+    const [b, cb] = await measured();
     const got = subs.updates();
     subs.close();
     withSse.push(b);
+    cpuWith.push(cb);
     console.log(
-      `round ${round + 1}: without ${a.toFixed(0)} req/s, with ${subscribers} SSE ${
-        b.toFixed(0)
-      } req/s (${got} updates received), ratio ${(b / a).toFixed(3)}`,
+      `round ${round + 1}: without ${a.toFixed(0)} req/s (${ca.toFixed(1)} CPU ms/1k req), ` +
+        `with ${subscribers} SSE ${b.toFixed(0)} req/s (${cb.toFixed(1)} CPU ms/1k req, ${got} ` +
+        `updates received), ratio ${(b / a).toFixed(3)}`,
     );
   }
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
@@ -127,6 +149,12 @@ try {
   console.log(
     `median: without ${median(without).toFixed(0)}, with ${median(withSse).toFixed(0)} req/s; ` +
       `median per-round ratio ${ratio.toFixed(3)} (${((1 - ratio) * 100).toFixed(1)}% cost)`,
+  );
+  console.log(
+    `proxy CPU per 1000 requests, median: without ${median(cpuWithout).toFixed(2)} ms, with ` +
+      `${median(cpuWith).toFixed(2)} ms (${
+        ((median(cpuWith) / median(cpuWithout) - 1) * 100).toFixed(1)
+      }%)`,
   );
 } finally {
   proxy.kill();
