@@ -6,7 +6,8 @@
  * @module
  */
 
-import { type Browser, chromium, type Page } from "playwright-core";
+import fs from "node:fs";
+import type { Browser, Page } from "playwright-core";
 
 /** Where Chromium is looked for (`CHROMIUM_PATH` overrides). @default "/usr/bin/chromium" */
 export const CHROMIUM_PATH = "/usr/bin/chromium";
@@ -59,8 +60,29 @@ export function browserTestName(name: string): string {
  * await browser.close();
  * ```
  */
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumPath(), args: ["--no-sandbox"] });
+export async function launchBrowser(): Promise<Browser> {
+  lenientExistsSync();
+  const { chromium } = await import("playwright-core");
+  return await chromium.launch({ executablePath: chromiumPath(), args: ["--no-sandbox"] });
+}
+
+/**
+ * playwright-core probes `/proc/sys/fs/binfmt_misc/WSLInterop` with `fs.existsSync` when it
+ * loads; Deno answers a path under `/proc/sys` with a NotCapable error unless `--allow-all`,
+ * where Node's `existsSync` returns false on any error. Give it Node's behaviour, so the
+ * browser tests run with the test task's permissions.
+ */
+function lenientExistsSync(): void {
+  const original = fs.existsSync;
+  if ((original as { lenient?: boolean }).lenient) return;
+  const lenient = (path: fs.PathLike) => {
+    try {
+      return original(path);
+    } catch {
+      return false;
+    }
+  };
+  fs.existsSync = Object.assign(lenient, { lenient: true });
 }
 
 /** A page with what it did recorded. */
