@@ -97,6 +97,8 @@ export async function startLbCluster(
 ): Promise<LbCluster> {
   const cfg: LbConfig = normalizeLbConfig(input);
   let reloadFailures = 0;
+  /** The configuration the dashboard shows: the last one reloaded. */
+  let inForce = cfg;
   const cluster = await startWorkerCluster({
     name: "load balancer",
     module: new URL("./worker.ts", import.meta.url),
@@ -110,7 +112,7 @@ export async function startLbCluster(
     routes: [["GET|POST|PATCH|DELETE /backends…", "admin API, forwarded to every worker"]],
     endpoint: { admin: { token: cfg.admin_token } },
     dashboard: (snapshot) => ({
-      view: async () => lbDashboardView(await snapshot() as unknown as LbSnapshot, cfg),
+      view: async () => lbDashboardView(await snapshot() as unknown as LbSnapshot, inForce),
     }),
     addRoutes(app, group) {
       const forward = async (request: Request, path: string) => {
@@ -153,7 +155,9 @@ export async function startLbCluster(
     async reload(config) {
       // Workers run without an endpoint of their own; the main thread keeps metrics_addr.
       const next = { ...normalizeLbConfig(config), metrics_addr: "off" };
-      return await cluster.group.reloadAll(next) as ReloadSummary;
+      const summary = await cluster.group.reloadAll(next) as ReloadSummary;
+      inForce = { ...next, metrics_addr: cfg.metrics_addr };
+      return summary;
     },
     reloadFailed: () => void reloadFailures++,
   };
