@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { waitFor } from "@monkey/testing";
 import {
   browserSkipReason,
   browserTestName,
@@ -43,8 +44,12 @@ Deno.test({
       assert.ok(before.bytes_echoed <= shown && shown <= after.bytes_echoed);
       assert.ok(before.bytes_echoed < after.bytes_echoed, "load is running");
       assert.equal(Number(await dataOf(page, '[data-stat="total_connections"]', "raw")), 3);
-      const last = JSON.parse(await dataOf(page, '[data-chart="bytes"]', "last") ?? "[]");
-      assert.ok(last[0] > 0, `latest echo rate ${last[0]} should be > 0`);
+      await waitFor(
+        async () =>
+          (JSON.parse(await dataOf(page, '[data-chart="bytes"]', "last") ?? "[]")[0] ?? 0) > 0,
+        "a echo rate above zero on the bytes chart",
+        10_000,
+      );
       // No horizontal scrolling on a phone.
       const overflow = await horizontalOverflow(page);
       assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);

@@ -8,6 +8,7 @@ import {
   screenshot,
   waitForUpdates,
 } from "@monkey/testing/browser";
+import { waitFor } from "@monkey/testing";
 import { echoServer } from "./_testing.ts";
 import { loadTestCli } from "./cli.ts";
 import type { RunReport } from "./result.ts";
@@ -68,11 +69,23 @@ Deno.test({
       );
       assert.ok(before.requests < after.requests, "load is running");
       assert.equal(await dataOf(page, '[data-table="scenarios"] tbody tr', "key"), after.scenario);
-      const rps = JSON.parse(await dataOf(page, '[data-chart="rps"]', "last") ?? "[]");
-      assert.ok(rps[0] > 0, `latest requests/s ${rps[0]} should be > 0`);
-      const latency = JSON.parse(await dataOf(page, '[data-chart="latency"]', "last") ?? "[]");
-      assert.equal(latency.length, 4, "p50, p90, p99, max");
-      assert.ok(latency[0] > 0 && latency[3] >= latency[0]);
+      // The charts move: a second with requests shows a rate and percentiles. (With workers a
+      // second can pass without a progress message, so wait for one rather than take the last.)
+      const lastOf = async (chart: string) =>
+        JSON.parse(await dataOf(page, `[data-chart="${chart}"]`, "last") ?? "[]") as (
+          | number
+          | null
+        )[];
+      await waitFor(async () => ((await lastOf("rps"))[0] ?? 0) > 0, "a requests/s sample", 10_000);
+      await waitFor(
+        async () => {
+          const [p50, , , max] = await lastOf("latency");
+          return p50 !== null && p50 !== undefined && p50 > 0 && (max ?? 0) >= p50;
+        },
+        "a latency sample with p50 > 0 and max >= p50",
+        10_000,
+      );
+      assert.equal((await lastOf("latency")).length, 4, "p50, p90, p99, max");
       await screenshot(page, "dashboard-load-tester.png");
       assert.deepEqual(errors, []);
       assert.deepEqual(requests.filter((url) => !url.startsWith(`${origin}/`)), []);

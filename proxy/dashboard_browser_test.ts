@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { waitFor } from "@monkey/testing";
 import {
   browserSkipReason,
   browserTestName,
@@ -53,8 +54,12 @@ Deno.test({
       // The bytes chart moves: more points, and the latest rate is above zero.
       const points = Number(await dataOf(page, '[data-chart="bytes"]', "points"));
       assert.ok(points >= 3, `bytes chart has ${points} points`);
-      const last = JSON.parse(await dataOf(page, '[data-chart="bytes"]', "last") ?? "[]");
-      assert.ok(last[0] > 0, `latest up rate ${last[0]} should be > 0`);
+      await waitFor(
+        async () =>
+          (JSON.parse(await dataOf(page, '[data-chart="bytes"]', "last") ?? "[]")[0] ?? 0) > 0,
+        "a up rate above zero on the bytes chart",
+        10_000,
+      );
       // The clients table lists loopback.
       assert.equal(await page.locator('[data-table="clients"] tbody tr').count(), 1);
 
