@@ -20,6 +20,7 @@ import {
   withDefaults,
 } from "@monkey/shared";
 import { ECHO_SCHEMA, type EchoConfig } from "./config.ts";
+import { echoDashboardView } from "./dashboard.ts";
 
 /** Metrics of a running echo server, with the seed's field names. */
 export interface EchoSnapshot {
@@ -191,6 +192,7 @@ export function startEcho(
     prometheus: () => registry.render(),
     snapshot,
     healthy: () => server.accepting,
+    dashboard: { view: () => echoDashboardView(snapshot(), cfg) },
   });
   methodNotAllowed(app, { "/metrics": ["GET"], "/health": ["GET"], "/": ["GET"] });
   let endpoint;

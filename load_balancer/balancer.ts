@@ -30,6 +30,7 @@ import {
   normalizeLbConfig,
 } from "./config.ts";
 import { type ConnectionSettings, createConnectionHandler } from "./connection.ts";
+import { lbDashboardView } from "./dashboard.ts";
 import { HealthChecker } from "./health.ts";
 import { LbMetrics, type LbSnapshot } from "./metrics.ts";
 import { BackendPool } from "./pool.ts";
@@ -277,6 +278,7 @@ export function startLoadBalancer(
       ["GET /pools", "every pool (default first) with its backends, connections and bytes"],
       ["GET /routes", "every route with its matchers, pool, connections and bytes"],
     ],
+    dashboard: { view: () => lbDashboardView(metrics.snapshot(), settings.config) },
   });
   app.get("/pools", (c) => c.json(poolRows(allPools(), strategyOf)));
   app.get("/routes", (c) => c.json(routeRows(settings.router?.routes ?? [])));

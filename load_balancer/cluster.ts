@@ -13,6 +13,8 @@ import { limitAdminBody } from "./admin_guard.ts";
 import type { BackendSnapshot } from "./backend.ts";
 import type { LbHttpApp, ReloadSummary } from "./balancer.ts";
 import { type LbConfig, type LbConfigInput, normalizeLbConfig } from "./config.ts";
+import { lbDashboardView } from "./dashboard.ts";
+import type { LbSnapshot } from "./metrics.ts";
 
 /** A running multi-worker load balancer. */
 export interface LbCluster {
@@ -95,6 +97,8 @@ export async function startLbCluster(
 ): Promise<LbCluster> {
   const cfg: LbConfig = normalizeLbConfig(input);
   let reloadFailures = 0;
+  /** The configuration the dashboard shows: the last one reloaded. */
+  let inForce = cfg;
   const cluster = await startWorkerCluster({
     name: "load balancer",
     module: new URL("./worker.ts", import.meta.url),
@@ -107,6 +111,9 @@ export async function startLbCluster(
     }),
     routes: [["GET|POST|PATCH|DELETE /backends…", "admin API, forwarded to every worker"]],
     endpoint: { admin: { token: cfg.admin_token } },
+    dashboard: (snapshot) => ({
+      view: async () => lbDashboardView(await snapshot() as unknown as LbSnapshot, inForce),
+    }),
     addRoutes(app, group) {
       const forward = async (request: Request, path: string) => {
         const responses = await group.fetchAll(request);
@@ -148,7 +155,9 @@ export async function startLbCluster(
     async reload(config) {
       // Workers run without an endpoint of their own; the main thread keeps metrics_addr.
       const next = { ...normalizeLbConfig(config), metrics_addr: "off" };
-      return await cluster.group.reloadAll(next) as ReloadSummary;
+      const summary = await cluster.group.reloadAll(next) as ReloadSummary;
+      inForce = { ...next, metrics_addr: cfg.metrics_addr };
+      return summary;
     },
     reloadFailed: () => void reloadFailures++,
   };

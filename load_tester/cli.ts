@@ -18,6 +18,8 @@ import { LOAD_TEST_SCHEMA, loadTestConfig } from "./config.ts";
 import { LiveMetrics } from "./live_metrics.ts";
 import { Progress } from "./progress.ts";
 import { formatReport, notEchoHint } from "./report.ts";
+import { reportHtml } from "./report_html.ts";
+import { SeriesRecorder } from "./series.ts";
 import { machineInfo, mergeReports, type RunReport, TOOL_VERSION } from "./result.ts";
 import { allFailed, runMatrix, runScenario } from "./runner.ts";
 
@@ -99,17 +101,24 @@ export async function loadTestCli(
     const endpoint = live?.serve(config.metrics_addr, new Logger({ name: "load-test" }));
     if (endpoint) stderr(`metrics on http://${endpoint.addr}/metrics\n`);
     const progress = config.progress ? new Progress({ write: stderr }) : undefined;
+    const series = new SeriesRecorder();
     const runOptions = {
       target: resolved.target,
       workers: config.workers,
       timeout_secs: config.timeout_secs,
       engine: config.engine,
       ...(options.signal ? { signal: options.signal } : {}),
-      onStart: (_: unknown, status: Parameters<LiveMetrics["start"]>[0]) => {
+      onStart: (
+        _: unknown,
+        status: Parameters<LiveMetrics["start"]>[0],
+        histogram: Parameters<SeriesRecorder["start"]>[1],
+      ) => {
         progress?.start(status);
-        live?.start(status);
+        series.start(status, histogram);
+        live?.start(status, () => series.samples);
       },
       onEnd: (_: unknown, result: Parameters<LiveMetrics["end"]>[0]) => {
+        result.series = series.stop();
         progress?.stop(result);
         live?.end(result);
       },
@@ -154,6 +163,7 @@ export async function loadTestCli(
       throw error;
     } finally {
       progress?.stop();
+      series.stop();
       await endpoint?.shutdown();
     }
     // Ctrl+C: the partial report, exit 0 (a scenario cut short may have completed nothing).
@@ -167,16 +177,14 @@ export async function loadTestCli(
   });
   if (capacityText !== undefined && config.format === "table") text += `\n${capacityText}\n`;
   if (config.out !== undefined) {
-    try {
-      await Deno.writeTextFile(config.out, text);
-    } catch (error) {
-      throw new ServiceError(
-        `Cannot write report to ${config.out}: ${(error as Error).message.split("\n")[0]}`,
-      );
-    }
+    await writeReport(config.out, text);
     stderr(`wrote ${config.format} report to ${config.out}\n`);
   } else {
     stdout(text);
+  }
+  if (config.report !== undefined) {
+    await writeReport(config.report, reportHtml(report, baseline ? { baseline } : {}));
+    stderr(`wrote HTML report to ${config.report}\n`);
   }
   if (options.signal?.aborted) stderr("stopped early: partial results\n");
   for (const failed of options.signal?.aborted ? [] : report.scenarios.filter(allFailed)) {
@@ -225,5 +233,15 @@ async function readInput(path: string): Promise<RunReport> {
   } catch (error) {
     if (error instanceof ServiceError) throw new ConfigError(error.message);
     throw error;
+  }
+}
+
+async function writeReport(path: string, text: string): Promise<void> {
+  try {
+    await Deno.writeTextFile(path, text);
+  } catch (error) {
+    throw new ServiceError(
+      `Cannot write report to ${path}: ${(error as Error).message.split("\n")[0]}`,
+    );
   }
 }

@@ -14,8 +14,10 @@ import {
   startEndpoint,
 } from "@monkey/shared";
 import type { Hono } from "hono";
+import { loadDashboardView } from "./live_dashboard.ts";
 import type { LiveStatus } from "./runner.ts";
 import type { ScenarioResult } from "./result.ts";
+import type { SecondSample } from "./series.ts";
 
 const QUANTILES: ReadonlyArray<readonly [string, keyof LiveStatus["latency"]]> = [
   ["0.5", "p50"],
@@ -71,6 +73,7 @@ export interface LiveMetricsApp {
 export class LiveMetrics {
   readonly #registry = new Registry();
   #current: (() => LiveStatus) | undefined;
+  #samples: () => readonly SecondSample[] = () => [];
   #finished: ScenarioResult[] = [];
   readonly #app: Hono;
 
@@ -106,6 +109,9 @@ export class LiveMetrics {
       prometheus: () => r.render() + this.#latencySummary(),
       snapshot: () => ({ scenarios: this.#all() }),
       healthy: () => true,
+      dashboard: {
+        view: () => loadDashboardView(this.#all(), this.#current !== undefined, this.#samples()),
+      },
     });
   }
 
@@ -130,9 +136,11 @@ export class LiveMetrics {
    * A scenario started.
    *
    * @param status Its live status.
+   * @param samples Its per-second samples so far (for the dashboard's charts).
    */
-  start(status: () => LiveStatus): void {
+  start(status: () => LiveStatus, samples?: () => readonly SecondSample[]): void {
     this.#current = status;
+    if (samples) this.#samples = samples;
   }
 
   /**

@@ -36,8 +36,10 @@ export * from "./payload.ts";
 export * from "./progress.ts";
 export * from "./protocols/mod.ts";
 export * from "./report.ts";
+export * from "./report_html.ts";
 export * from "./result.ts";
 export * from "./runner.ts";
+export * from "./series.ts";
 
 /** This package's version. */
 export { TOOL_VERSION as VERSION } from "./result.ts";

@@ -18,6 +18,7 @@ import {
   mergeHistograms,
   summarize,
 } from "./histogram.ts";
+import { mergeSeries, type SecondSample } from "./series.ts";
 
 /** This tool's version, written to JSON results. */
 export const TOOL_VERSION = "0.1.0";
@@ -92,6 +93,8 @@ export interface ScenarioResult {
   connect_latency_us?: LatencySummary;
   /** Churn: the connect latency histogram. */
   connect_histogram?: string;
+  /** Requests, errors and latency percentiles per second of the run (for the HTML report). */
+  series?: SecondSample[];
 }
 
 /** The machine a run happened on. */
@@ -277,6 +280,8 @@ export function mergeResults(results: readonly ScenarioResult[]): ScenarioResult
     merged.connect_latency_us = summarize(h);
     merged.connect_histogram = encodeHistogram(h);
   }
+  const series = mergeSeries(results.map((r) => r.series));
+  if (series !== undefined) merged.series = series;
   return merged;
 }
 

@@ -57,8 +57,15 @@ export interface RunOptions {
   engine?: EngineChoice;
   /** Aborting stops early; the partial result is returned. */
   signal?: AbortSignal;
-  /** Called when a scenario starts, with a function returning its live status. */
-  onStart?: (scenario: Scenario, status: () => LiveStatus) => void;
+  /**
+   * Called when a scenario starts, with functions returning its live status and its latency
+   * histogram so far (for per-second series).
+   */
+  onStart?: (
+    scenario: Scenario,
+    status: () => LiveStatus,
+    histogram: () => LatencyHistogram,
+  ) => void;
   /** Called when a scenario ends. */
   onEnd?: (scenario: Scenario, result: ScenarioResult) => void;
 }
@@ -110,7 +117,7 @@ export async function runScenario(
         errors: s.errors,
         latency: summarize(s.latency),
       };
-    });
+    }, () => engine.snapshot().latency);
     const result = buildResult(shape(spec), await engine.run(options.signal));
     options.onEnd?.(scenario, result);
     return result;
@@ -155,7 +162,7 @@ async function runOnWorkers(
       errors,
       latency: summarize(merged.histogram),
     };
-  });
+  }, () => merged?.histogram ?? mergeHistograms([]));
   const workers = specs.map(() =>
     new Worker(new URL("./worker.ts", import.meta.url), { type: "module" })
   );

@@ -210,6 +210,11 @@ export const LOAD_TEST_SCHEMA = {
     optional: true,
     description: "Write the report to this file instead of stdout",
   },
+  report: {
+    type: "string",
+    optional: true,
+    description: "Also write a self-contained HTML report (latency plots) to this file",
+  },
   baseline: {
     type: "string",
     optional: true,

@@ -15,7 +15,8 @@ import {
   withDefaults,
 } from "@monkey/shared";
 import { PROXY_SCHEMA, type ProxyConfig } from "./config.ts";
-import type { ProxyHttpApp } from "./proxy.ts";
+import { proxyDashboardView } from "./dashboard.ts";
+import type { ProxyHttpApp, ProxySnapshot } from "./proxy.ts";
 
 /** A running multi-worker proxy (a `WorkerCluster` of `@monkey/shared/workers`). */
 export interface ProxyCluster {
@@ -71,6 +72,16 @@ export async function startProxyCluster(
     config: withDefaults(PROXY_SCHEMA, config),
     logger: options.logger,
     routes: [["GET /clients", "per-client-IP connections and bytes (top 100 by bytes)"]],
+    dashboard: (snapshot, group) => ({
+      view: async () =>
+        proxyDashboardView(
+          await snapshot() as unknown as ProxySnapshot,
+          mergeClients(
+            (await group.stats({ extra: true })).map((s) => (s.extra ?? []) as ClientRow[]),
+          ),
+          withDefaults(PROXY_SCHEMA, config),
+        ),
+    }),
     addRoutes(app, group) {
       app.get(
         "/clients",

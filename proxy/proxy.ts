@@ -36,6 +36,7 @@ import {
 import { PROXY_SCHEMA, type ProxyConfig } from "./config.ts";
 import { watchTarget } from "./target_health.ts";
 import { proxyMetrics } from "./metrics.ts";
+import { proxyDashboardView } from "./dashboard.ts";
 
 /** The proxy's JSON metrics; the first four keep the seed's field names. */
 export interface ProxySnapshot {
@@ -329,6 +330,7 @@ export function startProxy(
     healthy: () => server.accepting,
     problem: () => target.healthy ? undefined : "target_down",
     routes: [["GET /clients", "per-client-IP connections and bytes (top 100 by bytes)"]],
+    dashboard: { view: () => proxyDashboardView(snapshot(), clients.top(), cfg) },
   });
   app.get("/clients", (c) => c.json(clients.top()));
   methodNotAllowed(app, {

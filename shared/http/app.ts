@@ -6,6 +6,12 @@
 
 import { Hono } from "hono";
 import { formatAddress, parseAddress } from "../net/address.ts";
+import {
+  closeDashboardStreams,
+  DASHBOARD_ROUTES,
+  type DashboardOptions,
+  mountDashboard,
+} from "./dashboard/mount.ts";
 
 /** Options for {@linkcode createMetricsApp}. */
 export interface MetricsAppOptions {
@@ -24,6 +30,8 @@ export interface MetricsAppOptions {
   problem?: () => string | undefined;
   /** Extra routes listed on `/`, as `["GET /clients", "per-client stats"]` pairs. @default [] */
   routes?: readonly (readonly [string, string])[];
+  /** A live dashboard on `/dashboard` and `/` (for browsers), fed by `/events`. @default none */
+  dashboard?: DashboardOptions;
 }
 
 /** Content type of Prometheus text exposition 0.0.4. */
@@ -44,6 +52,7 @@ export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8
  */
 export function createMetricsApp(options: MetricsAppOptions): Hono {
   const app = new Hono();
+  if (options.dashboard) mountDashboard(app, options.service, options.dashboard);
   app.get("/metrics", async (c) => {
     if (c.req.query("format") === "json") return c.json(await options.snapshot() as object);
     return c.body(await options.prometheus(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE });
@@ -58,13 +67,16 @@ export function createMetricsApp(options: MetricsAppOptions): Hono {
       ["GET /metrics", "Prometheus text exposition"],
       ["GET /metrics?format=json", "JSON snapshot"],
       ["GET /health", "200 when serving, 503 while draining"],
+      ...(options.dashboard ? DASHBOARD_ROUTES : []),
       ...(options.routes ?? []),
     ];
     const lines = routes.map(([route, what]) => `  ${route.padEnd(28)} ${what}`);
     return c.text(`monkey-d-tcp ${options.service}\n\n${lines.join("\n")}\n`);
   });
   // Its own routes answer 405 for other methods; services add theirs with methodNotAllowed().
-  for (const path of ["/metrics", "/health", "/"]) {
+  const own = ["/metrics", "/health", "/"];
+  if (options.dashboard) own.push("/dashboard", "/events");
+  for (const path of own) {
     app.all(
       path,
       (c) =>
@@ -127,6 +139,9 @@ export function serveHttp(app: Hono, addr: string): HttpEndpoint {
   const bound = server.addr as Deno.NetAddr;
   return {
     addr: formatAddress(bound),
-    shutdown: () => server.shutdown(),
+    shutdown: () => {
+      closeDashboardStreams(app);
+      return server.shutdown();
+    },
   };
 }

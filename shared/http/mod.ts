@@ -14,3 +14,4 @@
 
 export * from "./app.ts";
 export * from "./serve.ts";
+export * from "./dashboard/mod.ts";

@@ -11,6 +11,7 @@ import type { Hono } from "hono";
 import { ServiceError } from "../service/errors.ts";
 import { startEndpoint, type StartEndpointOptions } from "../http/serve.ts";
 import { createMetricsApp, type HttpEndpoint } from "../http/app.ts";
+import type { DashboardOptions } from "../http/dashboard/mount.ts";
 import type { Logger } from "../service/logger.ts";
 import { mergeFamilies, renderFamilies } from "../metrics/registry.ts";
 import { WorkerGroup } from "./group.ts";
@@ -61,6 +62,11 @@ export interface WorkerClusterOptions {
   routes?: readonly (readonly [string, string])[];
   /** Add service routes (admin API, /clients) to the endpoint app. */
   addRoutes?: (app: Hono, group: WorkerGroup) => void;
+  /** The live dashboard, fed from the merged snapshot (and the workers). @default none */
+  dashboard?: (
+    snapshot: () => Promise<Record<string, unknown>>,
+    group: WorkerGroup,
+  ) => DashboardOptions;
   /** Endpoint options (e.g. the admin token, for the exposure warning). @default {} */
   endpoint?: StartEndpointOptions;
   /** How long one worker may take to answer a stats or HTTP request, in ms. @default ASK_TIMEOUT_MS */
@@ -137,6 +143,7 @@ export async function startWorkerCluster(options: WorkerClusterOptions): Promise
     snapshot,
     healthy: () => !draining,
     routes: options.routes ?? [],
+    ...(options.dashboard ? { dashboard: options.dashboard(snapshot, group) } : {}),
   });
   options.addRoutes?.(app, group);
   let endpoint: HttpEndpoint | undefined;

@@ -1,0 +1,62 @@
+/**
+ * What the echo server's live dashboard shows: connections and bytes/s.
+ *
+ * @module
+ */
+
+import type { DashboardView } from "@monkey/shared";
+import type { EchoSnapshot } from "./echo.ts";
+
+/**
+ * One dashboard update of the echo server.
+ *
+ * @param s The JSON snapshot (the same numbers as `/metrics?format=json`).
+ * @param config The effective configuration.
+ * @returns The view.
+ * @example
+ * ```ts
+ * const view = echoDashboardView(echo.snapshot(), config);
+ * ```
+ */
+export function echoDashboardView(
+  s: EchoSnapshot,
+  config: Readonly<Record<string, unknown>>,
+): DashboardView {
+  return {
+    title: `echo${s.draining ? " (draining)" : ""}`,
+    stats: [
+      { id: "active_connections", label: "active connections", value: s.active_connections },
+      { id: "total_connections", label: "total connections", value: s.total_connections },
+      { id: "bytes_echoed", label: "bytes echoed", value: s.bytes_echoed, unit: "bytes" },
+      { id: "rejected_connections", label: "refused (limit)", value: s.rejected_connections },
+      { id: "connection_errors", label: "connection errors", value: s.connection_errors },
+      { id: "engine", label: "engine", value: s.engine, unit: "text" },
+      { id: "uptime_secs", label: "uptime", value: s.uptime_secs, unit: "secs" },
+    ],
+    charts: [
+      {
+        id: "active",
+        title: "active connections",
+        unit: "count",
+        kind: "gauge",
+        series: { active: s.active_connections },
+      },
+      {
+        id: "conn_rate",
+        title: "connections/s",
+        unit: "count",
+        kind: "rate",
+        series: { accepted: s.total_connections },
+      },
+      {
+        id: "bytes",
+        title: "bytes/s echoed",
+        unit: "bytes",
+        kind: "rate",
+        series: { echoed: s.bytes_echoed },
+      },
+    ],
+    tables: [],
+    config: { ...config },
+  };
+}

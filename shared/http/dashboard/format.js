@@ -1,0 +1,69 @@
+// deno-lint-ignore-file no-unused-vars
+// Number formatting shared by the dashboards and the load test report, as the [METRICS]
+// line writes them (shared/config/units.ts): 1.5MB, 850µs, 1.25ms.
+
+/** Bytes as 512B, 1.5KB, 3.2MB. */
+function fmtBytes(bytes) {
+  if (bytes < 1024) return `${Math.round(bytes)}B`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)}${units[unit]}`;
+}
+
+/** Microseconds as 850µs, 1.25ms, 3.20s. */
+function fmtMicros(micros) {
+  if (micros < 1000) return `${Math.round(micros)}µs`;
+  if (micros < 1_000_000) return `${(micros / 1000).toFixed(2)}ms`;
+  return `${(micros / 1_000_000).toFixed(2)}s`;
+}
+
+/** Seconds as 42s, 3m05s, 2h03m. */
+function fmtSecs(secs) {
+  const s = Math.floor(secs);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+/** A count: integers grouped (12 345), fractions with up to 1 decimal. */
+function fmtCount(n) {
+  const rounded = Math.abs(n) >= 100 || Number.isInteger(n) ? Math.round(n) : n.toFixed(1);
+  return String(rounded).replace(/\B(?=(\d{3})+(?!\d))/g, "\u202f");
+}
+
+/** Any value by unit (see DashUnit in view.ts). */
+function fmtValue(value, unit) {
+  if (value === null || value === undefined) return "–";
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  if (typeof value !== "number") return String(value);
+  switch (unit) {
+    case "bytes":
+      return fmtBytes(value);
+    case "us":
+      return fmtMicros(value);
+    case "ms":
+      return fmtMicros(value * 1000);
+    case "secs":
+      return fmtSecs(value);
+    case "percent":
+      return `${(value * 100).toFixed(2)}%`;
+    case "text":
+      return String(value);
+    default:
+      return fmtCount(value);
+  }
+}
+
+/** Axis splits of a logarithmic uPlot axis: the powers of ten in [min, max]. */
+function logSplits(_u, _axis, min, max) {
+  const splits = [];
+  for (let e = Math.floor(Math.log10(Math.max(min, 1e-9))); 10 ** e <= max * 1.0001; e++) {
+    if (10 ** e >= min * 0.9999) splits.push(10 ** e);
+  }
+  return splits.length > 0 ? splits : [min, max];
+}

@@ -1,0 +1,84 @@
+/**
+ * What a dashboard update carries: the service's numbers as stats, chart samples and tables.
+ * The page is generic; each service describes its numbers with these types.
+ *
+ * @module
+ */
+
+/**
+ * How a number is shown, as the `[METRICS]` line does: `count` (1234), `bytes` (1.5MB),
+ * `us` (850µs, 1.25ms), `ms`, `secs` (uptime), `percent`, `text` (as is).
+ */
+export type DashUnit = "count" | "bytes" | "us" | "ms" | "secs" | "percent" | "text";
+
+/** One headline number. */
+export interface DashStat {
+  /** Stable id (the page's `data-stat` attribute; tests read it). */
+  id: string;
+  /** Label shown. */
+  label: string;
+  /** The value (raw; the page formats it by `unit`). */
+  value: number | string | boolean | null;
+  /** How to format it. @default "count" */
+  unit?: DashUnit;
+}
+
+/** One chart's sample for this update: a value per series. */
+export interface DashChart {
+  /** Stable id. */
+  id: string;
+  /** Title shown. */
+  title: string;
+  /** Unit of the values (a `rate` chart shows it per second). */
+  unit: DashUnit;
+  /**
+   * `rate`: the values are counters and the page plots their change per second; `gauge`:
+   * plotted as they are.
+   */
+  kind: "rate" | "gauge";
+  /** Series label to value; a series that appears later is added to the chart. */
+  series: Record<string, number | null>;
+  /** Logarithmic y axis. @default false */
+  log?: boolean;
+}
+
+/** One column of a table. */
+export interface DashColumn {
+  /** Key in each row. */
+  key: string;
+  /** Header shown. */
+  label: string;
+  /** How to format it. @default "text" */
+  unit?: DashUnit;
+}
+
+/** A table (clients, backends, scenarios, errors by kind). */
+export interface DashTable {
+  /** Stable id. */
+  id: string;
+  /** Title shown. */
+  title: string;
+  /** Columns in order. */
+  columns: DashColumn[];
+  /** Rows; cells are looked up by column key. */
+  rows: Record<string, string | number | boolean | null>[];
+  /**
+   * `backends`: rows are load balancer backends keyed by `addr`; once the user enters the admin
+   * token the page offers drain, enable, remove and weight through the admin API.
+   */
+  actions?: "backends";
+}
+
+/** One update of a dashboard. */
+export interface DashboardView {
+  /** Heading, e.g. `proxy 127.0.0.1:3000 → 127.0.0.1:8081`. */
+  title: string;
+  /** Headline numbers. */
+  stats: DashStat[];
+  /** Chart samples. */
+  charts: DashChart[];
+  /** Tables. */
+  tables: DashTable[];
+  /** The effective configuration, shown as key = value. */
+  config?: Record<string, unknown>;
+}
