@@ -70,7 +70,7 @@ testEachEngine(
       const json = await (await lb.app.request("/metrics?format=json")).json();
       assert.equal(json.total_connections, 6);
       assert.equal(json.backends.length, 3);
-    assert.equal(json.engine, engine);
+      assert.equal(json.engine, engine);
     });
     await closeAll(backends);
   },
