@@ -7,10 +7,10 @@ import { type LbConfigInput, startLoadBalancer } from "./mod.ts";
 const LIMIT = 4;
 /**
  * The epoll engine (the default where it runs) carries the full 2000 connections, at most 120
- * open at once: with 250, relays of the first burst idle out under load in this one-thread
- * setup (an open issue; see proxy/fault_test.ts). The deno engine's relay and accept path carry
- * a full run under the proxy's fault suite; here 1000 connections prove the balancer's own paths
- * (retries past the dead backend, limits) on that engine.
+ * open at once: with 250, relays idle out under load in this one-thread setup (the Deno-side
+ * peers starve next to the busy epoll loop; see proxy/fault_test.ts). The deno engine's relay
+ * and accept path carry a full run under the proxy's fault suite; here 1000 connections prove
+ * the balancer's own paths (retries past the dead backend, limits) on that engine.
  */
 const RUNS = {
   epoll: { connections: 2000, concurrency: 120 },
