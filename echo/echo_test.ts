@@ -7,88 +7,108 @@ import {
   readOutcome,
   scrapeMetrics,
   sha256,
+  testEachEngine,
+  waitFor,
   writeAll,
 } from "@monkey/testing";
 import { startEcho } from "./echo.ts";
 
-Deno.test("startEcho() echoes every byte and closes its write side after the client's", async () => {
-  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
-  const conn = await dial(echo.addr);
-  const payload = randomBytes(3 * 1024 * 1024 + 17);
-  const [back] = await Promise.all([
-    readAll(conn),
-    writeAll(conn, payload).then(() => conn.closeWrite()),
-  ]);
-  assert.equal(await sha256(back), await sha256(payload));
-  conn.close();
-  const summary = await echo.shutdown(1000);
-  assert.equal(summary.total_connections, 1);
-  assert.equal(summary.forced, 0);
-});
+testEachEngine(
+  "startEcho() echoes every byte and closes its write side after the client's",
+  async ({ engine }) => {
+    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
+    const conn = await dial(echo.addr);
+    const payload = randomBytes(3 * 1024 * 1024 + 17);
+    const [back] = await Promise.all([
+      readAll(conn),
+      writeAll(conn, payload).then(() => conn.closeWrite()),
+    ]);
+    assert.equal(await sha256(back), await sha256(payload));
+    conn.close();
+    const summary = await echo.shutdown(1000);
+    assert.equal(summary.total_connections, 1);
+    assert.equal(summary.forced, 0);
+  },
+);
 
-Deno.test("startEcho() counts connections and bytes in JSON and Prometheus metrics", async () => {
-  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
-  const a = await dial(echo.addr);
-  const b = await dial(echo.addr);
-  await writeAll(a, new Uint8Array(1000));
-  await readExactly(a, 1000);
-  await writeAll(b, new Uint8Array(24));
-  await readExactly(b, 24);
-  const live = await (await echo.app.request("/metrics?format=json")).json();
-  assert.equal(live.active_connections, 2);
-  assert.equal(live.total_connections, 2);
-  assert.equal(live.bytes_echoed, 1024);
-  a.close();
-  b.close();
-  await echo.shutdown(1000);
-  const samples = await scrapeMetrics(echo.app);
-  assert.equal(samples.get("monkey_echo_connections_total"), 2);
-  assert.equal(samples.get("monkey_echo_echoed_bytes_total"), 1024);
-  assert.equal(samples.get("monkey_echo_connections_active"), 0);
-});
+testEachEngine(
+  "startEcho() counts connections and bytes in JSON and Prometheus metrics",
+  async ({ engine }) => {
+    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
+    const a = await dial(echo.addr);
+    const b = await dial(echo.addr);
+    await writeAll(a, new Uint8Array(1000));
+    await readExactly(a, 1000);
+    await writeAll(b, new Uint8Array(24));
+    await readExactly(b, 24);
+    const live = await (await echo.app.request("/metrics?format=json")).json();
+    assert.equal(live.active_connections, 2);
+    assert.equal(live.total_connections, 2);
+    assert.equal(live.bytes_echoed, 1024);
+    assert.equal(live.engine, engine);
+    a.close();
+    b.close();
+    await echo.shutdown(1000);
+    const samples = await scrapeMetrics(echo.app);
+    assert.equal(samples.get("monkey_echo_connections_total"), 2);
+    assert.equal(samples.get("monkey_echo_echoed_bytes_total"), 1024);
+    assert.equal(samples.get("monkey_echo_connections_active"), 0);
+  },
+);
 
-Deno.test("startEcho() survives a client that resets mid-stream and keeps serving", async () => {
-  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
-  const rude = await dial(echo.addr);
-  await writeAll(rude, randomBytes(256 * 1024));
-  rude.close(); // unread echoes pending: RST
-  const polite = await dial(echo.addr);
-  await writeAll(polite, new TextEncoder().encode("still here"));
-  assert.equal(new TextDecoder().decode(await readExactly(polite, 10)), "still here");
-  polite.close();
-  await echo.shutdown(1000);
-});
+testEachEngine(
+  "startEcho() survives a client that resets mid-stream and keeps serving",
+  async ({ engine }) => {
+    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
+    const rude = await dial(echo.addr);
+    await writeAll(rude, randomBytes(256 * 1024));
+    rude.close(); // unread echoes pending: RST
+    const polite = await dial(echo.addr);
+    await writeAll(polite, new TextEncoder().encode("still here"));
+    assert.equal(new TextDecoder().decode(await readExactly(polite, 10)), "still here");
+    await waitFor(() => echo.snapshot().connection_errors === 1, "the reset to be counted");
+    polite.close();
+    await echo.shutdown(1000);
+  },
+);
 
-Deno.test("startEcho() drains: /health turns 503, a live connection finishes, then is closed at the deadline", async () => {
-  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
-  const conn = await dial(echo.addr);
-  await writeAll(conn, new Uint8Array([7]));
-  await readExactly(conn, 1);
-  assert.equal((await echo.app.request("/health")).status, 200);
-  const done = echo.shutdown(150);
-  assert.equal((await echo.app.request("/health")).status, 503);
-  await writeAll(conn, new Uint8Array([8])); // still served during the grace period
-  assert.equal((await readExactly(conn, 1))[0], 8);
-  const summary = await done;
-  assert.equal(summary.forced, 1);
-  assert.notEqual(await readOutcome(conn), "data");
-  conn.close();
-});
+testEachEngine(
+  "startEcho() drains: /health turns 503, a live connection finishes, then is closed at the deadline",
+  async ({ engine }) => {
+    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
+    const conn = await dial(echo.addr);
+    await writeAll(conn, new Uint8Array([7]));
+    await readExactly(conn, 1);
+    assert.equal((await echo.app.request("/health")).status, 200);
+    const done = echo.shutdown(150);
+    assert.equal((await echo.app.request("/health")).status, 503);
+    await writeAll(conn, new Uint8Array([8])); // still served during the grace period
+    assert.equal((await readExactly(conn, 1))[0], 8);
+    const summary = await done;
+    assert.equal(summary.forced, 1);
+    assert.notEqual(await readOutcome(conn), "data");
+    conn.close();
+  },
+);
 
-Deno.test("startEcho() closes idle connections after idle_timeout_secs", async () => {
-  const echo = startEcho({
-    listen_addr: "127.0.0.1:0",
-    metrics_addr: "off",
-    idle_timeout_secs: 0.08,
-  });
-  const conn = await dial(echo.addr);
-  assert.notEqual(await readOutcome(conn), "data");
-  conn.close();
-  await echo.shutdown(1000);
-});
+testEachEngine(
+  "startEcho() closes idle connections after idle_timeout_secs",
+  async ({ engine }) => {
+    const echo = startEcho({
+      listen_addr: "127.0.0.1:0",
+      metrics_addr: "off",
+      idle_timeout_secs: 0.08,
+      engine,
+    });
+    const conn = await dial(echo.addr);
+    assert.notEqual(await readOutcome(conn), "data");
+    conn.close();
+    await echo.shutdown(1000);
+  },
+);
 
-Deno.test("startEcho() serves its metrics endpoint on a real port", async () => {
-  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "127.0.0.1:0" });
+testEachEngine("startEcho() serves its metrics endpoint on a real port", async ({ engine }) => {
+  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "127.0.0.1:0", engine });
   try {
     const res = await fetch(`http://${echo.metricsAddr}/metrics`);
     assert.match(await res.text(), /# TYPE monkey_echo_connections_total counter/);

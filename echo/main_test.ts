@@ -1,33 +1,48 @@
 import assert from "node:assert/strict";
-import { dial, readExactly, requires, runDeno, spawnDeno, writeAll } from "@monkey/testing";
+import {
+  dial,
+  readExactly,
+  requires,
+  runDeno,
+  spawnDeno,
+  testEachEngine,
+  writeAll,
+} from "@monkey/testing";
 
 const NEEDS = requires("run", "read", "env");
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-Deno.test("deno task echo starts, echoes, and stops on SIGINT with a summary", NEEDS, async () => {
-  await using echo = spawnDeno([
-    "task",
-    "echo",
-    "--listen",
-    "127.0.0.1:0",
-    "--metrics",
-    "127.0.0.1:0",
-  ], ROOT);
-  const [, addr] = await echo.waitForLine(
-    /echoing on (\S+) \(engine: (?:epoll|deno)\); metrics on http:\/\/\S+\/metrics/,
-  );
-  const conn = await dial(addr!);
-  await writeAll(conn, new TextEncoder().encode("ping"));
-  assert.equal(new TextDecoder().decode(await readExactly(conn, 4)), "ping");
-  conn.close();
-  const status = await echo.stop("SIGINT");
-  assert.equal(status.code, 0);
-  assert.ok(
-    echo.lines.some((l) => /stopped after .*: 1 connection$/.test(l)),
-    echo.lines.join("\n"),
-  );
-});
+testEachEngine(
+  "deno task echo starts, echoes, and stops on SIGINT with a summary",
+  async ({ engine }) => {
+    await using echo = spawnDeno([
+      "task",
+      "echo",
+      "--engine",
+      engine,
+      "--listen",
+      "127.0.0.1:0",
+      "--metrics",
+      "127.0.0.1:0",
+    ], ROOT);
+    const [, addr, label] = await echo.waitForLine(
+      /echoing on (\S+) \(engine: (\w+)\); metrics on http:\/\/\S+\/metrics/,
+    );
+    assert.equal(label, engine);
+    const conn = await dial(addr!);
+    await writeAll(conn, new TextEncoder().encode("ping"));
+    assert.equal(new TextDecoder().decode(await readExactly(conn, 4)), "ping");
+    conn.close();
+    const status = await echo.stop("SIGINT");
+    assert.equal(status.code, 0);
+    assert.ok(
+      echo.lines.some((l) => /stopped after .*: 1 connection$/.test(l)),
+      echo.lines.join("\n"),
+    );
+  },
+  NEEDS,
+);
 
 Deno.test("echo/main.ts rejects a bad flag with one line and exit code 2", NEEDS, async () => {
   const { code, stderr } = await runDeno([

@@ -4,47 +4,51 @@ import { connectTagged, startTagged } from "./_testing.ts";
 import { startLoadBalancer } from "./balancer.ts";
 import type { LbConfigInput } from "./config.ts";
 import { loadLbConfig } from "./config.ts";
-import { scrapeMetrics } from "@monkey/testing";
+import { scrapeMetrics, testEachEngine } from "@monkey/testing";
 
-Deno.test("load balancer refuses clients outside allow or inside deny before any backend connect, and counts them", async () => {
-  const backend = startTagged("a");
-  const cases: [LbConfigInput, boolean][] = [
-    [{ allow: ["10.0.0.0/8"] }, false],
-    [{ deny: ["127.0.0.0/8"] }, false],
-    [{ allow: ["127.0.0.0/8"], deny: ["::ffff:127.0.0.1"] }, false],
-    [{ allow: ["10.0.0.0/8", "127.0.0.1"] }, true],
-    [{ deny: ["::1", "192.168.0.0/16"] }, true],
-  ];
-  try {
-    for (const [rules, served] of cases) {
-      const { sink } = memorySink();
-      const lb = startLoadBalancer({
-        listen_addr: "127.0.0.1:0",
-        metrics_addr: "off",
-        health_check: { interval_ms: 0 },
-        backends: [{ addr: backend.addr }],
-        ...rules,
-      }, { logger: new Logger({ sink, level: "debug" }) });
-      try {
-        const { conn, tag } = await connectTagged(lb.addr);
-        conn.close();
-        assert.equal(tag, served ? "a" : null, JSON.stringify(rules));
-        const snap = lb.snapshot();
-        assert.equal(snap.denied_connections, served ? 0 : 1, JSON.stringify(rules));
-        assert.equal(snap.total_connections, served ? 1 : 0, "denied clients are not accepted");
-        assert.equal(snap.backends[0]!.total_connections, served ? 1 : 0, "no backend connect");
-        assert.equal(
-          (await scrapeMetrics(lb.app)).get("monkey_lb_denied_connections_total"),
-          served ? 0 : 1,
-        );
-      } finally {
-        await lb.shutdown(0);
+testEachEngine(
+  "load balancer refuses clients outside allow or inside deny before any backend connect, and counts them",
+  async ({ engine }) => {
+    const backend = startTagged("a");
+    const cases: [LbConfigInput, boolean][] = [
+      [{ allow: ["10.0.0.0/8"] }, false],
+      [{ deny: ["127.0.0.0/8"] }, false],
+      [{ allow: ["127.0.0.0/8"], deny: ["::ffff:127.0.0.1"] }, false],
+      [{ allow: ["10.0.0.0/8", "127.0.0.1"] }, true],
+      [{ deny: ["::1", "192.168.0.0/16"] }, true],
+    ];
+    try {
+      for (const [rules, served] of cases) {
+        const { sink } = memorySink();
+        const lb = startLoadBalancer({
+          listen_addr: "127.0.0.1:0",
+          metrics_addr: "off",
+          health_check: { interval_ms: 0 },
+          engine,
+          backends: [{ addr: backend.addr }],
+          ...rules,
+        }, { logger: new Logger({ sink, level: "debug" }) });
+        try {
+          const { conn, tag } = await connectTagged(lb.addr);
+          conn.close();
+          assert.equal(tag, served ? "a" : null, JSON.stringify(rules));
+          const snap = lb.snapshot();
+          assert.equal(snap.denied_connections, served ? 0 : 1, JSON.stringify(rules));
+          assert.equal(snap.total_connections, served ? 1 : 0, "denied clients are not accepted");
+          assert.equal(snap.backends[0]!.total_connections, served ? 1 : 0, "no backend connect");
+          assert.equal(
+            (await scrapeMetrics(lb.app)).get("monkey_lb_denied_connections_total"),
+            served ? 0 : 1,
+          );
+        } finally {
+          await lb.shutdown(0);
+        }
       }
+    } finally {
+      await backend.close();
     }
-  } finally {
-    await backend.close();
-  }
-});
+  },
+);
 
 Deno.test("load balancer allow/deny come from lb.toml and --allow/--deny, bad blocks rejected in one line", () => {
   const { config } = loadLbConfig([
@@ -65,13 +69,14 @@ Deno.test("load balancer allow/deny come from lb.toml and --allow/--deny, bad bl
   );
 });
 
-Deno.test("a reload applies new allow/deny rules to new clients", async () => {
+testEachEngine("a reload applies new allow/deny rules to new clients", async ({ engine }) => {
   const backend = startTagged("b");
   const { sink } = memorySink();
   const lb = startLoadBalancer({
     listen_addr: "127.0.0.1:0",
     metrics_addr: "off",
     health_check: { interval_ms: 0 },
+    engine,
     backends: [{ addr: backend.addr }],
   }, { logger: new Logger({ sink, level: "debug" }) });
   try {

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
-import { ConfigError, Logger, memorySink } from "@monkey/shared";
-import { closedPortAddr, readLine, scrapeMetrics, splitAddr, waitFor } from "@monkey/testing";
+import { ConfigError, type EngineName, Logger, memorySink } from "@monkey/shared";
+import {
+  closedPortAddr,
+  readLine,
+  scrapeMetrics,
+  splitAddr,
+  testEachEngine,
+  waitFor,
+} from "@monkey/testing";
 import { connectTagged, echoLine, startTagged, type TaggedBackend, tagOf } from "./_testing.ts";
 import { type LoadBalancer, startLoadBalancer } from "./balancer.ts";
 import type { LbConfigInput } from "./config.ts";
@@ -15,6 +22,7 @@ function quietLogger() {
 }
 
 async function withLb(
+  engine: EngineName,
   config: LbConfigInput,
   body: (lb: LoadBalancer, lines: string[]) => Promise<void>,
 ): Promise<void> {
@@ -24,6 +32,7 @@ async function withLb(
     metrics_addr: "off",
     admin_token: TOKEN,
     health_check: { interval_ms: 0 },
+    engine,
     ...config,
   }, { logger });
   try {
@@ -43,95 +52,108 @@ function admin(lb: LoadBalancer, method: string, path: string, body?: unknown) {
   return lb.app.request(path, init);
 }
 
-Deno.test("round_robin sends clients to each backend in turn and counts per backend", async () => {
-  const backends = ["a", "b", "c"].map((t) => startTagged(t));
-  await withLb({ backends: backends.map((b) => ({ addr: b.addr })) }, async (lb) => {
-    const tags: (string | null)[] = [];
-    for (let i = 0; i < 6; i++) tags.push(await tagOf(lb.addr));
-    assert.deepEqual(tags, ["a", "b", "c", "a", "b", "c"]);
-    await waitFor(() => lb.snapshot().active_connections === 0, "clients to finish");
-    const samples = await scrapeMetrics(lb.app);
-    for (const b of backends) {
-      assert.equal(samples.get(`monkey_lb_backend_connections_total{backend="${b.addr}"}`), 2);
-      assert.equal(samples.get(`monkey_lb_backend_up{backend="${b.addr}"}`), 1);
-    }
-    assert.equal(samples.get("monkey_lb_connections_total"), 6);
-    const json = await (await lb.app.request("/metrics?format=json")).json();
-    assert.equal(json.total_connections, 6);
-    assert.equal(json.backends.length, 3);
-  });
-  await closeAll(backends);
-});
+testEachEngine(
+  "round_robin sends clients to each backend in turn and counts per backend",
+  async ({ engine }) => {
+    const backends = ["a", "b", "c"].map((t) => startTagged(t));
+    await withLb(engine, { backends: backends.map((b) => ({ addr: b.addr })) }, async (lb) => {
+      const tags: (string | null)[] = [];
+      for (let i = 0; i < 6; i++) tags.push(await tagOf(lb.addr));
+      assert.deepEqual(tags, ["a", "b", "c", "a", "b", "c"]);
+      await waitFor(() => lb.snapshot().active_connections === 0, "clients to finish");
+      const samples = await scrapeMetrics(lb.app);
+      for (const b of backends) {
+        assert.equal(samples.get(`monkey_lb_backend_connections_total{backend="${b.addr}"}`), 2);
+        assert.equal(samples.get(`monkey_lb_backend_up{backend="${b.addr}"}`), 1);
+      }
+      assert.equal(samples.get("monkey_lb_connections_total"), 6);
+      const json = await (await lb.app.request("/metrics?format=json")).json();
+      assert.equal(json.total_connections, 6);
+      assert.equal(json.backends.length, 3);
+      assert.equal(json.engine, engine);
+    });
+    await closeAll(backends);
+  },
+);
 
-Deno.test("weighted_round_robin interleaves real connections by weight (streams relay)", async () => {
-  const backends = ["a", "b", "c"].map((t) => startTagged(t));
-  await withLb({
-    strategy: "weighted_round_robin",
-    relay: "streams",
-    backends: [{ addr: backends[0]!.addr, weight: 5 }, { addr: backends[1]!.addr }, {
-      addr: backends[2]!.addr,
-    }],
-  }, async (lb) => {
-    let order = "";
-    for (let i = 0; i < 7; i++) order += await tagOf(lb.addr);
-    assert.equal(order, "aabacaa");
-    const { conn } = await connectTagged(lb.addr);
-    assert.equal(await echoLine(conn, "through pipeTo"), "through pipeTo");
-    conn.close();
-  });
-  await closeAll(backends);
-});
+testEachEngine(
+  "weighted_round_robin interleaves real connections by weight (streams relay)",
+  async ({ engine }) => {
+    const backends = ["a", "b", "c"].map((t) => startTagged(t));
+    await withLb(engine, {
+      strategy: "weighted_round_robin",
+      relay: "streams",
+      backends: [{ addr: backends[0]!.addr, weight: 5 }, { addr: backends[1]!.addr }, {
+        addr: backends[2]!.addr,
+      }],
+    }, async (lb) => {
+      let order = "";
+      for (let i = 0; i < 7; i++) order += await tagOf(lb.addr);
+      assert.equal(order, "aabacaa");
+      const { conn } = await connectTagged(lb.addr);
+      assert.equal(await echoLine(conn, "through pipeTo"), "through pipeTo");
+      conn.close();
+    });
+    await closeAll(backends);
+  },
+);
 
-Deno.test("least_connections keeps long-lived connections even when some close", async () => {
-  const backends = ["a", "b", "c"].map((t) => startTagged(t));
-  await withLb({
-    strategy: "least_connections",
-    backends: backends.map((b) => ({ addr: b.addr })),
-  }, async (lb) => {
-    const held: { conn: Deno.TcpConn; tag: string | null }[] = [];
-    for (let i = 0; i < 9; i++) held.push(await connectTagged(lb.addr));
-    const count = (tag: string) => held.filter((h) => h.tag === tag).length;
-    assert.deepEqual([count("a"), count("b"), count("c")], [3, 3, 3]);
-    // Two of b's long-lived clients leave; the next two clients must fill b, not go round.
-    const leaving = held.filter((h) => h.tag === "b").slice(0, 2);
-    for (const h of leaving) h.conn.close();
-    await waitFor(() => lb.backends.get(backends[1]!.addr)!.active === 1, "b to drop to 1");
-    const next = [await connectTagged(lb.addr), await connectTagged(lb.addr)];
-    assert.deepEqual(next.map((n) => n.tag), ["b", "b"]);
-    for (const h of [...held.filter((h) => !leaving.includes(h)), ...next]) h.conn.close();
-  });
-  await closeAll(backends);
-});
+testEachEngine(
+  "least_connections keeps long-lived connections even when some close",
+  async ({ engine }) => {
+    const backends = ["a", "b", "c"].map((t) => startTagged(t));
+    await withLb(engine, {
+      strategy: "least_connections",
+      backends: backends.map((b) => ({ addr: b.addr })),
+    }, async (lb) => {
+      const held: { conn: Deno.TcpConn; tag: string | null }[] = [];
+      for (let i = 0; i < 9; i++) held.push(await connectTagged(lb.addr));
+      const count = (tag: string) => held.filter((h) => h.tag === tag).length;
+      assert.deepEqual([count("a"), count("b"), count("c")], [3, 3, 3]);
+      // Two of b's long-lived clients leave; the next two clients must fill b, not go round.
+      const leaving = held.filter((h) => h.tag === "b").slice(0, 2);
+      for (const h of leaving) h.conn.close();
+      await waitFor(() => lb.backends.get(backends[1]!.addr)!.active === 1, "b to drop to 1");
+      const next = [await connectTagged(lb.addr), await connectTagged(lb.addr)];
+      assert.deepEqual(next.map((n) => n.tag), ["b", "b"]);
+      for (const h of [...held.filter((h) => !leaving.includes(h)), ...next]) h.conn.close();
+    });
+    await closeAll(backends);
+  },
+);
 
-Deno.test("consistent_hash keeps one client IP on one backend; random_two_choices avoids the busy one", async () => {
-  const backends = ["a", "b", "c"].map((t) => startTagged(t));
-  await withLb({
-    strategy: "consistent_hash",
-    backends: backends.map((b) => ({ addr: b.addr })),
-  }, async (lb) => {
-    const first = await tagOf(lb.addr);
-    for (let i = 0; i < 5; i++) assert.equal(await tagOf(lb.addr), first);
-  });
-  await withLb({
-    strategy: "random_two_choices",
-    backends: backends.map((b) => ({ addr: b.addr })),
-  }, async (lb) => {
-    // Pin five connections on "a" by draining the others, then enable them again.
-    for (const b of backends.slice(1)) lb.backends.drain(b.addr);
-    const held = [];
-    for (let i = 0; i < 5; i++) held.push(await connectTagged(lb.addr));
-    for (const b of backends.slice(1)) lb.backends.enable(b.addr);
-    const tags = [];
-    for (let i = 0; i < 10; i++) tags.push(await tagOf(lb.addr));
-    assert.ok(!tags.includes("a"), tags.join(","));
-    for (const h of held) h.conn.close();
-  });
-  await closeAll(backends);
-});
+testEachEngine(
+  "consistent_hash keeps one client IP on one backend; random_two_choices avoids the busy one",
+  async ({ engine }) => {
+    const backends = ["a", "b", "c"].map((t) => startTagged(t));
+    await withLb(engine, {
+      strategy: "consistent_hash",
+      backends: backends.map((b) => ({ addr: b.addr })),
+    }, async (lb) => {
+      const first = await tagOf(lb.addr);
+      for (let i = 0; i < 5; i++) assert.equal(await tagOf(lb.addr), first);
+    });
+    await withLb(engine, {
+      strategy: "random_two_choices",
+      backends: backends.map((b) => ({ addr: b.addr })),
+    }, async (lb) => {
+      // Pin five connections on "a" by draining the others, then enable them again.
+      for (const b of backends.slice(1)) lb.backends.drain(b.addr);
+      const held = [];
+      for (let i = 0; i < 5; i++) held.push(await connectTagged(lb.addr));
+      for (const b of backends.slice(1)) lb.backends.enable(b.addr);
+      const tags = [];
+      for (let i = 0; i < 10; i++) tags.push(await tagOf(lb.addr));
+      assert.ok(!tags.includes("a"), tags.join(","));
+      for (const h of held) h.conn.close();
+    });
+    await closeAll(backends);
+  },
+);
 
-Deno.test("least_latency measures connect time per backend", async () => {
+testEachEngine("least_latency measures connect time per backend", async ({ engine }) => {
   const backends = ["a", "b"].map((t) => startTagged(t));
-  await withLb({
+  await withLb(engine, {
     strategy: "least_latency",
     backends: backends.map((b) => ({ addr: b.addr })),
   }, async (lb) => {
@@ -146,116 +168,131 @@ Deno.test("least_latency measures connect time per backend", async () => {
   await closeAll(backends);
 });
 
-Deno.test("a refused connect is retried on the next pick, marks the backend down after fall, and no client fails", async () => {
-  const alive = ["a", "b"].map((t) => startTagged(t));
-  const dead = closedPortAddr();
-  await withLb({
-    retries: 2,
-    health_check: { interval_ms: 60_000, fall: 2 },
-    backends: [{ addr: dead }, ...alive.map((b) => ({ addr: b.addr }))],
-  }, async (lb, lines) => {
-    const tags = [];
-    for (let i = 0; i < 6; i++) tags.push(await tagOf(lb.addr));
-    assert.ok(tags.every((t) => t === "a" || t === "b"), tags.join(","));
-    const deadBackend = lb.backends.get(dead)!;
-    // Passive: two failed connects reach fall=2 without waiting for a check.
-    assert.equal(deadBackend.state, "down");
-    assert.equal(deadBackend.connectErrors, 2);
-    assert.equal(lb.snapshot().retries, 2);
-    assert.equal(lb.snapshot().failed_connections, 0);
-    assert.ok(lines.some((l) => l.includes(`backend ${dead} is DOWN`)));
-  });
-  await closeAll(alive);
-});
+testEachEngine(
+  "a refused connect is retried on the next pick, marks the backend down after fall, and no client fails",
+  async ({ engine }) => {
+    const alive = ["a", "b"].map((t) => startTagged(t));
+    const dead = closedPortAddr();
+    await withLb(engine, {
+      retries: 2,
+      health_check: { interval_ms: 60_000, fall: 2 },
+      backends: [{ addr: dead }, ...alive.map((b) => ({ addr: b.addr }))],
+    }, async (lb, lines) => {
+      const tags = [];
+      for (let i = 0; i < 6; i++) tags.push(await tagOf(lb.addr));
+      assert.ok(tags.every((t) => t === "a" || t === "b"), tags.join(","));
+      const deadBackend = lb.backends.get(dead)!;
+      // Passive: two failed connects reach fall=2 without waiting for a check.
+      assert.equal(deadBackend.state, "down");
+      assert.equal(deadBackend.connectErrors, 2);
+      assert.equal(lb.snapshot().retries, 2);
+      assert.equal(lb.snapshot().failed_connections, 0);
+      assert.ok(lines.some((l) => l.includes(`backend ${dead} is DOWN`)));
+    });
+    await closeAll(alive);
+  },
+);
 
-Deno.test("with no backend available the client is closed at once and counted", async () => {
-  const dead = closedPortAddr();
-  await withLb({ retries: 1, backends: [{ addr: dead }] }, async (lb) => {
-    assert.equal(await tagOf(lb.addr), null);
-    assert.equal(lb.snapshot().failed_connections, 1);
-    lb.backends.drain(dead);
-    assert.equal(await tagOf(lb.addr), null);
-    assert.equal(lb.snapshot().no_backend, 1);
-    const text = await (await lb.app.request("/metrics")).text();
-    assert.match(text, /^monkey_lb_no_backend_total 1$/m);
-  });
-});
+testEachEngine(
+  "with no backend available the client is closed at once and counted",
+  async ({ engine }) => {
+    const dead = closedPortAddr();
+    await withLb(engine, { retries: 1, backends: [{ addr: dead }] }, async (lb) => {
+      assert.equal(await tagOf(lb.addr), null);
+      assert.equal(lb.snapshot().failed_connections, 1);
+      lb.backends.drain(dead);
+      assert.equal(await tagOf(lb.addr), null);
+      assert.equal(lb.snapshot().no_backend, 1);
+      const text = await (await lb.app.request("/metrics")).text();
+      assert.match(text, /^monkey_lb_no_backend_total 1$/m);
+    });
+  },
+);
 
-Deno.test("failover: one of three backends killed under load costs no new client a failure", async () => {
-  const echoes = [0, 1, 2].map(() =>
-    startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" })
-  );
-  await withLb({
-    retries: 2,
-    health_check: FAST_CHECKS,
-    backends: echoes.map((e) => ({ addr: e.addr })),
-  }, async (lb) => {
-    let ok = 0;
-    let failed = 0;
-    let stop = false;
-    const worker = async () => {
-      while (!stop) {
-        const [hostname, port] = splitAddr(lb.addr);
-        const conn = await Deno.connect({ hostname, port });
-        try {
-          const reply = await echoLine(conn, "ping");
-          if (reply === "ping") ok++;
-          else failed++;
-        } catch {
-          failed++;
-        } finally {
-          conn.close();
+testEachEngine(
+  "failover: one of three backends killed under load costs no new client a failure",
+  async ({ engine }) => {
+    const echoes = [0, 1, 2].map(() =>
+      startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine })
+    );
+    await withLb(engine, {
+      retries: 2,
+      health_check: FAST_CHECKS,
+      backends: echoes.map((e) => ({ addr: e.addr })),
+    }, async (lb) => {
+      let ok = 0;
+      let failed = 0;
+      let stop = false;
+      const worker = async () => {
+        while (!stop) {
+          const [hostname, port] = splitAddr(lb.addr);
+          const conn = await Deno.connect({ hostname, port });
+          try {
+            const reply = await echoLine(conn, "ping");
+            if (reply === "ping") ok++;
+            else failed++;
+          } catch {
+            failed++;
+          } finally {
+            conn.close();
+          }
         }
-      }
-    };
-    const workers = Array.from({ length: 6 }, worker);
-    await waitFor(() => ok >= 100, "traffic before the kill");
-    // Stop accepting at once; its live connections finish within the grace period.
-    const killed = echoes[1]!.shutdown(5000);
-    await waitFor(() => lb.backends.get(echoes[1]!.addr)!.state === "down", "killed backend down");
-    const okAtDown = ok;
-    await waitFor(() => ok >= okAtDown + 100, "traffic after the kill");
-    stop = true;
-    await Promise.all(workers);
-    await killed;
-    const snap = lb.snapshot();
-    // The balancer placed every new client: no connect failure reached a client.
-    assert.equal(snap.failed_connections, 0);
-    assert.equal(snap.no_backend, 0);
-    assert.ok(snap.retries + lb.backends.get(echoes[1]!.addr)!.connectErrors > 0);
-    // A killed listener resets the connections still in its kernel accept queue (the
-    // handshake had completed, so the balancer had already relayed the client's bytes).
-    // Those are the only client failures allowed, and they show up as relay errors.
-    assert.ok(failed <= snap.relay_errors, `failed ${failed}, relay errors ${snap.relay_errors}`);
-  });
-  await Promise.all([echoes[0]!.shutdown(0), echoes[2]!.shutdown(0)]);
-});
+      };
+      const workers = Array.from({ length: 6 }, worker);
+      await waitFor(() => ok >= 100, "traffic before the kill");
+      // Stop accepting at once; its live connections finish within the grace period.
+      const killed = echoes[1]!.shutdown(5000);
+      await waitFor(
+        () => lb.backends.get(echoes[1]!.addr)!.state === "down",
+        "killed backend down",
+      );
+      const okAtDown = ok;
+      await waitFor(() => ok >= okAtDown + 100, "traffic after the kill");
+      stop = true;
+      await Promise.all(workers);
+      await killed;
+      const snap = lb.snapshot();
+      // The balancer placed every new client: no connect failure reached a client.
+      assert.equal(snap.failed_connections, 0);
+      assert.equal(snap.no_backend, 0);
+      assert.ok(snap.retries + lb.backends.get(echoes[1]!.addr)!.connectErrors > 0);
+      // A killed listener resets the connections still in its kernel accept queue (the
+      // handshake had completed, so the balancer had already relayed the client's bytes).
+      // Those are the only client failures allowed, and they show up as relay errors.
+      assert.ok(failed <= snap.relay_errors, `failed ${failed}, relay errors ${snap.relay_errors}`);
+    });
+    await Promise.all([echoes[0]!.shutdown(0), echoes[2]!.shutdown(0)]);
+  },
+);
 
-Deno.test("backup backends take traffic only when no primary is up, and hand it back", async () => {
-  const primary = startTagged("primary");
-  const backup = startTagged("backup");
-  const primaryPort = Number(primary.addr.split(":")[1]);
-  let revived: TaggedBackend | undefined;
-  await withLb({
-    health_check: FAST_CHECKS,
-    backends: [{ addr: primary.addr }, { addr: backup.addr, backup: true }],
-  }, async (lb) => {
-    for (let i = 0; i < 3; i++) assert.equal(await tagOf(lb.addr), "primary");
-    await primary.close();
-    // The failed connect moves this very client to the backup.
-    assert.equal(await tagOf(lb.addr), "backup");
-    await waitFor(() => lb.backends.get(primary.addr)!.state === "down", "primary down");
-    assert.equal(await tagOf(lb.addr), "backup");
-    revived = startTagged("primary", primaryPort);
-    await waitFor(() => lb.backends.get(primary.addr)!.state === "up", "primary up after rise");
-    assert.equal(await tagOf(lb.addr), "primary");
-  });
-  await Promise.all([backup.close(), revived?.close()]);
-});
+testEachEngine(
+  "backup backends take traffic only when no primary is up, and hand it back",
+  async ({ engine }) => {
+    const primary = startTagged("primary");
+    const backup = startTagged("backup");
+    const primaryPort = Number(primary.addr.split(":")[1]);
+    let revived: TaggedBackend | undefined;
+    await withLb(engine, {
+      health_check: FAST_CHECKS,
+      backends: [{ addr: primary.addr }, { addr: backup.addr, backup: true }],
+    }, async (lb) => {
+      for (let i = 0; i < 3; i++) assert.equal(await tagOf(lb.addr), "primary");
+      await primary.close();
+      // The failed connect moves this very client to the backup.
+      assert.equal(await tagOf(lb.addr), "backup");
+      await waitFor(() => lb.backends.get(primary.addr)!.state === "down", "primary down");
+      assert.equal(await tagOf(lb.addr), "backup");
+      revived = startTagged("primary", primaryPort);
+      await waitFor(() => lb.backends.get(primary.addr)!.state === "up", "primary up after rise");
+      assert.equal(await tagOf(lb.addr), "primary");
+    });
+    await Promise.all([backup.close(), revived?.close()]);
+  },
+);
 
-Deno.test("a backend at its max_connections is skipped", async () => {
+testEachEngine("a backend at its max_connections is skipped", async ({ engine }) => {
   const backends = ["a", "b"].map((t) => startTagged(t));
-  await withLb({
+  await withLb(engine, {
     backends: [{ addr: backends[0]!.addr, max_connections: 1 }, { addr: backends[1]!.addr }],
   }, async (lb) => {
     const held = await connectTagged(lb.addr);
@@ -268,41 +305,44 @@ Deno.test("a backend at its max_connections is skipped", async () => {
   await closeAll(backends);
 });
 
-Deno.test("drain and delete through the admin API keep live connections until they finish", async () => {
+testEachEngine(
+  "drain and delete through the admin API keep live connections until they finish",
+  async ({ engine }) => {
+    const backends = ["a", "b"].map((t) => startTagged(t));
+    await withLb(engine, { backends: backends.map((b) => ({ addr: b.addr })) }, async (lb) => {
+      const live = await connectTagged(lb.addr);
+      assert.equal(live.tag, "a");
+      const drained = await admin(lb, "POST", `/backends/${backends[0]!.addr}/drain`);
+      assert.equal(drained.status, 200);
+      assert.equal((await drained.json()).state, "draining");
+      for (let i = 0; i < 3; i++) assert.equal(await tagOf(lb.addr), "b");
+      assert.equal(await echoLine(live.conn, "still here"), "still here");
+
+      const enabled = await admin(lb, "POST", `/backends/${backends[0]!.addr}/enable`);
+      assert.equal((await enabled.json()).state, "up");
+
+      const deleted = await admin(lb, "DELETE", `/backends/${backends[0]!.addr}`);
+      assert.equal(deleted.status, 202);
+      const body = await deleted.json();
+      assert.equal(body.removed, false);
+      assert.equal(body.state, "draining");
+      for (let i = 0; i < 3; i++) assert.equal(await tagOf(lb.addr), "b");
+      assert.equal(await echoLine(live.conn, "after delete"), "after delete");
+      assert.ok(lb.backends.get(backends[0]!.addr));
+      live.conn.close();
+      await waitFor(() => lb.backends.get(backends[0]!.addr) === undefined, "removal when idle");
+      const list = await (await lb.app.request("/backends")).json();
+      assert.deepEqual(list.map((b: { addr: string }) => b.addr), [backends[1]!.addr]);
+      // Bytes of the removed backend stay in the frontend totals.
+      assert.ok(lb.snapshot().bytes_upstream >= "still here\nafter delete\n".length);
+    });
+    await closeAll(backends);
+  },
+);
+
+testEachEngine("POST /backends adds a backend that takes traffic at once", async ({ engine }) => {
   const backends = ["a", "b"].map((t) => startTagged(t));
-  await withLb({ backends: backends.map((b) => ({ addr: b.addr })) }, async (lb) => {
-    const live = await connectTagged(lb.addr);
-    assert.equal(live.tag, "a");
-    const drained = await admin(lb, "POST", `/backends/${backends[0]!.addr}/drain`);
-    assert.equal(drained.status, 200);
-    assert.equal((await drained.json()).state, "draining");
-    for (let i = 0; i < 3; i++) assert.equal(await tagOf(lb.addr), "b");
-    assert.equal(await echoLine(live.conn, "still here"), "still here");
-
-    const enabled = await admin(lb, "POST", `/backends/${backends[0]!.addr}/enable`);
-    assert.equal((await enabled.json()).state, "up");
-
-    const deleted = await admin(lb, "DELETE", `/backends/${backends[0]!.addr}`);
-    assert.equal(deleted.status, 202);
-    const body = await deleted.json();
-    assert.equal(body.removed, false);
-    assert.equal(body.state, "draining");
-    for (let i = 0; i < 3; i++) assert.equal(await tagOf(lb.addr), "b");
-    assert.equal(await echoLine(live.conn, "after delete"), "after delete");
-    assert.ok(lb.backends.get(backends[0]!.addr));
-    live.conn.close();
-    await waitFor(() => lb.backends.get(backends[0]!.addr) === undefined, "removal when idle");
-    const list = await (await lb.app.request("/backends")).json();
-    assert.deepEqual(list.map((b: { addr: string }) => b.addr), [backends[1]!.addr]);
-    // Bytes of the removed backend stay in the frontend totals.
-    assert.ok(lb.snapshot().bytes_upstream >= "still here\nafter delete\n".length);
-  });
-  await closeAll(backends);
-});
-
-Deno.test("POST /backends adds a backend that takes traffic at once", async () => {
-  const backends = ["a", "b"].map((t) => startTagged(t));
-  await withLb({ backends: [{ addr: backends[0]!.addr }] }, async (lb) => {
+  await withLb(engine, { backends: [{ addr: backends[0]!.addr }] }, async (lb) => {
     const res = await admin(lb, "POST", "/backends", { addr: backends[1]!.addr, weight: 2 });
     assert.equal(res.status, 201);
     const tags = new Set([await tagOf(lb.addr), await tagOf(lb.addr)]);
@@ -311,149 +351,169 @@ Deno.test("POST /backends adds a backend that takes traffic at once", async () =
   await closeAll(backends);
 });
 
-Deno.test("reload keeps live connections, adds and drains backends, and rejects a bad config", async () => {
-  const backends = ["a", "b", "c"].map((t) => startTagged(t));
-  const [a, b, c] = backends as [TaggedBackend, TaggedBackend, TaggedBackend];
-  await withLb({ backends: [{ addr: a.addr }, { addr: b.addr }] }, async (lb) => {
-    const live = await connectTagged(lb.addr);
-    assert.equal(live.tag, "a");
-    const { changes } = await lb.reload({
-      listen_addr: "127.0.0.1:0",
-      metrics_addr: "off",
-      admin_token: TOKEN,
-      strategy: "weighted_round_robin",
-      health_check: { interval_ms: 0 },
-      backends: [{ addr: b.addr, weight: 2 }, { addr: c.addr }],
+testEachEngine(
+  "reload keeps live connections, adds and drains backends, and rejects a bad config",
+  async ({ engine }) => {
+    const backends = ["a", "b", "c"].map((t) => startTagged(t));
+    const [a, b, c] = backends as [TaggedBackend, TaggedBackend, TaggedBackend];
+    await withLb(engine, { backends: [{ addr: a.addr }, { addr: b.addr }] }, async (lb) => {
+      const live = await connectTagged(lb.addr);
+      assert.equal(live.tag, "a");
+      const { changes } = await lb.reload({
+        listen_addr: "127.0.0.1:0",
+        metrics_addr: "off",
+        admin_token: TOKEN,
+        engine,
+        strategy: "weighted_round_robin",
+        health_check: { interval_ms: 0 },
+        backends: [{ addr: b.addr, weight: 2 }, { addr: c.addr }],
+      });
+      assert.ok(changes.includes(`added ${c.addr}`), changes.join("; "));
+      assert.ok(changes.some((line) => line.startsWith(`removing ${a.addr}`)));
+      assert.ok(changes.includes("strategy round_robin -> weighted_round_robin"));
+      assert.equal(lb.config.strategy, "weighted_round_robin");
+      assert.equal(lb.backends.get(a.addr)!.state, "draining");
+      let order = "";
+      for (let i = 0; i < 3; i++) order += await tagOf(lb.addr);
+      assert.equal(order, "bcb");
+      assert.equal(await echoLine(live.conn, "alive"), "alive");
+
+      await assert.rejects(
+        () => lb.reload({ strategy: "fastest" as "round_robin" }),
+        ConfigError,
+      );
+      await assert.rejects(
+        () => lb.reload({ backends: [{ addr: b.addr }, { addr: b.addr }] }),
+        /duplicate backend/,
+      );
+      assert.equal(lb.config.strategy, "weighted_round_robin");
+      assert.equal(lb.backends.list().length, 3);
+      assert.equal(await echoLine(live.conn, "still alive"), "still alive");
+      live.conn.close();
+      await waitFor(() => lb.backends.get(a.addr) === undefined, "a removed when idle");
+      assert.equal(lb.snapshot().reloads, 1);
     });
-    assert.ok(changes.includes(`added ${c.addr}`), changes.join("; "));
-    assert.ok(changes.some((line) => line.startsWith(`removing ${a.addr}`)));
-    assert.ok(changes.includes("strategy round_robin -> weighted_round_robin"));
-    assert.equal(lb.config.strategy, "weighted_round_robin");
-    assert.equal(lb.backends.get(a.addr)!.state, "draining");
-    let order = "";
-    for (let i = 0; i < 3; i++) order += await tagOf(lb.addr);
-    assert.equal(order, "bcb");
-    assert.equal(await echoLine(live.conn, "alive"), "alive");
+    await closeAll(backends);
+  },
+);
 
-    await assert.rejects(
-      () => lb.reload({ strategy: "fastest" as "round_robin" }),
-      ConfigError,
-    );
-    await assert.rejects(
-      () => lb.reload({ backends: [{ addr: b.addr }, { addr: b.addr }] }),
-      /duplicate backend/,
-    );
-    assert.equal(lb.config.strategy, "weighted_round_robin");
-    assert.equal(lb.backends.list().length, 3);
-    assert.equal(await echoLine(live.conn, "still alive"), "still alive");
-    live.conn.close();
-    await waitFor(() => lb.backends.get(a.addr) === undefined, "a removed when idle");
-    assert.equal(lb.snapshot().reloads, 1);
-  });
-  await closeAll(backends);
-});
+testEachEngine(
+  "proxy_protocol v1 and v2 write the client's addresses before any client byte",
+  async ({ engine }) => {
+    for (const version of ["v1", "v2"] as const) {
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const backendAddr = `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+      await withLb(
+        engine,
+        { proxy_protocol: version, backends: [{ addr: backendAddr }] },
+        async (lb) => {
+          const [hostname, port] = splitAddr(lb.addr);
+          const accepted = listener.accept();
+          const client = await Deno.connect({ hostname, port });
+          await client.write(new TextEncoder().encode("hello"));
+          const upstream = await accepted;
+          const clientPort = (client.localAddr as Deno.NetAddr).port;
+          let expected: Uint8Array;
+          if (version === "v1") {
+            expected = new TextEncoder().encode(
+              `PROXY TCP4 127.0.0.1 127.0.0.1 ${clientPort} ${port}\r\nhello`,
+            );
+          } else {
+            expected = new Uint8Array([
+              ...[0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a],
+              0x21,
+              0x11,
+              0x00,
+              0x0c,
+              ...[127, 0, 0, 1],
+              ...[127, 0, 0, 1],
+              clientPort >> 8,
+              clientPort & 0xff,
+              port >> 8,
+              port & 0xff,
+              ...new TextEncoder().encode("hello"),
+            ]);
+          }
+          const got = new Uint8Array(expected.length);
+          let off = 0;
+          while (off < got.length) {
+            const n = await upstream.read(got.subarray(off));
+            if (n === null) break;
+            off += n;
+          }
+          assert.deepEqual(got, expected);
+          client.close();
+          assert.equal(await readLine(upstream), null);
+          upstream.close();
+        },
+      );
+      listener.close();
+    }
+  },
+);
 
-Deno.test("proxy_protocol v1 and v2 write the client's addresses before any client byte", async () => {
-  for (const version of ["v1", "v2"] as const) {
+testEachEngine(
+  "proxy_protocol v1 over IPv6 names TCP6 and the ::1 addresses",
+  async ({ engine }) => {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const backendAddr = `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
-    await withLb({ proxy_protocol: version, backends: [{ addr: backendAddr }] }, async (lb) => {
-      const [hostname, port] = splitAddr(lb.addr);
+    await withLb(engine, {
+      listen_addr: "[::1]:0",
+      proxy_protocol: "v1",
+      backends: [{ addr: backendAddr }],
+    }, async (lb) => {
+      assert.match(lb.addr, /^\[::1\]:\d+$/);
+      const port = Number(lb.addr.slice(lb.addr.lastIndexOf(":") + 1));
       const accepted = listener.accept();
-      const client = await Deno.connect({ hostname, port });
-      await client.write(new TextEncoder().encode("hello"));
+      const client = await Deno.connect({ hostname: "::1", port });
       const upstream = await accepted;
       const clientPort = (client.localAddr as Deno.NetAddr).port;
-      let expected: Uint8Array;
-      if (version === "v1") {
-        expected = new TextEncoder().encode(
-          `PROXY TCP4 127.0.0.1 127.0.0.1 ${clientPort} ${port}\r\nhello`,
-        );
-      } else {
-        expected = new Uint8Array([
-          ...[0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a],
-          0x21,
-          0x11,
-          0x00,
-          0x0c,
-          ...[127, 0, 0, 1],
-          ...[127, 0, 0, 1],
-          clientPort >> 8,
-          clientPort & 0xff,
-          port >> 8,
-          port & 0xff,
-          ...new TextEncoder().encode("hello"),
-        ]);
-      }
-      const got = new Uint8Array(expected.length);
-      let off = 0;
-      while (off < got.length) {
-        const n = await upstream.read(got.subarray(off));
-        if (n === null) break;
-        off += n;
-      }
-      assert.deepEqual(got, expected);
+      assert.equal(await readLine(upstream), `PROXY TCP6 ::1 ::1 ${clientPort} ${port}\r`);
       client.close();
-      assert.equal(await readLine(upstream), null);
       upstream.close();
     });
     listener.close();
-  }
-});
+  },
+);
 
-Deno.test("proxy_protocol v1 over IPv6 names TCP6 and the ::1 addresses", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const backendAddr = `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
-  await withLb({
-    listen_addr: "[::1]:0",
-    proxy_protocol: "v1",
-    backends: [{ addr: backendAddr }],
-  }, async (lb) => {
-    assert.match(lb.addr, /^\[::1\]:\d+$/);
-    const port = Number(lb.addr.slice(lb.addr.lastIndexOf(":") + 1));
-    const accepted = listener.accept();
-    const client = await Deno.connect({ hostname: "::1", port });
-    const upstream = await accepted;
-    const clientPort = (client.localAddr as Deno.NetAddr).port;
-    assert.equal(await readLine(upstream), `PROXY TCP6 ::1 ::1 ${clientPort} ${port}\r`);
-    client.close();
-    upstream.close();
-  });
-  listener.close();
-});
-
-Deno.test("a listen address in use fails with one clear line and leaves nothing running", async () => {
-  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const addr = `127.0.0.1:${(taken.addr as Deno.NetAddr).port}`;
-  const backend = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  try {
-    assert.throws(
-      () =>
-        startLoadBalancer({
-          listen_addr: addr,
-          metrics_addr: "off",
-          health_check: { interval_ms: 10 },
-          backends: [{ addr: `127.0.0.1:${(backend.addr as Deno.NetAddr).port}` }],
-        }, { logger: quietLogger().logger }),
-      new RegExp(`Cannot listen on ${addr} \\(listen_addr\\): address already in use`),
-    );
-    // No health check may probe the backend afterwards (ten intervals of silence).
-    const probe = backend.accept().then((conn) => {
-      conn.close();
-      return "probed";
-    }, () => "closed");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const quiet = new Promise<string>((resolve) => timer = setTimeout(() => resolve("quiet"), 100));
-    assert.equal(await Promise.race([probe, quiet]), "quiet");
-    clearTimeout(timer);
-    backend.close();
-    await probe;
-  } finally {
-    taken.close();
+testEachEngine(
+  "a listen address in use fails with one clear line and leaves nothing running",
+  async ({ engine }) => {
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const addr = `127.0.0.1:${(taken.addr as Deno.NetAddr).port}`;
+    const backend = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     try {
+      assert.throws(
+        () =>
+          startLoadBalancer({
+            listen_addr: addr,
+            metrics_addr: "off",
+            engine,
+            health_check: { interval_ms: 10 },
+            backends: [{ addr: `127.0.0.1:${(backend.addr as Deno.NetAddr).port}` }],
+          }, { logger: quietLogger().logger }),
+        new RegExp(`Cannot listen on ${addr} \\(listen_addr\\): address already in use`),
+      );
+      // No health check may probe the backend afterwards (ten intervals of silence).
+      const probe = backend.accept().then((conn) => {
+        conn.close();
+        return "probed";
+      }, () => "closed");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const quiet = new Promise<string>((resolve) =>
+        timer = setTimeout(() => resolve("quiet"), 100)
+      );
+      assert.equal(await Promise.race([probe, quiet]), "quiet");
+      clearTimeout(timer);
       backend.close();
-    } catch {
-      // Closed above.
+      await probe;
+    } finally {
+      taken.close();
+      try {
+        backend.close();
+      } catch {
+        // Closed above.
+      }
     }
-  }
-});
+  },
+);

@@ -1,22 +1,30 @@
 import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
 import { Logger, memorySink } from "@monkey/shared";
-import { dial, readExactly, readOutcome, requires, scrapeMetrics, writeAll } from "@monkey/testing";
+import {
+  dial,
+  readExactly,
+  readOutcome,
+  requires,
+  scrapeMetrics,
+  testEachEngine,
+  writeAll,
+} from "@monkey/testing";
 import { mergeBackendLists, startLbCluster } from "./cluster.ts";
 
 const NEEDS = requires("read");
 
-Deno.test(
+testEachEngine(
   "startLbCluster() runs 2 workers on one port; metrics add up, admin changes reach every worker",
-  NEEDS,
-  async () => {
-    const a = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
-    const b = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+  async ({ engine }) => {
+    const a = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
+    const b = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
     const { sink } = memorySink();
     const cluster = await startLbCluster({
       listen_addr: "127.0.0.1:0",
       metrics_addr: "off",
       workers: 2,
+      engine,
       admin_token: "t0ken",
       health_check: { interval_ms: 0 },
       backends: [{ addr: a.addr }, { addr: b.addr }],
@@ -29,6 +37,7 @@ Deno.test(
     const json = await cluster.snapshot();
     assert.equal(json["active_connections"], 12);
     assert.equal(json["workers"], 2);
+    assert.equal(json["engine"], engine, "every worker runs the chosen engine");
     const backends = json["backends"] as {
       addr: string;
       active_connections: number;
@@ -81,6 +90,7 @@ Deno.test(
     await a.shutdown(1000);
     await b.shutdown(1000);
   },
+  NEEDS,
 );
 
 Deno.test("mergeBackendLists() sums traffic per backend and keeps the first worker's settings", () => {

@@ -1,14 +1,16 @@
 import assert from "node:assert/strict";
-import { exhaustDescriptors, metricsJson, requires } from "@monkey/testing";
+import { exhaustDescriptors, metricsJson, requires, testEachEngine } from "@monkey/testing";
 
-Deno.test({
-  name:
-    "load balancer out of descriptors (ulimit -n 48) backs off, keeps its backend up, and serves once they are free",
-  ...requires("run", "read", "env"),
-  fn: async () => {
+testEachEngine(
+  "load balancer out of descriptors (ulimit -n 48) backs off, keeps its backend up, and serves once they are free",
+  async ({ engine }) => {
     await using run = await exhaustDescriptors({
       main: "load_balancer/main.ts",
-      denoFlags: ["--allow-env=MONKEY_ADMIN_TOKEN"],
+      denoFlags: [
+        "--allow-env=MONKEY_ADMIN_TOKEN",
+        ...(engine === "epoll" ? ["--allow-ffi"] : []),
+      ],
+      flags: ["--engine", engine],
       upstreamFlag: "--backend",
       ready: /balancing (\S+) .*metrics on http:\/\/(\S+)\/metrics/,
       maxFiles: 48,
@@ -17,9 +19,13 @@ Deno.test({
     const lb = run.proc;
     // Its own shortage is not the backend's fault: the next client is served at once.
     assert.equal(run.echoed, "again", lb.lines.join("\n"));
-    const json = await metricsJson<{ backends: { state: string }[] }>(run.metrics);
+    const json = await metricsJson<{ backends: { state: string }[]; engine: string }>(
+      run.metrics,
+    );
     assert.deepEqual(json.backends.map((b) => b.state), ["up"]);
+    assert.equal(json.engine, engine);
     assert.ok(!lb.lines.some((l) => /is DOWN/.test(l)), lb.lines.join("\n"));
     assert.equal((await lb.stop("SIGTERM")).code, 0);
   },
-});
+  requires("run", "read", "env"),
+);

@@ -1,16 +1,25 @@
 import assert from "node:assert/strict";
 import { Logger, memorySink } from "@monkey/shared";
 import * as fault from "@monkey/testing/fault";
-import { closedPortAddr, requires } from "@monkey/testing";
+import { closedPortAddr, requires, testEachEngine } from "@monkey/testing";
 import { type LbConfigInput, startLoadBalancer } from "./mod.ts";
 
 const LIMIT = 4;
+/**
+ * The epoll engine (the default where it runs) carries the full 2000 connections; the deno
+ * engine's relay and accept path carry a full run under the proxy's fault suite, so here 1000
+ * connections prove the balancer's own paths (retries past the dead backend, limits) on it. At
+ * most 120 open at once, as in the proxy's suite (with 250 under load, relays idle out before
+ * their peers in this thread get to send; see proxy/fault_test.ts).
+ */
+const RUNS = {
+  epoll: { connections: 2000, concurrency: 120 },
+  deno: { connections: 1000, concurrency: 120 },
+} as const;
 
-Deno.test({
-  name:
-    "load balancer survives the fault suite with a dead backend in the pool: byte-exact, no hang, no leak, bounded memory",
-  ...requires("read", "run"),
-  fn: async () => {
+testEachEngine(
+  "load balancer survives the fault suite with a dead backend in the pool: byte-exact, no hang, no leak, bounded memory",
+  async ({ engine }) => {
     const { sink, lines } = memorySink();
     const logger = new Logger({ name: "lb", sink, level: "warn" });
     // Two healthy (if misbehaving) backends and one dead port: retries must hide the dead one.
@@ -21,6 +30,7 @@ Deno.test({
         listen_addr: "127.0.0.1:0",
         metrics_addr: "off",
         strategy: "round_robin",
+        engine,
         // Closes the silent upstreams; long enough that a client starved by a loaded machine
         // (all peers share this process) is not taken for idle.
         idle_timeout_secs: 5,
@@ -32,7 +42,8 @@ Deno.test({
       }, { logger });
     const main = start({});
     const deadLb = start({ backends: [{ addr: deadAddr }] });
-    const limited = start({ max_connections: LIMIT });
+    // Its holders wait while the knocks are refused: no idle close may free a slot meanwhile.
+    const limited = start({ max_connections: LIMIT, idle_timeout_secs: 30 });
     const fdsAtStart = await fault.openFds();
     try {
       const report = await fault.runFaultSuite(
@@ -42,12 +53,12 @@ Deno.test({
           limited: { ...fault.serviceTarget(limited), limit: LIMIT },
         },
         upstream,
-        { connections: 2000, concurrency: 250 },
+        RUNS[engine],
       );
-      console.log(fault.formatFaultReport(report, "load balancer"));
+      console.log(fault.formatFaultReport(report, `load balancer engine=${engine}`));
 
       // Defaults: 16 stalled readers of 48 MiB floods, each may cost 2 MiB RSS (+48 MiB slack).
-      fault.assertFaultReport(report, { minConnections: 2000 });
+      fault.assertFaultReport(report, { minConnections: RUNS[engine].connections });
 
       const snap = main.snapshot();
       assert.equal(snap.active_connections, 0);
@@ -68,4 +79,5 @@ Deno.test({
     await upstream.close();
     assert.ok(await fault.openFds() <= fdsAtStart, "every socket of the run is closed");
   },
-});
+  requires("read", "run"),
+);

@@ -1,4 +1,4 @@
-import { requires, waitFor } from "@monkey/testing";
+import { type EngineName, requires, testEachEngine, waitFor } from "@monkey/testing";
 import assert from "node:assert/strict";
 import { startTagged, tagOf } from "./_testing.ts";
 
@@ -6,9 +6,12 @@ const NEEDS = requires("run", "read", "write", "env");
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
-function lbCommand(args: string[], env: Record<string, string> = {}) {
+function lbCommand(args: string[], env: Record<string, string> = {}, engine?: EngineName) {
+  const perms = ["--allow-net", "--allow-read", "--allow-env=MONKEY_ADMIN_TOKEN"];
+  if (engine === "epoll") perms.push("--allow-ffi");
+  const engineFlag = engine === undefined ? [] : ["--engine", engine];
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-read", "--allow-env=MONKEY_ADMIN_TOKEN", MAIN, ...args],
+    args: ["run", ...perms, MAIN, ...engineFlag, ...args],
     stdout: "piped",
     stderr: "piped",
     env,
@@ -54,10 +57,9 @@ function lines(stream: ReadableStream<Uint8Array>): { lines: string[]; done: Pro
   return { lines: out, done };
 }
 
-Deno.test(
+testEachEngine(
   "SIGHUP rereads the file: backends change, live connections stay, a broken file is refused",
-  NEEDS,
-  async () => {
+  async ({ engine }) => {
     const a = startTagged("a");
     const b = startTagged("b");
     const dir = await Deno.makeTempDir();
@@ -69,7 +71,7 @@ Deno.test(
           addrs.map((addr) => `[[backends]]\naddr = "${addr}"\n`).join(""),
       );
     await write([a.addr]);
-    const child = lbCommand(["--config", path]).spawn();
+    const child = lbCommand(["--config", path], {}, engine).spawn();
     const stdout = lines(child.stdout);
     const stderr = lines(child.stderr);
     try {
@@ -88,6 +90,8 @@ Deno.test(
       child.kill("SIGHUP");
       await waitFor(() => stdout.lines.some((l) => l.includes("reloaded")), "reload line");
       assert.equal(await tagOf(lbAddr), "b");
+      const json = await (await fetch(`http://${metricsAddr}/metrics?format=json`)).json();
+      assert.equal(json.engine, engine);
       const rows = await (await fetch(`http://${metricsAddr}/backends`)).json();
       assert.deepEqual(
         rows.map((r: { addr: string; state: string }) => `${r.addr} ${r.state}`),
@@ -113,4 +117,5 @@ Deno.test(
       assert.equal(status.code, 0);
     }
   },
+  NEEDS,
 );

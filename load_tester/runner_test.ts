@@ -1,4 +1,4 @@
-import { closedPortAddr, requires } from "@monkey/testing";
+import { closedPortAddr, requires, testEachEngine } from "@monkey/testing";
 import assert from "node:assert/strict";
 import { ConnectError } from "@monkey/shared";
 import { resultHistogram } from "./result.ts";
@@ -7,45 +7,53 @@ import { customServer, echoServer, scenario } from "./_testing.ts";
 
 const NEEDS = requires("read");
 
-Deno.test("runScenario() ping-pongs against the echo server and measures latency", async () => {
-  const echo = echoServer();
-  try {
-    const result = await runScenario(scenario({ connections: 4, duration_secs: 0.5 }), {
-      target: echo.addr,
-    });
-    assert.ok(result.requests > 100, `only ${result.requests} requests`);
-    assert.equal(result.errors.total, 0);
-    assert.ok(
-      result.duration_secs >= 0.45 && result.duration_secs < 0.8,
-      `${result.duration_secs}`,
-    );
-    assert.ok(Math.abs(result.rps - result.requests / result.duration_secs) < result.rps * 0.01);
-    const l = result.latency_us;
-    assert.ok(l.min > 0 && l.min <= l.p50 && l.p50 <= l.p99 && l.p99 <= l.max);
-    const bps = (result.requests * 1024) / result.duration_secs;
-    assert.ok(Math.abs(result.throughput_up_bps - bps) < bps * 0.01);
-    assert.equal(result.uncorrected_latency_us, undefined);
-    assert.equal(resultHistogram(result).totalCount, result.requests);
-  } finally {
-    await echo.close();
-  }
-});
+testEachEngine(
+  "runScenario() ping-pongs against the echo server and measures latency",
+  async ({ engine }) => {
+    const echo = echoServer();
+    try {
+      const result = await runScenario(scenario({ connections: 4, duration_secs: 0.5 }), {
+        engine,
+        target: echo.addr,
+      });
+      assert.ok(result.requests > 100, `only ${result.requests} requests`);
+      assert.equal(result.errors.total, 0);
+      assert.ok(
+        result.duration_secs >= 0.45 && result.duration_secs < 0.8,
+        `${result.duration_secs}`,
+      );
+      assert.ok(Math.abs(result.rps - result.requests / result.duration_secs) < result.rps * 0.01);
+      const l = result.latency_us;
+      assert.ok(l.min > 0 && l.min <= l.p50 && l.p50 <= l.p99 && l.p99 <= l.max);
+      const bps = (result.requests * 1024) / result.duration_secs;
+      assert.ok(Math.abs(result.throughput_up_bps - bps) < bps * 0.01);
+      assert.equal(result.uncorrected_latency_us, undefined);
+      assert.equal(resultHistogram(result).totalCount, result.requests);
+    } finally {
+      await echo.close();
+    }
+  },
+);
 
-Deno.test("runScenario() in churn mode connects, exchanges once and closes", async () => {
-  const echo = echoServer();
-  try {
-    const result = await runScenario(scenario({ mode: "churn", connections: 2 }), {
-      target: echo.addr,
-    });
-    assert.ok(result.requests > 10, `only ${result.requests} connections`);
-    assert.equal(result.errors.total, 0);
-    assert.ok(result.connect_latency_us !== undefined);
-    assert.ok(result.connect_latency_us.p50 > 0);
-    assert.ok(result.latency_us.p50 >= result.connect_latency_us.p50);
-  } finally {
-    await echo.close();
-  }
-});
+testEachEngine(
+  "runScenario() in churn mode connects, exchanges once and closes",
+  async ({ engine }) => {
+    const echo = echoServer();
+    try {
+      const result = await runScenario(scenario({ mode: "churn", connections: 2 }), {
+        engine,
+        target: echo.addr,
+      });
+      assert.ok(result.requests > 10, `only ${result.requests} connections`);
+      assert.equal(result.errors.total, 0);
+      assert.ok(result.connect_latency_us !== undefined);
+      assert.ok(result.connect_latency_us.p50 > 0);
+      assert.ok(result.latency_us.p50 >= result.connect_latency_us.p50);
+    } finally {
+      await echo.close();
+    }
+  },
+);
 
 Deno.test("runScenario() with a warmup excludes it from the measured duration", async () => {
   const echo = echoServer();
@@ -65,12 +73,12 @@ Deno.test("runScenario() with a warmup excludes it from the measured duration", 
   }
 });
 
-Deno.test("runScenario() open loop holds its rate within 5%", async () => {
+testEachEngine("runScenario() open loop holds its rate within 5%", async ({ engine }) => {
   const echo = echoServer();
   try {
     const result = await runScenario(
       scenario({ connections: 10, rate: 1000, duration_secs: 1 }),
-      { target: echo.addr },
+      { engine, target: echo.addr },
     );
     assert.equal(result.target_rate, 1000);
     assert.ok(Math.abs(result.rps - 1000) <= 50, `rps ${result.rps}`);
@@ -108,13 +116,14 @@ Deno.test("runScenario() open loop shows a server's 200 ms stall in p99; uncorre
   }
 });
 
-Deno.test("runScenario() catches a server that flips a byte", async () => {
+testEachEngine("runScenario() catches a server that flips a byte", async ({ engine }) => {
   let chunks = 0;
   const server = customServer((chunk) => {
     if (++chunks % 10 === 0) chunk[chunk.length - 1]! ^= 0x01;
   });
   try {
     const result = await runScenario(scenario({ connections: 2, message_size: 100 }), {
+      engine,
       target: server.addr,
     });
     assert.ok(result.errors.by_kind["mismatch"]! > 0);
@@ -125,44 +134,58 @@ Deno.test("runScenario() catches a server that flips a byte", async () => {
   }
 });
 
-Deno.test("runScenario() counts short reads when the server closes at once, and allFailed() says so", async () => {
-  const server = customServer(() => {}, true);
-  try {
-    const result = await runScenario(scenario({ connections: 2 }), { target: server.addr });
-    assert.equal(result.requests, 0);
-    const failures = result.errors.by_kind["short_read"]! + result.errors.by_kind["reset"]!;
-    assert.ok(failures > 0, JSON.stringify(result.errors));
-    assert.ok(allFailed(result));
-  } finally {
-    await server.close();
-  }
-});
+testEachEngine(
+  "runScenario() counts short reads when the server closes at once, and allFailed() says so",
+  async ({ engine }) => {
+    const server = customServer(() => {}, true);
+    try {
+      const result = await runScenario(scenario({ connections: 2 }), {
+        engine,
+        target: server.addr,
+      });
+      assert.equal(result.requests, 0);
+      const failures = result.errors.by_kind["short_read"]! + result.errors.by_kind["reset"]!;
+      assert.ok(failures > 0, JSON.stringify(result.errors));
+      assert.ok(allFailed(result));
+    } finally {
+      await server.close();
+    }
+  },
+);
 
-Deno.test("runScenario() fails fast with ConnectError when nothing listens", async () => {
-  const started = performance.now();
-  await assert.rejects(
-    runScenario(scenario(), { target: closedPortAddr(), timeout_secs: 2 }),
-    (error: unknown) => error instanceof ConnectError && error.kind === "refused",
-  );
-  assert.ok(performance.now() - started < 2000);
-});
+testEachEngine(
+  "runScenario() fails fast with ConnectError when nothing listens",
+  async ({ engine }) => {
+    const started = performance.now();
+    await assert.rejects(
+      runScenario(scenario(), { engine, target: closedPortAddr(), timeout_secs: 2 }),
+      (error: unknown) => error instanceof ConnectError && error.kind === "refused",
+    );
+    assert.ok(performance.now() - started < 2000);
+  },
+);
 
-Deno.test("runScenario() spreads connections over workers and merges them", NEEDS, async () => {
-  const echo = echoServer();
-  try {
-    const result = await runScenario(scenario({ connections: 4, duration_secs: 0.5 }), {
-      target: echo.addr,
-      workers: 2,
-    });
-    assert.equal(result.connections, 4);
-    assert.ok(result.requests > 100);
-    assert.equal(resultHistogram(result).totalCount, result.requests);
-    assert.equal(result.errors.total, 0);
-    assert.ok(result.latency_us.p50 > 0);
-  } finally {
-    await echo.close();
-  }
-});
+testEachEngine(
+  "runScenario() spreads connections over workers and merges them",
+  async ({ engine }) => {
+    const echo = echoServer();
+    try {
+      const result = await runScenario(scenario({ connections: 4, duration_secs: 0.5 }), {
+        engine,
+        target: echo.addr,
+        workers: 2,
+      });
+      assert.equal(result.connections, 4);
+      assert.ok(result.requests > 100);
+      assert.equal(resultHistogram(result).totalCount, result.requests);
+      assert.equal(result.errors.total, 0);
+      assert.ok(result.latency_us.p50 > 0);
+    } finally {
+      await echo.close();
+    }
+  },
+  NEEDS,
+);
 
 Deno.test("runMatrix() runs scenarios in order and stops early on abort", async () => {
   const echo = echoServer();
@@ -188,36 +211,43 @@ Deno.test("runMatrix() runs scenarios in order and stops early on abort", async 
   }
 });
 
-Deno.test("runScenario() moves messages larger than the socket buffers without deadlock", async () => {
-  const echo = echoServer();
-  try {
-    const result = await runScenario(
-      scenario({ connections: 1, message_size: 32 * 1024 * 1024, duration_secs: 0.5 }),
-      { target: echo.addr, timeout_secs: 2 },
-    );
-    assert.ok(result.requests > 0);
-    assert.equal(result.errors.total, 0);
-  } finally {
-    await echo.close();
-  }
-});
-
-Deno.test("runScenario() counts a request with no echo within the timeout as a timeout", async () => {
-  let first = true;
-  const server = customServer(async () => {
-    if (first) {
-      first = false;
-      await new Promise((resolve) => setTimeout(resolve, 400));
+testEachEngine(
+  "runScenario() moves messages larger than the socket buffers without deadlock",
+  async ({ engine }) => {
+    const echo = echoServer();
+    try {
+      const result = await runScenario(
+        scenario({ connections: 1, message_size: 32 * 1024 * 1024, duration_secs: 0.5 }),
+        { engine, target: echo.addr, timeout_secs: 2 },
+      );
+      assert.ok(result.requests > 0);
+      assert.equal(result.errors.total, 0);
+    } finally {
+      await echo.close();
     }
-  });
-  try {
-    const result = await runScenario(scenario({ connections: 1, duration_secs: 0.6 }), {
-      target: server.addr,
-      timeout_secs: 0.1,
+  },
+);
+
+testEachEngine(
+  "runScenario() counts a request with no echo within the timeout as a timeout",
+  async ({ engine }) => {
+    let first = true;
+    const server = customServer(async () => {
+      if (first) {
+        first = false;
+        await new Promise((resolve) => setTimeout(resolve, 400));
+      }
     });
-    assert.equal(result.errors.by_kind["timeout"], 1);
-    assert.ok(result.requests > 0, "the connection is replaced and the run goes on");
-  } finally {
-    await server.close();
-  }
-});
+    try {
+      const result = await runScenario(scenario({ connections: 1, duration_secs: 0.6 }), {
+        engine,
+        target: server.addr,
+        timeout_secs: 0.1,
+      });
+      assert.equal(result.errors.by_kind["timeout"], 1);
+      assert.ok(result.requests > 0, "the connection is replaced and the run goes on");
+    } finally {
+      await server.close();
+    }
+  },
+);

@@ -1,19 +1,32 @@
 import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
 import { Logger, memorySink } from "@monkey/shared";
-import { dial, readExactly, readOutcome, requires, scrapeMetrics, writeAll } from "@monkey/testing";
+import {
+  dial,
+  readExactly,
+  readOutcome,
+  requires,
+  scrapeMetrics,
+  testEachEngine,
+  writeAll,
+} from "@monkey/testing";
 import { startProxyCluster } from "./cluster.ts";
 
 const NEEDS = requires("read");
 
-Deno.test(
+testEachEngine(
   "startProxyCluster() runs 2 workers on one port and adds up their metrics",
-  NEEDS,
-  async () => {
-    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+  async ({ engine }) => {
+    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
     const { sink } = memorySink();
     const cluster = await startProxyCluster(
-      { listen_addr: "127.0.0.1:0", target_addr: echo.addr, metrics_addr: "off", workers: 2 },
+      {
+        listen_addr: "127.0.0.1:0",
+        target_addr: echo.addr,
+        metrics_addr: "off",
+        workers: 2,
+        engine,
+      },
       { logger: new Logger({ sink }) },
     );
     assert.equal(cluster.workers, 2);
@@ -27,6 +40,7 @@ Deno.test(
     assert.equal(json["total_connections"], 16);
     assert.equal(json["bytes_upstream"], 1600);
     assert.equal(json["workers"], 2);
+    assert.equal(json["engine"], engine, "every worker runs the chosen engine");
     const samples = await scrapeMetrics(cluster.app);
     assert.equal(samples.get("monkey_proxy_connections_total"), 16);
     assert.equal(samples.get("monkey_proxy_downstream_bytes_total"), 1600);
@@ -48,4 +62,5 @@ Deno.test(
     assert.equal(summary.forced, 0);
     await echo.shutdown(1000);
   },
+  NEEDS,
 );

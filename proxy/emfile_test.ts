@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
-import { exhaustDescriptors, metricsJson, requires } from "@monkey/testing";
+import { exhaustDescriptors, metricsJson, requires, testEachEngine } from "@monkey/testing";
 
-Deno.test({
-  name:
-    "proxy out of descriptors (ulimit -n 48) backs off on EMFILE, counts it, and serves again once they are free",
-  ...requires("run", "read", "env"),
-  fn: async () => {
+testEachEngine(
+  "proxy out of descriptors (ulimit -n 48) backs off on EMFILE, counts it, and serves again once they are free",
+  async ({ engine }) => {
     await using run = await exhaustDescriptors({
       main: "proxy/main.ts",
       upstreamFlag: "--target",
+      denoFlags: engine === "epoll" ? ["--allow-ffi"] : [],
+      flags: ["--engine", engine],
       ready: /proxying (\S+) -> .*metrics on http:\/\/(\S+)\/metrics/,
       maxFiles: 48,
       clients: 80,
@@ -28,5 +28,7 @@ Deno.test({
       warnings.length <= 2,
       `accept failures are logged throttled:\n${warnings.join("\n")}`,
     );
+    assert.ok(proxy.lines.some((l) => l.includes(`(engine: ${engine}`)), proxy.lines.join("\n"));
   },
-});
+  requires("run", "read", "env"),
+);

@@ -1,21 +1,37 @@
 import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
-import { dial, readExactly, requires, runDeno, spawnDeno, writeAll } from "@monkey/testing";
+import {
+  dial,
+  type EngineName,
+  readExactly,
+  requires,
+  runDeno,
+  spawnDeno,
+  testEachEngine,
+  writeAll,
+} from "@monkey/testing";
 
 const NEEDS = requires("run", "read", "write", "env");
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const RUN = ["run", "--allow-net", "--allow-read", "proxy/main.ts"];
 
-Deno.test(
+/** `deno run` of the proxy on `engine` (FFI granted only where the engine needs it). */
+function runOn(engine: EngineName): string[] {
+  const ffi = engine === "epoll" ? ["--allow-ffi"] : [];
+  return ["run", "--allow-net", "--allow-read", ...ffi, "proxy/main.ts", "--engine", engine];
+}
+
+testEachEngine(
   "deno task proxy relays, serves metrics, and drains on SIGINT with a final summary",
-  NEEDS,
-  async () => {
-    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+  async ({ engine }) => {
+    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
     await using proxy = spawnDeno(
       [
         "task",
         "proxy",
+        "--engine",
+        engine,
         "--listen",
         "127.0.0.1:0",
         "--target",
@@ -25,13 +41,15 @@ Deno.test(
       ],
       ROOT,
     );
-    const [, addr, metrics] = await proxy.waitForLine(
-      /proxying (\S+) -> .*metrics on http:\/\/(\S+)\/metrics/,
+    const [, addr, label, metrics] = await proxy.waitForLine(
+      /proxying (\S+) -> \S+ \(engine: (.*)\); metrics on http:\/\/(\S+)\/metrics/,
     );
+    assert.equal(label, engine === "epoll" ? "epoll" : "deno (loop relay)");
     const conn = await dial(addr!);
     await writeAll(conn, new TextEncoder().encode("hello"));
     assert.equal(new TextDecoder().decode(await readExactly(conn, 5)), "hello");
     const json = await (await fetch(`http://${metrics}/metrics?format=json`)).json();
+    assert.equal(json.engine, engine);
     assert.equal(json.active_connections, 1);
     assert.equal(json.bytes_upstream, 5);
     conn.close();
@@ -44,6 +62,7 @@ Deno.test(
     assert.ok(proxy.lines.some((l) => /stopped after .*: 1 connection$/.test(l)));
     await echo.shutdown(1000);
   },
+  NEEDS,
 );
 
 Deno.test(
@@ -74,14 +93,13 @@ Deno.test(
   },
 );
 
-Deno.test(
+testEachEngine(
   "proxy/main.ts exits 1 with one line when the listen address is taken",
-  NEEDS,
-  async () => {
+  async ({ engine }) => {
     const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     try {
       const { code, stderr } = await runDeno([
-        ...RUN,
+        ...runOn(engine),
         "--listen",
         `127.0.0.1:${taken.addr.port}`,
         "--metrics",
@@ -96,6 +114,7 @@ Deno.test(
       taken.close();
     }
   },
+  NEEDS,
 );
 
 const BAD: [string, string, RegExp][] = [
@@ -175,14 +194,13 @@ Deno.test("proxy/main.ts --help lists every key as a flag", NEEDS, async () => {
   }
 });
 
-Deno.test(
+testEachEngine(
   "proxy/main.ts logs [METRICS] periodically and a second signal exits at once",
-  NEEDS,
-  async () => {
-    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+  async ({ engine }) => {
+    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
     await using proxy = spawnDeno(
       [
-        ...RUN,
+        ...runOn(engine),
         "--listen",
         "127.0.0.1:0",
         "--target",
@@ -218,6 +236,7 @@ Deno.test(
     conn.close();
     await echo.shutdown(1000);
   },
+  NEEDS,
 );
 
 Deno.test(

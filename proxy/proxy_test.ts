@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
-import { Logger, memorySink } from "@monkey/shared";
+import { type EngineName, Logger, memorySink } from "@monkey/shared";
 import {
   dial,
   randomBytes,
@@ -11,6 +11,7 @@ import {
   sha256,
   startBlackHole,
   startPeer,
+  testEachEngine,
   writeAll,
 } from "@monkey/testing";
 import type { ProxyConfig } from "./config.ts";
@@ -23,12 +24,13 @@ function quietLogger() {
   return { logger: new Logger({ name: "proxy", sink, level: "debug" }), lines };
 }
 
-function proxyTo(target: string, config: Partial<ProxyConfig> = {}) {
+function proxyTo(engine: EngineName, target: string, config: Partial<ProxyConfig> = {}) {
   const { logger, lines } = quietLogger();
   const proxy = startProxy({
     listen_addr: "127.0.0.1:0",
     target_addr: target,
     metrics_addr: "off",
+    engine,
     ...config,
   }, {
     logger,
@@ -37,199 +39,229 @@ function proxyTo(target: string, config: Partial<ProxyConfig> = {}) {
 }
 
 for (const relay of ["loop", "streams"] as const) {
-  Deno.test(`proxy (relay=${relay}) carries 8 MiB each way byte-exact through an echo server`, async () => {
-    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
-    const { proxy } = proxyTo(echo.addr, { relay });
-    const conn = await dial(proxy.addr);
-    const payload = randomBytes(8 * MiB);
-    const [back] = await Promise.all([
-      readAll(conn),
-      writeAll(conn, payload).then(() => conn.closeWrite()),
-    ]);
-    assert.equal(back.length, payload.length);
-    assert.equal(await sha256(back), await sha256(payload));
-    conn.close();
-    const summary = await proxy.shutdown(1000);
-    assert.equal(summary.bytes_upstream, 8 * MiB);
-    assert.equal(summary.bytes_downstream, 8 * MiB);
-    await echo.shutdown(1000);
-  });
+  // The relay key picks the deno engine's relay; the epoll engine has one data path (the
+  // streams case runs it a second time, a cheap check that the key is ignored there).
+  testEachEngine(
+    `proxy (relay=${relay}) carries 8 MiB each way byte-exact through an echo server`,
+    async ({ engine }) => {
+      const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
+      const { proxy } = proxyTo(engine, echo.addr, { relay });
+      const conn = await dial(proxy.addr);
+      const payload = randomBytes(8 * MiB);
+      const [back] = await Promise.all([
+        readAll(conn),
+        writeAll(conn, payload).then(() => conn.closeWrite()),
+      ]);
+      assert.equal(back.length, payload.length);
+      assert.equal(await sha256(back), await sha256(payload));
+      conn.close();
+      const summary = await proxy.shutdown(1000);
+      assert.equal(summary.bytes_upstream, 8 * MiB);
+      assert.equal(summary.bytes_downstream, 8 * MiB);
+      await echo.shutdown(1000);
+    },
+  );
 }
 
-Deno.test("proxy reports exact metrics after known traffic, in JSON and in Prometheus text", async () => {
-  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
-  const { proxy } = proxyTo(echo.addr);
-  for (const size of [1000, 24]) {
+testEachEngine(
+  "proxy reports exact metrics after known traffic, in JSON and in Prometheus text",
+  async ({ engine }) => {
+    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
+    const { proxy } = proxyTo(engine, echo.addr);
+    for (const size of [1000, 24]) {
+      const conn = await dial(proxy.addr);
+      await writeAll(conn, new Uint8Array(size));
+      await readExactly(conn, size);
+      await conn.closeWrite();
+      assert.equal(await readOutcome(conn), "eof");
+      conn.close();
+    }
+    const held = await dial(proxy.addr);
+    await writeAll(held, new Uint8Array(5));
+    await readExactly(held, 5);
+
+    const json = await (await proxy.app.request("/metrics?format=json")).json();
+    assert.equal(json.active_connections, 1);
+    assert.equal(json.total_connections, 3);
+    assert.equal(json.bytes_upstream, 1029);
+    assert.equal(json.bytes_downstream, 1029);
+    assert.equal(json.connect_errors, 0);
+    assert.equal(json.relay, "loop");
+    assert.equal(json.engine, engine);
+    assert.equal(json.draining, false);
+
+    const samples = await scrapeMetrics(proxy.app);
+    assert.equal(samples.get("monkey_proxy_connections_active"), 1);
+    assert.equal(samples.get("monkey_proxy_connections_total"), 3);
+    assert.equal(samples.get("monkey_proxy_upstream_bytes_total"), 1029);
+    assert.equal(samples.get("monkey_proxy_downstream_bytes_total"), 1029);
+    assert.equal(samples.get("monkey_proxy_connection_duration_seconds_count"), 2);
+
+    const clients = await (await proxy.app.request("/clients")).json();
+    assert.deepEqual(clients, [{
+      ip: "127.0.0.1",
+      active_connections: 1,
+      total_connections: 3,
+      bytes_upstream: 1029,
+      bytes_downstream: 1029,
+    }]);
+    assert.match(
+      proxy.summaryLine(),
+      /^\[METRICS\] active: 1 \| total: 3 \| up: 1\.0KB \| down: 1\.0KB$/,
+    );
+    held.close();
+    await proxy.shutdown(1000);
+    await echo.shutdown(1000);
+  },
+);
+
+testEachEngine(
+  "proxy closes the client at once when the target refuses, counts it, logs once, keeps serving",
+  async ({ engine }) => {
+    const dead = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const deadAddr = `127.0.0.1:${dead.addr.port}`;
+    dead.close();
+    const { proxy, lines } = proxyTo(engine, deadAddr);
+    for (let i = 0; i < 3; i++) {
+      const conn = await dial(proxy.addr);
+      assert.notEqual(await readOutcome(conn), "data");
+      conn.close();
+    }
+    const snap = proxy.snapshot();
+    assert.equal(snap.connect_errors, 3);
+    assert.equal(snap.active_connections, 0);
+    const warnings = lines.filter((l) => l.includes("connection refused"));
+    assert.equal(warnings.length, 1, "repeated failures are folded into one line");
+    assert.match(
+      warnings[0]!,
+      new RegExp(`WARN  proxy: cannot connect to ${deadAddr}: connection refused`),
+    );
+    await proxy.shutdown(1000);
+  },
+);
+
+testEachEngine(
+  "proxy gives up on a target that never accepts after connect_timeout_ms",
+  async ({ engine }) => {
+    using hole = await startBlackHole();
+    const { proxy } = proxyTo(engine, hole.addr, { connect_timeout_ms: 100 });
     const conn = await dial(proxy.addr);
-    await writeAll(conn, new Uint8Array(size));
-    await readExactly(conn, size);
+    const started = performance.now();
+    assert.notEqual(await readOutcome(conn), "data");
+    const took = performance.now() - started;
+    assert.ok(took >= 80 && took < 3000, `client closed after ${took} ms`);
+    assert.equal(proxy.snapshot().connect_timeouts, 1);
+    assert.equal(proxy.snapshot().connect_errors, 1);
+    conn.close();
+    await proxy.shutdown(1000);
+  },
+);
+
+testEachEngine(
+  "proxy ends the client promptly when the target resets mid-stream",
+  async ({ engine }) => {
+    await using resetter = startPeer(async (conn) => {
+      await readExactly(conn, 1); // take one byte, leave the rest unread, then close: RST
+      conn.close();
+    });
+    const { proxy } = proxyTo(engine, resetter.addr);
+    const conn = await dial(proxy.addr);
+    await writeAll(conn, randomBytes(64 * 1024));
+    assert.notEqual(await readOutcome(conn), "data");
+    conn.close();
+    const summary = await proxy.shutdown(1000);
+    assert.equal(summary.forced, 0, "nothing was left hanging");
+    assert.equal(proxy.snapshot().relay_errors, 1);
+  },
+);
+
+testEachEngine(
+  "proxy closes connections idle for idle_timeout_secs and counts them",
+  async ({ engine }) => {
+    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
+    const { proxy } = proxyTo(engine, echo.addr, { idle_timeout_secs: 0.1 });
+    const conn = await dial(proxy.addr);
+    await writeAll(conn, new Uint8Array(3));
+    await readExactly(conn, 3);
+    assert.notEqual(await readOutcome(conn), "data");
+    conn.close();
+    await proxy.shutdown(1000);
+    assert.equal(proxy.snapshot().idle_timeouts, 1);
+    await echo.shutdown(1000);
+  },
+);
+
+testEachEngine(
+  "proxy closes clients over max_connections at once and counts them",
+  async ({ engine }) => {
+    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
+    const { proxy } = proxyTo(engine, echo.addr, { max_connections: 1 });
+    const first = await dial(proxy.addr);
+    await writeAll(first, new Uint8Array([1]));
+    await readExactly(first, 1); // the first connection is established end to end
+    const second = await dial(proxy.addr);
+    assert.equal(await readOutcome(second), "eof");
+    assert.equal(proxy.snapshot().rejected_connections, 1);
+    await writeAll(first, new Uint8Array([2]));
+    assert.equal((await readExactly(first, 1))[0], 2, "the first connection is unaffected");
+    first.close();
+    second.close();
+    await proxy.shutdown(1000);
+    await echo.shutdown(1000);
+  },
+);
+
+testEachEngine(
+  "proxy drains on shutdown: 503 on /health, live connection served, then closed after the grace period",
+  async ({ engine }) => {
+    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
+    const { proxy } = proxyTo(engine, echo.addr);
+    const conn = await dial(proxy.addr);
+    await writeAll(conn, new Uint8Array([1]));
+    await readExactly(conn, 1);
+    const done = proxy.shutdown(200);
+    assert.equal((await proxy.app.request("/health")).status, 503);
+    assert.equal(proxy.snapshot().draining, true);
+    await assert.rejects(dial(proxy.addr), "no new connections while draining");
+    await writeAll(conn, new Uint8Array([2]));
+    assert.equal(
+      (await readExactly(conn, 1))[0],
+      2,
+      "live connection still relayed during the grace period",
+    );
+    const summary = await done;
+    assert.equal(summary.forced, 1);
+    assert.notEqual(await readOutcome(conn), "data");
+    conn.close();
+    await echo.shutdown(1000);
+  },
+);
+
+testEachEngine(
+  "proxy shutdown returns early when the last live connection finishes",
+  async ({ engine }) => {
+    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
+    const { proxy } = proxyTo(engine, echo.addr);
+    const conn = await dial(proxy.addr);
+    await writeAll(conn, new Uint8Array([1]));
+    await readExactly(conn, 1);
+    const done = proxy.shutdown(30_000);
     await conn.closeWrite();
     assert.equal(await readOutcome(conn), "eof");
     conn.close();
-  }
-  const held = await dial(proxy.addr);
-  await writeAll(held, new Uint8Array(5));
-  await readExactly(held, 5);
+    assert.equal((await done).forced, 0);
+    await echo.shutdown(1000);
+  },
+);
 
-  const json = await (await proxy.app.request("/metrics?format=json")).json();
-  assert.equal(json.active_connections, 1);
-  assert.equal(json.total_connections, 3);
-  assert.equal(json.bytes_upstream, 1029);
-  assert.equal(json.bytes_downstream, 1029);
-  assert.equal(json.connect_errors, 0);
-  // The relay is the loop on the deno engine; `auto` picks epoll where --allow-ffi is granted.
-  assert.equal(json.relay, "loop");
-  assert.equal(json.draining, false);
-
-  const samples = await scrapeMetrics(proxy.app);
-  assert.equal(samples.get("monkey_proxy_connections_active"), 1);
-  assert.equal(samples.get("monkey_proxy_connections_total"), 3);
-  assert.equal(samples.get("monkey_proxy_upstream_bytes_total"), 1029);
-  assert.equal(samples.get("monkey_proxy_downstream_bytes_total"), 1029);
-  assert.equal(samples.get("monkey_proxy_connection_duration_seconds_count"), 2);
-
-  const clients = await (await proxy.app.request("/clients")).json();
-  assert.deepEqual(clients, [{
-    ip: "127.0.0.1",
-    active_connections: 1,
-    total_connections: 3,
-    bytes_upstream: 1029,
-    bytes_downstream: 1029,
-  }]);
-  assert.match(
-    proxy.summaryLine(),
-    /^\[METRICS\] active: 1 \| total: 3 \| up: 1\.0KB \| down: 1\.0KB$/,
-  );
-  held.close();
-  await proxy.shutdown(1000);
-  await echo.shutdown(1000);
-});
-
-Deno.test("proxy closes the client at once when the target refuses, counts it, logs once, keeps serving", async () => {
-  const dead = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const deadAddr = `127.0.0.1:${dead.addr.port}`;
-  dead.close();
-  const { proxy, lines } = proxyTo(deadAddr);
-  for (let i = 0; i < 3; i++) {
-    const conn = await dial(proxy.addr);
-    assert.notEqual(await readOutcome(conn), "data");
-    conn.close();
-  }
-  const snap = proxy.snapshot();
-  assert.equal(snap.connect_errors, 3);
-  assert.equal(snap.active_connections, 0);
-  const warnings = lines.filter((l) => l.includes("connection refused"));
-  assert.equal(warnings.length, 1, "repeated failures are folded into one line");
-  assert.match(
-    warnings[0]!,
-    new RegExp(`WARN  proxy: cannot connect to ${deadAddr}: connection refused`),
-  );
-  await proxy.shutdown(1000);
-});
-
-Deno.test("proxy gives up on a target that never accepts after connect_timeout_ms", async () => {
-  using hole = await startBlackHole();
-  const { proxy } = proxyTo(hole.addr, { connect_timeout_ms: 100 });
-  const conn = await dial(proxy.addr);
-  const started = performance.now();
-  assert.notEqual(await readOutcome(conn), "data");
-  const took = performance.now() - started;
-  assert.ok(took >= 80 && took < 3000, `client closed after ${took} ms`);
-  assert.equal(proxy.snapshot().connect_timeouts, 1);
-  assert.equal(proxy.snapshot().connect_errors, 1);
-  conn.close();
-  await proxy.shutdown(1000);
-});
-
-Deno.test("proxy ends the client promptly when the target resets mid-stream", async () => {
-  await using resetter = startPeer(async (conn) => {
-    await readExactly(conn, 1); // take one byte, leave the rest unread, then close: RST
-    conn.close();
-  });
-  const { proxy } = proxyTo(resetter.addr);
-  const conn = await dial(proxy.addr);
-  await writeAll(conn, randomBytes(64 * 1024));
-  assert.notEqual(await readOutcome(conn), "data");
-  conn.close();
-  const summary = await proxy.shutdown(1000);
-  assert.equal(summary.forced, 0, "nothing was left hanging");
-  assert.equal(proxy.snapshot().relay_errors, 1);
-});
-
-Deno.test("proxy closes connections idle for idle_timeout_secs and counts them", async () => {
-  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
-  const { proxy } = proxyTo(echo.addr, { idle_timeout_secs: 0.1 });
-  const conn = await dial(proxy.addr);
-  await writeAll(conn, new Uint8Array(3));
-  await readExactly(conn, 3);
-  assert.notEqual(await readOutcome(conn), "data");
-  conn.close();
-  await proxy.shutdown(1000);
-  assert.equal(proxy.snapshot().idle_timeouts, 1);
-  await echo.shutdown(1000);
-});
-
-Deno.test("proxy closes clients over max_connections at once and counts them", async () => {
-  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
-  const { proxy } = proxyTo(echo.addr, { max_connections: 1 });
-  const first = await dial(proxy.addr);
-  await writeAll(first, new Uint8Array([1]));
-  await readExactly(first, 1); // the first connection is established end to end
-  const second = await dial(proxy.addr);
-  assert.equal(await readOutcome(second), "eof");
-  assert.equal(proxy.snapshot().rejected_connections, 1);
-  await writeAll(first, new Uint8Array([2]));
-  assert.equal((await readExactly(first, 1))[0], 2, "the first connection is unaffected");
-  first.close();
-  second.close();
-  await proxy.shutdown(1000);
-  await echo.shutdown(1000);
-});
-
-Deno.test("proxy drains on shutdown: 503 on /health, live connection served, then closed after the grace period", async () => {
-  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
-  const { proxy } = proxyTo(echo.addr);
-  const conn = await dial(proxy.addr);
-  await writeAll(conn, new Uint8Array([1]));
-  await readExactly(conn, 1);
-  const done = proxy.shutdown(200);
-  assert.equal((await proxy.app.request("/health")).status, 503);
-  assert.equal(proxy.snapshot().draining, true);
-  await assert.rejects(dial(proxy.addr), "no new connections while draining");
-  await writeAll(conn, new Uint8Array([2]));
-  assert.equal(
-    (await readExactly(conn, 1))[0],
-    2,
-    "live connection still relayed during the grace period",
-  );
-  const summary = await done;
-  assert.equal(summary.forced, 1);
-  assert.notEqual(await readOutcome(conn), "data");
-  conn.close();
-  await echo.shutdown(1000);
-});
-
-Deno.test("proxy shutdown returns early when the last live connection finishes", async () => {
-  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
-  const { proxy } = proxyTo(echo.addr);
-  const conn = await dial(proxy.addr);
-  await writeAll(conn, new Uint8Array([1]));
-  await readExactly(conn, 1);
-  const done = proxy.shutdown(30_000);
-  await conn.closeWrite();
-  assert.equal(await readOutcome(conn), "eof");
-  conn.close();
-  assert.equal((await done).forced, 0);
-  await echo.shutdown(1000);
-});
-
-Deno.test("proxy logs each connection only at debug level", async () => {
-  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+testEachEngine("proxy logs each connection only at debug level", async ({ engine }) => {
+  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
   const { sink, lines } = memorySink();
   const proxy = startProxy({
     listen_addr: "127.0.0.1:0",
     target_addr: echo.addr,
     metrics_addr: "off",
+    engine,
   }, {
     logger: new Logger({ sink, level: "info" }),
   });
@@ -252,70 +284,96 @@ for (
     ["v2", null],
   ] as const
 ) {
-  Deno.test(`proxy with proxy_protocol=${mode} sends the header before the client's first byte`, async () => {
-    const received = Promise.withResolvers<Uint8Array>();
-    await using target = startPeer(async (conn) => received.resolve(await readAll(conn)));
-    const { proxy } = proxyTo(target.addr, { proxy_protocol: mode });
-    const conn = await dial(proxy.addr);
-    await writeAll(conn, new TextEncoder().encode("payload"));
-    await conn.closeWrite();
-    const bytes = await received.promise;
-    const local = conn.remoteAddr as Deno.NetAddr;
-    const me = conn.localAddr as Deno.NetAddr;
-    if (expected) {
-      assert.equal(new TextDecoder().decode(bytes), expected(me, local) + "payload");
-    } else {
-      const sig = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a];
-      assert.deepEqual([...bytes.subarray(0, 12)], sig);
-      assert.equal(bytes[12], 0x21); // version 2, PROXY command
-      assert.equal(bytes[13], 0x11); // TCP over IPv4
-      const view = new DataView(bytes.buffer, bytes.byteOffset);
-      assert.equal(view.getUint16(14), 12);
-      assert.deepEqual([...bytes.subarray(16, 24)], [127, 0, 0, 1, 127, 0, 0, 1]);
-      assert.equal(view.getUint16(24), me.port);
-      assert.equal(view.getUint16(26), local.port);
-      assert.equal(new TextDecoder().decode(bytes.subarray(28)), "payload");
-    }
-    conn.close();
-    await proxy.shutdown(1000);
-  });
+  testEachEngine(
+    `proxy with proxy_protocol=${mode} sends the header before the client's first byte`,
+    async ({ engine }) => {
+      const received = Promise.withResolvers<Uint8Array>();
+      await using target = startPeer(async (conn) => {
+        received.resolve(await readAll(conn));
+        conn.close(); // the relay ends now, not at the shutdown deadline
+      });
+      const { proxy } = proxyTo(engine, target.addr, { proxy_protocol: mode });
+      const conn = await dial(proxy.addr);
+      await writeAll(conn, new TextEncoder().encode("payload"));
+      await conn.closeWrite();
+      const bytes = await received.promise;
+      const local = conn.remoteAddr as Deno.NetAddr;
+      const me = conn.localAddr as Deno.NetAddr;
+      if (expected) {
+        assert.equal(new TextDecoder().decode(bytes), expected(me, local) + "payload");
+      } else {
+        const sig = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a];
+        assert.deepEqual([...bytes.subarray(0, 12)], sig);
+        assert.equal(bytes[12], 0x21); // version 2, PROXY command
+        assert.equal(bytes[13], 0x11); // TCP over IPv4
+        const view = new DataView(bytes.buffer, bytes.byteOffset);
+        assert.equal(view.getUint16(14), 12);
+        assert.deepEqual([...bytes.subarray(16, 24)], [127, 0, 0, 1, 127, 0, 0, 1]);
+        assert.equal(view.getUint16(24), me.port);
+        assert.equal(view.getUint16(26), local.port);
+        assert.equal(new TextDecoder().decode(bytes.subarray(28)), "payload");
+      }
+      conn.close();
+      await proxy.shutdown(1000);
+    },
+  );
 }
 
-Deno.test("proxy refuses clients outside allow or inside deny before connecting upstream, and counts them", async () => {
-  let upstreamConnects = 0;
-  await using target = startPeer(async (conn) => {
-    upstreamConnects++;
-    await writeAll(conn, await readExactly(conn, 2));
-    conn.close();
-  });
-  const cases: [Partial<ProxyConfig>, boolean][] = [
-    [{ allow: ["10.0.0.0/8"] }, false],
-    [{ deny: ["127.0.0.0/8"] }, false],
-    [{ allow: ["127.0.0.0/8"], deny: ["::ffff:127.0.0.1"] }, false],
-    [{ allow: ["10.0.0.0/8", "127.0.0.1"] }, true],
-    [{ deny: ["::1", "192.168.0.0/16"] }, true],
-  ];
-  for (const [rules, served] of cases) {
-    const { proxy } = proxyTo(target.addr, rules);
-    const before = upstreamConnects;
-    const conn = await dial(proxy.addr);
-    if (served) {
-      await writeAll(conn, new Uint8Array([7, 8]));
-      assert.deepEqual([...await readExactly(conn, 2)], [7, 8], JSON.stringify(rules));
-    } else {
-      assert.equal(await readOutcome(conn), "eof", JSON.stringify(rules));
+testEachEngine(
+  "proxy refuses clients outside allow or inside deny before connecting upstream, and counts them",
+  async ({ engine }) => {
+    let upstreamConnects = 0;
+    await using target = startPeer(async (conn) => {
+      upstreamConnects++;
+      await writeAll(conn, await readExactly(conn, 2));
+      conn.close();
+    });
+    const cases: [Partial<ProxyConfig>, boolean][] = [
+      [{ allow: ["10.0.0.0/8"] }, false],
+      [{ deny: ["127.0.0.0/8"] }, false],
+      [{ allow: ["127.0.0.0/8"], deny: ["::ffff:127.0.0.1"] }, false],
+      [{ allow: ["10.0.0.0/8", "127.0.0.1"] }, true],
+      [{ deny: ["::1", "192.168.0.0/16"] }, true],
+    ];
+    for (const [rules, served] of cases) {
+      const { proxy } = proxyTo(engine, target.addr, rules);
+      const before = upstreamConnects;
+      const conn = await dial(proxy.addr);
+      if (served) {
+        await writeAll(conn, new Uint8Array([7, 8]));
+        assert.deepEqual([...await readExactly(conn, 2)], [7, 8], JSON.stringify(rules));
+      } else {
+        assert.equal(await readOutcome(conn), "eof", JSON.stringify(rules));
+      }
+      conn.close();
+      const snap = proxy.snapshot();
+      assert.equal(snap.denied_connections, served ? 0 : 1, JSON.stringify(rules));
+      assert.equal(snap.total_connections, served ? 1 : 0, "denied clients are not accepted ones");
+      const samples = await scrapeMetrics(proxy.app);
+      assert.equal(samples.get("monkey_proxy_denied_connections_total"), served ? 0 : 1);
+      await proxy.shutdown(1000);
+      assert.equal(
+        upstreamConnects - before,
+        served ? 1 : 0,
+        "no upstream connect for a denied client",
+      );
     }
+  },
+);
+
+testEachEngine(
+  "proxy relays between IPv6 client and target and names the client ::1",
+  async ({ engine }) => {
+    const echo = startEcho({ listen_addr: "[::1]:0", metrics_addr: "off", engine });
+    const { proxy } = proxyTo(engine, echo.addr, { listen_addr: "[::1]:0" });
+    assert.match(proxy.addr, /^\[::1\]:\d+$/);
+    const conn = await dial(proxy.addr);
+    await writeAll(conn, new TextEncoder().encode("six"));
+    assert.equal(new TextDecoder().decode(await readExactly(conn, 3)), "six");
+    const clients = await (await proxy.app.request("/clients")).json();
+    assert.deepEqual(clients.map((c: { ip: string }) => c.ip), ["::1"]);
     conn.close();
-    const snap = proxy.snapshot();
-    assert.equal(snap.denied_connections, served ? 0 : 1, JSON.stringify(rules));
-    assert.equal(snap.total_connections, served ? 1 : 0, "denied clients are not accepted ones");
-    const samples = await scrapeMetrics(proxy.app);
-    assert.equal(samples.get("monkey_proxy_denied_connections_total"), served ? 0 : 1);
     await proxy.shutdown(1000);
-    assert.equal(
-      upstreamConnects - before,
-      served ? 1 : 0,
-      "no upstream connect for a denied client",
-    );
-  }
-});
+    await echo.shutdown(1000);
+  },
+);

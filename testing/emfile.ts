@@ -13,6 +13,8 @@ const DEFAULT_MAX_FILES = 48;
 const DEFAULT_RECOVER_MS = 10_000;
 const ACCEPT_FAILED = /accept failed .*(Too many open files|os error 24)/;
 const PROBE = "again";
+/** Pause before another probe when the service closed one. */
+const PROBE_RETRY_MS = 50;
 
 /** Options for {@linkcode exhaustDescriptors}. */
 export interface EmfileOptions {
@@ -130,21 +132,34 @@ export async function exhaustDescriptors(options: EmfileOptions): Promise<Emfile
   }
 }
 
-/** Send "again" through a new connection and read the echo, within `deadlineMs`. */
+/**
+ * Send "again" through a new connection and read the echo, within `deadlineMs`. A probe the
+ * service closes at once (accepted while the descriptors its previous clients held were still
+ * being released, so its upstream connect failed with EMFILE) is retried until the deadline: a
+ * dead accept loop still fails, as the probes then hang until the deadline.
+ */
 async function probe(addr: string, deadlineMs: number): Promise<string> {
-  const conn = await dial(addr);
-  const deadline = setTimeout(() => closeQuietly(conn), deadlineMs);
-  try {
-    await writeAll(conn, new TextEncoder().encode(PROBE));
-    return new TextDecoder().decode(await readExactly(conn, PROBE.length));
-  } catch (error) {
-    throw new Error(
-      `No echo from ${addr} within ${deadlineMs} ms of freeing the descriptors (the accept ` +
-        `loop did not recover): ${error}`,
-      { cause: error },
-    );
-  } finally {
-    clearTimeout(deadline);
-    closeQuietly(conn);
+  const end = performance.now() + deadlineMs;
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    const conn = await dial(addr);
+    const deadline = setTimeout(() => closeQuietly(conn), Math.max(0, end - performance.now()));
+    try {
+      await writeAll(conn, new TextEncoder().encode(PROBE));
+      return new TextDecoder().decode(await readExactly(conn, PROBE.length));
+    } catch (error) {
+      if (performance.now() + PROBE_RETRY_MS >= end) {
+        throw new Error(
+          `No echo from ${addr} within ${deadlineMs} ms of freeing the descriptors (the accept ` +
+            `loop did not recover; ${attempts} probes): ${error}`,
+          { cause: error },
+        );
+      }
+    } finally {
+      clearTimeout(deadline);
+      closeQuietly(conn);
+    }
+    await new Promise((resolve) => setTimeout(resolve, PROBE_RETRY_MS));
   }
 }

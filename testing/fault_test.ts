@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { connectTcp, type NetConn } from "@monkey/shared";
+import { connectTcp, type Engine, type NetConn, resolveEngine } from "@monkey/shared";
 import {
   FAULT_KINDS,
   formatFaultReport,
@@ -7,38 +7,40 @@ import {
   runFaultSuite,
   startFaultUpstream,
 } from "./fault.ts";
-import { relay, safeClose } from "@monkey/shared";
+import { safeClose } from "@monkey/shared";
 import { TcpServer } from "@monkey/shared";
-import { dial, readExactly, requires, writeAll } from "./mod.ts";
+import { dial, readExactly, requires, testEachEngine, writeAll } from "./mod.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
 /** A relay service built from the shared core only: what the harness expects to pass. */
-function miniRelay(target: string, maxConnections = 0): TcpServer {
+function miniRelay(engine: Engine, target: string, maxConnections = 0): TcpServer {
   return new TcpServer({
     listen: "127.0.0.1:0",
     maxConnections,
+    engine,
     handler: async (client, signal) => {
       let upstream: NetConn;
       try {
-        upstream = await connectTcp(target, { timeoutMs: 1000, signal });
+        upstream = await connectTcp(target, { timeoutMs: 1000, signal, engine });
       } catch {
         safeClose(client);
         return;
       }
-      await relay(client, upstream, { idleTimeoutMs: 500, signal });
+      await engine.relay(client, upstream, { idleTimeoutMs: 500, signal });
     },
   });
 }
 
 /** A relay with the bugs the suite exists to catch: it truncates and leaks the upstream. */
-function brokenRelay(target: string, cutAt: number): TcpServer {
+function brokenRelay(engine: Engine, target: string, cutAt: number): TcpServer {
   const leaked: NetConn[] = [];
   const server = new TcpServer({
     listen: "127.0.0.1:0",
+    engine,
     handler: async (client) => {
-      const upstream = await connectTcp(target);
+      const upstream = await connectTcp(target, { engine });
       leaked.push(upstream);
       const up = (async () => {
         const buf = new Uint8Array(16 * KiB);
@@ -95,14 +97,14 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "runFaultSuite() passes a relay built from TcpServer, connectTcp and relay()",
-  ...requires("read", "run"),
-  fn: async () => {
+testEachEngine(
+  "runFaultSuite() passes a relay built from TcpServer, connectTcp and the engine's relay",
+  async ({ engine: name }) => {
+    const engine = resolveEngine(name);
     await using upstream = startFaultUpstream();
-    const main = miniRelay(upstream.addrs[0]!);
-    const deadRelay = miniRelay(dead());
-    const limited = miniRelay(upstream.addrs[0]!, 2);
+    const main = miniRelay(engine, upstream.addrs[0]!);
+    const deadRelay = miniRelay(engine, dead());
+    const limited = miniRelay(engine, upstream.addrs[0]!, 2);
     try {
       const report = await runFaultSuite(
         {
@@ -132,15 +134,15 @@ Deno.test({
       await Promise.all([main.shutdown(0), deadRelay.shutdown(0), limited.shutdown(0)]);
     }
   },
-});
+  requires("read", "run"),
+);
 
-Deno.test({
-  name: "runFaultSuite() reports truncation, leaked connections and descriptors of a broken relay",
-  ...requires("read", "run"),
-  fn: async () => {
+testEachEngine(
+  "runFaultSuite() reports truncation, leaked connections and descriptors of a broken relay",
+  async ({ engine }) => {
     await using upstream = startFaultUpstream();
     const fdsAtStart = await openFds();
-    const broken = brokenRelay(upstream.addrs[0]!, 100 * KiB);
+    const broken = brokenRelay(resolveEngine(engine), upstream.addrs[0]!, 100 * KiB);
     try {
       const report = await runFaultSuite(
         {
@@ -175,4 +177,5 @@ Deno.test({
     await upstream.close();
     assert.ok(await openFds() <= fdsAtStart);
   },
-});
+  requires("read", "run"),
+);

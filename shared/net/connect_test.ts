@@ -1,14 +1,16 @@
 import assert from "node:assert/strict";
 import { ConnectError, connectTcp } from "./connect.ts";
-import { requires, startBlackHole } from "@monkey/testing";
+import { resolveEngine } from "./engine.ts";
+import { requires, startBlackHole, testEachEngine } from "@monkey/testing";
 
-Deno.test("connectTcp() connects and names refusals", async () => {
+testEachEngine("connectTcp() connects and names refusals", async ({ engine }) => {
+  const options = { engine: resolveEngine(engine) };
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conn = await connectTcp(`127.0.0.1:${listener.addr.port}`);
+  const conn = await connectTcp(`127.0.0.1:${listener.addr.port}`, options);
   (await listener.accept()).close();
   conn.close();
   listener.close();
-  await assert.rejects(connectTcp(`127.0.0.1:${listener.addr.port}`), (error: unknown) => {
+  await assert.rejects(connectTcp(`127.0.0.1:${listener.addr.port}`, options), (error: unknown) => {
     assert.ok(error instanceof ConnectError);
     assert.equal(error.kind, "refused");
     assert.equal(
@@ -19,22 +21,30 @@ Deno.test("connectTcp() connects and names refusals", async () => {
   });
 });
 
-Deno.test("connectTcp() gives up on a target that never accepts after timeoutMs", async () => {
-  using hole = await startBlackHole();
-  const started = performance.now();
-  await assert.rejects(connectTcp(hole.addr, { timeoutMs: 150 }), (error: unknown) => {
-    assert.ok(error instanceof ConnectError);
-    assert.equal(error.kind, "timeout");
-    return true;
-  });
-  const took = performance.now() - started;
-  assert.ok(took >= 140 && took < 2000, `took ${took} ms`);
-});
+testEachEngine(
+  "connectTcp() gives up on a target that never accepts after timeoutMs",
+  async ({ engine }) => {
+    using hole = await startBlackHole();
+    const started = performance.now();
+    const attempt = connectTcp(hole.addr, { timeoutMs: 150, engine: resolveEngine(engine) });
+    await assert.rejects(attempt, (error: unknown) => {
+      assert.ok(error instanceof ConnectError);
+      assert.equal(error.kind, "timeout");
+      return true;
+    });
+    const took = performance.now() - started;
+    assert.ok(took >= 140 && took < 2000, `took ${took} ms`);
+  },
+);
 
-Deno.test("connectTcp() stops when its signal aborts", async () => {
+testEachEngine("connectTcp() stops when its signal aborts", async ({ engine }) => {
   using hole = await startBlackHole();
   const controller = new AbortController();
-  const attempt = connectTcp(hole.addr, { timeoutMs: 10_000, signal: controller.signal });
+  const attempt = connectTcp(hole.addr, {
+    timeoutMs: 10_000,
+    signal: controller.signal,
+    engine: resolveEngine(engine),
+  });
   controller.abort();
   await assert.rejects(
     attempt,
@@ -42,17 +52,19 @@ Deno.test("connectTcp() stops when its signal aborts", async () => {
   );
 });
 
-Deno.test({
-  name: "connectTcp() names running out of descriptors 'local', not a failure of the target",
-  ...requires("run", "read", "env"),
-  fn: async () => {
-    // A child with a small descriptor table fills it, then connects to a live listener.
+testEachEngine(
+  "connectTcp() names running out of descriptors 'local', not a failure of the target",
+  async ({ engine }) => {
+    // A child with a small descriptor table fills it, then connects to a live listener (the
+    // engine is resolved first: loading libc for FFI needs a descriptor too).
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const script = `
       import { connectTcp } from "${new URL("./connect.ts", import.meta.url).href}";
+      import { resolveEngine } from "${new URL("./engine.ts", import.meta.url).href}";
+      const engine = resolveEngine("${engine}");
       const held = [];
       try { for (;;) held.push(Deno.listen({ hostname: "127.0.0.1", port: 0 })); } catch { /* full */ }
-      try { await connectTcp("127.0.0.1:${listener.addr.port}"); console.log("connected"); }
+      try { await connectTcp("127.0.0.1:${listener.addr.port}", { engine }); console.log("connected"); }
       catch (error) { console.log(error.kind, error.message); }
     `;
     const out = await new Deno.Command("bash", {
@@ -65,7 +77,8 @@ Deno.test({
     const text = new TextDecoder().decode(out.stdout).trim();
     assert.match(text, /^local cannot connect to 127\.0\.0\.1:\d+: Too many open files/, text);
   },
-});
+  requires("run", "read", "env"),
+);
 
 /** Run `fn` with `Deno.connect` replaced by one that throws `error`. */
 async function withFailingConnect(error: Error, fn: () => Promise<void>): Promise<void> {

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { dial, readOutcome } from "@monkey/testing";
+import { dial, type EngineName, readOutcome, testEachEngine } from "@monkey/testing";
 import { Counter } from "../metrics/registry.ts";
 import { ServiceError } from "../service/errors.ts";
 import { Logger, memorySink, ThrottledLog } from "../service/logger.ts";
+import { resolveEngine } from "./engine.ts";
 import { type FrontendOptions, startFrontend } from "./frontend.ts";
 
-function options(overrides: Partial<FrontendOptions> = {}) {
+function options(engine: EngineName, overrides: Partial<FrontendOptions> = {}) {
   const { sink, lines } = memorySink();
   const logger = new Logger({ name: "test", sink });
   const denied = new Counter();
@@ -22,44 +23,51 @@ function options(overrides: Partial<FrontendOptions> = {}) {
     rejected,
     throttled: new ThrottledLog(logger, 60_000),
     logger,
+    engine: resolveEngine(engine),
     ...overrides,
   };
   return { opts, lines, denied, rejected };
 }
 
-Deno.test("startFrontend() closes and counts clients refused by allow/deny, logging once", async () => {
-  const { opts, lines, denied } = options({ admits: (ip) => ip !== "127.0.0.1" });
-  const server = startFrontend(opts);
-  for (let i = 0; i < 3; i++) {
-    const conn = await dial(server.addr);
-    assert.notEqual(await readOutcome(conn), "data");
-    conn.close();
-  }
-  // The listener closes a refused client right after counting it: its EOF comes after the count.
-  assert.equal(denied.value, 3);
-  assert.equal(lines.length, 1, "throttled to one line");
-  assert.match(lines[0]!, /WARN {2}test: client 127\.0\.0\.1 refused by allow\/deny rules$/);
-  await server.shutdown(0);
-});
+testEachEngine(
+  "startFrontend() closes and counts clients refused by allow/deny, logging once",
+  async ({ engine }) => {
+    const { opts, lines, denied } = options(engine, { admits: (ip) => ip !== "127.0.0.1" });
+    const server = startFrontend(opts);
+    for (let i = 0; i < 3; i++) {
+      const conn = await dial(server.addr);
+      assert.notEqual(await readOutcome(conn), "data");
+      conn.close();
+    }
+    // The listener closes a refused client right after counting it: its EOF comes after the count.
+    assert.equal(denied.value, 3);
+    assert.equal(lines.length, 1, "throttled to one line");
+    assert.match(lines[0]!, /WARN {2}test: client 127\.0\.0\.1 refused by allow\/deny rules$/);
+    await server.shutdown(0);
+  },
+);
 
-Deno.test("startFrontend() closes and counts clients over max_connections", async () => {
-  const { opts, lines, rejected } = options({ maxConnections: 1 });
-  const server = startFrontend(opts);
-  const first = await dial(server.addr);
-  const second = await dial(server.addr);
-  assert.notEqual(await readOutcome(second), "data");
-  second.close();
-  assert.equal(rejected.value, 1);
-  assert.equal(server.active, 1);
-  assert.match(lines[0]!, /max_connections \(1\) reached; closing new clients$/);
-  first.close();
-  await server.shutdown(1000);
-});
+testEachEngine(
+  "startFrontend() closes and counts clients over max_connections",
+  async ({ engine }) => {
+    const { opts, lines, rejected } = options(engine, { maxConnections: 1 });
+    const server = startFrontend(opts);
+    const first = await dial(server.addr);
+    const second = await dial(server.addr);
+    assert.notEqual(await readOutcome(second), "data");
+    second.close();
+    assert.equal(rejected.value, 1);
+    assert.equal(server.active, 1);
+    assert.match(lines[0]!, /max_connections \(1\) reached; closing new clients$/);
+    first.close();
+    await server.shutdown(1000);
+  },
+);
 
-Deno.test("startFrontend() turns a bind error into a one-line ServiceError", () => {
+testEachEngine("startFrontend() turns a bind error into a one-line ServiceError", ({ engine }) => {
   using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const addr = `127.0.0.1:${taken.addr.port}`;
-  const { opts } = options({ listen: addr });
+  const { opts } = options(engine, { listen: addr });
   assert.throws(() => startFrontend(opts), (error: unknown) => {
     assert.ok(error instanceof ServiceError);
     assert.equal(error.message, `Cannot listen on ${addr} (listen_addr): address already in use`);

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
-import { LiveTotals, relay, type RelayMode, type RelayResult } from "./relay.ts";
+import { EPOLL_ENGINE, type NetConn } from "./engine.ts";
+import { LiveTotals, relay, type RelayMode, type RelayOptions, type RelayResult } from "./relay.ts";
 import {
+  ENGINE_CASES,
   randomBytes,
   readAll,
   readExactly,
@@ -10,13 +12,60 @@ import {
   writeAll,
 } from "@monkey/testing";
 
+/** The relays under test: the deno engine's two, and the epoll engine's. */
+type Variant = RelayMode | "epoll";
+
+const EPOLL_CASE = ENGINE_CASES.find((c) => c.engine === "epoll")!;
+
+/** The relays, each with its test-name prefix and whether it runs here. */
+const VARIANTS: readonly { variant: Variant; title: string; label: string; ignore: boolean }[] = [
+  { variant: "loop", title: "relay(loop)", label: "engine deno", ignore: false },
+  { variant: "streams", title: "relay(streams)", label: "engine deno", ignore: false },
+  {
+    variant: "epoll",
+    title: "EPOLL_ENGINE.relay()",
+    label: EPOLL_CASE.label,
+    ignore: EPOLL_CASE.ignore,
+  },
+];
+
+/**
+ * Deno client -> epoll listener -> [accepted, upstream] -> Deno server: the epoll relay's two
+ * middle sockets are the epoll engine's own, the test's ends plain Deno connections.
+ */
+async function epollEnds(): Promise<{
+  client: Deno.TcpConn;
+  accepted: NetConn;
+  upstream: NetConn;
+  server: Deno.TcpConn;
+}> {
+  const front = EPOLL_ENGINE.listen({ hostname: "127.0.0.1", port: 0 });
+  const back = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const [client, accepted] = await Promise.all([
+      Deno.connect({ hostname: "127.0.0.1", port: (front.addr as Deno.NetAddr).port }),
+      front.accept(),
+    ]);
+    const [upstream, server] = await Promise.all([
+      EPOLL_ENGINE.connect({ hostname: "127.0.0.1", port: back.addr.port }),
+      back.accept(),
+    ]);
+    return { client, accepted, upstream, server };
+  } finally {
+    front.close();
+    back.close();
+  }
+}
+
 /** client <-> [relay] <-> server, all on loopback. */
-async function relayPair(
-  mode: RelayMode,
-  options: { idleTimeoutMs?: number; signal?: AbortSignal } = {},
-) {
+async function relayPair(variant: Variant, options: RelayOptions = {}) {
+  if (variant === "epoll") {
+    const { client, accepted, upstream, server } = await epollEnds();
+    const done: Promise<RelayResult> = EPOLL_ENGINE.relay(accepted, upstream, options);
+    return { client, server, done };
+  }
   const { client, accepted, upstream, server } = await relayEnds();
-  const done: Promise<RelayResult> = relay(accepted, upstream, { mode, ...options });
+  const done: Promise<RelayResult> = relay(accepted, upstream, { ...options, mode: variant });
   return { client, server, done };
 }
 
@@ -32,8 +81,11 @@ function close(...conns: Deno.Conn[]) {
 
 const MiB = 1024 * 1024;
 
-for (const mode of ["loop", "streams"] as const) {
-  Deno.test(`relay(${mode}) copies 8 MiB of random data each way, byte-exact`, async () => {
+for (const { variant: mode, title, label, ignore } of VARIANTS) {
+  const test = (name: string, fn: () => Promise<void>) =>
+    Deno.test({ name: `${title} ${name} (${label})`, ignore, fn });
+
+  test(`copies 8 MiB of random data each way, byte-exact`, async () => {
     const { client, server, done } = await relayPair(mode);
     const up = randomBytes(8 * MiB);
     const down = randomBytes(8 * MiB);
@@ -53,7 +105,7 @@ for (const mode of ["loop", "streams"] as const) {
     close(client, server);
   });
 
-  Deno.test(`relay(${mode}) propagates the client's half-close while the reply still flows`, async () => {
+  test(`propagates the client's half-close while the reply still flows`, async () => {
     const { client, server, done } = await relayPair(mode);
     await writeAll(client, new TextEncoder().encode("request"));
     await client.closeWrite();
@@ -68,7 +120,7 @@ for (const mode of ["loop", "streams"] as const) {
     close(client, server);
   });
 
-  Deno.test(`relay(${mode}) propagates the server's half-close while the client still sends`, async () => {
+  test(`propagates the server's half-close while the client still sends`, async () => {
     const { client, server, done } = await relayPair(mode);
     await writeAll(server, new TextEncoder().encode("banner"));
     await server.closeWrite();
@@ -81,7 +133,7 @@ for (const mode of ["loop", "streams"] as const) {
     close(client, server);
   });
 
-  Deno.test(`relay(${mode}) ends both sides when the server resets mid-stream`, async () => {
+  test(`ends both sides when the server resets mid-stream`, async () => {
     const { client, server, done } = await relayPair(mode);
     await writeAll(client, randomBytes(4096));
     await readExactly(server, 1); // the data reached the server; 4095 bytes stay unread
@@ -93,7 +145,7 @@ for (const mode of ["loop", "streams"] as const) {
     close(client);
   });
 
-  Deno.test(`relay(${mode}) ends both sides when the client resets`, async () => {
+  test(`ends both sides when the client resets`, async () => {
     const { client, server, done } = await relayPair(mode);
     await writeAll(server, randomBytes(4096));
     await readExactly(client, 1);
@@ -103,7 +155,7 @@ for (const mode of ["loop", "streams"] as const) {
     close(server);
   });
 
-  Deno.test(`relay(${mode}) closes both sides after the idle timeout`, async () => {
+  test(`closes both sides after the idle timeout`, async () => {
     const { client, server, done } = await relayPair(mode, { idleTimeoutMs: 80 });
     await writeAll(client, new Uint8Array([1, 2, 3]));
     await readExactly(server, 3);
@@ -120,7 +172,7 @@ for (const mode of ["loop", "streams"] as const) {
     close(client, server);
   });
 
-  Deno.test(`relay(${mode}) keeps a busy connection open past the idle timeout`, async () => {
+  test(`keeps a busy connection open past the idle timeout`, async () => {
     const { client, server, done } = await relayPair(mode, { idleTimeoutMs: 100 });
     const ticks = 8;
     for (let i = 0; i < ticks; i++) {
@@ -134,7 +186,7 @@ for (const mode of ["loop", "streams"] as const) {
     close(client, server);
   });
 
-  Deno.test(`relay(${mode}) closes both sides when its signal aborts`, async () => {
+  test(`closes both sides when its signal aborts`, async () => {
     const controller = new AbortController();
     const { client, server, done } = await relayPair(mode, { signal: controller.signal });
     controller.abort();
@@ -146,11 +198,18 @@ for (const mode of ["loop", "streams"] as const) {
   });
 }
 
-Deno.test("relay() counts bytes into the stats object while the connection is live", async () => {
-  const { client, accepted, upstream, server } = await relayEnds();
+for (const { variant, title, label, ignore } of VARIANTS) {
+  Deno.test({
+    name: `${title} counts bytes into the stats object while the connection is live (${label})`,
+    ignore,
+    fn: () => countsLive(variant),
+  });
+}
+
+async function countsLive(variant: Variant): Promise<void> {
   const totals = new LiveTotals();
   const stats = totals.open();
-  const done = relay(accepted, upstream, { stats });
+  const { client, server, done } = await relayPair(variant, { stats });
   await writeAll(client, new Uint8Array(1000));
   await readExactly(server, 1000);
   assert.equal(stats.up, 1000);
@@ -162,4 +221,4 @@ Deno.test("relay() counts bytes into the stats object while the connection is li
   assert.equal(totals.up(), 1000);
   assert.equal(totals.down(), 0);
   close(client, server);
-});
+}

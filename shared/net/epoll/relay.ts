@@ -172,6 +172,12 @@ class Relay implements Delegate, IdleWatch {
       return;
     }
     if (n === 0) {
+      // Linux may report a peer's RST as end of input, like a FIN. While the other direction
+      // still writes to this socket, a zero-length send tells them apart (as the deno relay
+      // does): it fails on a reset socket and succeeds on a half-closed one.
+      if (!this.#flows[dir ^ 1]!.ended && lib.send(flow.src.fd, buffer, 0, SEND_FLAGS) < 0) {
+        return this.#fail(errno());
+      }
       flow.eof = true;
       this.#masks();
       this.#endIfFlushed(flow);
