@@ -146,7 +146,19 @@ Deno.test({
       );
       assert.equal(
         await loadTestCli(
-          ["--config", config, ...base, "--baseline", `${dir}/a.json`, "--report", `${dir}/r.html`],
+          [
+            "--config",
+            config,
+            ...base,
+            "--baseline",
+            `${dir}/a.json`,
+            "--report",
+            `${dir}/r.html`,
+            "--format",
+            "json",
+            "--out",
+            `${dir}/b.json`,
+          ],
           quiet,
         ),
         0,
@@ -154,7 +166,7 @@ Deno.test({
       // merge takes --report too.
       assert.equal(
         await loadTestCli(
-          ["merge", `${dir}/a.json`, `${dir}/a.json`, "--report", `${dir}/m.html`],
+          ["merge", `${dir}/a.json`, `${dir}/b.json`, "--report", `${dir}/m.html`],
           quiet,
         ),
         0,

@@ -137,8 +137,10 @@ export async function echoChurnLoop(host: LoopHost, slot: Slot): Promise<void> {
     }
     const start = performance.now();
     if (interval === 0 || start < intended) intended = start;
+    // A local: the watchdog and stop() may clear slot.conn while this loop awaits.
+    let conn: NetConn;
     try {
-      slot.conn = await connectTcp(spec.target, { timeoutMs, engine: host.io });
+      conn = slot.conn = await connectTcp(spec.target, { timeoutMs, engine: host.io });
     } catch (error) {
       if (host.stopped) return;
       meter.error(classifyError(error));
@@ -148,16 +150,16 @@ export async function echoChurnLoop(host: LoopHost, slot: Slot): Promise<void> {
       continue;
     }
     if (host.stopped) {
-      closeQuietly(slot.conn);
+      closeQuietly(conn);
       slot.conn = undefined;
       return;
     }
     const connected = performance.now();
     try {
       slot.since = connected;
-      await exchange(slot.conn, payload, received, size);
+      await exchange(conn, payload, received, size);
       slot.since = 0;
-      closeQuietly(slot.conn);
+      closeQuietly(conn);
       slot.conn = undefined;
       if (!checker.matches()) {
         meter.error("mismatch");

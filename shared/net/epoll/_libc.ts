@@ -85,7 +85,6 @@ const SYMBOLS = {
     result: "i32",
     nonblocking: true,
   },
-  usleep_nb: { name: "usleep", parameters: ["u32"], result: "i32", nonblocking: true },
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },

@@ -57,17 +57,14 @@ export interface IdleWatch {
 /** Busy time after which the loop yields to Deno's event loop once (measured: costs ~0). */
 export const YIELD_AFTER_MS = 5;
 /**
- * Busy time after which that yield is a {@linkcode PARK_US} sleep on the FFI thread instead.
- * An op that completes at once never lets the Tokio runtime park, and only parking polls its
- * timer and I/O drivers: with `epoll_wait(0)` yields alone, at 500 conns a 10 ms interval
- * lagged p99 ~300 ms (max 0.5-0.7 s) and the HTTP endpoint took up to 0.66 s to answer. A short
- * sleep lets the runtime park: lag p99 27-46 ms, endpoint <= 42 ms, rps unchanged. A
- * `setTimeout(0)` yield did as well for the endpoint but stalls the loop ~1-3 ms (timer
- * granularity): p99 at 64 KiB x 10 conns went from 0.8-1.9 ms to 2.9 ms in all three runs.
+ * Time after which the loop yields to Deno's timers with a `setTimeout(0)`, busy or not.
+ * An op that completes at once never lets the runtime reach its timer phase: with only
+ * `epoll_wait` yields (and a 100 µs FFI sleep tried instead), a 100 ms interval fired 1 to 9
+ * times in 3 s under ping-pong load (10 and 100 conns) and progress lines, idle sweeps of
+ * Deno-side code and SSE updates stalled. The timer yield stalls the loop ~1-3 ms (timer
+ * granularity) once per this period.
  */
 export const PARK_AFTER_MS = 20;
-/** How long the parking yield sleeps on the FFI thread, in µs. */
-export const PARK_US = 100;
 /**
  * How long a synchronous `epoll_wait` may block right after a busy batch, before the loop
  * falls back to the `nonblocking` wait (a thread hop). Measured on the shared 2-core box,
@@ -76,6 +73,8 @@ export const PARK_US = 100;
  * 2 ms 0.84 / 1.40 / 0.70x (noisy: other jobs shared the cores).
  */
 const BUSY_WAIT_MS = 1;
+/** Synchronous promise-API completions allowed between two turns of the loop. */
+const SYNC_BUDGET = 256;
 /** Events taken per `epoll_wait`. */
 const MAX_EVENTS = 1024;
 /** Longest wait while idle (the eventfd cuts it short when the last fd goes). */
@@ -114,6 +113,12 @@ export class EventLoop {
   #stopped: PromiseWithResolvers<void> | undefined;
   #busy = false;
   #lastPark = 0;
+  /**
+   * Promise-API reads that may still complete synchronously before the loop runs again. A
+   * reader whose data is always there already (a fast peer) would otherwise chain resolved
+   * promises forever: the loop, timers and every other connection starve in the microtasks.
+   */
+  syncBudget = SYNC_BUDGET;
 
   /** Create the epoll set and its eventfd (again after the loop stopped and closed them). */
   #open(): void {
@@ -278,6 +283,7 @@ export class EventLoop {
     const events = this.#events;
     let sliceStart = performance.now();
     while (this.#count > 0) {
+      this.syncBudget = SYNC_BUDGET;
       let n = lib.epoll_wait(this.#ep, events, MAX_EVENTS, 0);
       // Right after a busy batch, block here briefly before the thread hop: the reply is
       // usually a few µs away, and a direct wake-up is one context switch instead of two.
@@ -292,13 +298,7 @@ export class EventLoop {
         await undefined;
         if (now - sliceStart >= YIELD_AFTER_MS && this.#count > 0) {
           this.#waitingUntil = now;
-          let m = 0;
-          if (now - this.#lastPark >= PARK_AFTER_MS) {
-            await lib.usleep_nb(PARK_US);
-            this.#lastPark = performance.now();
-          } else {
-            m = await lib.epoll_wait_nb(this.#ep, events, MAX_EVENTS, 0);
-          }
+          const m = await lib.epoll_wait_nb(this.#ep, events, MAX_EVENTS, 0);
           this.#waitingUntil = -1;
           this.now = performance.now();
           if (m > 0) this.#dispatch(m);
@@ -318,6 +318,13 @@ export class EventLoop {
         if (m > 0) this.#dispatch(m);
       }
       if (this.now >= this.#nextSweep) this.#sweep();
+      if (performance.now() - this.#lastPark >= PARK_AFTER_MS && this.#count > 0) {
+        // A macrotask: only the runtime's timer phase runs timers (intervals, the HTTP
+        // endpoint's keep-alive, the load tester's progress); FFI ops that complete at once,
+        // busy or idle, never get the runtime there.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        this.#lastPark = this.now = performance.now();
+      }
     }
     this.#closeFds();
   }

@@ -90,11 +90,15 @@ export class EpollConn {
         if (code !== EINTR) throw osError(code);
       }
     };
-    try {
-      const n = attempt();
-      if (n !== undefined) return Promise.resolve(n);
-    } catch (error) {
-      return Promise.reject(error);
+    // Past the loop's budget the read waits for the loop's next turn even if data is there
+    // (level-triggered: it is reported at once), so a fast peer cannot starve the loop.
+    if (h.loop.syncBudget-- > 0) {
+      try {
+        const n = attempt();
+        if (n !== undefined) return Promise.resolve(n);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
     return this.#wait(attempt, true);
   }
