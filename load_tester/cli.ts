@@ -20,8 +20,12 @@ import { Progress } from "./progress.ts";
 import { formatReport, notEchoHint } from "./report.ts";
 import { reportHtml } from "./report_html.ts";
 import { SeriesRecorder } from "./series.ts";
-import { machineInfo, mergeReports, type RunReport, TOOL_VERSION } from "./result.ts";
+import { machineInfo, type RunReport, TOOL_VERSION } from "./result.ts";
 import { allFailed, runMatrix, runScenario } from "./runner.ts";
+import { parseShard, type Shard } from "./shard.ts";
+import { formatShardTable, mergeShards } from "./shard_merge.ts";
+import { runShard } from "./sharded_run.ts";
+import { parseStartAt } from "./start_at.ts";
 
 /** Options for {@linkcode loadTestCli}. */
 export interface LoadTestCliOptions {
@@ -41,7 +45,9 @@ const USAGE = `deno task load-test [flags]
 Runs the [[scenarios]] of load_test.toml (matrix mode), or one scenario from flags when
 -c, -d, -s, --mode or --rate are given without --config or --scenario.
 --find-capacity searches the highest open-loop rate holding --slo with zero errors.
-merge adds the JSON results of several machines exactly (histograms added, rates summed).`;
+merge adds the JSON results of several machines exactly (histograms added, rates summed).
+--shard I/N runs shard I of N of every scenario (auto/N: I = JOB_COMPLETION_INDEX + 1);
+--start-at TIME waits for that instant (ISO 8601 or +30s) so all shards measure together.`;
 
 const DEFAULT_START_RATE = 1000;
 
@@ -81,15 +87,40 @@ export async function loadTestCli(
   if (command === "merge" && files.length === 0) {
     throw new ConfigError("Cannot parse command line: merge needs one or more result files");
   }
+  const shard: Shard | undefined = config.shard !== undefined && command !== "merge"
+    ? parseShard(config.shard)
+    : undefined;
+  const startAt = config.start_at !== undefined && command !== "merge"
+    ? parseStartAt(config.start_at)
+    : undefined;
+  if ((shard || startAt !== undefined) && config.find_capacity) {
+    throw new ConfigError(
+      "Cannot parse flag --find-capacity: it does not combine with --shard or --start-at, got both",
+    );
+  }
   const baseline = config.baseline !== undefined ? await readInput(config.baseline) : undefined;
 
   let report: RunReport;
   let capacityText: string | undefined;
+  let shardText = "";
   let exitCode = 0;
   if (command === "merge") {
     const inputs = await Promise.all(files.map(readInput));
     refuseDuplicates(files, inputs);
-    report = mergeReports(inputs);
+    const merged = mergeShards(files, inputs);
+    report = merged.report;
+    for (const warning of merged.warnings) stderr(`merge: ${warning}\n`);
+    shardText = formatShardTable(report);
+    const sloGiven = args.some((a) => a === "--slo" || a.startsWith("--slo="));
+    for (const scenario of sloGiven ? report.scenarios : []) {
+      const value = scenario.latency_us[resolved.slo.key];
+      const held = value < resolved.slo.limitUs;
+      stderr(
+        `slo ${resolved.slo.text}: ${scenario.name} ${held ? "held" : "missed"} ` +
+          `(${resolved.slo.key} ${value}µs, merged)\n`,
+      );
+      if (!held) exitCode = 1;
+    }
   } else {
     const count = resolved.scenarios.length;
     stderr(
@@ -155,6 +186,16 @@ export async function loadTestCli(
           parts.push(`${scenario.name}: ${formatCapacity(capacity)}`);
         }
         capacityText = parts.join("\n\n");
+      } else if (shard || startAt !== undefined) {
+        report = await runShard(resolved.scenarios, runOptions, {
+          ...(shard ? { shard } : {}),
+          ...(startAt !== undefined ? { startAt } : {}),
+          notice: (line) => stderr(`${line}\n`),
+          countdown: (left) => {
+            if (config.progress) stderr(`\rstarting in ${left}s `);
+          },
+        });
+        if (config.progress && startAt !== undefined) stderr("\n");
       } else {
         report = await runMatrix(resolved.scenarios, runOptions);
       }
@@ -176,6 +217,7 @@ export async function loadTestCli(
     ...(rows ? { baseline: rows } : {}),
   });
   if (capacityText !== undefined && config.format === "table") text += `\n${capacityText}\n`;
+  if (shardText !== "" && config.format === "table") text += `\n${shardText}`;
   if (config.out !== undefined) {
     await writeReport(config.out, text);
     stderr(`wrote ${config.format} report to ${config.out}\n`);

@@ -40,6 +40,10 @@ export * from "./report_html.ts";
 export * from "./result.ts";
 export * from "./runner.ts";
 export * from "./series.ts";
+export * from "./shard.ts";
+export * from "./shard_merge.ts";
+export * from "./sharded_run.ts";
+export * from "./start_at.ts";
 
 /** This package's version. */
 export { TOOL_VERSION as VERSION } from "./result.ts";

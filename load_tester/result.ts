@@ -19,6 +19,7 @@ import {
   summarize,
 } from "./histogram.ts";
 import { mergeSeries, type SecondSample } from "./series.ts";
+import type { Shard, ShardRecord, ShardRow } from "./shard.ts";
 
 /** This tool's version, written to JSON results. */
 export const TOOL_VERSION = "0.1.0";
@@ -95,6 +96,10 @@ export interface ScenarioResult {
   connect_histogram?: string;
   /** Requests, errors and latency percentiles per second of the run (for the HTML report). */
   series?: SecondSample[];
+  /** A shard's result (`--shard`): which shard, the scenario's totals, its wall-clock window. */
+  shard?: ShardRecord;
+  /** Merged shards: one row per shard. */
+  shards?: ShardRow[];
 }
 
 /** The machine a run happened on. */
@@ -121,6 +126,10 @@ export interface RunReport {
   scenarios: ScenarioResult[];
   /** With `--find-capacity`: one search per scenario. */
   capacity?: CapacityEntry[];
+  /** `--shard`: the shard this run was. */
+  shard?: Shard;
+  /** `--start-at`: the planned and the actual start of the first measurement (ISO). */
+  start?: { planned: string; actual: string };
 }
 
 /** One capacity search in the JSON output. */

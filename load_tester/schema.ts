@@ -192,6 +192,17 @@ export const LOAD_TEST_SCHEMA = {
     description: "http: accepted statuses; others are errors of kind http_status",
   },
   scenario: { type: "string", optional: true, description: "Run only the scenario with this name" },
+  shard: {
+    type: "string",
+    optional: true,
+    description:
+      "Run shard I of N (1-based) of every scenario: I/N, or auto/N (I = JOB_COMPLETION_INDEX + 1)",
+  },
+  start_at: {
+    type: "string",
+    optional: true,
+    description: "Start measuring at this instant: ISO 8601 (2026-11-28T10:00:00Z) or +30s",
+  },
   workers: {
     type: "integer",
     default: 1,
