@@ -31,3 +31,4 @@ export * from "./metrics.ts";
 export * from "./engines.ts";
 export type { RequestableApp } from "./bad_http.ts";
 export type { EngineName } from "@monkey/shared";
+export * from "./dnsmasq.ts";

@@ -22,3 +22,8 @@ export * from "./proxy_protocol.ts";
 export * from "./relay.ts";
 export * from "./server.ts";
 export * from "./epoll/mod.ts";
+export * from "./proxy_protocol_parse.ts";
+export * from "./rate_limit.ts";
+export * from "./dns_wire.ts";
+export * from "./dns.ts";
+export * from "./discovery.ts";
