@@ -6,6 +6,7 @@
 
 import {
   ACCESS_FIELDS,
+  CLIENT_GATE_FIELDS,
   commonFields,
   type ConfigOf,
   ENGINE_FIELDS,
@@ -46,6 +47,7 @@ export const PROXY_SCHEMA = {
   ...LIMIT_FIELDS,
   ...FORWARDING_FIELDS,
   ...ACCESS_FIELDS,
+  ...CLIENT_GATE_FIELDS,
   channel_buffer_size: {
     type: "ignored",
     flag: false,

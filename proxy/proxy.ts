@@ -6,6 +6,8 @@
 
 import {
   AccessList,
+  type AdmittedClient,
+  clientGateFromConfig,
   type ClientRow,
   ClientTable,
   ConnectError,
@@ -21,7 +23,7 @@ import {
   Registry,
   resolveEngine,
   safeClose,
-  sendProxyHeader,
+  sendPreamble,
   startEndpoint,
   startFrontend,
   ThrottledLog,
@@ -53,6 +55,12 @@ export interface ProxySnapshot {
   denied_connections: number;
   /** Failed accepts (EMFILE, ENFILE, …), each followed by a back-off. */
   accept_errors: number;
+  /** Clients closed at once over `max_connections_per_client` or `max_conn_rate_per_client`. */
+  rate_limited_connections: number;
+  /** Trusted proxies' connections closed for a missing, invalid or late PROXY header. */
+  proxy_header_errors: number;
+  /** Clients outside `trusted_proxies` closed because `proxy_fallback = "reject"`. */
+  proxy_rejected_connections: number;
   /** Target address. */
   target: string;
   /** The `relay` key (used by the deno engine: `loop` or `streams`). */
@@ -158,11 +166,20 @@ export function startProxy(
   const idleMs = cfg.idle_timeout_secs * 1000;
   const access = new AccessList({ allow: cfg.allow, deny: cfg.deny });
   const engine = resolveEngine(cfg.engine);
+  const gate = clientGateFromConfig(cfg, (ip) => access.admits(ip), {
+    counters: {
+      denied: m.denied,
+      rateLimited: m.rateLimited,
+      proxyErrors: m.proxyHeaderErrors,
+      proxyRejected: m.proxyRejected,
+    },
+    throttled,
+  });
 
-  const handler = async (client: NetConn, force: AbortSignal) => {
+  const handler = async (client: NetConn, force: AbortSignal, peer: AdmittedClient) => {
     const began = performance.now();
     m.total.inc();
-    const ip = (client.remoteAddr as Deno.NetAddr).hostname;
+    const ip = peer.ip;
     let upstream: NetConn;
     try {
       upstream = await connectTcp(cfg.target_addr, {
@@ -180,7 +197,7 @@ export function startProxy(
       return;
     }
     try {
-      await sendProxyHeader(upstream, cfg.proxy_protocol, client);
+      await sendPreamble(upstream, cfg.proxy_protocol, peer);
     } catch (error) {
       safeClose(client);
       safeClose(upstream);
@@ -214,11 +231,11 @@ export function startProxy(
 
   const server = startFrontend({
     listen: cfg.listen_addr,
-    handler,
+    handler: gate.wrap(handler),
     maxConnections: cfg.max_connections,
     reusePort: options.reusePort ?? false,
     engine,
-    admits: (ip) => access.admits(ip),
+    admits: (ip) => gate.atAccept(ip),
     denied: m.denied,
     rejected: m.rejected,
     throttled,
@@ -265,6 +282,9 @@ export function startProxy(
     relay_errors: m.relayErrors.value,
     denied_connections: m.denied.value,
     accept_errors: server.acceptErrors,
+    rate_limited_connections: m.rateLimited.value,
+    proxy_header_errors: m.proxyHeaderErrors.value,
+    proxy_rejected_connections: m.proxyRejected.value,
     target: cfg.target_addr,
     relay: cfg.relay,
     engine: engine.name,
@@ -350,6 +370,18 @@ function proxyMetrics() {
     denied: registry.counter(
       "monkey_proxy_denied_connections_total",
       "Clients closed at once because allow/deny refused their address",
+    ),
+    rateLimited: registry.counter(
+      "monkey_proxy_rate_limited_connections_total",
+      "Clients closed at once over max_connections_per_client or max_conn_rate_per_client",
+    ),
+    proxyHeaderErrors: registry.counter(
+      "monkey_proxy_proxy_header_errors_total",
+      "Connections from trusted_proxies closed for a missing, invalid or late PROXY header",
+    ),
+    proxyRejected: registry.counter(
+      "monkey_proxy_proxy_rejected_connections_total",
+      "Clients outside trusted_proxies closed because proxy_fallback is reject",
     ),
     duration: registry.histogram(
       "monkey_proxy_connection_duration_seconds",

@@ -27,3 +27,5 @@ export * from "./rate_limit.ts";
 export * from "./dns_wire.ts";
 export * from "./dns.ts";
 export * from "./discovery.ts";
+export * from "./client_gate.ts";
+export * from "./client_gate_fields.ts";
