@@ -7,7 +7,9 @@
 
 import {
   AccessList,
+  clientGateFromConfig,
   createMetricsApp,
+  type DiscoveryLoop,
   Logger,
   type MetricFamily,
   resolveEngine,
@@ -24,6 +26,7 @@ import { LbMetrics, type LbSnapshot } from "./metrics.ts";
 import { BackendPool } from "./pool.ts";
 import { planReload, type ReloadPlan } from "./reload_plan.ts";
 import { createStrategy, type StrategyOptions } from "./strategies.ts";
+import { attachDiscovery } from "./discovery.ts";
 
 export type { LbSnapshot } from "./metrics.ts";
 
@@ -169,25 +172,51 @@ export function startLoadBalancer(
     logger,
   });
   for (const backend of initial.backends) pool.add({ ...backend, addr: backend.addr! });
-  if (initial.backends.length === 0) {
+  if (initial.backends.length === 0 && initial.discovery === undefined) {
     logger.warn("no backends configured: clients are closed until one is added");
   }
 
+  // PROXY protocol receive and per-client limits; rebuilt on reload (limit state restarts).
+  const gateCounters = {
+    denied: metrics.denied,
+    rateLimited: metrics.registry.counter(
+      "monkey_lb_rate_limited_connections_total",
+      "Clients closed at once over max_connections_per_client or max_conn_rate_per_client",
+    ),
+    proxyErrors: metrics.registry.counter(
+      "monkey_lb_proxy_protocol_errors_total",
+      "Connections from trusted_proxies closed for a missing, invalid or late PROXY header",
+    ),
+    proxyRejected: metrics.registry.counter(
+      "monkey_lb_proxy_rejected_connections_total",
+      "Clients outside trusted_proxies closed because proxy_fallback is reject",
+    ),
+  };
+  const makeGate = (config: LbConfig) =>
+    clientGateFromConfig(config, (ip) => settings.access.admits(ip), {
+      counters: gateCounters,
+      throttled,
+    });
+  let gate = makeGate(initial);
+  const handleConnection = createConnectionHandler({
+    pool,
+    metrics,
+    health: checker,
+    settings: () => settings,
+    throttled,
+    logger,
+    engine,
+  });
+  const admitted = (client: Parameters<typeof handleConnection>[0], force: AbortSignal) =>
+    gate.wrap(handleConnection)(client, force);
+
   const frontend: TcpServer = startFrontend({
     listen: initial.listen_addr,
-    handler: createConnectionHandler({
-      pool,
-      metrics,
-      health: checker,
-      settings: () => settings,
-      throttled,
-      logger,
-      engine,
-    }),
+    handler: admitted,
     maxConnections: initial.max_connections,
     reusePort: options.reusePort ?? false,
     engine,
-    admits: (ip) => settings.access.admits(ip),
+    admits: (ip) => gate.atAccept(ip),
     denied: metrics.denied,
     rejected: metrics.rejected,
     throttled,
@@ -195,6 +224,18 @@ export function startLoadBalancer(
   });
   checking = true;
   checker.sync();
+  const discover = (config: LbConfig): DiscoveryLoop | undefined =>
+    config.discovery === undefined ? undefined : attachDiscovery(pool, config, {
+      healthChecks: () => checker.enabled,
+      logger,
+    });
+  let discovery = discover(initial);
+  metrics.registry.collect(
+    "monkey_lb_discovery_failures_total",
+    "Failed DNS lookups of discovery (errors, timeouts, NXDOMAIN, empty answers)",
+    "counter",
+    () => [[{ pool: "default" }, discovery?.failures ?? 0]],
+  );
 
   const app = createMetricsApp({
     service: "load balancer",
@@ -212,11 +253,13 @@ export function startLoadBalancer(
   } catch (error) {
     frontend.stopAccepting();
     void checker.stop();
+    void discovery?.stop();
     throw error;
   }
 
   const reload = async (input: LbConfigInput): Promise<ReloadSummary> => {
-    const plan = planReload(settings.config, normalizeLbConfig(input), pool.list());
+    const current = settings.config;
+    const plan = planReload(current, normalizeLbConfig(input), pool.list());
     const access = new AccessList(plan.config);
     applyToPool(pool, plan);
     settings = {
@@ -227,6 +270,12 @@ export function startLoadBalancer(
       access,
     };
     if (plan.healthChanged) await checker.update(plan.config.health_check);
+    gate = makeGate(plan.config);
+    if (JSON.stringify(discoveryKeys(plan.config)) !== JSON.stringify(discoveryKeys(current))) {
+      await discovery?.stop();
+      discovery = discover(plan.config);
+      plan.changes.push("discovery settings changed");
+    }
     metrics.reloads.inc();
     return { changes: plan.changes };
   };
@@ -246,7 +295,11 @@ export function startLoadBalancer(
     reloadFailed: () => metrics.reloadFailures.inc(),
     async shutdown(graceMs = settings.config.grace_period_secs * 1000) {
       frontend.stopAccepting();
-      const [{ forced }] = await Promise.all([frontend.shutdown(graceMs), checker.stop()]);
+      const [{ forced }] = await Promise.all([
+        frontend.shutdown(graceMs),
+        checker.stop(),
+        discovery?.stop(),
+      ]);
       await endpoint?.shutdown();
       return {
         total_connections: metrics.total.value,
@@ -261,6 +314,18 @@ export function startLoadBalancer(
 interface Settings extends ConnectionSettings {
   /** The allow/deny rules of `config`. */
   readonly access: AccessList;
+}
+
+/** The keys that restart discovery when a reload changes them. */
+function discoveryKeys(config: LbConfig): unknown[] {
+  return [
+    config.discovery,
+    config.resolver,
+    config.refresh_secs,
+    config.min_refresh_secs,
+    config.max_refresh_secs,
+    config.on_failure,
+  ];
 }
 
 /** Make the pool match a reload plan. */

@@ -7,6 +7,7 @@
 
 import {
   ACCESS_FIELDS,
+  CLIENT_GATE_FIELDS,
   commonFields,
   ConfigError,
   type ConfigOf,
@@ -20,6 +21,7 @@ import {
   showValue,
   validateConfig,
 } from "@monkey/shared";
+import { checkDiscoverySettings, DISCOVERY_FIELDS } from "./discovery.ts";
 
 /** The balancing strategies. */
 export const STRATEGIES = [
@@ -155,6 +157,8 @@ export const LB_SCHEMA = {
     description: "Bearer token of the admin API (env MONKEY_ADMIN_TOKEN); unset = read-only",
   },
   ...ACCESS_FIELDS,
+  ...CLIENT_GATE_FIELDS,
+  ...DISCOVERY_FIELDS,
   health_check: {
     type: "table",
     fields: HEALTH_SCHEMA,
@@ -242,6 +246,7 @@ export function checkLbConfig(config: LbConfig, label: string): LbConfig {
     seen.add(addr);
     backend.addr = addr;
   });
+  checkDiscoverySettings(config, label);
   if (config.admin_token === "") config.admin_token = undefined;
   if (config.admin_token !== undefined && !ADMIN_TOKEN_PATTERN.test(config.admin_token)) {
     // The value is a secret: name the rule, never the token.

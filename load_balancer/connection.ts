@@ -7,6 +7,7 @@
  */
 
 import {
+  type AdmittedClient,
   ConnectError,
   type ConnectionHandler,
   connectTcp,
@@ -50,7 +51,7 @@ export interface PassiveHealth {
 export type ProxyHeaderWriter = (
   upstream: NetConn,
   mode: LbConfig["proxy_protocol"],
-  client: NetConn,
+  client: { readonly remoteAddr: Deno.Addr; readonly localAddr: Deno.Addr },
 ) => Promise<void>;
 
 /** Options for {@linkcode createConnectionHandler}. */
@@ -106,8 +107,8 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
     client: NetConn,
     force: AbortSignal,
     { config, strategy }: ConnectionSettings,
+    clientIp: string,
   ): Promise<{ backend: Backend; upstream: NetConn } | undefined> => {
-    const clientIp = (client.remoteAddr as Deno.NetAddr).hostname;
     const tried = new Set<Backend>();
     for (;;) {
       const { candidates, group } = pool.candidates(tried);
@@ -158,16 +159,22 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
     }
   };
 
-  return async (client, force) => {
+  // `peer`: the client as the gate admitted it (PROXY header, limits); absent, the socket's.
+  return async (client: NetConn, force: AbortSignal, peer?: AdmittedClient) => {
     const settings = options.settings();
     const { config } = settings;
     m.total.inc();
-    const connected = await connect(client, force, settings);
+    const clientIp = peer?.ip ?? (client.remoteAddr as Deno.NetAddr).hostname;
+    const connected = await connect(client, force, settings, clientIp);
     if (connected === undefined) return;
     const { backend, upstream } = connected;
     const stats = backend.attach();
     try {
-      await writeHeader(upstream, config.proxy_protocol, client);
+      await writeHeader(upstream, config.proxy_protocol, peer ?? client);
+      // Client bytes read past its PROXY header go first.
+      for (let off = 0; peer !== undefined && off < peer.early.length;) {
+        off += await upstream.write(peer.early.subarray(off));
+      }
     } catch (error) {
       safeClose(client);
       safeClose(upstream);
@@ -184,7 +191,7 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
       return;
     }
     if (logger.enabled("debug")) {
-      logger.debug(`${(client.remoteAddr as Deno.NetAddr).hostname} -> ${backend.addr}`);
+      logger.debug(`${clientIp} -> ${backend.addr}`);
     }
     const result = await engine.relay(client, upstream, {
       mode: config.relay,
