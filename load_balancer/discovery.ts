@@ -19,6 +19,7 @@ import {
   ConfigError,
   DEFAULT_MAX_WEIGHT,
   DiscoveryLoop,
+  DNS_TIMEOUT_MS,
   DnsClient,
   type Logger,
   parseDiscovery,
@@ -26,6 +27,9 @@ import {
   resolveTargets,
 } from "@monkey/shared";
 import type { BackendPool } from "./pool.ts";
+
+/** Shortest DNS query timeout used (very short refresh intervals). */
+const MIN_DNS_TIMEOUT_MS = 100;
 
 /** Discovery keys, spread into the top-level schema and a named pool's. */
 export const DISCOVERY_FIELDS = {
@@ -151,9 +155,17 @@ export function attachDiscovery(
 ): DiscoveryLoop {
   const spec = parseDiscovery(settings.discovery!);
   const name = options.name ?? "default";
-  const client = new DnsClient(
-    settings.resolver === undefined ? {} : { nameservers: [parseNameserver(settings.resolver)] },
+  // A lookup never outlasts the refresh interval (2 s at most, 100 ms at least per try).
+  const timeoutMs = Math.max(
+    MIN_DNS_TIMEOUT_MS,
+    Math.min(DNS_TIMEOUT_MS, settings.refresh_secs * 1000),
   );
+  const client = new DnsClient({
+    timeoutMs,
+    ...(settings.resolver === undefined
+      ? {}
+      : { nameservers: [parseNameserver(settings.resolver)] }),
+  });
   const { logger } = options;
   const loop = new DiscoveryLoop(async (signal) => {
     return await resolveTargets(spec, client, { maxWeight: DEFAULT_MAX_WEIGHT, signal });

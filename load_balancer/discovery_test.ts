@@ -120,3 +120,54 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "LB discovery from SRV: weights are backend weights, higher priorities are backups, static ones stay",
+  withDnsmasq,
+  async () => {
+    const echoes = [0, 1, 2].map(() =>
+      startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" })
+    );
+    const [a, b, c] = echoes.map((e) => Number(e.addr.split(":")[1]));
+    await using dns = await startDnsmasq({
+      srv: [
+        { name: "_echo._tcp.test", target: "one.test", port: a!, priority: 10, weight: 60 },
+        { name: "_echo._tcp.test", target: "one.test", port: b!, priority: 10, weight: 20 },
+        { name: "_echo._tcp.test", target: "one.test", port: c!, priority: 20, weight: 5 },
+      ],
+      hosts: { "one.test": ["127.0.0.1"] },
+    });
+    const { sink } = memorySink();
+    const lb = startLoadBalancer({
+      listen_addr: "127.0.0.1:0",
+      metrics_addr: "off",
+      discovery: "dns+srv://_echo._tcp.test",
+      resolver: dns.addr,
+      backends: [{ addr: echoes[0]!.addr }],
+      health_check: { interval_ms: 0 },
+    }, { logger: new Logger({ name: "lb", sink, level: "info" }) });
+    try {
+      await waitFor(() => lb.backends.list().length === 3, "SRV backends");
+      const rows = await (await lb.app.request("/backends")).json() as {
+        addr: string;
+        source: string;
+        weight: number;
+        backup: boolean;
+      }[];
+      const byPort = Object.fromEntries(rows.map((r) => [Number(r.addr.split(":")[1]), r]));
+      // The first address is static in the file: it stays static with its own weight.
+      assert.deepEqual([byPort[a!]!.source, byPort[a!]!.weight], ["static", 1]);
+      assert.deepEqual(
+        [byPort[b!]!.source, byPort[b!]!.weight, byPort[b!]!.backup],
+        ["dns", 20, false],
+      );
+      assert.deepEqual(
+        [byPort[c!]!.source, byPort[c!]!.weight, byPort[c!]!.backup],
+        ["dns", 5, true],
+      );
+    } finally {
+      await lb.shutdown(0);
+      await Promise.all(echoes.map((e) => e.shutdown(0)));
+    }
+  },
+);
