@@ -49,6 +49,7 @@ export {
   type BackendControls,
   type BackendSettings,
   type BackendSnapshot,
+  type BackendSource,
   type BackendState,
   type CheckRecord,
 } from "./backend.ts";
@@ -78,6 +79,13 @@ export {
 } from "./health.ts";
 export { ADMIN_ROUTES, MAX_BODY_BYTES, sameSecret } from "./admin.ts";
 export {
+  attachDiscovery,
+  type AttachDiscoveryOptions,
+  checkDiscoverySettings,
+  DISCOVERY_FIELDS,
+  type DiscoverySettings,
+} from "./discovery.ts";
+export {
   type BackendChange,
   LIVE_KEYS,
   type LiveBackend,
@@ -89,6 +97,9 @@ export {
 // Types from @monkey/shared that this package's API names.
 export type {
   ConfigOf,
+  DiscoveredTarget,
+  DiscoveryLoop,
+  DiscoveryLoopOptions,
   Logger,
   LoggerOptions,
   LogLevel,
@@ -97,5 +108,6 @@ export type {
   Optional,
   ProxyProtocolMode,
   RelayStats,
+  Resolution,
   ValueOf,
 } from "@monkey/shared";
