@@ -3,10 +3,15 @@
  * connections per second with a burst of B (a token bucket per client). Clients in the exempt
  * CIDR blocks are never limited.
  *
- * Memory is bounded whatever the number of client addresses: one entry per client in an LRU
- * table of at most `capacity` entries (default 65 536, about 100 bytes each, so ~6.5 MiB at
- * most). When the table is full, the least recently seen client is forgotten: its bucket
- * starts full again and its live connections stop counting against it. An attacker with more
+ * Memory is bounded whatever the number of client addresses: one entry per client in a
+ * two-generation LRU of at most `capacity` entries (default 65 536, about 100 bytes each, so
+ * ~6.5 MiB at most). New and recently seen clients live in the current generation; when it
+ * holds half the capacity it becomes the previous one and the old previous generation is
+ * dropped whole (a client seen again is moved back to the current one). So a client is
+ * forgotten only after `capacity / 2` other clients were seen since it last connected: its
+ * bucket starts full again and its live connections stop counting against it. Every
+ * operation is O(1) (a Map-based exact LRU is not: deleting its oldest key over and over
+ * makes V8 skip ever more holes). An attacker with more
  * addresses than the table holds can therefore get more than the limit for some of them, but
  * never makes the table grow, and a well-behaved client is never refused wrongly. IPv6
  * clients are keyed by their /64 (a host usually owns a whole /64); IPv4-mapped IPv6 addresses
@@ -54,9 +59,12 @@ class Entry implements ClientSlot {
   tokens: number;
   last: number;
   active = 0;
-  constructor(tokens: number, now: number) {
+  /** In `rate_limit_exempt` (decided once, when the client is first seen). */
+  readonly exempt: boolean;
+  constructor(tokens: number, now: number, exempt: boolean) {
     this.tokens = tokens;
     this.last = now;
+    this.exempt = exempt;
   }
   release(): void {
     if (this.active > 0) this.active--;
@@ -96,7 +104,9 @@ export class ClientLimiter {
   #exempt: Cidr[];
   #capacity: number;
   #now: () => number;
-  #table = new Map<string, Entry>();
+  #half: number;
+  #current = new Map<string, Entry>();
+  #previous = new Map<string, Entry>();
 
   /**
    * Create a limiter.
@@ -114,6 +124,7 @@ export class ClientLimiter {
     if (!(this.#capacity >= 1)) {
       throw new RangeError(`ClientLimiter capacity must be at least 1, got ${this.#capacity}`);
     }
+    this.#half = Math.max(1, Math.floor(this.#capacity / 2));
     this.#now = options.now ?? (() => performance.now());
   }
 
@@ -124,7 +135,7 @@ export class ClientLimiter {
 
   /** Clients remembered now (at most the capacity). */
   get size(): number {
-    return this.#table.size;
+    return this.#current.size + this.#previous.size;
   }
 
   /**
@@ -134,23 +145,13 @@ export class ClientLimiter {
    * @returns A slot to release when the connection ends, or why it is refused.
    */
   admit(ip: string): ClientSlot | LimitReason {
-    if (!this.enabled || this.#isExempt(ip)) return FREE_SLOT;
+    if (!this.enabled) return FREE_SLOT;
     const key = clientKey(ip);
-    const now = this.#now();
-    let entry = this.#table.get(key);
-    if (entry === undefined) {
-      if (this.#table.size >= this.#capacity) {
-        // Evict the least recently seen client (the Map's first key).
-        this.#table.delete(this.#table.keys().next().value!);
-      }
-      entry = new Entry(this.#burst, now);
-    } else {
-      // Move to the most recent end.
-      this.#table.delete(key);
-    }
-    this.#table.set(key, entry);
+    const entry = this.#entry(key, ip);
+    if (entry.exempt) return FREE_SLOT;
     if (this.#max > 0 && entry.active >= this.#max) return "connections";
     if (this.#rate > 0) {
+      const now = this.#now();
       entry.tokens = Math.min(
         this.#burst,
         entry.tokens + (now - entry.last) * this.#rate / MS_PER_SEC,
@@ -161,6 +162,21 @@ export class ClientLimiter {
     }
     entry.active++;
     return new Slot(entry);
+  }
+
+  /** The client's entry: current generation, else moved up from the previous, else new. */
+  #entry(key: string, ip: string): Entry {
+    let entry = this.#current.get(key);
+    if (entry !== undefined) return entry;
+    entry = this.#previous.get(key);
+    if (entry !== undefined) this.#previous.delete(key);
+    else entry = new Entry(this.#burst, this.#now(), this.#isExempt(ip));
+    this.#current.set(key, entry);
+    if (this.#current.size >= this.#half) {
+      this.#previous = this.#current;
+      this.#current = new Map();
+    }
+    return entry;
   }
 
   #isExempt(ip: string): boolean {
@@ -177,7 +193,8 @@ export class ClientLimiter {
  * @returns The key.
  */
 function clientKey(ip: string): string {
-  if (isIPv4(ip)) return ip;
+  // Socket and PROXY header addresses are IP literals: no colon means IPv4.
+  if (!ip.includes(":")) return ip;
   const lower = ip.toLowerCase();
   if (lower.startsWith("::ffff:") && isIPv4(lower.slice(7))) return lower.slice(7);
   const groups = parseIPv6(lower);
