@@ -333,8 +333,10 @@ export class DiscoveryLoop {
       if (resolution.targets.length === 0) failure = "empty answer (no usable records)";
     } catch (error) {
       if (signal.aborted) return false;
-      if (!(error instanceof DnsError)) throw error;
-      failure = error.message;
+      // Anything a hostile or odd answer makes fail is a failed lookup, never a crash.
+      failure = error instanceof DnsError
+        ? error.message
+        : `lookup failed: ${(error as Error)?.message ?? error}`;
     }
     if (signal.aborted) return false;
     if (failure !== undefined) {

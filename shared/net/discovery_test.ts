@@ -132,3 +132,19 @@ Deno.test("DiscoveryLoop keeps (or clears) the last set on failures and reports 
     await loop.stop();
   }
 });
+
+Deno.test("DiscoveryLoop counts an unexpected error as a failed lookup instead of crashing", async () => {
+  const reports: string[] = [];
+  const loop = new DiscoveryLoop(() => Promise.reject(new RangeError("odd target name")), {
+    refreshSecs: 5,
+    minRefreshSecs: 1,
+    maxRefreshSecs: 30,
+    onFailure: "keep",
+    apply: () => assert.fail("nothing to apply"),
+    report: (event) => reports.push(event.message),
+  });
+  await loop.refresh();
+  assert.equal(loop.failures, 1);
+  assert.match(reports[0]!, /lookup failed: odd target name; keeping/);
+  await loop.stop();
+});

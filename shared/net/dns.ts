@@ -250,7 +250,7 @@ async function udpExchange(
   const v6 = isIPv6(server.hostname);
   const socket = Deno.listenDatagram({
     transport: "udp",
-    hostname: loopback ? server.hostname : v6 ? "::" : "0.0.0.0",
+    hostname: loopback ? (v6 ? "::1" : "127.0.0.1") : v6 ? "::" : "0.0.0.0",
     port: 0,
   });
   let closed = false;
