@@ -171,3 +171,38 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "LB discovery: when every target changes at once the new ones serve at once (never zero backends)",
+  withDnsmasq,
+  async () => {
+    const first = startEcho({ listen_addr: "127.0.0.2:0", metrics_addr: "off" });
+    const port = Number(first.addr.split(":")[1]);
+    const second = startEcho({ listen_addr: `127.0.0.3:${port}`, metrics_addr: "off" });
+    await using dns = await startDnsmasq({ hosts: { "all.test": ["127.0.0.2"] } });
+    const { sink } = memorySink();
+    const lb = startLoadBalancer({
+      listen_addr: "127.0.0.1:0",
+      metrics_addr: "off",
+      discovery: `dns://all.test:${port}`,
+      resolver: dns.addr,
+      min_refresh_secs: 0.05,
+      max_refresh_secs: 0.1,
+      // Checks so slow they never run during the test: joining cannot wait for them.
+      health_check: { interval_ms: 600_000 },
+    }, { logger: new Logger({ name: "lb", sink, level: "info" }) });
+    try {
+      await waitFor(() => lb.backends.get(`127.0.0.2:${port}`)?.state === "up", "first target");
+      await dns.reload({ hosts: { "all.test": ["127.0.0.3"] } });
+      await waitFor(() => lb.backends.get(`127.0.0.3:${port}`) !== undefined, "the new target");
+      assert.equal(lb.backends.get(`127.0.0.3:${port}`)!.state, "up");
+      const conn = await dial(lb.addr);
+      await writeAll(conn, new TextEncoder().encode("z"));
+      assert.equal(new TextDecoder().decode(await readExactly(conn, 1)), "z");
+      conn.close();
+    } finally {
+      await lb.shutdown(0);
+      await Promise.all([first.shutdown(0), second.shutdown(0)]);
+    }
+  },
+);
