@@ -100,7 +100,7 @@ export function createAdminApp(options: AdminOptions): Hono {
       log(`re-added ${addr} (was being removed)`);
       return c.json(existing.snapshot(), 200);
     }
-    const backend = pool.add({ addr, ...settings });
+    const backend = pool.add({ addr, ...settings, source: "admin" });
     log(`added ${addr} (weight ${settings.weight}${settings.backup ? ", backup" : ""})`);
     return c.json(backend.snapshot(), 201);
   });

@@ -11,6 +11,9 @@ import { type HealthCounters, type HealthPolicy, recordResult } from "@monkey/sh
 import { DecayingLatency } from "./latency.ts";
 import { watchFirstByte } from "./first_byte.ts";
 
+/** Where a backend came from: the config file, DNS discovery, or the admin API. */
+export type BackendSource = "static" | "dns" | "admin";
+
 /** What `GET /backends` shows as a backend's state. */
 export type BackendState = "up" | "down" | "draining";
 
@@ -28,6 +31,8 @@ export interface CheckRecord {
 export interface BackendSnapshot {
   /** `host:port`. */
   addr: string;
+  /** Where it came from: `static`, `dns` or `admin`. */
+  source: BackendSource;
   /** Relative share of new connections. */
   weight: number;
   /** Takes traffic only when no primary is up. */
@@ -84,6 +89,8 @@ export interface BackendControls extends BackendSettings {
   draining: boolean;
   /** Removed from the pool once its last connection ends (implies draining). */
   removing: boolean;
+  /** Where it came from. @default "static" */
+  source?: BackendSource;
 }
 
 /** Weight of a new sample in the connect-time EWMA. */
@@ -157,7 +164,18 @@ export class Backend {
     return this.#controls.removing;
   }
 
-  /** Health as the checks see it. New backends start up. */
+  /** Where it came from: `static`, `dns` or `admin`. */
+  get source(): BackendSource {
+    return this.#controls.source ?? "static";
+  }
+
+  /** Start out of service until `rise` health checks pass (the pool does, for discovered ones). */
+  startDown(): void {
+    this.#health.healthy = false;
+    this.#health.consecutiveSuccesses = 0;
+  }
+
+  /** Health as the checks see it. New backends start up (unless started down). */
   get healthy(): boolean {
     return this.#health.healthy;
   }
@@ -350,6 +368,7 @@ export class Backend {
   snapshot(): BackendSnapshot {
     return {
       addr: this.addr,
+      source: this.source,
       weight: this.weight,
       backup: this.backup,
       max_connections: this.maxConnections,

@@ -7,8 +7,10 @@
 
 import {
   AccessList,
+  clientGateFromConfig,
   createMetricsApp,
   createTlsEngine,
+  type DiscoveryLoop,
   type Engine,
   loadTlsCertificate,
   loadUpstreamTls,
@@ -38,6 +40,7 @@ import { planReload, type ReloadPlan } from "./reload_plan.ts";
 import { createStrategy, type StrategyOptions } from "./strategies.ts";
 import { NamedPools, type RoutedPool, Router, TrafficCounters } from "./routing.ts";
 import { poolRows, registerRoutingMetrics, routeRows } from "./routing_metrics.ts";
+import { attachDiscovery } from "./discovery.ts";
 
 export type { LbSnapshot } from "./metrics.ts";
 
@@ -226,27 +229,56 @@ export function startLoadBalancer(
     () => settings.router?.routes ?? [],
   );
   for (const backend of initial.backends) pool.add({ ...backend, addr: backend.addr! });
-  if (initial.backends.length === 0 && Object.keys(initial.pools).length === 0) {
+  if (
+    initial.backends.length === 0 && Object.keys(initial.pools).length === 0 &&
+    initial.discovery === undefined
+  ) {
     logger.warn("no backends configured: clients are closed until one is added");
   }
 
+  // PROXY protocol receive and per-client limits; rebuilt on reload (limit state restarts).
+  const gateCounters = {
+    denied: metrics.denied,
+    rateLimited: metrics.registry.counter(
+      "monkey_lb_rate_limited_connections_total",
+      "Clients closed at once over max_connections_per_client or max_conn_rate_per_client",
+    ),
+    proxyErrors: metrics.registry.counter(
+      "monkey_lb_proxy_protocol_errors_total",
+      "Connections from trusted_proxies closed for a missing, invalid or late PROXY header",
+    ),
+    proxyRejected: metrics.registry.counter(
+      "monkey_lb_proxy_rejected_connections_total",
+      "Clients outside trusted_proxies closed because proxy_fallback is reject",
+    ),
+  };
+  const makeGate = (config: LbConfig) =>
+    clientGateFromConfig(config, (ip) => settings.access.admits(ip), {
+      counters: gateCounters,
+      throttled,
+    });
+  let gate = makeGate(initial);
+  const handleConnection = createConnectionHandler({
+    pool,
+    metrics,
+    health: checker,
+    settings: () => settings,
+    throttled,
+    logger,
+    engine,
+    terminatesTls: certificate !== undefined,
+    tlsCounters,
+  });
+  const admitted = (client: Parameters<typeof handleConnection>[0], force: AbortSignal) =>
+    gate.wrap(handleConnection)(client, force);
+
   const frontend: TcpServer = startFrontend({
     listen: initial.listen_addr,
-    handler: createConnectionHandler({
-      pool,
-      metrics,
-      health: checker,
-      settings: () => settings,
-      throttled,
-      logger,
-      engine,
-      terminatesTls: certificate !== undefined,
-      tlsCounters,
-    }),
+    handler: admitted,
     maxConnections: initial.max_connections,
     reusePort: options.reusePort ?? false,
     engine,
-    admits: (ip) => settings.access.admits(ip),
+    admits: (ip) => gate.atAccept(ip),
     denied: metrics.denied,
     rejected: metrics.rejected,
     throttled,
@@ -254,6 +286,18 @@ export function startLoadBalancer(
   });
   checking = true;
   checker.sync();
+  const discover = (config: LbConfig): DiscoveryLoop | undefined =>
+    config.discovery === undefined ? undefined : attachDiscovery(pool, config, {
+      healthChecks: () => checker.enabled,
+      logger,
+    });
+  let discovery = discover(initial);
+  metrics.registry.collect(
+    "monkey_lb_discovery_failures_total",
+    "Failed DNS lookups of discovery (errors, timeouts, NXDOMAIN, empty answers)",
+    "counter",
+    () => [[{ pool: "default" }, discovery?.failures ?? 0]],
+  );
 
   const strategyOf = (p: RoutedPool) =>
     p.name === DEFAULT_POOL_NAME
@@ -292,12 +336,14 @@ export function startLoadBalancer(
     frontend.stopAccepting();
     void checker.stop();
     void named.stop();
+    void discovery?.stop();
     throw error;
   }
 
   const reload = async (input: LbConfigInput): Promise<ReloadSummary> => {
-    const previousRoutes = settings.config.routes;
-    const plan = planReload(settings.config, normalizeLbConfig(input), pool.list());
+    const current = settings.config;
+    const previousRoutes = current.routes;
+    const plan = planReload(current, normalizeLbConfig(input), pool.list());
     const access = new AccessList(plan.config);
     const next = plan.config;
     applyToPool(pool, plan);
@@ -314,6 +360,12 @@ export function startLoadBalancer(
     const changes = [...plan.changes, ...poolChanges];
     if (JSON.stringify(next.routes) !== JSON.stringify(previousRoutes)) {
       changes.push(`routes: ${next.routes.length} in force`);
+    }
+    gate = makeGate(next);
+    if (JSON.stringify(discoveryKeys(next)) !== JSON.stringify(discoveryKeys(current))) {
+      await discovery?.stop();
+      discovery = discover(next);
+      changes.push("discovery settings changed");
     }
     if (tlsEngine !== undefined && certificate !== undefined) {
       // The files were read and checked with the configuration; serve them from now on.
@@ -344,6 +396,7 @@ export function startLoadBalancer(
         frontend.shutdown(graceMs),
         checker.stop(),
         named.stop(),
+        discovery?.stop(),
       ]);
       await endpoint?.shutdown();
       return {
@@ -364,6 +417,18 @@ interface Settings extends ConnectionSettings {
 /** The `router` key of settings, absent when there is none (exactOptionalPropertyTypes). */
 function withRouter(router: Router | undefined): { router?: Router } {
   return router === undefined ? {} : { router };
+}
+
+/** The keys that restart discovery when a reload changes them. */
+function discoveryKeys(config: LbConfig): unknown[] {
+  return [
+    config.discovery,
+    config.resolver,
+    config.refresh_secs,
+    config.min_refresh_secs,
+    config.max_refresh_secs,
+    config.on_failure,
+  ];
 }
 
 /** Make the pool match a reload plan. */

@@ -96,6 +96,7 @@ testEachEngine(
 Deno.test("mergeBackendLists() sums traffic per backend and keeps the first worker's settings", () => {
   const row = (active: number, weight: number) => ({
     addr: "127.0.0.1:1",
+    source: "static" as const,
     weight,
     backup: false,
     max_connections: 0,

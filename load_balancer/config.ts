@@ -7,6 +7,7 @@
 
 import {
   ACCESS_FIELDS,
+  CLIENT_GATE_FIELDS,
   commonFields,
   ConfigError,
   type ConfigOf,
@@ -24,6 +25,7 @@ import {
 import { checkLbConfig } from "./config_check.ts";
 
 export { ADMIN_TOKEN_PATTERN, checkLbConfig, sniPatternProblem } from "./config_check.ts";
+import { DISCOVERY_FIELDS } from "./discovery.ts";
 
 /** The balancing strategies. */
 export const STRATEGIES = [
@@ -160,6 +162,8 @@ export const LB_SCHEMA = {
     description: "Bearer token of the admin API (env MONKEY_ADMIN_TOKEN); unset = read-only",
   },
   ...ACCESS_FIELDS,
+  ...CLIENT_GATE_FIELDS,
+  ...DISCOVERY_FIELDS,
   health_check: {
     type: "table",
     fields: HEALTH_SCHEMA,

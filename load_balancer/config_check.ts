@@ -17,6 +17,7 @@ import {
   usesTls,
 } from "@monkey/shared";
 import type { BackendConfig, LbConfig } from "./config.ts";
+import { checkDiscoverySettings } from "./discovery.ts";
 
 /**
  * What an admin token may contain: the characters of an RFC 6750 bearer token (`b64token`),
@@ -73,6 +74,7 @@ export function checkLbConfig(config: LbConfig, label: string): LbConfig {
   loadTlsCertificate(config, label);
   loadUpstreamTls(config, label);
   if (usesTls(config)) resolveTlsEngine(config.engine, true, label); // epoll + TLS: an error
+  checkDiscoverySettings(config, label);
   if (config.admin_token === "") config.admin_token = undefined;
   if (config.admin_token !== undefined && !ADMIN_TOKEN_PATTERN.test(config.admin_token)) {
     // The value is a secret: name the rule, never the token.

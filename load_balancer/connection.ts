@@ -7,6 +7,7 @@
  */
 
 import {
+  type AdmittedClient,
   completeHandshake,
   ConnectError,
   type ConnectionHandler,
@@ -69,7 +70,7 @@ export interface PassiveHealth {
 export type ProxyHeaderWriter = (
   upstream: NetConn,
   mode: LbConfig["proxy_protocol"],
-  client: NetConn,
+  client: { readonly remoteAddr: Deno.Addr; readonly localAddr: Deno.Addr },
 ) => Promise<void>;
 
 /** Options for {@linkcode createConnectionHandler}. */
@@ -131,8 +132,8 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
     force: AbortSignal,
     config: LbConfig,
     { pool, strategy, health }: Pick<RoutedPool, "pool" | "strategy" | "health">,
+    clientIp: string,
   ): Promise<{ backend: Backend; upstream: NetConn; connectMs: number } | undefined> => {
-    const clientIp = (client.remoteAddr as Deno.NetAddr).hostname;
     const tried = new Set<Backend>();
     for (;;) {
       const { candidates, group } = pool.candidates(tried);
@@ -188,6 +189,7 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
   const route = async (
     client: NetConn,
     settings: ConnectionSettings,
+    clientIp: string,
   ): Promise<
     {
       target: Pick<RoutedPool, "pool" | "strategy" | "health">;
@@ -196,7 +198,6 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
       buffered?: Uint8Array;
     } | undefined
   > => {
-    const clientIp = (client.remoteAddr as Deno.NetAddr).hostname;
     let alpn: readonly string[] = [];
     if (options.terminatesTls) {
       const handshake = await completeHandshake(client);
@@ -264,20 +265,24 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
     };
   };
 
-  return async (client, force) => {
+  // `peer`: the client as the gate admitted it (PROXY header, limits); absent, the socket's.
+  return async (client: NetConn, force: AbortSignal, peer?: AdmittedClient) => {
     const settings = options.settings();
     const { config } = settings;
     m.total.inc();
-    const routed = await route(client, settings);
+    const clientIp = peer?.ip ?? (client.remoteAddr as Deno.NetAddr).hostname;
+    const routed = await route(client, settings, clientIp);
     if (routed === undefined) return;
-    const connected = await connect(client, force, config, routed.target);
+    const connected = await connect(client, force, config, routed.target, clientIp);
     if (connected === undefined) return;
     const { backend, upstream, connectMs } = connected;
     // Only least_latency needs the first-byte time (one check per direction per connection).
     const measure = routed.target.strategy.name === "least_latency";
     const stats = backend.attach(measure ? connectMs : undefined);
     try {
-      await writeHeader(upstream, config.proxy_protocol, client);
+      await writeHeader(upstream, config.proxy_protocol, peer ?? client);
+      // Client bytes read past its PROXY header go first, then those read while routing.
+      if (peer !== undefined && peer.early.length > 0) await writeAll(upstream, peer.early);
       if (routed.buffered !== undefined && routed.buffered.length > 0) {
         await writeAll(upstream, routed.buffered);
       }
@@ -297,7 +302,7 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
       return;
     }
     if (logger.enabled("debug")) {
-      logger.debug(`${(client.remoteAddr as Deno.NetAddr).hostname} -> ${backend.addr}`);
+      logger.debug(`${clientIp} -> ${backend.addr}`);
     }
     const result = await engine.relay(client, upstream, {
       mode: config.relay,

@@ -68,6 +68,7 @@ export {
   type BackendControls,
   type BackendSettings,
   type BackendSnapshot,
+  type BackendSource,
   type BackendState,
   type CheckRecord,
 } from "./backend.ts";
@@ -97,6 +98,13 @@ export {
 } from "./health.ts";
 export { ADMIN_ROUTES, MAX_BODY_BYTES, sameSecret } from "./admin.ts";
 export {
+  attachDiscovery,
+  type AttachDiscoveryOptions,
+  checkDiscoverySettings,
+  DISCOVERY_FIELDS,
+  type DiscoverySettings,
+} from "./discovery.ts";
+export {
   type BackendChange,
   LIVE_KEYS,
   type LiveBackend,
@@ -108,6 +116,9 @@ export {
 // Types from @monkey/shared that this package's API names.
 export type {
   ConfigOf,
+  DiscoveredTarget,
+  DiscoveryLoop,
+  DiscoveryLoopOptions,
   Logger,
   LoggerOptions,
   LogLevel,
@@ -116,6 +127,7 @@ export type {
   Optional,
   ProxyProtocolMode,
   RelayStats,
+  Resolution,
   ValueOf,
 } from "@monkey/shared";
 // The `[health_check]` keys come from @monkey/shared (the proxy checks its target with them).

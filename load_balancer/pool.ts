@@ -15,6 +15,7 @@ import {
   type BackendControls,
   type BackendSettings,
   type BackendSnapshot,
+  type BackendSource,
 } from "./backend.ts";
 
 /** What {@linkcode BackendPool.candidates} returns. */
@@ -37,6 +38,10 @@ export interface PoolEvents {
 export type NewBackend = BackendSettings & {
   /** Normalised `host:port`. */
   addr: string;
+  /** Where it came from. @default "static" */
+  source?: BackendSource;
+  /** Start out of service until health checks pass. @default false */
+  startDown?: boolean;
 };
 
 /** What {@linkcode BackendPool.remove} did. */
@@ -113,8 +118,10 @@ export class BackendPool {
       max_connections: config.max_connections,
       draining: false,
       removing: false,
+      source: config.source ?? "static",
     };
     const backend = new Backend(config.addr, controls, (b) => this.#drop(b));
+    if (config.startDown) backend.startDown();
     this.#controls.set(backend, controls);
     this.#list.push(backend);
     this.#byAddr.set(backend.addr, backend);

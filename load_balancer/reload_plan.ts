@@ -57,6 +57,8 @@ export interface LiveBackend {
   readonly removing: boolean;
   /** Connections open now. */
   readonly active: number;
+  /** Where it came from; discovered (`dns`) backends are left to their discovery. */
+  readonly source?: string;
 }
 
 /** A backend whose settings the reload sets. */
@@ -152,7 +154,7 @@ export function planReload(
   }
   const wanted = new Set(next.backends.map((b) => b.addr!));
   for (const existing of backends) {
-    if (wanted.has(existing.addr) || existing.removing) continue;
+    if (wanted.has(existing.addr) || existing.removing || existing.source === "dns") continue;
     plan.remove.push(existing.addr);
     changes.push(`removing ${existing.addr} (${existing.active} live connections drain)`);
   }

@@ -6,6 +6,7 @@
 
 import {
   ACCESS_FIELDS,
+  CLIENT_GATE_FIELDS,
   commonFields,
   type ConfigOf,
   ENGINE_FIELDS,
@@ -66,6 +67,7 @@ export const PROXY_SCHEMA = {
   },
   ...TLS_LISTEN_FIELDS,
   ...UPSTREAM_TLS_FIELDS,
+  ...CLIENT_GATE_FIELDS,
   channel_buffer_size: {
     type: "ignored",
     flag: false,

@@ -48,6 +48,18 @@ function proxyMetrics() {
       "monkey_proxy_relay_errors_total",
       "Relays ended by a reset or socket error on either side",
     ),
+    rateLimited: registry.counter(
+      "monkey_proxy_rate_limited_connections_total",
+      "Clients closed at once over max_connections_per_client or max_conn_rate_per_client",
+    ),
+    proxyHeaderErrors: registry.counter(
+      "monkey_proxy_proxy_header_errors_total",
+      "Connections from trusted_proxies closed for a missing, invalid or late PROXY header",
+    ),
+    proxyRejected: registry.counter(
+      "monkey_proxy_proxy_rejected_connections_total",
+      "Clients outside trusted_proxies closed because proxy_fallback is reject",
+    ),
     denied: registry.counter(
       "monkey_proxy_denied_connections_total",
       "Clients closed at once because allow/deny refused their address",

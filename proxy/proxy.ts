@@ -6,6 +6,8 @@
 
 import {
   AccessList,
+  type AdmittedClient,
+  clientGateFromConfig,
   type ClientRow,
   ClientTable,
   completeHandshake,
@@ -25,7 +27,7 @@ import {
   type NetConn,
   resolveTlsEngine,
   safeClose,
-  sendProxyHeader,
+  sendPreamble,
   startEndpoint,
   startFrontend,
   ThrottledLog,
@@ -62,6 +64,12 @@ export interface ProxySnapshot {
   denied_connections: number;
   /** Failed accepts (EMFILE, ENFILE, …), each followed by a back-off. */
   accept_errors: number;
+  /** Clients closed at once over `max_connections_per_client` or `max_conn_rate_per_client`. */
+  rate_limited_connections: number;
+  /** Trusted proxies' connections closed for a missing, invalid or late PROXY header. */
+  proxy_header_errors: number;
+  /** Clients outside `trusted_proxies` closed because `proxy_fallback = "reject"`. */
+  proxy_rejected_connections: number;
   /** Target address. */
   target: string;
   /** The `relay` key (used by the deno engine: `loop` or `streams`). */
@@ -192,20 +200,33 @@ export function startProxy(
   if (upstreamTls?.insecure) {
     logger.warn("upstream_tls_insecure = true: the target's certificate is NOT verified");
   }
+  const gate = clientGateFromConfig(cfg, (ip) => access.admits(ip), {
+    counters: {
+      denied: m.denied,
+      rateLimited: m.rateLimited,
+      proxyErrors: m.proxyHeaderErrors,
+      proxyRejected: m.proxyRejected,
+    },
+    throttled,
+  });
 
-  const handler = async (client: NetConn, force: AbortSignal) => {
+  const handler = async (client: NetConn, force: AbortSignal, peer: AdmittedClient) => {
     const began = performance.now();
     m.total.inc();
-    const ip = (client.remoteAddr as Deno.NetAddr).hostname;
+    const socketIp = (client.remoteAddr as Deno.NetAddr).hostname;
     if (certificate !== undefined) {
       const handshake = await completeHandshake(client);
       if (!handshake.ok) {
         safeClose(client);
         m.tlsHandshakeFailures.inc();
-        throttled.warn("tls-handshake", `TLS handshake with ${ip} failed: ${handshake.reason}`);
+        throttled.warn(
+          "tls-handshake",
+          `TLS handshake with ${socketIp} failed: ${handshake.reason}`,
+        );
         return;
       }
     }
+    const ip = peer.ip;
     let upstream: NetConn;
     try {
       upstream = await connectTcp(cfg.target_addr, {
@@ -223,7 +244,7 @@ export function startProxy(
       return;
     }
     try {
-      await sendProxyHeader(upstream, cfg.proxy_protocol, client);
+      await sendPreamble(upstream, cfg.proxy_protocol, peer);
     } catch (error) {
       safeClose(client);
       safeClose(upstream);
@@ -257,11 +278,11 @@ export function startProxy(
 
   const server = startFrontend({
     listen: cfg.listen_addr,
-    handler,
+    handler: gate.wrap(handler),
     maxConnections: cfg.max_connections,
     reusePort: options.reusePort ?? false,
     engine,
-    admits: (ip) => access.admits(ip),
+    admits: (ip) => gate.atAccept(ip),
     denied: m.denied,
     rejected: m.rejected,
     throttled,
@@ -314,6 +335,9 @@ export function startProxy(
     relay_errors: m.relayErrors.value,
     denied_connections: m.denied.value,
     accept_errors: server.acceptErrors,
+    rate_limited_connections: m.rateLimited.value,
+    proxy_header_errors: m.proxyHeaderErrors.value,
+    proxy_rejected_connections: m.proxyRejected.value,
     target: cfg.target_addr,
     relay: cfg.relay,
     engine: engine.name,

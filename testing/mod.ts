@@ -32,3 +32,4 @@ export * from "./engines.ts";
 export type { RequestableApp } from "./bad_http.ts";
 export type { EngineName } from "@monkey/shared";
 export * from "./tls.ts";
+export * from "./dnsmasq.ts";

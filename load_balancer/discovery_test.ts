@@ -1,0 +1,208 @@
+import assert from "node:assert/strict";
+import { startEcho } from "@monkey/echo";
+import { Logger, memorySink } from "@monkey/shared";
+import {
+  dial,
+  dnsmasqPath,
+  readExactly,
+  requires,
+  startDnsmasq,
+  waitFor,
+  writeAll,
+} from "@monkey/testing";
+import { startLoadBalancer } from "./balancer.ts";
+import { normalizeLbConfig } from "./config.ts";
+
+const withDnsmasq = (() => {
+  const options = requires("run", "read", "write");
+  if (!options.ignore && dnsmasqPath() === undefined) {
+    console.warn(
+      "dnsmasq not installed (apt-get install -y dnsmasq-base): LB discovery test skipped",
+    );
+    return { ignore: true };
+  }
+  return options;
+})();
+
+Deno.test("discovery config: a bad URL, resolver or refresh range is a one-line config error", () => {
+  assert.throws(
+    () => normalizeLbConfig({ discovery: "dns://echo.service.consul" }),
+    /Cannot parse 'discovery' in config: .*a port is required/,
+  );
+  assert.throws(
+    () => normalizeLbConfig({ discovery: "dns://a.test:1", resolver: "nowhere" }),
+    /Cannot parse 'resolver' in config: expected host:port or an IP, got 'nowhere'/,
+  );
+  assert.throws(
+    () => normalizeLbConfig({ min_refresh_secs: 10, max_refresh_secs: 5 }),
+    /'min_refresh_secs' 10 .* above 'max_refresh_secs' 5/,
+  );
+});
+
+Deno.test(
+  "LB discovers three backends, adds a fourth, drains a removed one, keeps all while DNS is down",
+  withDnsmasq,
+  async () => {
+    const first = startEcho({ listen_addr: "127.0.0.2:0", metrics_addr: "off" });
+    const port = Number(first.addr.split(":")[1]);
+    const echoes = [
+      first,
+      ...["127.0.0.3", "127.0.0.4", "127.0.0.5"].map((ip) =>
+        startEcho({ listen_addr: `${ip}:${port}`, metrics_addr: "off" })
+      ),
+    ];
+    await using dns = await startDnsmasq({
+      hosts: { "echo.test": ["127.0.0.2", "127.0.0.3", "127.0.0.4"] },
+    });
+    const { sink, lines } = memorySink();
+    const lb = startLoadBalancer({
+      listen_addr: "127.0.0.1:0",
+      metrics_addr: "off",
+      discovery: `dns://echo.test:${port}`,
+      resolver: dns.addr,
+      min_refresh_secs: 0.05,
+      max_refresh_secs: 0.1,
+      refresh_secs: 0.2,
+      health_check: { interval_ms: 50, rise: 1, timeout_ms: 500 },
+    }, { logger: new Logger({ name: "lb", sink, level: "info" }) });
+    const addrs = () =>
+      lb.backends.list().filter((b) => !b.removing).map((b) => b.addr).sort().join(" ");
+    try {
+      await waitFor(
+        () => addrs() === `127.0.0.2:${port} 127.0.0.3:${port} 127.0.0.4:${port}`,
+        "three backends",
+      );
+      const rows = await (await lb.app.request("/backends")).json() as { source: string }[];
+      assert.deepEqual(rows.map((r) => r.source), ["dns", "dns", "dns"]);
+
+      // One live connection on every backend (round robin).
+      const conns = await Promise.all([0, 1, 2].map(() => dial(lb.addr)));
+      for (const conn of conns) {
+        await writeAll(conn, new TextEncoder().encode("a"));
+        await readExactly(conn, 1);
+      }
+      const gone = lb.backends.get(`127.0.0.2:${port}`)!;
+      assert.equal(gone.active, 1);
+
+      await dns.reload({ hosts: { "echo.test": ["127.0.0.3", "127.0.0.4", "127.0.0.5"] } });
+      await waitFor(
+        () => lb.backends.get(`127.0.0.5:${port}`)?.state === "up",
+        "the fourth backend to join after its health check",
+      );
+      // The removed one drains: still there with its live connection, taking no new ones.
+      assert.equal(gone.removing, true);
+      assert.equal(lb.backends.get(gone.addr), gone);
+      for (const conn of conns) {
+        await writeAll(conn, new TextEncoder().encode("b"));
+        assert.equal(new TextDecoder().decode(await readExactly(conn, 1)), "b");
+      }
+      for (const conn of conns) conn.close();
+      await waitFor(() => lb.backends.get(gone.addr) === undefined, "the drained backend to leave");
+
+      await dns.stop();
+      const failures = () =>
+        lb.families().find((f) => f.name === "monkey_lb_discovery_failures_total")?.samples[0]
+          ?.[1] ?? 0;
+      await waitFor(
+        () => Number(failures()) >= 2,
+        "lookups to fail while dnsmasq is stopped",
+        10_000,
+      );
+      assert.equal(addrs(), `127.0.0.3:${port} 127.0.0.4:${port} 127.0.0.5:${port}`);
+      assert.equal(
+        lines.filter((l) => /keeping the last known backends/.test(l)).length,
+        1,
+        "a failure is logged once per change, not per lookup",
+      );
+    } finally {
+      await lb.shutdown(0);
+      await Promise.all(echoes.map((e) => e.shutdown(0)));
+    }
+  },
+);
+
+Deno.test(
+  "LB discovery from SRV: weights are backend weights, higher priorities are backups, static ones stay",
+  withDnsmasq,
+  async () => {
+    const echoes = [0, 1, 2].map(() =>
+      startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" })
+    );
+    const [a, b, c] = echoes.map((e) => Number(e.addr.split(":")[1]));
+    await using dns = await startDnsmasq({
+      srv: [
+        { name: "_echo._tcp.test", target: "one.test", port: a!, priority: 10, weight: 60 },
+        { name: "_echo._tcp.test", target: "one.test", port: b!, priority: 10, weight: 20 },
+        { name: "_echo._tcp.test", target: "one.test", port: c!, priority: 20, weight: 5 },
+      ],
+      hosts: { "one.test": ["127.0.0.1"] },
+    });
+    const { sink } = memorySink();
+    const lb = startLoadBalancer({
+      listen_addr: "127.0.0.1:0",
+      metrics_addr: "off",
+      discovery: "dns+srv://_echo._tcp.test",
+      resolver: dns.addr,
+      backends: [{ addr: echoes[0]!.addr }],
+      health_check: { interval_ms: 0 },
+    }, { logger: new Logger({ name: "lb", sink, level: "info" }) });
+    try {
+      await waitFor(() => lb.backends.list().length === 3, "SRV backends");
+      const rows = await (await lb.app.request("/backends")).json() as {
+        addr: string;
+        source: string;
+        weight: number;
+        backup: boolean;
+      }[];
+      const byPort = Object.fromEntries(rows.map((r) => [Number(r.addr.split(":")[1]), r]));
+      // The first address is static in the file: it stays static with its own weight.
+      assert.deepEqual([byPort[a!]!.source, byPort[a!]!.weight], ["static", 1]);
+      assert.deepEqual(
+        [byPort[b!]!.source, byPort[b!]!.weight, byPort[b!]!.backup],
+        ["dns", 20, false],
+      );
+      assert.deepEqual(
+        [byPort[c!]!.source, byPort[c!]!.weight, byPort[c!]!.backup],
+        ["dns", 5, true],
+      );
+    } finally {
+      await lb.shutdown(0);
+      await Promise.all(echoes.map((e) => e.shutdown(0)));
+    }
+  },
+);
+
+Deno.test(
+  "LB discovery: when every target changes at once the new ones serve at once (never zero backends)",
+  withDnsmasq,
+  async () => {
+    const first = startEcho({ listen_addr: "127.0.0.2:0", metrics_addr: "off" });
+    const port = Number(first.addr.split(":")[1]);
+    const second = startEcho({ listen_addr: `127.0.0.3:${port}`, metrics_addr: "off" });
+    await using dns = await startDnsmasq({ hosts: { "all.test": ["127.0.0.2"] } });
+    const { sink } = memorySink();
+    const lb = startLoadBalancer({
+      listen_addr: "127.0.0.1:0",
+      metrics_addr: "off",
+      discovery: `dns://all.test:${port}`,
+      resolver: dns.addr,
+      min_refresh_secs: 0.05,
+      max_refresh_secs: 0.1,
+      // Checks so slow they never run during the test: joining cannot wait for them.
+      health_check: { interval_ms: 600_000 },
+    }, { logger: new Logger({ name: "lb", sink, level: "info" }) });
+    try {
+      await waitFor(() => lb.backends.get(`127.0.0.2:${port}`)?.state === "up", "first target");
+      await dns.reload({ hosts: { "all.test": ["127.0.0.3"] } });
+      await waitFor(() => lb.backends.get(`127.0.0.3:${port}`) !== undefined, "the new target");
+      assert.equal(lb.backends.get(`127.0.0.3:${port}`)!.state, "up");
+      const conn = await dial(lb.addr);
+      await writeAll(conn, new TextEncoder().encode("z"));
+      assert.equal(new TextDecoder().decode(await readExactly(conn, 1)), "z");
+      conn.close();
+    } finally {
+      await lb.shutdown(0);
+      await Promise.all([first.shutdown(0), second.shutdown(0)]);
+    }
+  },
+);
