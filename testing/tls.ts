@@ -8,7 +8,8 @@
 import { echoUntilEof } from "./io.ts";
 
 /** The folder of the test certificates (regenerate with its `gen.sh`). */
-export const TLS_TESTDATA: string = new URL("../shared/net/testdata/", import.meta.url).pathname;
+export const TLS_TESTDATA: string =
+  new URL("./net/testdata/", import.meta.resolve("@monkey/shared")).pathname;
 
 /**
  * Paths of a test certificate and its key.
