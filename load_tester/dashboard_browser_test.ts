@@ -67,7 +67,12 @@ Deno.test({
         before.requests <= shown && shown <= after.requests,
         `page shows ${shown} requests, /metrics said ${before.requests} then ${after.requests}`,
       );
-      assert.ok(before.requests < after.requests, "load is running");
+      // Load is running: the count grows (progress arrives every 500 ms from each worker).
+      await waitFor(
+        async () => (await json()).requests > before.requests,
+        "the scenario's request count to grow",
+        10_000,
+      );
       assert.equal(await dataOf(page, '[data-table="scenarios"] tbody tr', "key"), after.scenario);
       // The charts move: a second with requests shows a rate and percentiles. (With workers a
       // second can pass without a progress message, so wait for one rather than take the last.)
