@@ -5,7 +5,14 @@
  * @module
  */
 
-import { ConfigError, type Logger, runMain, serviceMain, usesTls } from "@monkey/shared";
+import {
+  ConfigError,
+  type Logger,
+  resolveEngine,
+  runMain,
+  serviceMain,
+  usesTls,
+} from "@monkey/shared";
 import { type LoadBalancer, startLoadBalancer } from "./balancer.ts";
 import { startLbCluster } from "./cluster.ts";
 import { LB_SCHEMA, loadLbConfig } from "./config.ts";
@@ -84,7 +91,7 @@ if (import.meta.main) {
           ).join(", ") || "(no backends)"
         } (strategy: ${config.strategy}, proxy_protocol: ${config.proxy_protocol}${
           config.workers > 1 ? `, ${config.workers} workers` : ""
-        }${usesTls(config) ? ", engine: deno (TLS needs it)" : ""})`,
+        }, engine: ${usesTls(config) ? "deno (TLS needs it)" : resolveEngine(config.engine).name})`,
     });
   });
 }
