@@ -2,9 +2,7 @@ import assert from "node:assert/strict";
 import { parsePrometheus } from "@monkey/shared";
 import { LiveMetrics } from "./live_metrics.ts";
 import { fakeResult } from "./_testing.ts";
-import { hasProgram } from "./_real_servers.ts";
-
-const PROMTOOL = hasProgram("promtool");
+import { promtoolCheck, promtoolSkipReason, promtoolTestName } from "@monkey/testing";
 
 Deno.test("LiveMetrics serves the running scenario's counters as Prometheus text and JSON", async () => {
   const live = new LiveMetrics();
@@ -36,10 +34,8 @@ Deno.test("LiveMetrics serves the running scenario's counters as Prometheus text
 });
 
 Deno.test({
-  name: PROMTOOL
-    ? "LiveMetrics output passes promtool check metrics"
-    : "LiveMetrics output passes promtool check metrics (skipped: promtool not found, or no --allow-env/--allow-read to look; apt-get install -y prometheus)",
-  ignore: !PROMTOOL || Deno.permissions.querySync({ name: "run" }).state !== "granted",
+  name: promtoolTestName("LiveMetrics output passes promtool check metrics"),
+  ignore: promtoolSkipReason() !== undefined,
   fn: async () => {
     const live = new LiveMetrics();
     live.end(fakeResult('done "quoted"', [100, 200, 300]));
@@ -53,18 +49,6 @@ Deno.test({
       latency: { min: 1, mean: 2, p50: 3, p90: 4, p95: 5, p99: 6, p999: 7, max: 8 },
     }));
     const text = await (await live.app.request("/metrics")).text();
-    const child = new Deno.Command("promtool", {
-      args: ["check", "metrics"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(text));
-    await writer.close();
-    const out = await child.output();
-    const problems = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, problems);
-    assert.equal(problems.trim(), "");
+    assert.equal(await promtoolCheck(text), "");
   },
 });

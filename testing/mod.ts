@@ -4,9 +4,10 @@
  * `dial`, `closedPortAddr`), full reads and writes (`writeAll`, `readExactly`, `readLine`,
  * `echoUntilEof`), condition waits (`waitFor`), a seeded PRNG (`seededRandom`),
  * permission-aware `requires()`, subprocess helpers (`spawnLines`, `spawnDeno`, `runDeno`,
- * `exhaustDescriptors`), and `/metrics` scraping (`scrapeMetrics`). The fault suite, the
- * bad-config table and the hostile HTTP probes are subpath exports: `@monkey/testing/fault`,
- * `@monkey/testing/bad-config`, `@monkey/testing/bad-http`.
+ * `exhaustDescriptors`), `/metrics` scraping (`scrapeMetrics`) and `promtool check metrics`
+ * (`promtoolCheck`). The fault suite, the bad-config table and the hostile HTTP probes are
+ * subpath exports: `@monkey/testing/fault`, `@monkey/testing/bad-config`,
+ * `@monkey/testing/bad-http`.
  *
  * @example
  * ```ts
@@ -28,6 +29,7 @@ export * from "./random.ts";
 export * from "./wait.ts";
 export * from "./emfile.ts";
 export * from "./metrics.ts";
+export * from "./promtool.ts";
 export * from "./engines.ts";
 export type { RequestableApp } from "./bad_http.ts";
 export type { EngineName } from "@monkey/shared";

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { promtoolCheck, promtoolSkipReason, promtoolTestName } from "@monkey/testing";
 import { mergeFamilies, parsePrometheus, Registry, renderFamilies } from "./registry.ts";
 
 Deno.test("Registry.render() writes HELP, TYPE and samples that parse back", () => {
@@ -45,19 +46,9 @@ Deno.test("Registry returns the same child for the same labels and can remove it
   assert.throws(() => registry.counter("bad-name", "X"), /Invalid metric name/);
 });
 
-const promtool = (() => {
-  try {
-    return new Deno.Command("promtool", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
-
 Deno.test({
-  name: "Registry.render() passes promtool check metrics (ignored when promtool is not installed)",
-  ignore: !promtool,
-  permissions: { run: ["promtool"] },
+  name: promtoolTestName("Registry.render() passes promtool check metrics"),
+  ignore: promtoolSkipReason() !== undefined,
   async fn() {
     const registry = new Registry();
     registry.counter("monkey_test_connections_total", "Connections").inc();
@@ -69,20 +60,7 @@ Deno.test({
       () => [[{}, 10]],
     );
     registry.histogram("monkey_test_connection_duration_seconds", "Durations").observe(0.2);
-    const child = new Deno.Command("promtool", {
-      args: ["check", "metrics"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(registry.render()));
-    await writer.close();
-    const out = await child.output();
-    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, text);
-    assert.equal(text.trim(), "", `promtool complained: ${text}`);
+    assert.equal(await promtoolCheck(registry.render()), "");
   },
 });
 
