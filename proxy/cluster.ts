@@ -17,6 +17,7 @@ import {
 import { PROXY_SCHEMA, type ProxyConfig } from "./config.ts";
 import { proxyDashboardView } from "./dashboard.ts";
 import type { ProxyHttpApp, ProxySnapshot } from "./proxy.ts";
+import { clusterTargetProblem } from "./target_health.ts";
 
 /** A running multi-worker proxy (a `WorkerCluster` of `@monkey/shared/workers`). */
 export interface ProxyCluster {
@@ -72,6 +73,7 @@ export async function startProxyCluster(
     config: withDefaults(PROXY_SCHEMA, config),
     logger: options.logger,
     routes: [["GET /clients", "per-client-IP connections and bytes (top 100 by bytes)"]],
+    problem: clusterTargetProblem,
     dashboard: (snapshot, group) => ({
       view: async () =>
         proxyDashboardView(

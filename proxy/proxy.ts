@@ -36,7 +36,7 @@ import {
   withDefaults,
 } from "@monkey/shared";
 import { PROXY_SCHEMA, type ProxyConfig } from "./config.ts";
-import { watchTarget } from "./target_health.ts";
+import { TARGET_DOWN, watchTarget } from "./target_health.ts";
 import { proxyMetrics } from "./metrics.ts";
 import { proxyDashboardView } from "./dashboard.ts";
 
@@ -352,7 +352,7 @@ export function startProxy(
     prometheus: () => m.registry.render(),
     snapshot,
     healthy: () => server.accepting,
-    problem: () => target.healthy ? undefined : "target_down",
+    problem: () => target.healthy ? undefined : TARGET_DOWN,
     routes: [["GET /clients", "per-client-IP connections and bytes (top 100 by bytes)"]],
     dashboard: { view: () => proxyDashboardView(snapshot(), clients.top(), cfg) },
   });

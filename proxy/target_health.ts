@@ -9,6 +9,25 @@
 import { type CheckOutcome, HealthMonitor, type Logger } from "@monkey/shared";
 import type { ProxyConfig } from "./config.ts";
 
+/** What `/health` answers (503) while the target fails its checks. */
+export const TARGET_DOWN = "target_down";
+
+/**
+ * The `/health` problem of a proxy cluster (`workers` > 1) from its merged snapshot: every
+ * worker checks the target, and the merged `target_healthy` is false once all of them see it
+ * down (booleans are or-ed, as the `monkey_proxy_target_up` gauge takes the largest value).
+ *
+ * @param snapshot The cluster's merged JSON snapshot.
+ * @returns `target_down`, or undefined while the target is up or not checked.
+ * @example
+ * ```ts
+ * clusterTargetProblem({ target_healthy: false }); // "target_down"
+ * ```
+ */
+export function clusterTargetProblem(snapshot: Record<string, unknown>): string | undefined {
+  return snapshot["target_healthy"] === false ? TARGET_DOWN : undefined;
+}
+
 /** The target's health as the proxy sees it. */
 export interface TargetHealth {
   /** False while the target fails its checks (always true with checks off). */

@@ -25,9 +25,9 @@ export interface MetricsAppOptions {
   healthy: () => boolean;
   /**
    * A reason to answer `/health` with 503 besides draining (e.g. `target_down`), or undefined
-   * when there is none. @default none
+   * when there is none (may be async, e.g. gathered from workers). @default none
    */
-  problem?: () => string | undefined;
+  problem?: () => string | undefined | Promise<string | undefined>;
   /** Extra routes listed on `/`, as `["GET /clients", "per-client stats"]` pairs. @default [] */
   routes?: readonly (readonly [string, string])[];
   /** A live dashboard on `/dashboard` and `/` (for browsers), fed by `/events`. @default none */
@@ -57,9 +57,9 @@ export function createMetricsApp(options: MetricsAppOptions): Hono {
     if (c.req.query("format") === "json") return c.json(await options.snapshot() as object);
     return c.body(await options.prometheus(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE });
   });
-  app.get("/health", (c) => {
+  app.get("/health", async (c) => {
     if (!options.healthy()) return c.json({ status: "draining" }, 503);
-    const problem = options.problem?.();
+    const problem = await options.problem?.();
     return problem === undefined ? c.json({ status: "ok" }) : c.json({ status: problem }, 503);
   });
   app.get("/", (c) => {

@@ -58,6 +58,11 @@ export interface WorkerClusterOptions {
   logger: Logger;
   /** Merge the workers' JSON snapshots. @default mergeSnapshots */
   merge?: (snapshots: Record<string, unknown>[]) => Record<string, unknown>;
+  /**
+   * A reason for `/health` to answer 503 besides draining, read from the merged snapshot
+   * (e.g. `target_down`), or undefined when there is none. @default none
+   */
+  problem?: (snapshot: Record<string, unknown>) => string | undefined;
   /** Extra routes listed on `/`. @default [] */
   routes?: readonly (readonly [string, string])[];
   /** Add service routes (admin API, /clients) to the endpoint app. */
@@ -142,6 +147,7 @@ export async function startWorkerCluster(options: WorkerClusterOptions): Promise
       renderFamilies(mergeFamilies((await group.stats()).map((s) => s.families))),
     snapshot,
     healthy: () => !draining,
+    ...(options.problem ? { problem: async () => options.problem!(await snapshot()) } : {}),
     routes: options.routes ?? [],
     ...(options.dashboard ? { dashboard: options.dashboard(snapshot, group) } : {}),
   });
