@@ -164,3 +164,49 @@ export function fakeReport(scenarios: ScenarioResult[]): RunReport {
     scenarios,
   };
 }
+
+/** Options for {@linkcode fakeShardReport}. */
+export interface FakeShardOptions extends FakeResultOptions {
+  /** The whole scenario's connections (what the shards add up to). @default 10 */
+  totalConnections?: number;
+  /** The run's start (it tells runs apart for `merge`). @default a time from `index` */
+  startedAt?: string;
+}
+
+/**
+ * The JSON result of shard `index` of `count` (`--shard I/N`) of one scenario, with the given
+ * latency samples, as `merge` reads it.
+ *
+ * @param index The shard, 1-based.
+ * @param count How many shards.
+ * @param samples Latencies in µs (one per request).
+ * @param options Duration, this shard's and the whole scenario's connections.
+ * @returns The report.
+ * @example
+ * ```ts
+ * const [a, b] = [fakeShardReport(1, 2, [100]), fakeShardReport(2, 2, [200])];
+ * ```
+ */
+export function fakeShardReport(
+  index: number,
+  count: number,
+  samples: readonly number[],
+  options: FakeShardOptions = {},
+): RunReport {
+  const result = fakeResult("merged", samples, options);
+  const start = Date.parse("2026-01-01T00:00:00.000Z");
+  result.shard = {
+    index,
+    count,
+    totals: { connections: options.totalConnections ?? 10, rate: 0 },
+    window: {
+      start: new Date(start).toISOString(),
+      end: new Date(start + result.duration_secs * 1000).toISOString(),
+    },
+  };
+  return {
+    ...fakeReport([result]),
+    started_at: options.startedAt ?? new Date(start + index).toISOString(),
+    shard: { index, count },
+  };
+}

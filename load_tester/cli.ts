@@ -23,7 +23,7 @@ import { SeriesRecorder } from "./series.ts";
 import { machineInfo, type RunReport, TOOL_VERSION } from "./result.ts";
 import { allFailed, runMatrix, runScenario } from "./runner.ts";
 import { parseShard, type Shard } from "./shard.ts";
-import { formatShardTable, mergeShards } from "./shard_merge.ts";
+import { mergeShards } from "./shard_merge.ts";
 import { runShard } from "./sharded_run.ts";
 import { parseStartAt } from "./start_at.ts";
 
@@ -102,7 +102,6 @@ export async function loadTestCli(
 
   let report: RunReport;
   let capacityText: string | undefined;
-  let shardText = "";
   let exitCode = 0;
   if (command === "merge") {
     const inputs = await Promise.all(files.map(readInput));
@@ -110,7 +109,6 @@ export async function loadTestCli(
     const merged = mergeShards(files, inputs);
     report = merged.report;
     for (const warning of merged.warnings) stderr(`merge: ${warning}\n`);
-    shardText = formatShardTable(report);
     const sloGiven = args.some((a) => a === "--slo" || a.startsWith("--slo="));
     for (const scenario of sloGiven ? report.scenarios : []) {
       const value = scenario.latency_us[resolved.slo.key];
@@ -217,7 +215,6 @@ export async function loadTestCli(
     ...(rows ? { baseline: rows } : {}),
   });
   if (capacityText !== undefined && config.format === "table") text += `\n${capacityText}\n`;
-  if (shardText !== "" && config.format === "table") text += `\n${shardText}`;
   if (config.out !== undefined) {
     await writeReport(config.out, text);
     stderr(`wrote ${config.format} report to ${config.out}\n`);

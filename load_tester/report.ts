@@ -9,6 +9,7 @@ import { formatMicros } from "@monkey/shared";
 import type { Format } from "./config.ts";
 import type { BaselineRow } from "./baseline.ts";
 import type { RunReport, ScenarioResult } from "./result.ts";
+import type { ShardRow } from "./shard.ts";
 
 const MATRIX_HEADER = [
   "Scenario",
@@ -119,34 +120,81 @@ function latencyRow(label: string, l: ScenarioResult["latency_us"]): string {
   return `  ${label.padEnd(13)}  ${cells.join(" ").trimEnd()}`;
 }
 
-function matrixRows(results: readonly ScenarioResult[]): string[][] {
-  return results.map((r) => [
-    r.name,
-    String(r.connections),
-    (r.protocol ?? "echo") === "echo" ? formatSize(r.message_size) : r.protocol!,
-    fmtInt(r.requests),
-    fmtInt(r.rps),
-    formatMicros(r.latency_us.p50),
-    formatMicros(r.latency_us.p95),
-    formatMicros(r.latency_us.p99),
-    pct(r.error_rate),
+/** A table row: the cells, and the scenario it belongs to (shard rows: undefined). */
+interface TableRow {
+  cells: string[];
+  scenario: ScenarioResult | undefined;
+}
+
+/**
+ * The label of a shard's row under its merged scenario row (`↳ shard 1/2`).
+ *
+ * @param index The shard, 1-based.
+ * @param count How many shards the scenario had.
+ * @returns The label.
+ */
+export function shardLabel(index: number, count: number): string {
+  return `↳ shard ${index}/${count}`;
+}
+
+function matrixRows(results: readonly ScenarioResult[]): TableRow[] {
+  return results.flatMap((r) => [
+    {
+      scenario: r,
+      cells: [
+        r.name,
+        String(r.connections),
+        (r.protocol ?? "echo") === "echo" ? formatSize(r.message_size) : r.protocol!,
+        fmtInt(r.requests),
+        fmtInt(r.rps),
+        formatMicros(r.latency_us.p50),
+        formatMicros(r.latency_us.p95),
+        formatMicros(r.latency_us.p99),
+        pct(r.error_rate),
+      ],
+    },
+    ...(r.shards ?? []).map((row) => ({
+      scenario: undefined,
+      cells: [
+        shardLabel(row.index, row.count),
+        String(row.connections),
+        "",
+        fmtInt(row.requests),
+        fmtInt(row.rps),
+        formatMicros(row.p50_us),
+        formatMicros(row.p95_us),
+        formatMicros(row.p99_us),
+        pct(shardErrorRate(row)),
+      ],
+    })),
   ]);
+}
+
+/**
+ * A shard row's error rate: errors / (requests + errors), like a scenario's.
+ *
+ * @param row The shard's row.
+ * @returns The rate, 0..1.
+ */
+export function shardErrorRate(row: ShardRow): number {
+  const attempts = row.requests + row.errors;
+  return attempts === 0 ? 0 : row.errors / attempts;
 }
 
 function withBaseline(
   header: string[],
-  rows: string[][],
-  results: readonly ScenarioResult[],
+  rows: TableRow[],
   baseline: readonly BaselineRow[] | undefined,
 ): [string[], string[][]] {
-  if (baseline === undefined) return [header, rows];
+  if (baseline === undefined) return [header, rows.map((r) => r.cells)];
   const byName = new Map(baseline.map((b) => [b.name, b]));
   return [
     [...header, ...BASELINE_HEADER],
-    rows.map((row, i) => {
-      const b = byName.get(results[i]!.name);
+    rows.map(({ cells, scenario }) => {
+      if (scenario === undefined) return [...cells, "", ""];
+      const b = byName.get(scenario.name);
       return [
-        ...row,
+        ...cells,
         b === undefined ? "new" : signed(b.rps_change_pct),
         b === undefined ? "" : signed(b.p99_change_pct),
       ];
@@ -166,7 +214,7 @@ export function formatMatrixTable(
   results: readonly ScenarioResult[],
   baseline?: readonly BaselineRow[],
 ): string {
-  const [header, rows] = withBaseline(MATRIX_HEADER, matrixRows(results), results, baseline);
+  const [header, rows] = withBaseline(MATRIX_HEADER, matrixRows(results), baseline);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: string[]) =>
     cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
@@ -186,7 +234,7 @@ export function formatMarkdown(
   results: readonly ScenarioResult[],
   baseline?: readonly BaselineRow[],
 ): string {
-  const [header, rows] = withBaseline(MATRIX_HEADER, matrixRows(results), results, baseline);
+  const [header, rows] = withBaseline(MATRIX_HEADER, matrixRows(results), baseline);
   const row = (cells: string[]) => `| ${cells.map((c) => c.replaceAll("|", "\\|")).join(" | ")} |`;
   const align = header.map((_, c) => (c === 0 ? "---" : "---:"));
   return [row(header), row(align), ...rows.map(row)].join("\n");
@@ -210,7 +258,8 @@ const CSV_HEADER = [
 ];
 
 /**
- * The matrix as CSV with raw numbers (latencies in µs).
+ * The matrix as CSV with raw numbers (latencies in µs). A merge of shards adds the column
+ * `shard`: empty on a scenario's merged row, `I/N` on each shard's row under it.
  *
  * @param results Scenario results.
  * @param baseline Comparison rows (adds rps_change_pct and p99_change_pct).
@@ -221,8 +270,13 @@ export function formatCsv(
   baseline?: readonly BaselineRow[],
 ): string {
   const byName = new Map((baseline ?? []).map((b) => [b.name, b]));
-  const header = baseline ? [...CSV_HEADER, "rps_change_pct", "p99_change_pct"] : CSV_HEADER;
-  const rows = results.map((r) => {
+  const sharded = results.some((r) => (r.shards?.length ?? 0) > 0);
+  const header = [
+    ...CSV_HEADER,
+    ...(baseline ? ["rps_change_pct", "p99_change_pct"] : []),
+    ...(sharded ? ["shard"] : []),
+  ];
+  const rows = results.flatMap((r) => {
     const cells: (string | number)[] = [
       r.name,
       r.mode,
@@ -243,7 +297,26 @@ export function formatCsv(
       const b = byName.get(r.name);
       cells.push(b?.rps_change_pct ?? "", b?.p99_change_pct ?? "");
     }
-    return cells.map(csvCell).join(",");
+    if (sharded) cells.push("");
+    const shardRows = (r.shards ?? []).map((row) => [
+      r.name,
+      r.mode,
+      row.connections,
+      r.message_size,
+      row.duration_secs,
+      row.requests,
+      row.rps,
+      row.p50_us,
+      row.p95_us,
+      row.p99_us,
+      row.p999_us,
+      row.max_us,
+      row.errors,
+      Math.round(shardErrorRate(row) * 1e6) / 1e6,
+      ...(baseline ? ["", ""] : []),
+      `${row.index}/${row.count}`,
+    ]);
+    return [cells, ...shardRows].map((c) => c.map(csvCell).join(","));
   });
   return [header.join(","), ...rows].join("\n");
 }

@@ -65,9 +65,33 @@
     if (data.baseline) {
       cells.push(b ? pct(r.rps, b.rps) : "–", b ? pct(l.p99, b.latency_us.p99) : "–");
     }
+    // A merge of shards: one row per shard under the merged scenario row.
+    const shards = (r.shards ?? []).map((s) => {
+      const rate = s.requests + s.errors > 0 ? s.errors / (s.requests + s.errors) : 0;
+      const shardCells = [
+        `↳ shard ${s.index}/${s.count}`,
+        "",
+        fmtCount(s.connections),
+        "",
+        s.duration_secs.toFixed(1),
+        fmtCount(s.requests),
+        fmtCount(s.rps),
+        us(s.p50_us),
+        "–",
+        us(s.p99_us),
+        us(s.p999_us),
+        us(s.max_us),
+        fmtCount(s.errors),
+        `${(rate * 100).toFixed(2)}%`,
+      ];
+      if (data.baseline) shardCells.push("", "");
+      return `<tr class="shard" data-shard="${esc(`${s.index}/${s.count}`)}">${
+        shardCells.map((c) => `<td>${esc(c)}</td>`).join("")
+      }</tr>`;
+    });
     return `<tr data-scenario="${esc(r.name)}">${
       cells.map((c) => `<td>${esc(c)}</td>`).join("")
-    }</tr>`;
+    }</tr>${shards.join("")}`;
   });
   document.getElementById("scenarios").innerHTML = `<thead><tr>${
     columns.map((c) => `<th>${esc(c)}</th>`).join("")

@@ -127,6 +127,7 @@ export function reportHtml(report: RunReport, options: ReportHtmlOptions = {}): 
 <title>${escapeHtml(title)}</title>
 <style>${UPLOT_CSS}</style>
 <style>${DASHBOARD_CSS}</style>
+<style>tr.shard td { opacity: 0.75; }</style>
 </head>
 <body>
 <header><h1>Load test report</h1><span id="status"></span></header>

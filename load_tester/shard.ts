@@ -125,6 +125,10 @@ export interface ShardRecord extends Shard {
 export interface ShardRow {
   /** Shard index, 1-based. */
   index: number;
+  /** How many shards the scenario was split into. */
+  count: number;
+  /** Its measured seconds. */
+  duration_secs: number;
   /** Its connections. */
   connections: number;
   /** Its requests. */
@@ -133,8 +137,14 @@ export interface ShardRow {
   rps: number;
   /** Its p50, µs. */
   p50_us: number;
+  /** Its p95, µs. */
+  p95_us: number;
   /** Its p99, µs. */
   p99_us: number;
+  /** Its p99.9, µs. */
+  p999_us: number;
+  /** Its slowest request, µs. */
+  max_us: number;
   /** Its errors. */
   errors: number;
   /** Its window start, ISO. */

@@ -70,7 +70,7 @@ Deno.test(
         stderr,
       });
       assert.equal(code, 0);
-      assert.match(table, /Per shard:\n.*Shard.*\n.*1\/2\s+2\s.*\n.*2\/2\s+1\s/);
+      assert.match(table, /\ndefault\s+3\s.*\n↳ shard 1\/2\s+2\s.*\n↳ shard 2\/2\s+1\s/);
       await assert.rejects(
         loadTestCli(["merge", `${dir}/1.json`, `${dir}/1.json`, "--config", "/dev/null"], {
           stderr,

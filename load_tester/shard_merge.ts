@@ -94,48 +94,19 @@ export function mergeShards(files: readonly string[], reports: readonly RunRepor
   return { report, warnings };
 }
 
-/**
- * The per-shard rows of a merged report as a table (empty when it has none).
- *
- * @param report A merged report.
- * @returns The table text.
- * @example
- * ```ts
- * console.log(formatShardTable(mergeShards(files, reports).report));
- * ```
- */
-export function formatShardTable(report: RunReport): string {
-  const header = ["Scenario", "Shard", "Conns", "Requests", "RPS", "p50", "p99", "Errors"];
-  const rows: string[][] = [];
-  for (const s of report.scenarios) {
-    const count = s.shards?.length ?? 0;
-    for (const row of s.shards ?? []) {
-      rows.push([
-        s.name,
-        `${row.index}/${count}`,
-        String(row.connections),
-        String(row.requests),
-        row.rps.toFixed(1),
-        `${row.p50_us}µs`,
-        `${row.p99_us}µs`,
-        String(row.errors),
-      ]);
-    }
-  }
-  if (rows.length === 0) return "";
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
-  return ["Per shard:", line(header), ...rows.map(line)].join("\n") + "\n";
-}
-
 function shardRow(result: ScenarioResult): ShardRow {
   return {
     index: result.shard?.index ?? 0,
+    count: result.shard?.count ?? 0,
+    duration_secs: result.duration_secs,
     connections: result.connections,
     requests: result.requests,
     rps: result.rps,
     p50_us: result.latency_us.p50,
+    p95_us: result.latency_us.p95,
     p99_us: result.latency_us.p99,
+    p999_us: result.latency_us.p999,
+    max_us: result.latency_us.max,
     errors: result.errors.total,
     window_start: result.shard?.window.start ?? "",
   };

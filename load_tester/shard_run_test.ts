@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { ConfigError } from "@monkey/shared";
 import { createHistogram, decodeHistogram, recordMicros, summarize } from "./histogram.ts";
 import type { RunReport, ScenarioResult } from "./result.ts";
-import { formatShardTable, mergeShards } from "./shard_merge.ts";
+import { formatMatrixTable } from "./report.ts";
+import { mergeShards } from "./shard_merge.ts";
 import { runShard } from "./sharded_run.ts";
 import { echoServer, fakeReport, fakeResult, scenario } from "./_testing.ts";
 
@@ -42,7 +43,7 @@ Deno.test(
       assert.ok(Math.abs(merged.rps - 600) <= 30, `merged rps ${merged.rps}`);
       assert.equal(merged.requests, parts.reduce((n, p) => n + p.requests, 0));
       assert.deepEqual(merged.shards!.map((s) => s.index), [1, 2, 3]);
-      assert.match(formatShardTable(report), /open\s+3\/3\s+1\s/);
+      assert.match(formatMatrixTable(report.scenarios), /↳ shard 3\/3\s+1\s/);
     } finally {
       await echo.close();
     }
