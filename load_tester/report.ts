@@ -126,14 +126,8 @@ interface TableRow {
   scenario: ScenarioResult | undefined;
 }
 
-/**
- * The label of a shard's row under its merged scenario row (`↳ shard 1/2`).
- *
- * @param index The shard, 1-based.
- * @param count How many shards the scenario had.
- * @returns The label.
- */
-export function shardLabel(index: number, count: number): string {
+/** The label of a shard's row under its merged scenario row (`↳ shard 1/2`). */
+function shardLabel(index: number, count: number): string {
   return `↳ shard ${index}/${count}`;
 }
 
@@ -170,13 +164,8 @@ function matrixRows(results: readonly ScenarioResult[]): TableRow[] {
   ]);
 }
 
-/**
- * A shard row's error rate: errors / (requests + errors), like a scenario's.
- *
- * @param row The shard's row.
- * @returns The rate, 0..1.
- */
-export function shardErrorRate(row: ShardRow): number {
+/** A shard row's error rate: errors / (requests + errors), like a scenario's. */
+function shardErrorRate(row: ShardRow): number {
   const attempts = row.requests + row.errors;
   return attempts === 0 ? 0 : row.errors / attempts;
 }
