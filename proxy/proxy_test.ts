@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
 import { type EngineName, Logger, memorySink } from "@monkey/shared";
 import {
+  closedPortAddr,
   dial,
   randomBytes,
   readAll,
@@ -118,9 +119,7 @@ testEachEngine(
 testEachEngine(
   "proxy closes the client at once when the target refuses, counts it, logs once, keeps serving",
   async ({ engine }) => {
-    const dead = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const deadAddr = `127.0.0.1:${dead.addr.port}`;
-    dead.close();
+    const deadAddr = closedPortAddr();
     const { proxy, lines } = proxyTo(engine, deadAddr);
     for (let i = 0; i < 3; i++) {
       const conn = await dial(proxy.addr);

@@ -169,16 +169,19 @@ export function splitAddr(addr: string): [string, number] {
 }
 
 /**
- * A port that was free a moment ago (bound and released): connects to it are refused.
+ * An address that refuses connects: a port that was free a moment ago (bound and released) on
+ * 127.0.0.2, an address of the loopback network the tests' services do not listen on. A service
+ * a test starts next on `127.0.0.1:0` may be given the same port number: on 127.0.0.1 the
+ * "dead" target would then be the service itself (a proxy connecting to itself in a loop).
  *
- * @returns `127.0.0.1:<port>`.
+ * @returns `127.0.0.2:<port>`.
  * @example
  * ```ts
  * await assert.rejects(dial(closedPortAddr()), Deno.errors.ConnectionRefused);
  * ```
  */
 export function closedPortAddr(): string {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const listener = Deno.listen({ hostname: "127.0.0.2", port: 0 });
   const addr = formatAddress(listener.addr);
   listener.close();
   return addr;
