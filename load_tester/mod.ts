@@ -26,6 +26,7 @@
 
 export * from "./baseline.ts";
 export * from "./capacity.ts";
+export * from "./client_tls.ts";
 export * from "./cli.ts";
 export * from "./config.ts";
 export * from "./engine.ts";
@@ -51,6 +52,7 @@ export { TOOL_VERSION as VERSION } from "./result.ts";
 // Types from @monkey/shared that this package's API names.
 export type {
   ConfigOf,
+  Engine,
   EngineChoice,
   EngineName,
   HttpEndpoint,
@@ -59,5 +61,6 @@ export type {
   LogLevel,
   LogSink,
   Optional,
+  UpstreamTlsSettings,
   ValueOf,
 } from "@monkey/shared";
