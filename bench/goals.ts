@@ -92,6 +92,11 @@ function extraVsHaproxy(id: string) {
   };
 }
 
+function costRatio(id: string) {
+  return (run: BenchSummary, engine: EngineName) =>
+    (run.costs ?? []).find((pair) => pair.id === id && pair.engine === engine)?.ratio;
+}
+
 function echoVsC(conns: number) {
   return (run: BenchSummary, engine: EngineName) =>
     divide(
@@ -187,6 +192,30 @@ const GOALS: readonly Goal[] = [
     keep: "below",
     bound: 50,
     measure: (run, engine) => (run.probes ?? []).find((p) => p.engine === engine)?.p99_ms,
+  },
+  {
+    case: "SNI passthrough (LB sni route), TLS 1 KiB",
+    goal: ">= 0.95x LB without routes",
+    unit: "x",
+    keep: "at-least",
+    bound: 0.95,
+    measure: costRatio("sni"),
+  },
+  {
+    case: "10 open dashboards, proxy 1 KiB",
+    goal: ">= 0.95x none open",
+    unit: "x",
+    keep: "at-least",
+    bound: 0.95,
+    measure: costRatio("dashboards"),
+  },
+  {
+    case: "per-client limits set, not hit, proxy 1 KiB",
+    goal: ">= 0.97x no limits",
+    unit: "x",
+    keep: "at-least",
+    bound: 0.97,
+    measure: costRatio("limits"),
   },
 ];
 

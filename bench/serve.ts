@@ -16,10 +16,19 @@ import { ECHO_SCHEMA } from "@monkey/echo";
 import { LB_SCHEMA, loadLbConfig, startLbCluster, startLoadBalancer } from "@monkey/load-balancer";
 import { loadTestCli } from "@monkey/load-tester";
 import { PROXY_SCHEMA, startProxy, startProxyCluster } from "@monkey/proxy";
-import { ConfigError, runMain, type ServiceHandle, serviceMain } from "@monkey/shared";
+import {
+  ConfigError,
+  type EngineChoice,
+  resolveEngine,
+  runMain,
+  type ServiceHandle,
+  serviceMain,
+  usesTls,
+} from "@monkey/shared";
+import { startTlsEcho } from "@monkey/testing";
 
-/** The services `serve.ts` can run. */
-export const SERVICES = ["proxy", "lb", "echo", "load-test"] as const;
+/** The services `serve.ts` can run; `tls-echo` is the test TLS echo server (`localhost`). */
+export const SERVICES = ["proxy", "lb", "echo", "tls-echo", "load-test"] as const;
 /** One of {@linkcode SERVICES}. */
 export type ServiceName = typeof SERVICES[number];
 
@@ -28,7 +37,13 @@ export const BANNERS: Record<Exclude<ServiceName, "load-test">, RegExp> = {
   proxy: /proxying (\S+) ->/,
   lb: /balancing (\S+) ->/,
   echo: /echoing on (\S+)/,
+  "tls-echo": /echoing on (\S+)/,
 };
+
+/** The engine a service really runs, as its banner names it: TLS forces `deno`. */
+function engineNote(config: { engine: EngineChoice; tls_cert?: string | undefined }): string {
+  return usesTls(config) ? "deno (TLS needs it)" : resolveEngine(config.engine).name;
+}
 
 /**
  * Run one service until it is signalled (or, for `load-test`, until the run ends).
@@ -54,7 +69,8 @@ export async function serve(args: readonly string[]): Promise<void> {
           config.workers > 1
             ? startProxyCluster(config, { logger })
             : startProxy(config, { logger }),
-        banner: (proxy, config) => `proxying ${proxy.addr} -> ${config.target_addr}`,
+        banner: (proxy, config) =>
+          `proxying ${proxy.addr} -> ${config.target_addr} (engine: ${engineNote(config)})`,
       });
     case "lb":
       loadLbConfig(flags); // cross-key checks, as the load balancer's main does
@@ -68,7 +84,8 @@ export async function serve(args: readonly string[]): Promise<void> {
             ? await startLbCluster(config, { logger })
             : startLoadBalancer(config, { logger }),
         banner: (lb, config) =>
-          `balancing ${lb.addr} -> ${config.backends.map((b) => b.addr).join(", ")}`,
+          `balancing ${lb.addr} -> ${config.backends.map((b) => b.addr).join(", ")} ` +
+          `(engine: ${engineNote(config)})`,
       });
     case "echo":
       return await serviceMain({
@@ -79,6 +96,13 @@ export async function serve(args: readonly string[]): Promise<void> {
         start: (config, logger) => startEcho(config, { logger }),
         banner: (echo) => `echoing on ${echo.addr}`,
       });
+    case "tls-echo": {
+      // The checked-in test certificate for `localhost` (and 127.0.0.1), signed by the test CA.
+      // It runs until the bench kills the process (the open listener keeps it alive).
+      const server = startTlsEcho("localhost");
+      console.log(`echoing on ${server.addr} (TLS, certificate localhost)`);
+      return;
+    }
     case "load-test":
       Deno.exitCode = await loadTestCli(flags);
       return;
