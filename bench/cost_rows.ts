@@ -161,8 +161,18 @@ function cpuMeter(target: BenchTarget, perRequest: number[]) {
   };
 }
 
-/** The LB config with an `sni` route to a pool holding the same backend as the default. */
-function sniConfig(backend: string): string {
+/**
+ * The LB config of the `sni` pair: an `sni = "localhost"` route to a pool holding the same
+ * backend as the default pool.
+ *
+ * @param backend The TLS echo server.
+ * @returns TOML text.
+ * @example
+ * ```ts
+ * Deno.writeTextFileSync("lb.toml", sniRouteConfig("127.0.0.1:8443"));
+ * ```
+ */
+export function sniRouteConfig(backend: string): string {
   return [
     "[[backends]]",
     `addr = "${backend}"`,
@@ -204,7 +214,7 @@ export async function costPairs(
   try {
     const tlsEcho = await start(startServe(group, "tls-echo", "tls-echo", []));
     const config = `${group.tempDir()}/lb-sni.toml`;
-    Deno.writeTextFileSync(config, sniConfig(tlsEcho.addr));
+    Deno.writeTextFileSync(config, sniRouteConfig(tlsEcho.addr));
     const withEndpoint = await start(
       startAuto(group, "proxy+endpoint", "proxy", {
         target_addr: backend.addr,

@@ -1,7 +1,8 @@
 /**
- * The performance issue's goal table, evaluated on a bench run: each goal as a ratio to the
- * peer measured in the same run (or as a value), PASS or MISS for the engine `auto` resolves
- * to, and the deno engine's figure beside it for reference.
+ * The performance issue's goal table, plus the cost goals of the dashboards, TLS and limits
+ * issues (12, 13, 14), evaluated on a bench run: each goal as a ratio to the peer measured in
+ * the same run (or as a value), PASS or MISS for the engine `auto` resolves to, and the deno
+ * engine's figure beside it for reference.
  *
  * @module
  */
@@ -105,7 +106,7 @@ function echoVsC(conns: number) {
     );
 }
 
-/** The issue's goals, in its order. */
+/** The performance issue's goals, in its order, then the cost goals of issues 12-14. */
 const GOALS: readonly Goal[] = [
   ...[10, 100, 500].map((conns): Goal => ({
     case: `1 KiB ping-pong, ${conns} conns`,
