@@ -16,15 +16,7 @@ import { ECHO_SCHEMA } from "@monkey/echo";
 import { LB_SCHEMA, loadLbConfig, startLbCluster, startLoadBalancer } from "@monkey/load-balancer";
 import { loadTestCli } from "@monkey/load-tester";
 import { PROXY_SCHEMA, startProxy, startProxyCluster } from "@monkey/proxy";
-import {
-  ConfigError,
-  type EngineChoice,
-  resolveEngine,
-  runMain,
-  type ServiceHandle,
-  serviceMain,
-  usesTls,
-} from "@monkey/shared";
+import * as shared from "@monkey/shared";
 import { startTlsEcho } from "@monkey/testing";
 
 /** The services `serve.ts` can run; `tls-echo` is the test TLS echo server (`localhost`). */
@@ -40,9 +32,14 @@ export const BANNERS: Record<Exclude<ServiceName, "load-test">, RegExp> = {
   "tls-echo": /echoing on (\S+)/,
 };
 
-/** The engine a service really runs, as its banner names it: TLS forces `deno`. */
-function engineNote(config: { engine: EngineChoice; tls_cert?: string | undefined }): string {
-  return usesTls(config) ? "deno (TLS needs it)" : resolveEngine(config.engine).name;
+/**
+ * The engine a service really runs, as its own startup line names it (`deno (TLS needs it)`
+ * when TLS forces it); a cluster of workers names none, its `engine` key then.
+ */
+function engineOf(handle: object, choice: shared.EngineChoice): string {
+  const { engine, engineLabel } = handle as { engine?: unknown; engineLabel?: unknown };
+  const label = engineLabel ?? engine;
+  return typeof label === "string" ? label : shared.resolveEngine(choice).name;
 }
 
 /**
@@ -60,21 +57,23 @@ export async function serve(args: readonly string[]): Promise<void> {
   const [service, ...flags] = args;
   switch (service) {
     case "proxy":
-      return await serviceMain({
+      return await shared.serviceMain({
         name: "proxy",
         schema: PROXY_SCHEMA,
         usage: "bench/serve.ts proxy [flags]",
         args: flags,
-        start: (config, logger): ServiceHandle | Promise<ServiceHandle> =>
+        start: (config, logger): shared.ServiceHandle | Promise<shared.ServiceHandle> =>
           config.workers > 1
             ? startProxyCluster(config, { logger })
             : startProxy(config, { logger }),
         banner: (proxy, config) =>
-          `proxying ${proxy.addr} -> ${config.target_addr} (engine: ${engineNote(config)})`,
+          `proxying ${proxy.addr} -> ${config.target_addr} (engine: ${
+            engineOf(proxy, config.engine)
+          })`,
       });
     case "lb":
       loadLbConfig(flags); // cross-key checks, as the load balancer's main does
-      return await serviceMain({
+      return await shared.serviceMain({
         name: "lb",
         schema: LB_SCHEMA,
         usage: "bench/serve.ts lb [flags]",
@@ -85,10 +84,10 @@ export async function serve(args: readonly string[]): Promise<void> {
             : startLoadBalancer(config, { logger }),
         banner: (lb, config) =>
           `balancing ${lb.addr} -> ${config.backends.map((b) => b.addr).join(", ")} ` +
-          `(engine: ${engineNote(config)})`,
+          `(engine: ${engineOf(lb, config.engine)})`,
       });
     case "echo":
-      return await serviceMain({
+      return await shared.serviceMain({
         name: "echo",
         schema: ECHO_SCHEMA,
         usage: "bench/serve.ts echo [flags]",
@@ -107,10 +106,10 @@ export async function serve(args: readonly string[]): Promise<void> {
       Deno.exitCode = await loadTestCli(flags);
       return;
     default:
-      throw new ConfigError(
+      throw new shared.ConfigError(
         `Cannot serve: expected one of ${SERVICES.join(", ")}, got '${service ?? ""}'`,
       );
   }
 }
 
-if (import.meta.main) await runMain(() => serve(Deno.args));
+if (import.meta.main) await shared.runMain(() => serve(Deno.args));
