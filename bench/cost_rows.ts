@@ -206,6 +206,7 @@ export async function costPairs(
   options: BenchOptions,
 ): Promise<CostPair[]> {
   const started: BenchTarget[] = [];
+  let dashboards: Awaited<ReturnType<typeof openDashboards>> | undefined;
   const start = async (target: Promise<BenchTarget>) => {
     const t = await target;
     started.push(t);
@@ -221,7 +222,6 @@ export async function costPairs(
         metrics_addr: "127.0.0.1:0",
       }),
     );
-    let dashboards: Awaited<ReturnType<typeof openDashboards>> | undefined;
     let updates = 0;
     const pairs = [
       {
@@ -309,6 +309,7 @@ export async function costPairs(
       };
     });
   } finally {
+    await dashboards?.close(); // open only when a run failed in between
     for (const target of started) await target.stop();
   }
 }

@@ -3,7 +3,9 @@
  * sibling's file path): `deno run … bench/serve.ts SERVICE [flags]`, where SERVICE is `proxy`,
  * `lb`, `echo` or `load-test` and the flags are the service's own (`--listen 127.0.0.1:0`,
  * `--relay streams`, `--workers 2`, …). It behaves like the service's `main.ts`: the same
- * banner with the bound address, the same exit codes, SIGTERM drains.
+ * banner with the bound address (and the engine it runs), the same exit codes, SIGTERM drains.
+ * `tls-echo` (no flags) is the test TLS echo server with the checked-in `localhost` certificate,
+ * the backend of the SNI passthrough rows.
  *
  * The bench runs the load tester in its own process and each service in another, so the
  * client and the server under test never share an event loop.

@@ -26,7 +26,12 @@
 
 export * from "./baseline.ts";
 export * from "./capacity.ts";
-export * from "./client_tls.ts";
+export {
+  clientEngineNote,
+  clientTlsFrom,
+  type ClientTlsKeys,
+  type ClientTlsSettings,
+} from "./client_tls.ts";
 export * from "./cli.ts";
 export * from "./config.ts";
 export * from "./engine.ts";
@@ -52,7 +57,6 @@ export { TOOL_VERSION as VERSION } from "./result.ts";
 // Types from @monkey/shared that this package's API names.
 export type {
   ConfigOf,
-  Engine,
   EngineChoice,
   EngineName,
   HttpEndpoint,
