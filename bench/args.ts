@@ -11,7 +11,25 @@ import type { Scenario } from "@monkey/load-tester";
 /** Usage line for `--help`. */
 export const BENCH_USAGE =
   "Usage: deno task bench [--quick] [--reps N] [--secs S] [--json FILE] [--baseline FILE] " +
-  "[--fail-on-regression PCT] [--client-engine auto|epoll|deno]";
+  "[--fail-on-regression PCT] [--client-engine auto|epoll|deno] [--only SECTION,...]";
+
+/**
+ * The parts of a run, in the order they run: the ping-pong matrix, the load tester against
+ * the C client, `GET /metrics` under load, RSS per idle connection, bulk transfer, HTTP
+ * keep-alive, TLS termination, and the cost pairs (SNI passthrough, dashboards, limits).
+ */
+export const BENCH_SECTIONS = [
+  "matrix",
+  "client",
+  "probe",
+  "memory",
+  "bulk",
+  "http",
+  "tls",
+  "costs",
+] as const;
+/** One of {@linkcode BENCH_SECTIONS}. */
+export type BenchSection = typeof BENCH_SECTIONS[number];
 
 /** Bench settings. */
 export interface BenchOptions {
@@ -37,6 +55,8 @@ export interface BenchOptions {
    * @default "deno"
    */
   clientEngine: EngineChoice;
+  /** The sections that run (`--only`). @default every section */
+  only: ReadonlySet<BenchSection>;
   /** `--help` was given: print {@linkcode BENCH_USAGE} and do nothing else. */
   help: boolean;
 }
@@ -53,6 +73,19 @@ function numberFlag(flag: string, text: string | undefined, fallback: number, mi
     );
   }
   return n;
+}
+
+function parseOnly(text: string | undefined): ReadonlySet<BenchSection> {
+  if (text === undefined) return new Set(BENCH_SECTIONS);
+  const names = text.split(",").map((name) => name.trim()).filter((name) => name !== "");
+  const unknown = names.find((name) => !(BENCH_SECTIONS as readonly string[]).includes(name));
+  if (unknown !== undefined || names.length === 0) {
+    throw new ConfigError(
+      `Cannot parse flag --only: expected sections from ${BENCH_SECTIONS.join(", ")}, ` +
+        `got '${unknown ?? text}'`,
+    );
+  }
+  return new Set(names as BenchSection[]);
 }
 
 /**
@@ -79,6 +112,7 @@ export function parseBenchArgs(args: readonly string[]): BenchOptions {
         baseline: { type: "string" },
         "fail-on-regression": { type: "string" },
         "client-engine": { type: "string" },
+        only: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -97,6 +131,7 @@ export function parseBenchArgs(args: readonly string[]): BenchOptions {
     );
   }
   return {
+    only: parseOnly(parsed.only),
     quick,
     reps: Math.round(numberFlag("reps", parsed.reps, quick ? 1 : 3, 1)),
     secs: numberFlag("secs", parsed.secs, quick ? 1 : 3, 0.2),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "@monkey/shared";
 import { requires } from "@monkey/testing";
-import { benchScenarios, parseBenchArgs } from "./args.ts";
+import { BENCH_SECTIONS, benchScenarios, parseBenchArgs } from "./args.ts";
 
 const SEED = `
 [[scenarios]]
@@ -110,3 +110,19 @@ Deno.test(
     assert.deepEqual(names, ["baseline", "heavy-load", "stress-test", "big-data"]);
   },
 );
+
+Deno.test("parseBenchArgs() --only runs the sections named, every section by default", () => {
+  assert.deepEqual([...parseBenchArgs([]).only], [...BENCH_SECTIONS]);
+  assert.deepEqual([...parseBenchArgs(["--only", "tls, costs"]).only], ["tls", "costs"]);
+  assert.deepEqual([...parseBenchArgs(["--only=matrix"]).only], ["matrix"]);
+  for (const bad of ["tls,ssl", ",", ""]) {
+    assert.throws(
+      () => parseBenchArgs(["--only", bad]),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        /^Cannot parse flag --only: expected sections from matrix, client, probe, memory, bulk, http, tls, costs, got '/
+          .test(e.message),
+      bad,
+    );
+  }
+});

@@ -255,9 +255,14 @@ export async function bulkAndHttp(
   options: BenchOptions,
 ): Promise<BenchExtra[]> {
   const extra: BenchExtra[] = [];
-  if (hasProgram("iperf3")) extra.push(await bulk(group, engines, options));
+  if (!options.only.has("bulk")) {
+    // Not asked for (--only).
+  } else if (hasProgram("iperf3")) extra.push(await bulk(group, engines, options));
   else console.log("note: iperf3 is not installed: no bulk-transfer rows (apt-get install iperf3)");
-  if (hasProgram("wrk") && hasProgram("nginx")) extra.push(...await http(group, engines, options));
-  else console.log("note: wrk or nginx is not installed: no HTTP keep-alive rows");
+  if (!options.only.has("http")) {
+    // Not asked for (--only).
+  } else if (hasProgram("wrk") && hasProgram("nginx")) {
+    extra.push(...await http(group, engines, options));
+  } else console.log("note: wrk or nginx is not installed: no HTTP keep-alive rows");
   return extra;
 }

@@ -1,7 +1,8 @@
 /**
- * The performance issue's goal table, evaluated on a bench run: each goal as a ratio to the
- * peer measured in the same run (or as a value), PASS or MISS for the engine `auto` resolves
- * to, and the deno engine's figure beside it for reference.
+ * The performance issue's goal table, plus the cost goals of the dashboards, TLS and limits
+ * issues (12, 13, 14), evaluated on a bench run: each goal as a ratio to the peer measured in
+ * the same run (or as a value), PASS or MISS for the engine `auto` resolves to, and the deno
+ * engine's figure beside it for reference.
  *
  * @module
  */
@@ -92,6 +93,11 @@ function extraVsHaproxy(id: string) {
   };
 }
 
+function costRatio(id: string) {
+  return (run: BenchSummary, engine: EngineName) =>
+    (run.costs ?? []).find((pair) => pair.id === id && pair.engine === engine)?.ratio;
+}
+
 function echoVsC(conns: number) {
   return (run: BenchSummary, engine: EngineName) =>
     divide(
@@ -100,7 +106,7 @@ function echoVsC(conns: number) {
     );
 }
 
-/** The issue's goals, in its order. */
+/** The performance issue's goals, in its order, then the cost goals of issues 12-14. */
 const GOALS: readonly Goal[] = [
   ...[10, 100, 500].map((conns): Goal => ({
     case: `1 KiB ping-pong, ${conns} conns`,
@@ -187,6 +193,30 @@ const GOALS: readonly Goal[] = [
     keep: "below",
     bound: 50,
     measure: (run, engine) => (run.probes ?? []).find((p) => p.engine === engine)?.p99_ms,
+  },
+  {
+    case: "SNI passthrough (LB sni route), TLS 1 KiB",
+    goal: ">= 0.95x LB without routes",
+    unit: "x",
+    keep: "at-least",
+    bound: 0.95,
+    measure: costRatio("sni"),
+  },
+  {
+    case: "10 open dashboards, proxy 1 KiB",
+    goal: ">= 0.95x none open",
+    unit: "x",
+    keep: "at-least",
+    bound: 0.95,
+    measure: costRatio("dashboards"),
+  },
+  {
+    case: "per-client limits set, not hit, proxy 1 KiB",
+    goal: ">= 0.97x no limits",
+    unit: "x",
+    keep: "at-least",
+    bound: 0.97,
+    measure: costRatio("limits"),
   },
 ];
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { evaluateGoals, formatGoalValue, isGoalScenario, renderGoals } from "./goals.ts";
+import type { CostPair } from "./cost_rows.ts";
 import type { BenchCell, BenchSummary } from "./table.ts";
 
 function cell(rps: number, p99_us: number, max_us = p99_us * 2): BenchCell {
@@ -95,15 +96,35 @@ function syntheticRun(): BenchSummary {
         values: { haproxy: 40_000, "proxy-epoll": 40_000, "proxy-deno": 44_000 },
       },
     ],
+    costs: [
+      costPair("sni", 0.96),
+      costPair("dashboards", 0.95), // exactly the bound: kept
+      costPair("limits", 0.99),
+    ],
     reps: 3,
     secs: 3,
+  };
+}
+
+function costPair(id: string, ratio: number): CostPair {
+  return {
+    id,
+    case: id,
+    engine: "epoll",
+    engine_label: "epoll",
+    base: "a",
+    variant: "b",
+    base_rps: 10_000,
+    variant_rps: 10_000 * ratio,
+    ratio,
+    errors: 0,
   };
 }
 
 Deno.test("evaluateGoals() reads every goal of the issue as a ratio or value, PASS for the auto engine", () => {
   const goals = evaluateGoals(syntheticRun(), "epoll");
   const byCase = Object.fromEntries(goals.map((g) => [g.case, g]));
-  assert.equal(goals.length, 14);
+  assert.equal(goals.length, 17);
   assert.deepEqual(goals.filter((g) => g.status !== "PASS").map((g) => g.case), []);
   const near = (actual: number | undefined, expected: number) =>
     assert.ok(
@@ -121,6 +142,11 @@ Deno.test("evaluateGoals() reads every goal of the issue as a ratio or value, PA
   near(byCase["load tester vs pingpong.c, 10 conns 1 KiB"]!.auto, 0.97);
   near(byCase["echo server vs echo_srv.c, 100 conns"]!.auto, 0.95);
   near(byCase["GET /metrics p99 under 500-conn ping-pong"]!.auto, 30);
+  near(byCase["SNI passthrough (LB sni route), TLS 1 KiB"]!.auto, 0.96);
+  near(byCase["10 open dashboards, proxy 1 KiB"]!.auto, 0.95);
+  near(byCase["per-client limits set, not hit, proxy 1 KiB"]!.auto, 0.99);
+  // The cost pairs run on the auto engine only: no deno figure.
+  assert.equal(byCase["per-client limits set, not hit, proxy 1 KiB"]!.deno, undefined);
   // The deno engine's figures ride along for reference.
   near(byCase["1 KiB ping-pong, 10 conns"]!.deno, 0.9);
   near(byCase["RSS per idle proxied connection"]!.deno, 23.5);
@@ -148,6 +174,8 @@ Deno.test("evaluateGoals() says MISS on the wrong side of a bound and n/a where 
   run.extra = [];
   run.clients = [];
   run.probes = [];
+  run.costs = [costPair("sni", 0.94), costPair("limits", 0.965)]; // no dashboards pair
+
   const goals = evaluateGoals(run, "epoll");
   const status = Object.fromEntries(goals.map((g) => [g.case, g.status]));
   assert.equal(status["1 KiB ping-pong, 10 conns"], "n/a");
@@ -157,7 +185,10 @@ Deno.test("evaluateGoals() says MISS on the wrong side of a bound and n/a where 
   assert.equal(status["GET /metrics p99 under 500-conn ping-pong"], "n/a");
   assert.equal(status["max latency at 500 conns"], "PASS"); // a value: needs no peer
   assert.equal(status["RSS per idle proxied connection"], "PASS");
-  assert.match(renderGoals(goals, "epoll"), /2 of 14 goals met; 12 not measured/);
+  assert.equal(status["SNI passthrough (LB sni route), TLS 1 KiB"], "MISS");
+  assert.equal(status["per-client limits set, not hit, proxy 1 KiB"], "MISS");
+  assert.equal(status["10 open dashboards, proxy 1 KiB"], "n/a");
+  assert.match(renderGoals(goals, "epoll"), /2 of 17 goals met; 13 not measured/);
 });
 
 Deno.test("renderGoals() prints the verdict for auto beside the deno engine's figure", () => {
@@ -171,7 +202,7 @@ Deno.test("renderGoals() prints the verdict for auto beside the deno engine's fi
     text,
     /\| RSS per idle proxied connection +\| <= 4 KiB +\| 2\.3 KiB +\| PASS +\| 23\.5 KiB +\|/,
   );
-  assert.match(text, /14 of 14 goals met$/);
+  assert.match(text, /17 of 17 goals met$/);
   assert.equal(formatGoalValue(undefined, "x"), "-");
   assert.equal(formatGoalValue(12.345, "ms"), "12.3 ms");
 });

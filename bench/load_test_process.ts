@@ -16,7 +16,7 @@ const SERVE = new URL("./serve.ts", import.meta.url).pathname;
 /** The load tester also writes its report and reads the CPU count. */
 const LOAD_TEST_PERMISSIONS = [...SERVE_PERMISSIONS, "--allow-write", "--allow-sys"];
 /** The first line the CLI prints, once its flags are read and before it connects. */
-const STARTED = /\(engine: (\w+)\)/;
+const STARTED = /\(engine: (\w+)/;
 /** Longer than this beyond the run itself and the bench gives up on the process, ms. */
 const SLACK_MS = 30_000;
 

@@ -15,6 +15,7 @@ import {
   readReport,
   regressions,
   type RunReport,
+  type ScenarioResult,
   TOOL_VERSION,
 } from "@monkey/load-tester";
 import {
@@ -24,7 +25,15 @@ import {
   runMain,
   ServiceError,
 } from "@monkey/shared";
-import { BENCH_USAGE, type BenchOptions, benchScenarios, parseBenchArgs } from "./args.ts";
+import {
+  BENCH_SECTIONS,
+  BENCH_USAGE,
+  type BenchOptions,
+  benchScenarios,
+  type BenchSection,
+  parseBenchArgs,
+} from "./args.ts";
+import { costPairs, renderCosts } from "./cost_rows.ts";
 import { bulkAndHttp, loadTesterVsC, measureMemory } from "./extras.ts";
 import { evaluateGoals, renderGoals } from "./goals.ts";
 import { matrixRows, runMatrix, startMatrixTargets } from "./matrix.ts";
@@ -32,6 +41,7 @@ import { metricsProbe } from "./metrics_probe.ts";
 import { startOurEcho } from "./ours.ts";
 import { ProcessGroup } from "./process_group.ts";
 import { type BenchSummary, renderBench } from "./table.ts";
+import { renderTls, tlsTermination } from "./tls_rows.ts";
 import { buildYardsticks, startEchoSrv } from "./yardsticks.ts";
 
 const SEED_MATRIX = new URL("../load_test.toml", import.meta.url);
@@ -132,19 +142,25 @@ export async function bench(args: readonly string[]): Promise<void> {
     const backend = yardsticks
       ? await startEchoSrv(group, yardsticks.echoSrv)
       : await startOurEcho(group, { label: "echo (deno backend)", config: { engine: "deno" } });
-    const plan = await startMatrixTargets(group, backend, engine.available);
-    console.log(
-      `backend: ${backend.name} on ${backend.addr}; engine auto = ${engine.auto}; targets: ${
-        plan.map((p) => p.target.name).join(", ")
-      }`,
-    );
-
-    const samples = await runMatrix(plan, scenarios, options);
-    const rows = matrixRows(scenarios, samples);
-    for (const { target } of plan.slice(1)) await target.stop();
+    const has = (section: BenchSection) => options.only.has(section);
+    if (options.only.size < BENCH_SECTIONS.length) {
+      console.log(`sections: ${[...options.only].join(", ")} (--only)`);
+    }
+    let samples = new Map<string, Map<string, ScenarioResult[]>>();
+    if (has("matrix")) {
+      const plan = await startMatrixTargets(group, backend, engine.available);
+      console.log(
+        `backend: ${backend.name} on ${backend.addr}; engine auto = ${engine.auto}; targets: ${
+          plan.map((p) => p.target.name).join(", ")
+        }`,
+      );
+      samples = await runMatrix(plan, scenarios, options);
+      for (const { target } of plan.slice(1)) await target.stop();
+    }
+    const rows = has("matrix") ? matrixRows(scenarios, samples) : [];
 
     // Our load tester (its CLI, each engine) against the C client on the C echo server.
-    const clients = yardsticks
+    const clients = yardsticks && has("client")
       ? await loadTesterVsC(
         group,
         yardsticks.pingpong,
@@ -155,11 +171,19 @@ export async function bench(args: readonly string[]): Promise<void> {
       )
       : [];
     // GET /metrics under 500-connection ping-pong through a fresh proxy per engine.
-    const probes = await metricsProbe(group, backend, engine.available, options);
+    const probes = has("probe")
+      ? await metricsProbe(group, backend, engine.available, options)
+      : [];
     // RSS per idle connection on fresh processes (a heap grown by the load runs would hide the
     // cost of new connections), then bulk and HTTP.
-    const memory = await measureMemory(group, backend, engine.available, options);
+    const memory = has("memory")
+      ? await measureMemory(group, backend, engine.available, options)
+      : [];
     const extra = await bulkAndHttp(group, engine.available, options);
+    // TLS termination against HAProxy and nginx, then what SNI routing, dashboards and
+    // per-client limits cost.
+    const tls = has("tls") ? await tlsTermination(group, backend, options) : [];
+    const costs = has("costs") ? await costPairs(group, backend, engine.auto, options) : [];
 
     const summary: BenchSummary = {
       machine: info,
@@ -169,12 +193,16 @@ export async function bench(args: readonly string[]): Promise<void> {
       probes,
       memory,
       extra,
+      tls,
+      costs,
       reps: options.reps,
       secs: options.secs,
     };
     summary.goals = evaluateGoals(summary, engine.auto);
     console.log("");
     console.log(renderBench(summary));
+    if (tls.length > 0) console.log(`\n${renderTls(tls)}`);
+    if (costs.length > 0) console.log(`\n${renderCosts(costs)}`);
     console.log("");
     console.log(renderGoals(summary.goals, engine.auto));
 

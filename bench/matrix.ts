@@ -6,7 +6,12 @@
  * @module
  */
 
-import { runScenario, type Scenario, type ScenarioResult } from "@monkey/load-tester";
+import {
+  type ClientTlsSettings,
+  runScenario,
+  type Scenario,
+  type ScenarioResult,
+} from "@monkey/load-tester";
 import { type EngineName, formatMicros } from "@monkey/shared";
 import type { BenchOptions } from "./args.ts";
 import { isGoalScenario } from "./goals.ts";
@@ -31,6 +36,13 @@ export interface PlannedTarget {
   target: BenchTarget;
   /** Whether it runs `scenario`. */
   runs(scenario: Scenario): boolean;
+  /** The client speaks TLS to it with these settings. @default plain TCP */
+  tls?: ClientTlsSettings;
+  /**
+   * Called before each of its runs (e.g. to open dashboards or read CPU time); what it
+   * returns is called with the run's result afterwards.
+   */
+  around?: () => Promise<(result: ScenarioResult) => Promise<void> | void>;
 }
 
 /**
@@ -111,6 +123,8 @@ export function isSuspectRun(
  * @param plan Targets and their scenarios.
  * @param scenarios The matrix.
  * @param options Repetitions.
+ * @param alternate Go through the targets in reverse order every second repetition (pairs
+ *   compared side by side then take turns running first). @default false
  * @returns Results by target name, then scenario name.
  * @example
  * ```ts
@@ -121,17 +135,26 @@ export async function runMatrix(
   plan: readonly PlannedTarget[],
   scenarios: readonly Scenario[],
   options: BenchOptions,
+  alternate = false,
 ): Promise<Map<string, Map<string, ScenarioResult[]>>> {
   const samples = new Map<string, Map<string, ScenarioResult[]>>();
   for (let rep = 1; rep <= options.reps; rep++) {
+    const order = alternate && rep % 2 === 0 ? [...plan].reverse() : plan;
     for (const scenario of scenarios) {
-      for (const { target, runs } of plan) {
+      for (const { target, runs, tls, around } of order) {
         if (!runs(scenario)) continue;
-        let result = await runScenario(scenario, {
-          target: target.addr,
-          timeout_secs: RUN_TIMEOUT_SECS,
-          engine: options.clientEngine,
-        });
+        const once = async () => {
+          const after = await around?.();
+          const result = await runScenario(scenario, {
+            target: target.addr,
+            timeout_secs: RUN_TIMEOUT_SECS,
+            engine: options.clientEngine,
+            tls,
+          });
+          await after?.(result);
+          return result;
+        };
+        let result = await once();
         for (let retry = 1; retry <= SUSPECT_RETRIES; retry++) {
           if (!isSuspectRun(result, scenario.duration_secs)) break;
           console.log(
@@ -139,11 +162,7 @@ export async function runMatrix(
               `(${result.requests} requests in ${result.duration_secs}s of ` +
               `${scenario.duration_secs}s), again (${retry}/${SUSPECT_RETRIES})`,
           );
-          result = await runScenario(scenario, {
-            target: target.addr,
-            timeout_secs: RUN_TIMEOUT_SECS,
-            engine: options.clientEngine,
-          });
+          result = await once();
         }
         const byScenario = samples.get(target.name) ?? new Map<string, ScenarioResult[]>();
         samples.set(target.name, byScenario);

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { PemFiles } from "./haproxy.ts";
 import { type BenchTarget, freePort, type ProcessGroup, startExternal } from "./process_group.ts";
 
 /** Where Debian's `libnginx-mod-stream` installs the stream module. */
@@ -25,7 +26,9 @@ function exists(path: string): boolean {
  *
  * @param group Process tracking.
  * @param backend `host:port` to forward to.
- * @returns The target named "nginx", or undefined when the stream module is not installed.
+ * @param tls Terminate TLS with this certificate (`listen … ssl`, `ssl_certificate`).
+ * @returns The target named "nginx" (or "nginx-tls"), or undefined when the stream module is
+ *   not installed.
  * @example
  * ```ts
  * const nginx = await startNginxStream(new ProcessGroup(), "127.0.0.1:8081");
@@ -34,10 +37,14 @@ function exists(path: string): boolean {
 export function startNginxStream(
   group: ProcessGroup,
   backend: string,
+  tls?: PemFiles,
 ): Promise<BenchTarget> | undefined {
   if (!exists(NGINX_STREAM_MODULE)) return undefined;
   const port = freePort();
   const dir = group.tempDir();
+  const ssl = tls === undefined ? "" : ` ssl;
+    ssl_certificate ${tls.cert};
+    ssl_certificate_key ${tls.key}`;
   Deno.writeTextFileSync(
     `${dir}/nginx.conf`,
     `load_module ${NGINX_STREAM_MODULE};
@@ -49,14 +56,15 @@ error_log stderr error;
 events { worker_connections 8192; }
 stream {
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port}${ssl};
     proxy_pass ${backend};
     tcp_nodelay on;
   }
 }
 `,
   );
-  return startExternal(group, "nginx", "nginx", ["-p", dir, "-c", `${dir}/nginx.conf`], port);
+  const name = tls === undefined ? "nginx" : "nginx-tls";
+  return startExternal(group, name, "nginx", ["-p", dir, "-c", `${dir}/nginx.conf`], port);
 }
 
 /**

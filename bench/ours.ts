@@ -109,6 +109,8 @@ export function rowsFor<T extends { config: { engine: EngineName } }>(
 
 /** How the banner ends when the HTTP endpoint is on. */
 const METRICS_IN_BANNER = /metrics on http:\/\/(\S+)\/metrics/;
+/** The engine the banner names. */
+const ENGINE_IN_BANNER = /\(engine: (.*?)\)(?:;| \(pid|$)/;
 
 const SERVE = new URL("./serve.ts", import.meta.url).pathname;
 /**
@@ -166,12 +168,14 @@ export async function startServe(
   try {
     const match = await proc.waitForLine(BANNERS[service], READY_MS);
     const metrics = METRICS_IN_BANNER.exec(match.input)?.[1];
+    const engine = ENGINE_IN_BANNER.exec(match.input)?.[1];
     return {
       name: label,
       addr: match[1]!,
       pid: proc.child.pid,
       stop: () => group.stop(proc),
       ...(metrics ? { metricsAddr: metrics } : {}),
+      ...(engine ? { engine } : {}),
     };
   } catch (error) {
     await group.stop(proc);

@@ -23,6 +23,8 @@ export interface BenchTarget {
   pid: number;
   /** Where its HTTP endpoint listens, when it has one (`127.0.0.1:port`). */
   metricsAddr?: string;
+  /** The I/O engine it says it runs (our services: from the banner, e.g. `deno (TLS needs it)`). */
+  engine?: string;
   /** Stop it. */
   stop(): Promise<void>;
 }

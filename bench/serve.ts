@@ -3,7 +3,9 @@
  * sibling's file path): `deno run … bench/serve.ts SERVICE [flags]`, where SERVICE is `proxy`,
  * `lb`, `echo` or `load-test` and the flags are the service's own (`--listen 127.0.0.1:0`,
  * `--relay streams`, `--workers 2`, …). It behaves like the service's `main.ts`: the same
- * banner with the bound address, the same exit codes, SIGTERM drains.
+ * banner with the bound address (and the engine it runs), the same exit codes, SIGTERM drains.
+ * `tls-echo` (no flags) is the test TLS echo server with the checked-in `localhost` certificate,
+ * the backend of the SNI passthrough rows.
  *
  * The bench runs the load tester in its own process and each service in another, so the
  * client and the server under test never share an event loop.
@@ -16,10 +18,11 @@ import { ECHO_SCHEMA } from "@monkey/echo";
 import { LB_SCHEMA, loadLbConfig, startLbCluster, startLoadBalancer } from "@monkey/load-balancer";
 import { loadTestCli } from "@monkey/load-tester";
 import { PROXY_SCHEMA, startProxy, startProxyCluster } from "@monkey/proxy";
-import { ConfigError, runMain, type ServiceHandle, serviceMain } from "@monkey/shared";
+import * as shared from "@monkey/shared";
+import { startTlsEcho } from "@monkey/testing";
 
-/** The services `serve.ts` can run. */
-export const SERVICES = ["proxy", "lb", "echo", "load-test"] as const;
+/** The services `serve.ts` can run; `tls-echo` is the test TLS echo server (`localhost`). */
+export const SERVICES = ["proxy", "lb", "echo", "tls-echo", "load-test"] as const;
 /** One of {@linkcode SERVICES}. */
 export type ServiceName = typeof SERVICES[number];
 
@@ -28,7 +31,18 @@ export const BANNERS: Record<Exclude<ServiceName, "load-test">, RegExp> = {
   proxy: /proxying (\S+) ->/,
   lb: /balancing (\S+) ->/,
   echo: /echoing on (\S+)/,
+  "tls-echo": /echoing on (\S+)/,
 };
+
+/**
+ * The engine a service really runs, as its own startup line names it (`deno (TLS needs it)`
+ * when TLS forces it); a cluster of workers names none, its `engine` key then.
+ */
+function engineOf(handle: object, choice: shared.EngineChoice): string {
+  const { engine, engineLabel } = handle as { engine?: unknown; engineLabel?: unknown };
+  const label = engineLabel ?? engine;
+  return typeof label === "string" ? label : shared.resolveEngine(choice).name;
+}
 
 /**
  * Run one service until it is signalled (or, for `load-test`, until the run ends).
@@ -45,20 +59,23 @@ export async function serve(args: readonly string[]): Promise<void> {
   const [service, ...flags] = args;
   switch (service) {
     case "proxy":
-      return await serviceMain({
+      return await shared.serviceMain({
         name: "proxy",
         schema: PROXY_SCHEMA,
         usage: "bench/serve.ts proxy [flags]",
         args: flags,
-        start: (config, logger): ServiceHandle | Promise<ServiceHandle> =>
+        start: (config, logger): shared.ServiceHandle | Promise<shared.ServiceHandle> =>
           config.workers > 1
             ? startProxyCluster(config, { logger })
             : startProxy(config, { logger }),
-        banner: (proxy, config) => `proxying ${proxy.addr} -> ${config.target_addr}`,
+        banner: (proxy, config) =>
+          `proxying ${proxy.addr} -> ${config.target_addr} (engine: ${
+            engineOf(proxy, config.engine)
+          })`,
       });
     case "lb":
       loadLbConfig(flags); // cross-key checks, as the load balancer's main does
-      return await serviceMain({
+      return await shared.serviceMain({
         name: "lb",
         schema: LB_SCHEMA,
         usage: "bench/serve.ts lb [flags]",
@@ -68,10 +85,11 @@ export async function serve(args: readonly string[]): Promise<void> {
             ? await startLbCluster(config, { logger })
             : startLoadBalancer(config, { logger }),
         banner: (lb, config) =>
-          `balancing ${lb.addr} -> ${config.backends.map((b) => b.addr).join(", ")}`,
+          `balancing ${lb.addr} -> ${config.backends.map((b) => b.addr).join(", ")} ` +
+          `(engine: ${engineOf(lb, config.engine)})`,
       });
     case "echo":
-      return await serviceMain({
+      return await shared.serviceMain({
         name: "echo",
         schema: ECHO_SCHEMA,
         usage: "bench/serve.ts echo [flags]",
@@ -79,14 +97,21 @@ export async function serve(args: readonly string[]): Promise<void> {
         start: (config, logger) => startEcho(config, { logger }),
         banner: (echo) => `echoing on ${echo.addr}`,
       });
+    case "tls-echo": {
+      // The checked-in test certificate for `localhost` (and 127.0.0.1), signed by the test CA.
+      // It runs until the bench kills the process (the open listener keeps it alive).
+      const server = startTlsEcho("localhost");
+      console.log(`echoing on ${server.addr} (TLS, certificate localhost)`);
+      return;
+    }
     case "load-test":
       Deno.exitCode = await loadTestCli(flags);
       return;
     default:
-      throw new ConfigError(
+      throw new shared.ConfigError(
         `Cannot serve: expected one of ${SERVICES.join(", ")}, got '${service ?? ""}'`,
       );
   }
 }
 
-if (import.meta.main) await runMain(() => serve(Deno.args));
+if (import.meta.main) await shared.runMain(() => serve(Deno.args));

@@ -8,7 +8,9 @@
 
 import { type EngineName, formatMicros } from "@monkey/shared";
 import type { GoalResult } from "./goals.ts";
+import type { CostPair } from "./cost_rows.ts";
 import type { ProbeResult } from "./metrics_probe.ts";
+import type { TlsRow } from "./tls_rows.ts";
 
 /** One target's medians for one scenario. */
 export interface BenchCell {
@@ -82,6 +84,10 @@ export interface BenchSummary {
   memory: { target: string; bytes: number }[];
   /** Bulk and HTTP tests. @default [] */
   extra?: BenchExtra[];
+  /** TLS termination, ours and the peers. @default [] */
+  tls?: TlsRow[];
+  /** Feature cost pairs (SNI passthrough, dashboards, limits). @default [] */
+  costs?: CostPair[];
   /** Repetitions per cell. */
   reps: number;
   /** Seconds per run. */
@@ -177,23 +183,24 @@ export function renderBench(summary: BenchSummary): string {
   out.push(
     `Medians of ${summary.reps} run(s) of ${summary.secs}s each, 1 load-tester worker, ping-pong.`,
   );
-  out.push("");
-  out.push("Requests/s (p99) per target:");
-  out.push(markdownTable(
-    ["Scenario", "Conns", "Size", ...targets],
-    summary.rows.map((r) => [
-      r.scenario,
-      String(r.connections),
-      sizeText(r.message_size),
-      ...targets.map((t) => {
-        const c = r.cells[t];
-        if (!c) return "";
-        return `${Math.round(c.rps)} (${formatMicros(c.p99_us)})${
-          c.errors > 0 ? ` ${c.errors} err` : ""
-        }${c.suspect ? ` ${c.suspect} suspect` : ""}`;
-      }),
-    ]),
-  ));
+  if (targets.length > 0) out.push("", "Requests/s (p99) per target:");
+  if (targets.length > 0) {
+    out.push(markdownTable(
+      ["Scenario", "Conns", "Size", ...targets],
+      summary.rows.map((r) => [
+        r.scenario,
+        String(r.connections),
+        sizeText(r.message_size),
+        ...targets.map((t) => {
+          const c = r.cells[t];
+          if (!c) return "";
+          return `${Math.round(c.rps)} (${formatMicros(c.p99_us)})${
+            c.errors > 0 ? ` ${c.errors} err` : ""
+          }${c.suspect ? ` ${c.suspect} suspect` : ""}`;
+        }),
+      ]),
+    ));
+  }
   const direct = targets.find((t) => t.startsWith("direct"));
   const columns = RATIO_PAIRS.map(([a, b]) => [a, b === "direct" ? direct : b] as const)
     .filter((pair): pair is readonly [string, string] =>

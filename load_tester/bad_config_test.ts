@@ -119,6 +119,21 @@ const LOAD_TEST_CASES: BadConfigCase[] = [
     args: ["--protocol", "http", "--expect-status", "ok"],
     expect: /flag --expect-status: expected codes or classes.*got 'ok'/,
   },
+  {
+    name: "tls_ca without tls",
+    file: `tls_ca = "ca.pem"`,
+    expect: /'tls_ca' in .*: it needs tls = true \(--tls\), got tls = false/,
+  },
+  {
+    name: "missing tls_ca file",
+    args: ["--tls", "--tls-ca", "/no/such/ca.pem"],
+    expect: /Cannot read 'tls_ca' in flags: no such file, got '\/no\/such\/ca\.pem'/,
+  },
+  {
+    name: "tls_server_name not a host name",
+    file: `tls = true\ntls_server_name = "a b"`,
+    expect: /'tls_server_name' in .*: expected a host name, got 'a b'/,
+  },
 ];
 
 badConfigTests({
@@ -144,5 +159,6 @@ badConfigTests({
     "regex that does not compile",
     "raw without expect",
     "pipeline zero",
+    "missing tls_ca file",
   ],
 });

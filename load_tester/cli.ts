@@ -4,14 +4,8 @@
  * @module
  */
 
-import {
-  ConfigError,
-  ConnectError,
-  helpText,
-  Logger,
-  resolveEngine,
-  ServiceError,
-} from "@monkey/shared";
+import { ConfigError, ConnectError, helpText, Logger, ServiceError } from "@monkey/shared";
+import { clientEngineNote } from "./client_tls.ts";
 import { compareWithBaseline, readReport, regressions } from "./baseline.ts";
 import { findCapacity, formatCapacity } from "./capacity.ts";
 import { LOAD_TEST_SCHEMA, loadTestConfig } from "./config.ts";
@@ -124,7 +118,9 @@ export async function loadTestCli(
     stderr(
       `load test: ${count} scenario${count === 1 ? "" : "s"} from ${
         resolved.matrix ? resolved.configPath : "flags"
-      } against ${resolved.target} (engine: ${resolveEngine(config.engine).name})\n`,
+      } against ${resolved.target} (engine: ${
+        clientEngineNote(config.engine, resolved.tls !== undefined)
+      })\n`,
     );
     const live = config.metrics_addr !== "off" ? new LiveMetrics() : undefined;
     const endpoint = live?.serve(config.metrics_addr, new Logger({ name: "load-test" }));
@@ -136,6 +132,7 @@ export async function loadTestCli(
       workers: config.workers,
       timeout_secs: config.timeout_secs,
       engine: config.engine,
+      tls: resolved.tls,
       ...(options.signal ? { signal: options.signal } : {}),
       onStart: (
         _: unknown,

@@ -10,6 +10,7 @@ import type { ProtocolSpec } from "./protocols/types.ts";
 import { DEFAULTS, LOAD_TEST_SCHEMA, type LoadTestConfig, type Mode } from "./schema.ts";
 import { protocolFor } from "./_protocol_config.ts";
 import { ECHO_PROTOCOL, validateProtocol } from "./protocols/mod.ts";
+import { clientTlsFrom, type ClientTlsSettings } from "./client_tls.ts";
 import { parseSlo, type Slo } from "./slo.ts";
 
 export { parseSlo, type Slo } from "./slo.ts";
@@ -57,6 +58,8 @@ export interface ResolvedConfig {
   help: boolean;
   /** Parsed `--slo`. */
   slo: Slo;
+  /** TLS settings (`--tls`, the CA read), or undefined for plain TCP. */
+  tls: ClientTlsSettings | undefined;
 }
 
 /** Config file read when `--config` is not given. */
@@ -162,7 +165,15 @@ export function loadTestConfig(
         ? "flag --slo"
         : `'slo' in ${loaded.configPath}`,
     ),
+    tls: clientTlsFrom(config, tlsLabel(flags, loaded.configPath)),
   };
+}
+
+/** Where the TLS keys came from: "flags" when any is a flag, else the file. */
+function tlsLabel(flags: LoadTestConfig, configPath: string | undefined): string {
+  const fromFlags = flags.tls || flags.tls_insecure || flags.tls_ca !== undefined ||
+    flags.tls_server_name !== undefined;
+  return fromFlags || configPath === undefined ? "flags" : configPath;
 }
 
 /** `[[scenario]]` (singular) makes `scenario` an array of tables: say what was meant. */

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { connectTcp, type Engine, type NetConn, resolveEngine } from "@monkey/shared";
+import { connectTcp, type Engine, type NetConn } from "@monkey/shared";
+import { clientEngine } from "./client_tls.ts";
 import { classifyError } from "./errors.ts";
 import type { EngineResult, EngineSnapshot, EngineSpec } from "./engine_types.ts";
 import { Meter } from "./meter.ts";
@@ -79,7 +80,7 @@ export class LoadEngine {
     this.#onTick = options.onTick;
     this.#protocol = spec.protocol ?? ECHO_PROTOCOL;
     this.#spec = { ...spec, protocol: this.#protocol };
-    this.#io = resolveEngine(spec.engine ?? "auto");
+    this.#io = clientEngine(spec.engine ?? "auto", spec.tls);
     this.#mixLabels = this.#protocol.protocol === "echo"
       ? ["echo"]
       : createClient(this.#protocol).mix;

@@ -9,6 +9,7 @@ import type { Mode } from "./schema.ts";
 import type { ErrorCounts } from "./errors.ts";
 import type { LatencyHistogram } from "./histogram.ts";
 import type { ProtocolSpec } from "./protocols/types.ts";
+import type { ClientTlsSettings } from "./client_tls.ts";
 
 /** What one engine runs. */
 export interface EngineSpec {
@@ -32,6 +33,8 @@ export interface EngineSpec {
   engine?: EngineChoice;
   /** The protocol spoken. @default echo */
   protocol?: ProtocolSpec;
+  /** Speak TLS with these settings (on the deno engine, whatever `engine` says). */
+  tls?: ClientTlsSettings;
 }
 
 /** What an engine measured. */

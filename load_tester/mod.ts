@@ -26,6 +26,12 @@
 
 export * from "./baseline.ts";
 export * from "./capacity.ts";
+export {
+  clientEngineNote,
+  clientTlsFrom,
+  type ClientTlsKeys,
+  type ClientTlsSettings,
+} from "./client_tls.ts";
 export * from "./cli.ts";
 export * from "./config.ts";
 export * from "./engine.ts";
@@ -59,5 +65,6 @@ export type {
   LogLevel,
   LogSink,
   Optional,
+  UpstreamTlsSettings,
   ValueOf,
 } from "@monkey/shared";

@@ -6,6 +6,7 @@
  */
 
 import { ConnectError, type EngineChoice } from "@monkey/shared";
+import type { ClientTlsSettings } from "./client_tls.ts";
 import type { Scenario } from "./config.ts";
 import { type EngineSpec, LoadEngine } from "./engine.ts";
 import { addErrorCounts, totalErrors } from "./errors.ts";
@@ -55,6 +56,8 @@ export interface RunOptions {
   timeout_secs?: number;
   /** I/O engine of the connections. @default "auto" */
   engine?: EngineChoice;
+  /** Speak TLS with these settings (the deno engine then, whatever `engine` says). */
+  tls?: ClientTlsSettings | undefined;
   /** Aborting stops early; the partial result is returned. */
   signal?: AbortSignal;
   /**
@@ -223,6 +226,7 @@ function splitSpec(scenario: Scenario, options: RunOptions, workers: number): En
       timeout_secs: options.timeout_secs ?? DEFAULT_TIMEOUT_SECS,
       engine: options.engine ?? "auto",
       ...(scenario.protocol ? { protocol: scenario.protocol } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
     });
   }
   return specs;

@@ -246,6 +246,26 @@ export const LOAD_TEST_SCHEMA = {
     description: "Serve live counters and latency on this host:port, or 'off'",
   },
   ...ENGINE_FIELDS,
+  tls: {
+    type: "boolean",
+    default: false,
+    description: "Speak TLS to the target (runs on the deno engine; certificate verified)",
+  },
+  tls_ca: {
+    type: "string",
+    optional: true,
+    description: "With --tls: PEM CA certificate(s) trusted besides the system roots",
+  },
+  tls_server_name: {
+    type: "string",
+    optional: true,
+    description: "With --tls: server name sent (SNI) and verified; default: the target's host",
+  },
+  tls_insecure: {
+    type: "boolean",
+    default: false,
+    description: "With --tls: do not verify the certificate (self-signed labs only)",
+  },
   timeout_secs: {
     type: "duration",
     default: 5,

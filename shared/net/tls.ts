@@ -157,11 +157,21 @@ export function loadTlsCertificate(config: TlsKeys, label: string): TlsCertifica
   return { cert, key };
 }
 
+/** The key names {@linkcode loadUpstreamTls} names in its messages. */
+export interface UpstreamTlsKeyNames {
+  /** The CA file's key. @default "upstream_ca" */
+  ca: string;
+  /** The server name's key. @default "upstream_sni" */
+  sni: string;
+}
+
 /**
  * Read the upstream TLS settings (`upstream_ca` is read here).
  *
  * @param config The service configuration.
  * @param label The file (or "flags") named in messages.
+ * @param names The keys as the caller's schema spells them (the load tester's `tls_ca`,
+ *   `tls_server_name`), for messages. @default upstream_ca, upstream_sni
  * @returns The settings, or undefined when `upstream_tls` is off.
  * @throws {ConfigError} When `upstream_ca` cannot be read or is not PEM, or `upstream_sni` is not
  *   a host name.
@@ -170,15 +180,19 @@ export function loadTlsCertificate(config: TlsKeys, label: string): TlsCertifica
  * const upstream = loadUpstreamTls({ upstream_tls: true, upstream_ca: "ca.pem" }, "proxy.toml");
  * ```
  */
-export function loadUpstreamTls(config: TlsKeys, label: string): UpstreamTlsSettings | undefined {
+export function loadUpstreamTls(
+  config: TlsKeys,
+  label: string,
+  names: UpstreamTlsKeyNames = { ca: "upstream_ca", sni: "upstream_sni" },
+): UpstreamTlsSettings | undefined {
   if (config.upstream_tls !== true) return undefined;
   const caCerts = config.upstream_ca === undefined
     ? []
-    : [readPem(config.upstream_ca, "upstream_ca", label, CERT_MARKER)];
+    : [readPem(config.upstream_ca, names.ca, label, CERT_MARKER)];
   const sni = config.upstream_sni;
   if (sni !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(sni)) {
     throw new ConfigError(
-      `Cannot parse 'upstream_sni' in ${label}: expected a host name, got ${showValue(sni)}`,
+      `Cannot parse '${names.sni}' in ${label}: expected a host name, got ${showValue(sni)}`,
     );
   }
   return { caCerts, sni, insecure: config.upstream_tls_insecure === true };
