@@ -97,6 +97,9 @@ export interface ConnectionHandlerOptions {
   tlsCounters?: TlsCounters;
 }
 
+/** Where a connection goes: a pool, its strategy and health, and how to connect to it. */
+type Target = Pick<RoutedPool, "pool" | "strategy" | "health" | "engine">;
+
 /** Socket errors a header write may meet when the backend or client is gone. */
 const SOCKET_ERRORS = [
   Deno.errors.BrokenPipe,
@@ -131,9 +134,11 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
     client: NetConn,
     force: AbortSignal,
     config: LbConfig,
-    { pool, strategy, health }: Pick<RoutedPool, "pool" | "strategy" | "health">,
+    target: Target,
     clientIp: string,
   ): Promise<{ backend: Backend; upstream: NetConn; connectMs: number } | undefined> => {
+    const { pool, strategy, health } = target;
+    const connector = target.engine ?? engine;
     const tried = new Set<Backend>();
     for (;;) {
       const { candidates, group } = pool.candidates(tried);
@@ -154,7 +159,7 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
         const upstream = await connectTcp(chosen.addr, {
           timeoutMs: config.connect_timeout_ms,
           signal: force,
-          engine,
+          engine: connector,
         });
         const connectMs = performance.now() - began;
         chosen.recordLatency(connectMs);
@@ -192,7 +197,7 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
     clientIp: string,
   ): Promise<
     {
-      target: Pick<RoutedPool, "pool" | "strategy" | "health">;
+      target: Target;
       route?: Route;
       pool?: RoutedPool;
       buffered?: Uint8Array;
