@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { Logger, memorySink } from "@monkey/shared";
 import {
+  certFiles,
   echoUntilEof,
   readExactly,
   requires,
   startPeer,
-  testCertPaths,
   tlsDial,
   waitFor,
   writeAll,
@@ -21,12 +21,8 @@ Deno.test({
   ...requires("read", "write", "run"),
   async fn() {
     await using echo = startPeer((conn) => echoUntilEof(conn));
-    const dir = Deno.makeTempDirSync();
-    const cert = `${dir}/cert.pem`;
-    const key = `${dir}/key.pem`;
-    const file = `${dir}/lb.toml`;
-    Deno.copyFileSync(testCertPaths("a.test").cert, cert);
-    Deno.copyFileSync(testCertPaths("a.test").key, key);
+    using files = certFiles("a.test");
+    const file = `${files.dir}/lb.toml`;
     Deno.writeTextFileSync(
       file,
       [
@@ -34,8 +30,8 @@ Deno.test({
         `metrics_addr = "off"`,
         `workers = 2`,
         `log_level = "error"`,
-        `tls_cert = "${cert}"`,
-        `tls_key = "${key}"`,
+        `tls_cert = "${files.cert}"`,
+        `tls_key = "${files.key}"`,
         `[health_check]`,
         `interval_ms = 0`,
         `[[backends]]`,
@@ -53,7 +49,7 @@ Deno.test({
     const stop = reloadOnSighup(cluster, ["--config", file], logger);
     try {
       const live = await tlsDial(cluster.addr, "a.test");
-      Deno.copyFileSync(testCertPaths("b.test").cert, cert); // the key no longer matches
+      files.useCert("b.test"); // the key no longer matches
       Deno.kill(Deno.pid, "SIGHUP");
       await waitFor(() => lines.some((l) => /reload rejected/.test(l)), "the refusal logged");
       assert.ok(
@@ -62,7 +58,7 @@ Deno.test({
       );
       (await tlsDial(cluster.addr, "a.test")).close();
 
-      Deno.copyFileSync(testCertPaths("b.test").key, key);
+      files.useKey("b.test");
       Deno.kill(Deno.pid, "SIGHUP");
       await waitFor(() => lines.some((l) => /TLS certificate reloaded/.test(l)), "the reload");
       const json = await cluster.snapshot();
@@ -78,7 +74,6 @@ Deno.test({
     } finally {
       stop();
       await cluster.shutdown(1000);
-      Deno.removeSync(dir, { recursive: true });
     }
   },
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
 import { Logger, memorySink } from "@monkey/shared";
 import {
+  certFiles,
   dial,
   echoUntilEof,
   readExactly,
@@ -9,7 +10,6 @@ import {
   requires,
   scrapeMetrics,
   startPeer,
-  testCertPaths,
   testEachEngine,
   tlsDial,
   writeAll,
@@ -76,11 +76,7 @@ Deno.test({
   ...requires("read", "write"),
   async fn() {
     await using echo = startPeer((conn) => echoUntilEof(conn));
-    const dir = Deno.makeTempDirSync();
-    const cert = `${dir}/cert.pem`;
-    const key = `${dir}/key.pem`;
-    Deno.copyFileSync(testCertPaths("a.test").cert, cert);
-    Deno.copyFileSync(testCertPaths("a.test").key, key);
+    using files = certFiles("a.test");
     const { sink, lines } = memorySink();
     const cluster = await startProxyCluster({
       listen_addr: "127.0.0.1:0",
@@ -88,12 +84,12 @@ Deno.test({
       metrics_addr: "off",
       workers: 2,
       log_level: "error", // the workers log to the console
-      tls_cert: cert,
-      tls_key: key,
+      tls_cert: files.cert,
+      tls_key: files.key,
     }, { logger: new Logger({ sink }) });
     try {
       const live = await tlsDial(cluster.addr, "a.test");
-      Deno.copyFileSync(testCertPaths("b.test").cert, cert); // the key no longer matches
+      files.useCert("b.test"); // the key no longer matches
       assert.equal(await cluster.reloadTls(), false);
       assert.ok(
         lines.some((l) => /reload failed, keeping the old one: .*does not match/.test(l)),
@@ -104,7 +100,7 @@ Deno.test({
       assert.equal(json["tls_reloads"], 0);
       (await tlsDial(cluster.addr, "a.test")).close();
 
-      Deno.copyFileSync(testCertPaths("b.test").key, key);
+      files.useKey("b.test");
       assert.equal(await cluster.reloadTls(), true);
       json = await cluster.snapshot();
       assert.equal(json["tls_reloads"], 2, "both workers reloaded");
@@ -118,7 +114,6 @@ Deno.test({
       live.close();
     } finally {
       await cluster.shutdown(1000);
-      Deno.removeSync(dir, { recursive: true });
     }
   },
 });
