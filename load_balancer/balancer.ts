@@ -321,7 +321,8 @@ export function startLoadBalancer(
     }
     // The files were read and checked with the configuration; serve them from now on.
     const certificate = await tls.reloadCertificate(next);
-    if (certificate !== "off") changes.push(`TLS certificate ${certificate} from ${next.tls_cert}`);
+    if (certificate === "reloaded") changes.push(`TLS certificate reloaded from ${next.tls_cert}`);
+    if (certificate === "failed") changes.push("TLS certificate reload failed; the old one stays");
     metrics.reloads.inc();
     return { changes };
   };

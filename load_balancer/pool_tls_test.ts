@@ -3,6 +3,7 @@ import { ConfigError, encodeProxyV1, Logger } from "@monkey/shared";
 import {
   dial,
   echoUntilEof,
+  ENGINE_CASES,
   readExactly,
   readOutcome,
   requires,
@@ -108,5 +109,28 @@ Deno.test({
         }, { logger: quiet }),
       (e) => e instanceof ConfigError && /'engine' in config: TLS/.test(e.message),
     );
+  },
+});
+
+Deno.test({
+  name: "a reload that turns TLS on in a pool of a balancer running epoll is refused (restart)",
+  ignore: ENGINE_CASES.find((c) => c.engine === "epoll")!.ignore,
+  async fn() {
+    const lb = startLoadBalancer({
+      listen_addr: "127.0.0.1:0",
+      metrics_addr: "off",
+      engine: "auto", // epoll here: a reload cannot switch engines
+      pools: { web: { backends: [{ addr: "127.0.0.1:9" }], health_check: NO_CHECKS } },
+    }, { logger: new Logger({ name: "lb", level: "error" }) });
+    try {
+      assert.equal(lb.engineLabel, "epoll");
+      await assert.rejects(
+        () => lb.reload({ ...lb.config, pools: { web: { upstream_tls: true } } }),
+        (e) => e instanceof ConfigError && /TLS needs the deno engine .*'epoll'/.test(e.message),
+      );
+      assert.equal(lb.config.pools["web"]?.upstream_tls, undefined, "nothing changed");
+    } finally {
+      await lb.shutdown(0);
+    }
   },
 });
