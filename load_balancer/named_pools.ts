@@ -109,15 +109,14 @@ export class NamedPools {
     };
   }
 
-  /** The pool's own connect engine, when it sets upstream TLS keys. */
+  /** The pool's own connect engine, when its upstream TLS differs from the default pool's. */
   #engineOf(name: string, config: PoolConfig): Engine | undefined {
     if (!ownsUpstreamTls(config)) return undefined;
     const label = `${this.#options.label ?? "config"} [pools.${name}]`;
-    const upstream = loadUpstreamTls(
-      poolUpstreamKeys(this.#options.inherited ?? {}, config),
-      label,
-    );
-    if (upstream === undefined) return DENO_ENGINE;
+    const inherited = this.#options.inherited ?? {};
+    const upstream = loadUpstreamTls(poolUpstreamKeys(inherited, config), label);
+    // Plain: the service's engine connects plainly unless the top level originates TLS.
+    if (upstream === undefined) return inherited.upstream_tls === true ? DENO_ENGINE : undefined;
     if (upstream.insecure) {
       this.#options.logger.warn(
         `pool ${name}: upstream_tls_insecure = true: backend certificates are NOT verified`,

@@ -113,17 +113,30 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a reload that turns TLS on in a pool of a balancer running epoll is refused (restart)",
+  name:
+    "on epoll, a pool with upstream keys but TLS off relays plainly; a reload turning its TLS on is refused",
   ignore: ENGINE_CASES.find((c) => c.engine === "epoll")!.ignore,
   async fn() {
+    await using echo = startPeer((conn) => echoUntilEof(conn));
     const lb = startLoadBalancer({
       listen_addr: "127.0.0.1:0",
       metrics_addr: "off",
       engine: "auto", // epoll here: a reload cannot switch engines
-      pools: { web: { backends: [{ addr: "127.0.0.1:9" }], health_check: NO_CHECKS } },
+      default_pool: "web",
+      pools: {
+        web: {
+          upstream_sni: "web.internal", // TLS stays off: upstream_tls is false everywhere
+          backends: [{ addr: echo.addr }],
+          health_check: NO_CHECKS,
+        },
+      },
     }, { logger: new Logger({ name: "lb", level: "error" }) });
     try {
       assert.equal(lb.engineLabel, "epoll");
+      const conn = await dial(lb.addr);
+      await writeAll(conn, text.encode("plain"));
+      assert.equal(new TextDecoder().decode(await readExactly(conn, 5)), "plain");
+      conn.close();
       await assert.rejects(
         () => lb.reload({ ...lb.config, pools: { web: { upstream_tls: true } } }),
         (e) => e instanceof ConfigError && /TLS needs the deno engine .*'epoll'/.test(e.message),
