@@ -8,60 +8,37 @@
 import {
   AccessList,
   clientGateFromConfig,
-  createMetricsApp,
-  createTlsEngine,
+  ConfigError,
   type DiscoveryLoop,
-  type Engine,
-  loadTlsCertificate,
-  loadUpstreamTls,
   Logger,
   type MetricFamily,
-  resolveTlsEngine,
+  setupServiceTls,
   startEndpoint,
   startFrontend,
   type TcpServer,
   ThrottledLog,
-  type TlsEngine,
-  usesTls,
 } from "@monkey/shared";
-import { ADMIN_ROUTES, createAdminApp } from "./admin.ts";
 import {
   DEFAULT_POOL_NAME,
   type LbConfig,
   type LbConfigInput,
+  lbUsesTls,
   normalizeLbConfig,
 } from "./config.ts";
 import { type ConnectionSettings, createConnectionHandler } from "./connection.ts";
-import { lbDashboardView } from "./dashboard.ts";
 import { HealthChecker } from "./health.ts";
 import { LbMetrics, type LbSnapshot } from "./metrics.ts";
 import { BackendPool } from "./pool.ts";
 import { planReload, type ReloadPlan } from "./reload_plan.ts";
 import { createStrategy, type StrategyOptions } from "./strategies.ts";
-import { NamedPools, type RoutedPool, Router, TrafficCounters } from "./routing.ts";
-import { poolRows, registerRoutingMetrics, routeRows } from "./routing_metrics.ts";
-import { attachDiscovery } from "./discovery.ts";
+import { NamedPools } from "./named_pools.ts";
+import { type RoutedPool, Router, TrafficCounters } from "./routing.ts";
+import { registerRoutingMetrics } from "./routing_metrics.ts";
+import { createLbApp, type LbHttpApp } from "./http_app.ts";
+import { attachDiscovery, discoveryChanged } from "./discovery.ts";
 
 export type { LbSnapshot } from "./metrics.ts";
-
-/** The endpoint's HTTP app (a Hono app) as callers use it: without a socket, or from a server. */
-export interface LbHttpApp {
-  /**
-   * Answer a request in process, e.g. `app.request("/backends")`.
-   *
-   * @param input A path (or URL, or request).
-   * @param init Method, headers and body.
-   * @returns The response.
-   */
-  request(input: string | URL | Request, init?: RequestInit): Response | Promise<Response>;
-  /**
-   * Answer a request (the `Deno.serve` handler shape).
-   *
-   * @param request The request.
-   * @returns The response.
-   */
-  fetch(request: Request): Response | Promise<Response>;
-}
+export type { LbHttpApp } from "./http_app.ts";
 
 /** What shutdown reports. */
 export interface LbShutdownSummary {
@@ -153,20 +130,19 @@ export function startLoadBalancer(
   const strategyOptions: StrategyOptions = options.random ? { random: options.random } : {};
   /** Swapped whole on reload; each connection reads it once, at accept. */
   const tlsLabel = "the load balancer configuration";
-  const decision = resolveTlsEngine(initial.engine, usesTls(initial), tlsLabel);
-  const certificate = loadTlsCertificate(initial, tlsLabel);
-  const upstreamTls = loadUpstreamTls(initial, tlsLabel);
-  const tlsEngine: TlsEngine | undefined = usesTls(initial)
-    ? createTlsEngine({ certificate, alpn: initial.tls_alpn, upstream: upstreamTls })
-    : undefined;
-  const engine: Engine = tlsEngine ?? decision.engine;
-  if (upstreamTls?.insecure) {
-    logger.warn("upstream_tls_insecure = true: backend certificates are NOT verified");
-  }
+  const tls = setupServiceTls(initial, {
+    label: tlsLabel,
+    logger,
+    peer: "backend",
+    alsoTls: lbUsesTls(initial),
+  });
+  const engine = tls.engine;
   const named = new NamedPools(initial.pools, {
     strategy: strategyOptions,
     proxyProtocol: () => settings.config.proxy_protocol,
     logger,
+    inherited: initial, // upstream_* need a restart: the running values stay
+    label: tlsLabel,
   });
   const defaultTraffic = new TrafficCounters();
   const defaultPool: RoutedPool = {
@@ -237,24 +213,9 @@ export function startLoadBalancer(
   }
 
   // PROXY protocol receive and per-client limits; rebuilt on reload (limit state restarts).
-  const gateCounters = {
-    denied: metrics.denied,
-    rateLimited: metrics.registry.counter(
-      "monkey_lb_rate_limited_connections_total",
-      "Clients closed at once over max_connections_per_client or max_conn_rate_per_client",
-    ),
-    proxyErrors: metrics.registry.counter(
-      "monkey_lb_proxy_protocol_errors_total",
-      "Connections from trusted_proxies closed for a missing, invalid or late PROXY header",
-    ),
-    proxyRejected: metrics.registry.counter(
-      "monkey_lb_proxy_rejected_connections_total",
-      "Clients outside trusted_proxies closed because proxy_fallback is reject",
-    ),
-  };
   const makeGate = (config: LbConfig) =>
     clientGateFromConfig(config, (ip) => settings.access.admits(ip), {
-      counters: gateCounters,
+      counters: metrics.gate,
       throttled,
     });
   let gate = makeGate(initial);
@@ -266,7 +227,7 @@ export function startLoadBalancer(
     throttled,
     logger,
     engine,
-    terminatesTls: certificate !== undefined,
+    terminatesTls: tls.terminates,
     tlsCounters,
   });
   const admitted = (client: Parameters<typeof handleConnection>[0], force: AbortSignal) =>
@@ -296,37 +257,22 @@ export function startLoadBalancer(
     "monkey_lb_discovery_failures_total",
     "Failed DNS lookups of discovery (errors, timeouts, NXDOMAIN, empty answers)",
     "counter",
-    () => [[{ pool: "default" }, discovery?.failures ?? 0]],
+    () => [
+      [{ pool: DEFAULT_POOL_NAME }, discovery?.failures ?? 0],
+      ...named.discoveryFailures().map(([pool, n]) => [{ pool }, n] as [{ pool: string }, number]),
+    ],
   );
 
-  const strategyOf = (p: RoutedPool) =>
-    p.name === DEFAULT_POOL_NAME
-      ? settings.config.strategy
-      : settings.config.pools[p.name]?.strategy ?? "";
-  const snapshot = (): LbSnapshot => ({
-    ...metrics.snapshot(),
-    tls_handshake_failures: tlsCounters.handshakeFailures.value,
-    sni_misses: tlsCounters.sniMisses.value,
-    client_hello_errors: tlsCounters.helloErrors.value,
-    inspect_timeouts: tlsCounters.inspectTimeouts.value,
-    pools: poolRows(allPools(), strategyOf),
-    routes: routeRows(settings.router?.routes ?? []),
-  });
-  const app = createMetricsApp({
-    service: "load balancer",
-    prometheus: () => metrics.registry.render(),
-    snapshot,
+  const { app, snapshot } = createLbApp({
+    metrics,
+    tlsCounters,
+    pools: allPools,
+    routes: () => settings.router?.routes ?? [],
+    config: () => settings.config,
     healthy: () => frontend.accepting,
-    routes: [
-      ...ADMIN_ROUTES,
-      ["GET /pools", "every pool (default first) with its backends, connections and bytes"],
-      ["GET /routes", "every route with its matchers, pool, connections and bytes"],
-    ],
-    dashboard: { view: () => lbDashboardView(metrics.snapshot(), settings.config) },
+    pool,
+    logger,
   });
-  app.get("/pools", (c) => c.json(poolRows(allPools(), strategyOf)));
-  app.get("/routes", (c) => c.json(routeRows(settings.router?.routes ?? [])));
-  app.route("/", createAdminApp({ pool, token: () => settings.config.admin_token, logger }));
   let endpoint;
   try {
     endpoint = startEndpoint(app, initial.metrics_addr, logger, {
@@ -344,6 +290,12 @@ export function startLoadBalancer(
     const current = settings.config;
     const previousRoutes = current.routes;
     const plan = planReload(current, normalizeLbConfig(input), pool.list());
+    if (engine.name !== "deno" && lbUsesTls(plan.config)) {
+      throw new ConfigError(
+        `Cannot use a pool's 'upstream_tls' on reload: TLS needs the deno engine and this ` +
+          `balancer runs '${engine.name}' (restart to change engines)`,
+      );
+    }
     const access = new AccessList(plan.config);
     const next = plan.config;
     applyToPool(pool, plan);
@@ -362,16 +314,15 @@ export function startLoadBalancer(
       changes.push(`routes: ${next.routes.length} in force`);
     }
     gate = makeGate(next);
-    if (JSON.stringify(discoveryKeys(next)) !== JSON.stringify(discoveryKeys(current))) {
+    if (discoveryChanged(current, next)) {
       await discovery?.stop();
       discovery = discover(next);
       changes.push("discovery settings changed");
     }
-    if (tlsEngine !== undefined && certificate !== undefined) {
-      // The files were read and checked with the configuration; serve them from now on.
-      await tlsEngine.reloadCertificate(loadTlsCertificate(next, tlsLabel)!);
-      changes.push(`TLS certificate reloaded from ${next.tls_cert}`);
-    }
+    // The files were read and checked with the configuration; serve them from now on.
+    const certificate = await tls.reloadCertificate(next);
+    if (certificate === "reloaded") changes.push(`TLS certificate reloaded from ${next.tls_cert}`);
+    if (certificate === "failed") changes.push("TLS certificate reload failed; the old one stays");
     metrics.reloads.inc();
     return { changes };
   };
@@ -384,7 +335,7 @@ export function startLoadBalancer(
     get config() {
       return settings.config;
     },
-    engineLabel: decision.reason ? `${engine.name} (${decision.reason})` : engine.name,
+    engineLabel: tls.engineLabel ?? engine.name,
     snapshot,
     families: () => metrics.registry.families(),
     summaryLine: () => metrics.summaryLine(),
@@ -417,18 +368,6 @@ interface Settings extends ConnectionSettings {
 /** The `router` key of settings, absent when there is none (exactOptionalPropertyTypes). */
 function withRouter(router: Router | undefined): { router?: Router } {
   return router === undefined ? {} : { router };
-}
-
-/** The keys that restart discovery when a reload changes them. */
-function discoveryKeys(config: LbConfig): unknown[] {
-  return [
-    config.discovery,
-    config.resolver,
-    config.refresh_secs,
-    config.min_refresh_secs,
-    config.max_refresh_secs,
-    config.on_failure,
-  ];
 }
 
 /** Make the pool match a reload plan. */

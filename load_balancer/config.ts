@@ -24,7 +24,14 @@ import {
 } from "@monkey/shared";
 import { checkLbConfig } from "./config_check.ts";
 
-export { ADMIN_TOKEN_PATTERN, checkLbConfig, sniPatternProblem } from "./config_check.ts";
+export {
+  ADMIN_TOKEN_PATTERN,
+  checkLbConfig,
+  lbUsesTls,
+  ownsUpstreamTls,
+  poolUpstreamKeys,
+  sniPatternProblem,
+} from "./config_check.ts";
 import { DISCOVERY_FIELDS } from "./discovery.ts";
 
 /** The balancing strategies. */
@@ -70,6 +77,33 @@ export const BACKEND_SCHEMA = {
 /** Keys of `[health_check]` (shared with the proxy's check of its target). */
 export const HEALTH_SCHEMA: typeof HEALTH_CHECK_FIELDS = HEALTH_CHECK_FIELDS;
 
+/**
+ * The upstream TLS keys of a `[pools.NAME]` table: each one left unset takes the top-level
+ * value, so `upstream_tls = false` in a pool turns TLS off for it alone.
+ */
+export const POOL_UPSTREAM_TLS_FIELDS = {
+  upstream_tls: {
+    type: "boolean",
+    optional: true,
+    description: "Connect to the pool's backends over TLS; unset = the top-level upstream_tls",
+  },
+  upstream_ca: {
+    type: "string",
+    optional: true,
+    description: "PEM CA certificate(s) of the pool's backends; unset = the top-level one",
+  },
+  upstream_sni: {
+    type: "string",
+    optional: true,
+    description: "Server name sent and verified; unset = the top-level one, else the host",
+  },
+  upstream_tls_insecure: {
+    type: "boolean",
+    optional: true,
+    description: "Do not verify the pool's backends (labs only); unset = the top-level one",
+  },
+} as const;
+
 /** Keys of one `[pools.NAME]` table: a named group of backends with its own strategy. */
 export const POOL_SCHEMA = {
   strategy: {
@@ -88,6 +122,8 @@ export const POOL_SCHEMA = {
     fields: BACKEND_SCHEMA,
     description: "The pool's backends, shaped like the top-level [[backends]]",
   },
+  ...DISCOVERY_FIELDS,
+  ...POOL_UPSTREAM_TLS_FIELDS,
 } as const;
 
 /** Keys of one `[[routes]]` table: matchers (all must match) and the pool they send to. */
@@ -313,8 +349,8 @@ export type LbConfigInput =
     routes?: Partial<RouteConfig>[];
   };
 
-/** One pool as a library caller writes it. */
-export interface PoolConfigInput {
+/** One pool as a library caller writes it (discovery and upstream TLS keys as in the file). */
+export interface PoolConfigInput extends Partial<Omit<PoolConfig, "health_check" | "backends">> {
   /** Balancing strategy. @default "round_robin" */
   strategy?: StrategyName;
   /** Health check settings; missing keys take their defaults. */

@@ -14,9 +14,10 @@ import {
   parseAddress,
   resolveTlsEngine,
   showValue,
+  type TlsKeys,
   usesTls,
 } from "@monkey/shared";
-import type { BackendConfig, LbConfig } from "./config.ts";
+import type { BackendConfig, LbConfig, PoolConfig } from "./config.ts";
 import { checkDiscoverySettings } from "./discovery.ts";
 
 /**
@@ -69,11 +70,15 @@ export function checkLbConfig(config: LbConfig, label: string): LbConfig {
   checkBackends(config.backends, "backends", label);
   for (const [name, pool] of Object.entries(config.pools)) {
     checkBackends(pool.backends, `pools.${name}.backends`, label);
+    checkDiscoverySettings(pool, `${label} [pools.${name}]`);
+    if (ownsUpstreamTls(pool)) {
+      loadUpstreamTls(poolUpstreamKeys(config, pool), `${label} [pools.${name}]`);
+    }
   }
   checkRouting(config, label);
   loadTlsCertificate(config, label);
   loadUpstreamTls(config, label);
-  if (usesTls(config)) resolveTlsEngine(config.engine, true, label); // epoll + TLS: an error
+  if (lbUsesTls(config)) resolveTlsEngine(config.engine, true, label); // epoll + TLS: an error
   checkDiscoverySettings(config, label);
   if (config.admin_token === "") config.admin_token = undefined;
   if (config.admin_token !== undefined && !ADMIN_TOKEN_PATTERN.test(config.admin_token)) {
@@ -154,4 +159,62 @@ function checkRouting(config: LbConfig, label: string): void {
       );
     }
   });
+}
+
+/** The upstream TLS keys a pool may set (each unset one takes the top-level value). */
+const UPSTREAM_KEYS = [
+  "upstream_tls",
+  "upstream_ca",
+  "upstream_sni",
+  "upstream_tls_insecure",
+] as const;
+
+/**
+ * Whether a pool sets any upstream TLS key of its own (else it connects like the default pool).
+ *
+ * @param pool The `[pools.NAME]` table.
+ * @returns True when one of `upstream_tls`, `upstream_ca`, `upstream_sni`,
+ *   `upstream_tls_insecure` is set.
+ * @example
+ * ```ts
+ * ownsUpstreamTls({ ...pool, upstream_tls: false }); // true
+ * ```
+ */
+export function ownsUpstreamTls(pool: Partial<PoolConfig>): boolean {
+  return UPSTREAM_KEYS.some((key) => pool[key] !== undefined);
+}
+
+/**
+ * A pool's upstream TLS keys: its own, each unset one taken from the top level.
+ *
+ * @param top The top-level configuration.
+ * @param pool The `[pools.NAME]` table.
+ * @returns The keys in force for the pool.
+ * @example
+ * ```ts
+ * poolUpstreamKeys({ upstream_tls: true, upstream_sni: "x" }, { upstream_sni: "y" }); // TLS to "y"
+ * ```
+ */
+export function poolUpstreamKeys(top: TlsKeys, pool: Partial<PoolConfig>): TlsKeys {
+  const keys: TlsKeys = {};
+  for (const key of UPSTREAM_KEYS) {
+    const value = pool[key] ?? top[key];
+    if (value !== undefined) (keys as Record<string, unknown>)[key] = value;
+  }
+  return keys;
+}
+
+/**
+ * Whether the balancer terminates or originates TLS anywhere (top level or a pool).
+ *
+ * @param config The configuration.
+ * @returns True when it needs a TLS-capable engine.
+ * @example
+ * ```ts
+ * lbUsesTls({ ...config, pools: { web: { ...pool, upstream_tls: true } } }); // true
+ * ```
+ */
+export function lbUsesTls(config: LbConfig): boolean {
+  return usesTls(config) ||
+    Object.values(config.pools).some((pool) => poolUpstreamKeys(config, pool).upstream_tls);
 }

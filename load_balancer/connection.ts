@@ -97,6 +97,9 @@ export interface ConnectionHandlerOptions {
   tlsCounters?: TlsCounters;
 }
 
+/** Where a connection goes: a pool, its strategy and health, and how to connect to it. */
+type Target = Pick<RoutedPool, "pool" | "strategy" | "health" | "engine">;
+
 /** Socket errors a header write may meet when the backend or client is gone. */
 const SOCKET_ERRORS = [
   Deno.errors.BrokenPipe,
@@ -131,9 +134,11 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
     client: NetConn,
     force: AbortSignal,
     config: LbConfig,
-    { pool, strategy, health }: Pick<RoutedPool, "pool" | "strategy" | "health">,
+    target: Target,
     clientIp: string,
   ): Promise<{ backend: Backend; upstream: NetConn; connectMs: number } | undefined> => {
+    const { pool, strategy, health } = target;
+    const connector = target.engine ?? engine;
     const tried = new Set<Backend>();
     for (;;) {
       const { candidates, group } = pool.candidates(tried);
@@ -154,7 +159,7 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
         const upstream = await connectTcp(chosen.addr, {
           timeoutMs: config.connect_timeout_ms,
           signal: force,
-          engine,
+          engine: connector,
         });
         const connectMs = performance.now() - began;
         chosen.recordLatency(connectMs);
@@ -185,14 +190,18 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
     }
   };
 
-  /** Where this client goes, and the bytes read while finding out; undefined: closed. */
+  /**
+   * Where this client goes, and the bytes read while finding out (`early` included: the bytes
+   * read past a PROXY header start the ClientHello); undefined: closed.
+   */
   const route = async (
     client: NetConn,
     settings: ConnectionSettings,
     clientIp: string,
+    early: Uint8Array,
   ): Promise<
     {
-      target: Pick<RoutedPool, "pool" | "strategy" | "health">;
+      target: Target;
       route?: Route;
       pool?: RoutedPool;
       buffered?: Uint8Array;
@@ -223,7 +232,10 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
     if (router.inspects) {
       let read;
       try {
-        read = await readClientHello(client, { timeoutMs: router.inspectTimeoutMs });
+        read = await readClientHello(client, {
+          timeoutMs: router.inspectTimeoutMs,
+          prefix: early,
+        });
       } catch {
         safeClose(client); // reset while we waited
         return undefined;
@@ -271,7 +283,8 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
     const { config } = settings;
     m.total.inc();
     const clientIp = peer?.ip ?? (client.remoteAddr as Deno.NetAddr).hostname;
-    const routed = await route(client, settings, clientIp);
+    const early = peer?.early ?? new Uint8Array(0);
+    const routed = await route(client, settings, clientIp, early);
     if (routed === undefined) return;
     const connected = await connect(client, force, config, routed.target, clientIp);
     if (connected === undefined) return;
@@ -281,11 +294,10 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
     const stats = backend.attach(measure ? connectMs : undefined);
     try {
       await writeHeader(upstream, config.proxy_protocol, peer ?? client);
-      // Client bytes read past its PROXY header go first, then those read while routing.
-      if (peer !== undefined && peer.early.length > 0) await writeAll(upstream, peer.early);
-      if (routed.buffered !== undefined && routed.buffered.length > 0) {
-        await writeAll(upstream, routed.buffered);
-      }
+      // Client bytes read past its PROXY header, and those read while routing (which start
+      // with them when the ClientHello was inspected).
+      const first = routed.buffered ?? early;
+      if (first.length > 0) await writeAll(upstream, first);
     } catch (error) {
       safeClose(client);
       safeClose(upstream);
@@ -311,7 +323,7 @@ export function createConnectionHandler(options: ConnectionHandlerOptions): Conn
       signal: force,
     });
     backend.finish(stats);
-    const up = result.up + (routed.buffered?.length ?? 0);
+    const up = result.up + (routed.buffered ?? early).length;
     for (const traffic of [routed.pool?.traffic, routed.route?.traffic]) {
       if (traffic === undefined) continue;
       traffic.bytesUp += up;

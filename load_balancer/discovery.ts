@@ -124,6 +124,29 @@ export function checkDiscoverySettings(settings: DiscoverySettings, label: strin
   }
 }
 
+/**
+ * Whether a reload changes a pool's discovery keys (its loop then restarts).
+ *
+ * @param before The running keys.
+ * @param after The new keys.
+ * @returns True when one of them differs.
+ * @example
+ * ```ts
+ * discoveryChanged(current, next); // false when only weights changed
+ * ```
+ */
+export function discoveryChanged(before: DiscoverySettings, after: DiscoverySettings): boolean {
+  const keys = (s: DiscoverySettings) => [
+    s.discovery,
+    s.resolver,
+    s.refresh_secs,
+    s.min_refresh_secs,
+    s.max_refresh_secs,
+    s.on_failure,
+  ];
+  return JSON.stringify(keys(before)) !== JSON.stringify(keys(after));
+}
+
 /** Options for {@linkcode attachDiscovery}. */
 export interface AttachDiscoveryOptions {
   /** The pool's name in logs. @default "default" */

@@ -206,3 +206,74 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "a named pool discovers backends from DNS (resolver inherited), checks a new one in, drains a removed one, counts failures",
+  withDnsmasq,
+  async () => {
+    const first = startEcho({ listen_addr: "127.0.0.2:0", metrics_addr: "off" });
+    const port = Number(first.addr.split(":")[1]);
+    const others = ["127.0.0.3", "127.0.0.4"].map((ip) =>
+      startEcho({ listen_addr: `${ip}:${port}`, metrics_addr: "off" })
+    );
+    await using dns = await startDnsmasq({ hosts: { "web.test": ["127.0.0.2", "127.0.0.3"] } });
+    const { sink } = memorySink();
+    const lb = startLoadBalancer({
+      listen_addr: "127.0.0.1:0",
+      metrics_addr: "off",
+      resolver: dns.addr, // top level: the pool inherits it
+      default_pool: "web",
+      pools: {
+        web: {
+          discovery: `dns://web.test:${port}`,
+          min_refresh_secs: 0.05,
+          max_refresh_secs: 0.1,
+          refresh_secs: 0.2,
+          health_check: { interval_ms: 50, rise: 1, timeout_ms: 500 },
+        },
+      },
+    }, { logger: new Logger({ name: "lb", sink, level: "info" }) });
+    const web = () => lb.snapshot().pools!.find((p) => p.name === "web")!.backends;
+    const addrs = () => web().map((b) => `${b.addr}:${b.source}`).sort().join(" ");
+    const up = () => web().filter((b) => b.state === "up").map((b) => b.addr).sort().join(" ");
+    try {
+      await waitFor(
+        () => addrs() === `127.0.0.2:${port}:dns 127.0.0.3:${port}:dns`,
+        "the pool's two discovered backends",
+      );
+      assert.equal(lb.backends.list().length, 0, "the default pool stays empty");
+      const conn = await dial(lb.addr);
+      await writeAll(conn, new TextEncoder().encode("w"));
+      assert.equal(new TextDecoder().decode(await readExactly(conn, 1)), "w");
+      conn.close();
+
+      // The new one starts down (the pool has backends in service) and its checks bring it in.
+      await dns.reload({ hosts: { "web.test": ["127.0.0.3", "127.0.0.4"] } });
+      await waitFor(
+        () => up() === `127.0.0.3:${port} 127.0.0.4:${port}`,
+        "the new backend to pass its checks",
+      );
+      await waitFor(
+        () => addrs() === `127.0.0.3:${port}:dns 127.0.0.4:${port}:dns`,
+        "the removed one to leave",
+      );
+
+      await dns.stop();
+      const failures = () =>
+        lb.families().find((f) => f.name === "monkey_lb_discovery_failures_total")?.samples
+          .find(([name]) => name.includes('pool="web"'))?.[1] ?? 0;
+      await waitFor(() => Number(failures()) >= 2, "the pool's lookups to fail", 10_000);
+      assert.equal(addrs(), `127.0.0.3:${port}:dns 127.0.0.4:${port}:dns`, "on_failure = keep");
+    } finally {
+      await lb.shutdown(0);
+      await Promise.all([first, ...others].map((e) => e.shutdown(0)));
+    }
+  },
+);
+
+Deno.test("a pool's discovery keys are checked like the top level's, naming the pool", () => {
+  assert.throws(
+    () => normalizeLbConfig({ pools: { web: { discovery: "dns://echo.test" } } }),
+    /Cannot parse 'discovery' in config \[pools\.web\]: .*a port is required/,
+  );
+});

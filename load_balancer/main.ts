@@ -5,17 +5,10 @@
  * @module
  */
 
-import {
-  ConfigError,
-  type Logger,
-  resolveEngine,
-  runMain,
-  serviceMain,
-  usesTls,
-} from "@monkey/shared";
+import { ConfigError, type Logger, resolveEngine, runMain, serviceMain } from "@monkey/shared";
 import { type LoadBalancer, startLoadBalancer } from "./balancer.ts";
 import { startLbCluster } from "./cluster.ts";
-import { LB_SCHEMA, loadLbConfig } from "./config.ts";
+import { LB_SCHEMA, lbUsesTls, loadLbConfig } from "./config.ts";
 
 /**
  * Reread the configuration on SIGHUP and apply it; an invalid file is logged and ignored.
@@ -91,7 +84,9 @@ if (import.meta.main) {
           ).join(", ") || "(no backends)"
         } (strategy: ${config.strategy}, proxy_protocol: ${config.proxy_protocol}${
           config.workers > 1 ? `, ${config.workers} workers` : ""
-        }, engine: ${usesTls(config) ? "deno (TLS needs it)" : resolveEngine(config.engine).name})`,
+        }, engine: ${
+          lbUsesTls(config) ? "deno (TLS needs it)" : resolveEngine(config.engine).name
+        })`,
     });
   });
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Counter, formatBytes, Registry } from "@monkey/shared";
+import { type ClientGateCounters, type Counter, formatBytes, Registry } from "@monkey/shared";
 import type { Backend, BackendSnapshot } from "./backend.ts";
 import type { BackendPool } from "./pool.ts";
 import type { PoolSnapshot, RouteSnapshot } from "./routing_metrics.ts";
@@ -113,6 +113,8 @@ export class LbMetrics {
   readonly reloads: Counter;
   /** Reloads rejected. */
   readonly reloadFailures: Counter;
+  /** What the client gate counts (PROXY protocol receive, allow/deny, per-client limits). */
+  readonly gate: ClientGateCounters;
   #source: LbMetricsSource;
   #started = performance.now();
   #retiredUp = 0;
@@ -163,6 +165,21 @@ export class LbMetrics {
       "monkey_lb_reload_failures_total",
       "Configuration reloads rejected (invalid file); the running config stayed",
     );
+    this.gate = {
+      denied: this.denied,
+      rateLimited: counter(
+        "monkey_lb_rate_limited_connections_total",
+        "Clients closed at once over max_connections_per_client or max_conn_rate_per_client",
+      ),
+      proxyErrors: counter(
+        "monkey_lb_proxy_protocol_errors_total",
+        "Connections from trusted_proxies closed for a missing, invalid or late PROXY header",
+      ),
+      proxyRejected: counter(
+        "monkey_lb_proxy_rejected_connections_total",
+        "Clients outside trusted_proxies closed because proxy_fallback is reject",
+      ),
+    };
     registerGauges(this.registry, source, () => this.bytes());
   }
 

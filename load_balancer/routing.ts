@@ -1,17 +1,16 @@
 /**
- * Routes and named pools: which pool a client goes to (first matching `[[routes]]` entry, by
- * TLS server name, ALPN and client address; else `default_pool`), and the pools themselves,
- * each with its backends, strategy, health checks and counters.
+ * Routes: which pool a client goes to (first matching `[[routes]]` entry, by TLS server name,
+ * ALPN and client address; else `default_pool`). The named pools themselves are in
+ * `named_pools.ts`.
  *
  * @module
  */
 
-import { type Cidr, cidrContains, type Logger, parseCidr, parseIp } from "@monkey/shared";
-import type { LbConfig, PoolConfig, RouteConfig } from "./config.ts";
+import { type Cidr, cidrContains, type Engine, parseCidr, parseIp } from "@monkey/shared";
+import type { LbConfig, RouteConfig } from "./config.ts";
 import type { PassiveHealth } from "./connection.ts";
-import { HealthChecker } from "./health.ts";
-import { BackendPool } from "./pool.ts";
-import { createStrategy, type Strategy, type StrategyOptions } from "./strategies.ts";
+import type { BackendPool } from "./pool.ts";
+import type { Strategy } from "./strategies.ts";
 
 /**
  * Whether a server name matches an `sni` matcher: equal (case-insensitive), or for
@@ -56,6 +55,8 @@ export interface RoutedPool {
   readonly health: PassiveHealth;
   /** Its traffic. */
   readonly traffic: TrafficCounters;
+  /** Connects to its backends (its own upstream TLS); undefined: the service's engine. */
+  readonly engine?: Engine;
 }
 
 /** What a client shows before it is routed. */
@@ -151,129 +152,5 @@ export class Router {
       if (pool !== undefined) return { route, pool };
     }
     return { route: undefined, pool: this.#pools(this.#defaultPool)! };
-  }
-}
-
-/** A named pool with its own checks. */
-interface NamedPool extends RoutedPool {
-  readonly config: PoolConfig;
-  readonly checker: HealthChecker;
-}
-
-/** Options for {@linkcode NamedPools}. */
-export interface NamedPoolsOptions {
-  /** Random source of the strategies. */
-  strategy: StrategyOptions;
-  /** PROXY protocol mode, for checks with send/expect. */
-  proxyProtocol: () => LbConfig["proxy_protocol"];
-  /** Where health transitions are logged. */
-  logger: Logger;
-}
-
-/**
- * The `[pools.NAME]` pools: created at start, replaced on reload when their settings change
- * (live connections finish on the old backends; the new pool's health starts over).
- *
- * @example
- * ```ts
- * const pools = new NamedPools(config.pools, { strategy: {}, proxyProtocol: () => "off", logger });
- * pools.get("web")?.pool.list();
- * ```
- */
-export class NamedPools {
-  #pools = new Map<string, NamedPool>();
-  #options: NamedPoolsOptions;
-
-  /**
-   * Build and start checking every pool.
-   *
-   * @param configs `[pools.NAME]` tables.
-   * @param options Strategy options, PROXY mode and logger.
-   */
-  constructor(configs: Record<string, PoolConfig>, options: NamedPoolsOptions) {
-    this.#options = options;
-    for (const [name, config] of Object.entries(configs)) {
-      this.#pools.set(name, this.#make(name, config));
-    }
-  }
-
-  #make(name: string, config: PoolConfig, traffic = new TrafficCounters()): NamedPool {
-    const { logger } = this.#options;
-    const pool = new BackendPool();
-    for (const backend of config.backends) pool.add({ ...backend, addr: backend.addr! });
-    const checker = new HealthChecker(pool, config.health_check, {
-      onTransition: (backend, state, why) => {
-        const line = `pool ${name}: backend ${backend.addr} is ${state.toUpperCase()} (${why})`;
-        if (state === "down") logger.warn(line);
-        else logger.info(line);
-      },
-      proxyProtocol: this.#options.proxyProtocol,
-      logger,
-    });
-    checker.sync();
-    return {
-      name,
-      config,
-      pool,
-      strategy: createStrategy(config.strategy, this.#options.strategy),
-      health: checker,
-      checker,
-      traffic,
-    };
-  }
-
-  /**
-   * Look a pool up.
-   *
-   * @param name The pool's name.
-   * @returns The pool, if configured.
-   */
-  get(name: string): RoutedPool | undefined {
-    return this.#pools.get(name);
-  }
-
-  /**
-   * Every pool, in configuration order.
-   *
-   * @returns The pools.
-   */
-  list(): RoutedPool[] {
-    return [...this.#pools.values()];
-  }
-
-  /**
-   * Match a new configuration: new pools start, missing ones stop, changed ones are rebuilt.
-   *
-   * @param configs The new `[pools.NAME]` tables.
-   * @returns One line per change.
-   */
-  async reload(configs: Record<string, PoolConfig>): Promise<string[]> {
-    const changes: string[] = [];
-    const stops: Promise<void>[] = [];
-    for (const [name, old] of this.#pools) {
-      if (!Object.hasOwn(configs, name)) {
-        this.#pools.delete(name);
-        stops.push(old.checker.stop());
-        changes.push(`pool ${name} removed`);
-      }
-    }
-    for (const [name, config] of Object.entries(configs)) {
-      const old = this.#pools.get(name);
-      if (old !== undefined && JSON.stringify(old.config) === JSON.stringify(config)) continue;
-      if (old !== undefined) stops.push(old.checker.stop());
-      this.#pools.set(name, this.#make(name, config, old?.traffic));
-      changes.push(`pool ${name} ${old === undefined ? "added" : "changed"}`);
-    }
-    await Promise.all(stops);
-    return changes;
-  }
-
-  /**
-   * Stop every health check.
-   *
-   * @returns Resolves when all checks stopped.
-   */
-  async stop(): Promise<void> {
-    await Promise.all([...this.#pools.values()].map((p) => p.checker.stop()));
   }
 }

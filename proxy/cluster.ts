@@ -8,7 +8,9 @@
 import {
   type ClientRow,
   formatBytes,
+  loadTlsCertificate,
   type Logger,
+  mergeSnapshots,
   methodNotAllowed,
   startWorkerCluster,
   TOP_CLIENTS,
@@ -37,6 +39,15 @@ export interface ProxyCluster {
   ): Promise<{ total_connections: number; forced: number; uptime_secs: number }>;
   /** The `[METRICS]` line over every worker. */
   summaryLine(): Promise<string>;
+  /**
+   * Re-read `tls_cert`/`tls_key` and have every worker serve new connections with them (SIGHUP).
+   * The files are checked here first: a bad pair is logged with the reason, counted in
+   * `tls_reload_failures`, and every worker keeps the old certificate.
+   *
+   * @returns True once every live worker serves the new certificate; false when the old one
+   *   stayed (also when TLS termination is off).
+   */
+  reloadTls(): Promise<boolean>;
 }
 
 /** Options for {@linkcode startProxyCluster}. */
@@ -67,11 +78,19 @@ export async function startProxyCluster(
   config: Partial<ProxyConfig>,
   options: StartProxyClusterOptions,
 ): Promise<ProxyCluster> {
+  const cfg = withDefaults(PROXY_SCHEMA, config);
+  const { logger } = options;
+  let reloadFailures = 0;
   const cluster = await startWorkerCluster({
     name: "proxy",
     module: new URL("./worker.ts", import.meta.url),
-    config: withDefaults(PROXY_SCHEMA, config),
-    logger: options.logger,
+    config: cfg,
+    logger,
+    merge: (snaps) => {
+      const merged = mergeSnapshots(snaps);
+      merged["tls_reload_failures"] = Number(merged["tls_reload_failures"] ?? 0) + reloadFailures;
+      return merged;
+    },
     routes: [["GET /clients", "per-client-IP connections and bytes (top 100 by bytes)"]],
     problem: clusterTargetProblem,
     dashboard: (snapshot, group) => ({
@@ -81,7 +100,7 @@ export async function startProxyCluster(
           mergeClients(
             (await group.stats({ extra: true })).map((s) => (s.extra ?? []) as ClientRow[]),
           ),
-          withDefaults(PROXY_SCHEMA, config),
+          cfg,
         ),
     }),
     addRoutes(app, group) {
@@ -111,6 +130,23 @@ export async function startProxyCluster(
       } | up: ${formatBytes(Number(s["bytes_upstream"]))} | down: ${
         formatBytes(Number(s["bytes_downstream"]))
       }`;
+    },
+    async reloadTls() {
+      if (cfg.tls_cert === undefined) return false;
+      try {
+        loadTlsCertificate(cfg, "the proxy configuration");
+        await cluster.group.reloadAll({ tls: true });
+      } catch (error) {
+        reloadFailures++;
+        logger.warn(
+          `TLS certificate reload failed, keeping the old one: ${
+            (error as Error).message.split("\n")[0]
+          }`,
+        );
+        return false;
+      }
+      logger.info(`TLS certificate reloaded from ${cfg.tls_cert} in ${cluster.workers} workers`);
+      return true;
     },
   };
 }

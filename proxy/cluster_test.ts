@@ -2,12 +2,16 @@ import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
 import { Logger, memorySink } from "@monkey/shared";
 import {
+  certFiles,
   dial,
+  echoUntilEof,
   readExactly,
   readOutcome,
   requires,
   scrapeMetrics,
+  startPeer,
   testEachEngine,
+  tlsDial,
   writeAll,
 } from "@monkey/testing";
 import { startProxyCluster } from "./cluster.ts";
@@ -64,3 +68,52 @@ testEachEngine(
   },
   NEEDS,
 );
+
+Deno.test({
+  name:
+    "a TLS proxy with 2 workers: reloadTls reaches every worker; a bad pair keeps the old one and says why",
+  permissions: { read: true, write: true, net: true },
+  ...requires("read", "write"),
+  async fn() {
+    await using echo = startPeer((conn) => echoUntilEof(conn));
+    using files = certFiles("a.test");
+    const { sink, lines } = memorySink();
+    const cluster = await startProxyCluster({
+      listen_addr: "127.0.0.1:0",
+      target_addr: echo.addr,
+      metrics_addr: "off",
+      workers: 2,
+      log_level: "error", // the workers log to the console
+      tls_cert: files.cert,
+      tls_key: files.key,
+    }, { logger: new Logger({ sink }) });
+    try {
+      const live = await tlsDial(cluster.addr, "a.test");
+      files.useCert("b.test"); // the key no longer matches
+      assert.equal(await cluster.reloadTls(), false);
+      assert.ok(
+        lines.some((l) => /reload failed, keeping the old one: .*does not match/.test(l)),
+        lines.join("\n"),
+      );
+      let json = await cluster.snapshot();
+      assert.equal(json["tls_reload_failures"], 1);
+      assert.equal(json["tls_reloads"], 0);
+      (await tlsDial(cluster.addr, "a.test")).close();
+
+      files.useKey("b.test");
+      assert.equal(await cluster.reloadTls(), true);
+      json = await cluster.snapshot();
+      assert.equal(json["tls_reloads"], 2, "both workers reloaded");
+      // The kernel spreads connections over both workers: every one gets the new certificate.
+      for (let i = 0; i < 8; i++) {
+        await assert.rejects(() => tlsDial(cluster.addr, "a.test"), /not valid for name "a.test"/);
+        (await tlsDial(cluster.addr, "b.test")).close();
+      }
+      await writeAll(live, new Uint8Array([1, 2]));
+      assert.deepEqual(await readExactly(live, 2), new Uint8Array([1, 2]));
+      live.close();
+    } finally {
+      await cluster.shutdown(1000);
+    }
+  },
+});

@@ -23,10 +23,11 @@ if (import.meta.main) {
       schema: PROXY_SCHEMA,
       usage: "deno task proxy [--config proxy/proxy.toml] [flags]",
       args: Deno.args,
-      start: (config, logger): ServiceHandle | Promise<ServiceHandle> => {
-        if (config.workers > 1) return startProxyCluster(config, { logger });
-        const proxy = startProxy(config, { logger });
-        // SIGHUP re-reads the TLS certificate (live connections keep theirs).
+      start: async (config, logger): Promise<ServiceHandle> => {
+        const proxy = config.workers > 1
+          ? await startProxyCluster(config, { logger })
+          : startProxy(config, { logger });
+        // SIGHUP re-reads the TLS certificate in every worker (live connections keep theirs).
         if (config.tls_cert !== undefined) {
           Deno.addSignalListener("SIGHUP", () => void proxy.reloadTls());
         }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
 import {
+  certFiles,
   dial,
   type EngineName,
   readExactly,
@@ -8,6 +9,7 @@ import {
   runDeno,
   spawnDeno,
   testEachEngine,
+  tlsDial,
   writeAll,
 } from "@monkey/testing";
 
@@ -264,5 +266,43 @@ Deno.test(
     } finally {
       await Deno.remove(path);
     }
+  },
+);
+
+Deno.test(
+  "proxy/main.ts with workers = 2: SIGHUP reloads the TLS certificate in every worker, a bad one is kept out",
+  NEEDS,
+  async () => {
+    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off" });
+    using files = certFiles("a.test");
+    await using proxy = spawnDeno(
+      [
+        ...RUN,
+        "--workers",
+        "2",
+        "--listen",
+        "127.0.0.1:0",
+        "--target",
+        echo.addr,
+        "--metrics",
+        "off",
+        "--tls-cert",
+        files.cert,
+        "--tls-key",
+        files.key,
+      ],
+      ROOT,
+    );
+    const [, addr] = await proxy.waitForLine(/proxying (\S+) -> .*2 workers/);
+    files.useCert("b.test"); // the key no longer matches
+    proxy.child.kill("SIGHUP");
+    await proxy.waitForLine(/TLS certificate reload failed, keeping the old one: .*does not match/);
+    (await tlsDial(addr!, "a.test")).close();
+    files.useKey("b.test");
+    proxy.child.kill("SIGHUP");
+    await proxy.waitForLine(/TLS certificate reloaded from .* in 2 workers/);
+    for (let i = 0; i < 6; i++) (await tlsDial(addr!, "b.test")).close();
+    assert.equal((await proxy.stop("SIGTERM")).code, 0);
+    await echo.shutdown(1000);
   },
 );

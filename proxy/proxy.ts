@@ -14,79 +14,27 @@ import {
   ConnectError,
   connectTcp,
   createMetricsApp,
-  createTlsEngine,
-  type Engine,
   engineLabel,
   formatBytes,
   LiveTotals,
-  loadTlsCertificate,
-  loadUpstreamTls,
   Logger,
   methodNotAllowed,
   type MetricFamily,
   type NetConn,
-  resolveTlsEngine,
   safeClose,
   sendPreamble,
+  setupServiceTls,
   startEndpoint,
   startFrontend,
   ThrottledLog,
-  type TlsEngine,
-  usesTls,
   withDefaults,
 } from "@monkey/shared";
 import { PROXY_SCHEMA, type ProxyConfig } from "./config.ts";
 import { TARGET_DOWN, watchTarget } from "./target_health.ts";
-import { proxyMetrics } from "./metrics.ts";
+import { collectLiveMetrics, proxyMetrics, type ProxySnapshot } from "./metrics.ts";
 import { proxyDashboardView } from "./dashboard.ts";
 
-/** The proxy's JSON metrics; the first four keep the seed's field names. */
-export interface ProxySnapshot {
-  /** Connections open now. */
-  active_connections: number;
-  /** Connections accepted (within the limit) since start. */
-  total_connections: number;
-  /** Bytes from clients to the target. */
-  bytes_upstream: number;
-  /** Bytes from the target to clients. */
-  bytes_downstream: number;
-  /** Failed connects to the target (refused, unreachable, timed out). */
-  connect_errors: number;
-  /** Of those, connects that timed out. */
-  connect_timeouts: number;
-  /** Connections closed by the idle timeout. */
-  idle_timeouts: number;
-  /** Clients closed at once because `max_connections` was reached. */
-  rejected_connections: number;
-  /** Relays ended by a reset or socket error on either side. */
-  relay_errors: number;
-  /** Clients closed at once because `allow`/`deny` refused their address. */
-  denied_connections: number;
-  /** Failed accepts (EMFILE, ENFILE, …), each followed by a back-off. */
-  accept_errors: number;
-  /** Clients closed at once over `max_connections_per_client` or `max_conn_rate_per_client`. */
-  rate_limited_connections: number;
-  /** Trusted proxies' connections closed for a missing, invalid or late PROXY header. */
-  proxy_header_errors: number;
-  /** Clients outside `trusted_proxies` closed because `proxy_fallback = "reject"`. */
-  proxy_rejected_connections: number;
-  /** Target address. */
-  target: string;
-  /** The `relay` key (used by the deno engine: `loop` or `streams`). */
-  relay: string;
-  /** I/O engine in use: `epoll` or `deno`. */
-  engine: string;
-  /** TLS handshakes with clients that failed or timed out (TLS termination). */
-  tls_handshake_failures: number;
-  /** Certificate reloads that failed (the old certificate stayed). */
-  tls_reload_failures: number;
-  /** Seconds since start. */
-  uptime_secs: number;
-  /** True while draining. */
-  draining: boolean;
-  /** False while the target fails its active checks (true with checks off). */
-  target_healthy: boolean;
-}
+export type { ProxySnapshot } from "./metrics.ts";
 
 /** What shutdown reports. */
 export interface ProxyShutdownSummary {
@@ -189,17 +137,12 @@ export function startProxy(
   const idleMs = cfg.idle_timeout_secs * 1000;
   const access = new AccessList({ allow: cfg.allow, deny: cfg.deny });
   const target = watchTarget(cfg, logger);
-  const tlsLabel = "the proxy configuration";
-  const certificate = loadTlsCertificate(cfg, tlsLabel);
-  const upstreamTls = loadUpstreamTls(cfg, tlsLabel);
-  const decision = resolveTlsEngine(cfg.engine, usesTls(cfg), tlsLabel);
-  const tlsEngine: TlsEngine | undefined = usesTls(cfg)
-    ? createTlsEngine({ certificate, alpn: cfg.tls_alpn, upstream: upstreamTls })
-    : undefined;
-  const engine: Engine = tlsEngine ?? decision.engine;
-  if (upstreamTls?.insecure) {
-    logger.warn("upstream_tls_insecure = true: the target's certificate is NOT verified");
-  }
+  const tls = setupServiceTls(cfg, {
+    label: "the proxy configuration",
+    logger,
+    peer: "the target's",
+  });
+  const engine = tls.engine;
   const gate = clientGateFromConfig(cfg, (ip) => access.admits(ip), {
     counters: {
       denied: m.denied,
@@ -214,7 +157,7 @@ export function startProxy(
     const began = performance.now();
     m.total.inc();
     const socketIp = (client.remoteAddr as Deno.NetAddr).hostname;
-    if (certificate !== undefined) {
+    if (tls.terminates) {
       const handshake = await completeHandshake(client);
       if (!handshake.ok) {
         safeClose(client);
@@ -288,65 +231,7 @@ export function startProxy(
     throttled,
     logger,
   });
-  m.registry.collect(
-    "monkey_proxy_connections_active",
-    "Connections open now",
-    "gauge",
-    () => [[{}, server.active]],
-  );
-  m.registry.collect(
-    "monkey_proxy_upstream_bytes_total",
-    "Bytes relayed from clients to the target",
-    "counter",
-    () => [[{}, totals.up()]],
-  );
-  m.registry.collect(
-    "monkey_proxy_downstream_bytes_total",
-    "Bytes relayed from the target to clients",
-    "counter",
-    () => [[{}, totals.down()]],
-  );
-  m.registry.collect(
-    "monkey_proxy_accept_errors_total",
-    "Failed accepts (out of descriptors and the like), each followed by a back-off",
-    "counter",
-    () => [[{}, server.acceptErrors]],
-  );
-  m.registry.collect(
-    "monkey_proxy_target_up",
-    "1 while the target passes its active checks (or checks are off), else 0",
-    "gauge",
-    () => [[{}, target.healthy ? 1 : 0]],
-  );
-  m.registry.collect("monkey_proxy_draining", "1 while shutting down, else 0", "gauge", () => [[
-    {},
-    server.accepting ? 0 : 1,
-  ]]);
-
-  const snapshot = (): ProxySnapshot => ({
-    active_connections: server.active,
-    total_connections: m.total.value,
-    bytes_upstream: totals.up(),
-    bytes_downstream: totals.down(),
-    connect_errors: m.connectErrors.value,
-    connect_timeouts: m.connectTimeouts.value,
-    idle_timeouts: m.idleTimeouts.value,
-    rejected_connections: m.rejected.value,
-    relay_errors: m.relayErrors.value,
-    denied_connections: m.denied.value,
-    accept_errors: server.acceptErrors,
-    rate_limited_connections: m.rateLimited.value,
-    proxy_header_errors: m.proxyHeaderErrors.value,
-    proxy_rejected_connections: m.proxyRejected.value,
-    target: cfg.target_addr,
-    relay: cfg.relay,
-    engine: engine.name,
-    tls_handshake_failures: m.tlsHandshakeFailures.value,
-    tls_reload_failures: m.tlsReloadFailures.value,
-    uptime_secs: (performance.now() - started) / 1000,
-    draining: !server.accepting,
-    target_healthy: target.healthy,
-  });
+  const snapshot = collectLiveMetrics(m, { server, totals, target, cfg, engine, started });
   const app = createMetricsApp({
     service: "proxy",
     prometheus: () => m.registry.render(),
@@ -375,9 +260,7 @@ export function startProxy(
   return {
     addr: server.addr,
     metricsAddr: endpoint?.addr,
-    engine: decision.reason
-      ? `${engine.name} (${decision.reason})`
-      : engineLabel(engine, cfg.relay),
+    engine: tls.engineLabel ?? engineLabel(engine, cfg.relay),
     app,
     snapshot,
     families: () => m.registry.families(),
@@ -387,21 +270,13 @@ export function startProxy(
         formatBytes(totals.up())
       } | down: ${formatBytes(totals.down())}`,
     async reloadTls() {
-      if (tlsEngine === undefined || certificate === undefined) return false;
-      try {
-        const next = loadTlsCertificate(cfg, tlsLabel)!;
-        await tlsEngine.reloadCertificate(next);
+      const done = await tls.reloadCertificate(cfg);
+      if (done === "failed") m.tlsReloadFailures.inc();
+      if (done === "reloaded") {
+        m.tlsReloads.inc();
         logger.info(`TLS certificate reloaded from ${cfg.tls_cert}`);
-        return true;
-      } catch (error) {
-        m.tlsReloadFailures.inc();
-        logger.warn(
-          `TLS certificate reload failed, keeping the old one: ${
-            (error as Error).message.split("\n")[0]
-          }`,
-        );
-        return false;
       }
+      return done === "reloaded";
     },
     async shutdown(graceMs = cfg.grace_period_secs * 1000) {
       const { forced } = await server.shutdown(graceMs);

@@ -17,6 +17,11 @@ serveInWorker((config) => {
     snapshot: proxy.snapshot,
     families: proxy.families,
     extra: proxy.clientRows,
+    // SIGHUP on the main thread: re-read the certificate (the main thread checked the files).
+    reload: async () => {
+      if (!(await proxy.reloadTls())) throw new Error("the worker kept its old certificate");
+      return true;
+    },
     shutdown: (graceMs) => proxy.shutdown(graceMs),
   };
 });

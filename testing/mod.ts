@@ -34,4 +34,5 @@ export * from "./engines.ts";
 export type { RequestableApp } from "./bad_http.ts";
 export type { EngineName } from "@monkey/shared";
 export * from "./tls.ts";
+export * from "./cert_files.ts";
 export * from "./dnsmasq.ts";

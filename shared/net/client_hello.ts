@@ -260,6 +260,11 @@ export interface ReadClientHelloOptions {
   timeoutMs?: number;
   /** Aborting ends the wait (`timeout`). */
   signal?: AbortSignal;
+  /**
+   * Client bytes read already (past a PROXY protocol header): parsed first, and the start of
+   * `buffered`. @default none
+   */
+  prefix?: Uint8Array;
 }
 
 /** What {@linkcode readClientHello} read. */
@@ -282,6 +287,7 @@ const FIRST_READ = 2048;
  * Read from `conn` until its first bytes are a complete ClientHello, clearly not TLS, malformed,
  * over `maxBytes`, or the time is up. Reads through the conn's own `read()`, so it works on
  * every engine. On a timeout the pending read is left to the caller, who closes the conn.
+ * Bytes the caller read already (`prefix`) count as the first ones read.
  *
  * @param conn The client connection (not closed here).
  * @param options Byte cap, timeout and abort signal.
@@ -298,8 +304,16 @@ export async function readClientHello(
   options: ReadClientHelloOptions = {},
 ): Promise<ClientHelloRead> {
   const maxBytes = options.maxBytes ?? CLIENT_HELLO_MAX_BYTES;
-  let buffer = new Uint8Array(Math.min(FIRST_READ, maxBytes));
-  let filled = 0;
+  const prefix = options.prefix ?? new Uint8Array(0);
+  let buffer = new Uint8Array(Math.max(Math.min(FIRST_READ, maxBytes), prefix.length));
+  buffer.set(prefix);
+  let filled = prefix.length;
+  if (filled > 0) {
+    const result = filled > maxBytes
+      ? { kind: "malformed" as const, reason: `ClientHello larger than ${maxBytes} bytes` }
+      : parseClientHello(buffer.subarray(0, filled));
+    if (result.kind !== "incomplete") return { result, buffered: buffer.subarray(0, filled) };
+  }
   const timeout = AbortSignal.timeout(options.timeoutMs ?? INSPECT_TIMEOUT_MS);
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   const stopped = new Promise<"stop">((resolve) => {

@@ -26,6 +26,7 @@ export * from "./epoll/mod.ts";
 export * from "./client_hello.ts";
 export * from "./tls.ts";
 export * from "./tls_engine.ts";
+export * from "./tls_service.ts";
 export * from "./proxy_protocol_parse.ts";
 export * from "./rate_limit.ts";
 export * from "./dns_wire.ts";
