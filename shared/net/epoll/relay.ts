@@ -18,6 +18,7 @@ import {
 import { EAGAIN, EINTR, isPeerGone, osError } from "./_errors.ts";
 import type { Delegate, FdHandle } from "./_handle.ts";
 import type { IdleWatch } from "./_loop.ts";
+import { type Abortable, unwatchAbort, watchAbort } from "./_abort.ts";
 import { type EpollConn, handleOf } from "./conn.ts";
 
 /** Why a relay or echo ended. */
@@ -74,7 +75,7 @@ interface Flow {
   bulk: boolean;
 }
 
-class Relay implements Delegate, IdleWatch {
+class Relay implements Delegate, IdleWatch, Abortable {
   last: number;
   readonly idleMs: number;
   #client: EpollConn;
@@ -118,10 +119,7 @@ class Relay implements Delegate, IdleWatch {
     // Like the deno relay: no Nagle delay on either side (a peer may already be gone).
     noDelay(this.#client);
     noDelay(this.#upstream);
-    if (this.#signal !== undefined) {
-      this.#onAbort = () => this.#finish("aborted");
-      this.#signal.addEventListener("abort", this.#onAbort, { once: true });
-    }
+    if (this.#signal !== undefined) watchAbort(this.#signal, this);
     up.src.delegateTo(this, UP);
     down.src.delegateTo(this, DOWN);
     try {
@@ -133,7 +131,9 @@ class Relay implements Delegate, IdleWatch {
     if (this.idleMs > 0) up.src.loop.addIdle(this);
   }
 
-  #onAbort: (() => void) | undefined;
+  onAbort(): void {
+    this.#finish("aborted");
+  }
 
   onIdle(): void {
     this.#finish("idle_timeout");
@@ -258,7 +258,7 @@ class Relay implements Delegate, IdleWatch {
   #finish(reason: EpollEnd, error?: unknown): void {
     if (this.#done) return;
     this.#done = true;
-    if (this.#onAbort !== undefined) this.#signal!.removeEventListener("abort", this.#onAbort);
+    if (this.#signal !== undefined) unwatchAbort(this.#signal, this);
     if (this.idleMs > 0) this.#flows[0].src.loop.removeIdle(this);
     closeQuietly(this.#client);
     closeQuietly(this.#upstream);
