@@ -55,6 +55,16 @@ export const EPOLL_CLOEXEC = 0o2000000;
 export const EFD_NONBLOCK = 0o4000;
 /** eventfd() flag: close on exec. */
 export const EFD_CLOEXEC = 0o2000000;
+/** splice(): move pages rather than copy (a hint). */
+export const SPLICE_F_MOVE = 1;
+/** splice(): do not block on the pipe. */
+export const SPLICE_F_NONBLOCK = 2;
+/** pipe2() flag: non-blocking ends. */
+export const O_NONBLOCK = 0o4000;
+/** pipe2() flag: close on exec. */
+export const O_CLOEXEC = 0o2000000;
+/** fcntl(): set a pipe's capacity. */
+export const F_SETPIPE_SZ = 1031;
 /** Flags for every `send`: never block, never raise SIGPIPE. */
 export const SEND_FLAGS = MSG_DONTWAIT | MSG_NOSIGNAL;
 
@@ -76,6 +86,14 @@ const SYMBOLS = {
   read: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   send: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   write: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  // Offsets are always NULL (sockets and pipes have none); the result fits an i32 (len is u32).
+  splice: {
+    parameters: ["i32", "pointer", "i32", "pointer", "u32", "u32"],
+    result: "i32",
+  },
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  // Variadic in C; an int third argument is passed like a fixed one on x86_64 and aarch64 Linux.
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   epoll_create1: { parameters: ["i32"], result: "i32" },
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },

@@ -31,6 +31,7 @@ import {
   libc,
 } from "./_libc.ts";
 import { osError } from "./_errors.ts";
+import { SplicePipe } from "./_splice.ts";
 
 /** Something registered in the loop: gets the epoll event bits for its fd. */
 export interface Pollable {
@@ -111,6 +112,8 @@ export class EventLoop {
   #sweepMs = MAX_SWEEP_MS;
   #nextSweep = Infinity;
   #stopped: PromiseWithResolvers<void> | undefined;
+  #pipe = new SplicePipe();
+  #pipeFailed = false;
   #busy = false;
   #lastPark = 0;
   /**
@@ -147,6 +150,8 @@ export class EventLoop {
 
   /** Close the epoll set and eventfd once nothing is registered (no fd outlives its use). */
   #closeFds(): void {
+    this.#pipe.close();
+    this.#pipeFailed = false;
     if (this.#ep < 0) return;
     this.#lib.close(this.#eventFd);
     this.#lib.close(this.#ep);
@@ -163,6 +168,17 @@ export class EventLoop {
     if (this.#ep < 0 && !this.#running) return Promise.resolve();
     this.#stopped ??= Promise.withResolvers<void>();
     return this.#stopped.promise;
+  }
+
+  /**
+   * The loop's splice pipe, opened on first use (closed with the loop's other fds).
+   *
+   * @returns The pipe, or null when it cannot be opened (then relays copy).
+   */
+  pipe(): SplicePipe | null {
+    if (this.#pipe.isOpen) return this.#pipe;
+    if (this.#pipeFailed || !this.#pipe.open()) this.#pipeFailed = true;
+    return this.#pipeFailed ? null : this.#pipe;
   }
 
   /** Registered fds (the eventfd not counted). */

@@ -17,6 +17,7 @@ import {
 import { EAGAIN, EINTR, isPeerGone, osError } from "./_errors.ts";
 import type { Delegate, FdHandle } from "./_handle.ts";
 import type { IdleWatch } from "./_loop.ts";
+import { type Abortable, unwatchAbort, watchAbort } from "./_abort.ts";
 import { type EpollConn, handleOf } from "./conn.ts";
 import { closeQuietly, type EpollEnd, type EpollStats, noDelay } from "./relay.ts";
 
@@ -41,7 +42,7 @@ export interface EpollEchoResult {
 const READY_IN = EPOLLIN | EPOLLERR | EPOLLHUP;
 const READY_OUT = EPOLLOUT | EPOLLERR | EPOLLHUP;
 
-class Echo implements Delegate, IdleWatch {
+class Echo implements Delegate, IdleWatch, Abortable {
   last: number;
   readonly idleMs: number;
   #conn: EpollConn;
@@ -70,13 +71,15 @@ class Echo implements Delegate, IdleWatch {
     if (this.#h.closed) return this.#finish("error", osError(9));
     if (this.#signal?.aborted) return this.#finish("aborted");
     noDelay(this.#conn);
-    this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+    if (this.#signal !== undefined) watchAbort(this.#signal, this);
     this.#h.delegateTo(this, 0);
     this.#mask();
     if (this.idleMs > 0) this.#h.loop.addIdle(this);
   }
 
-  #onAbort = (): void => this.#finish("aborted");
+  onAbort(): void {
+    this.#finish("aborted");
+  }
 
   onIdle(): void {
     this.#finish("idle_timeout");
@@ -160,7 +163,7 @@ class Echo implements Delegate, IdleWatch {
   #finish(reason: EpollEnd, error?: unknown): void {
     if (this.#done) return;
     this.#done = true;
-    this.#signal?.removeEventListener("abort", this.#onAbort);
+    if (this.#signal !== undefined) unwatchAbort(this.#signal, this);
     if (this.idleMs > 0) this.#h.loop.removeIdle(this);
     closeQuietly(this.#conn);
     const result: EpollEchoResult = { reason };

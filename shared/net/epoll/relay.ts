@@ -18,6 +18,7 @@ import {
 import { EAGAIN, EINTR, isPeerGone, osError } from "./_errors.ts";
 import type { Delegate, FdHandle } from "./_handle.ts";
 import type { IdleWatch } from "./_loop.ts";
+import { type Abortable, unwatchAbort, watchAbort } from "./_abort.ts";
 import { type EpollConn, handleOf } from "./conn.ts";
 
 /** Why a relay or echo ended. */
@@ -57,6 +58,8 @@ const UP = 0;
 const DOWN = 1;
 const READY_IN = EPOLLIN | EPOLLERR | EPOLLHUP;
 const READY_OUT = EPOLLOUT | EPOLLERR | EPOLLHUP;
+/** A spliced chunk smaller than this ends bulk mode: back to read/send. */
+const BULK_MIN = 16 * 1024;
 
 /** One direction: reads `src`, writes `dst`. */
 interface Flow {
@@ -68,9 +71,11 @@ interface Flow {
   eof: boolean;
   /** EOF seen, pending flushed, `dst` shut down for writing. */
   ended: boolean;
+  /** Moving bulk: chunks go through the loop's splice pipe. */
+  bulk: boolean;
 }
 
-class Relay implements Delegate, IdleWatch {
+class Relay implements Delegate, IdleWatch, Abortable {
   last: number;
   readonly idleMs: number;
   #client: EpollConn;
@@ -90,8 +95,8 @@ class Relay implements Delegate, IdleWatch {
     const c = handleOf(client);
     const u = handleOf(upstream);
     this.#flows = [
-      { src: c, dst: u, pending: null, eof: false, ended: false },
-      { src: u, dst: c, pending: null, eof: false, ended: false },
+      { src: c, dst: u, pending: null, eof: false, ended: false, bulk: false },
+      { src: u, dst: c, pending: null, eof: false, ended: false, bulk: false },
     ];
     this.#stats = options.stats ?? { up: 0, down: 0 };
     this.#startUp = this.#stats.up;
@@ -114,10 +119,7 @@ class Relay implements Delegate, IdleWatch {
     // Like the deno relay: no Nagle delay on either side (a peer may already be gone).
     noDelay(this.#client);
     noDelay(this.#upstream);
-    if (this.#signal !== undefined) {
-      this.#onAbort = () => this.#finish("aborted");
-      this.#signal.addEventListener("abort", this.#onAbort, { once: true });
-    }
+    if (this.#signal !== undefined) watchAbort(this.#signal, this);
     up.src.delegateTo(this, UP);
     down.src.delegateTo(this, DOWN);
     try {
@@ -129,7 +131,9 @@ class Relay implements Delegate, IdleWatch {
     if (this.idleMs > 0) up.src.loop.addIdle(this);
   }
 
-  #onAbort: (() => void) | undefined;
+  onAbort(): void {
+    this.#finish("aborted");
+  }
 
   onIdle(): void {
     this.#finish("idle_timeout");
@@ -153,21 +157,33 @@ class Relay implements Delegate, IdleWatch {
 
   #pump(flow: Flow, dir: number): void {
     const lib = libc();
-    const buffer = flow.src.loop.buffer;
-    const n = lib.read(flow.src.fd, buffer, buffer.length);
+    const loop = flow.src.loop;
+    const buffer = loop.buffer;
+    const pipe = flow.bulk ? loop.pipe() : null;
+    const n = pipe !== null
+      ? pipe.transfer(flow.src.fd, flow.dst.fd)
+      : lib.read(flow.src.fd, buffer, buffer.length);
     if (n > 0) {
       if (dir === UP) this.#stats.up += n;
       else this.#stats.down += n;
-      this.last = flow.src.loop.now;
-      const w = lib.send(flow.dst.fd, buffer, n, SEND_FLAGS);
-      if (w === n) return;
-      if (w < 0) {
-        const code = errno();
-        if (code !== EAGAIN && code !== EINTR) return this.#fail(code);
-        flow.pending = buffer.slice(0, n);
+      this.last = loop.now;
+      let code = 0;
+      if (pipe !== null) {
+        flow.bulk = n >= BULK_MIN;
+        if (pipe.rest === null) return;
+        flow.pending = pipe.rest;
+        code = pipe.code;
       } else {
-        flow.pending = buffer.slice(w, n);
+        const w = lib.send(flow.dst.fd, buffer, n, SEND_FLAGS);
+        // A read that fills the buffer is bulk: splice the next chunks (no copy through JS).
+        if (w === n) {
+          flow.bulk = n === buffer.length;
+          return;
+        }
+        if (w < 0) code = errno();
+        flow.pending = buffer.slice(w < 0 ? 0 : w, n);
       }
+      if (code !== 0 && code !== EAGAIN && code !== EINTR) return this.#fail(code);
       this.#blocked(flow);
       return;
     }
@@ -242,7 +258,7 @@ class Relay implements Delegate, IdleWatch {
   #finish(reason: EpollEnd, error?: unknown): void {
     if (this.#done) return;
     this.#done = true;
-    if (this.#onAbort !== undefined) this.#signal!.removeEventListener("abort", this.#onAbort);
+    if (this.#signal !== undefined) unwatchAbort(this.#signal, this);
     if (this.idleMs > 0) this.#flows[0].src.loop.removeIdle(this);
     closeQuietly(this.#client);
     closeQuietly(this.#upstream);
@@ -289,8 +305,10 @@ export function closeQuietly(conn: EpollConn): void {
 
 /**
  * Relay bytes both ways inside the epoll loop until both directions end, then close both.
- * A partial write parks the rest in a per-direction buffer and stops reading that source
- * until the destination drains (bounded memory). A FIN becomes `shutdown(SHUT_WR)` on the
+ * A direction whose read fills the loop's buffer is bulk: its next chunks (up to 256 KiB)
+ * go through the loop's pipe with `splice(2)`, never copied into JS memory, until a chunk
+ * is under 16 KiB. A partial write parks the rest in a per-direction buffer and stops
+ * reading that source until the destination drains (bounded memory). A FIN becomes `shutdown(SHUT_WR)` on the
  * other side once its pending bytes are out; a reset closes both ("reset").
  *
  * @param client The accepted connection (`up` reads from it).

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes, readAll, readExactly, sha256, writeAll } from "@monkey/testing";
 import { epollConnect, epollListen, epollRelay } from "./mod.ts";
+import { spliceCounts } from "./_splice.ts";
 import {
   IGNORE,
   loopStopped,
@@ -37,6 +38,7 @@ Deno.test({
   ignore,
   async fn() {
     const fds = openFds();
+    const spliced = { ...spliceCounts };
     const rig = await relayRig();
     const up = randomBytes(6 * MiB);
     const down = randomBytes(5 * MiB);
@@ -48,6 +50,8 @@ Deno.test({
     ]);
     assert.equal(await sha256(gotUp), await sha256(up));
     assert.equal(await sha256(gotDown), await sha256(down));
+    // Bulk went through the splice pipe, byte-exact (splice_test.ts covers the copy-out).
+    assert.ok(spliceCounts.moved > spliced.moved, "no bytes were spliced");
     await rig.client.closeWrite();
     await rig.upstream.closeWrite();
     const result = await rig.result;
@@ -147,18 +151,26 @@ Deno.test({
 });
 
 Deno.test({
-  name: `aborting epollRelay closes both sides with reason "aborted"${why}`,
+  name:
+    `aborting epollRelay closes both sides of every relay on the signal with reason "aborted"${why}`,
   ignore,
   async fn() {
     const controller = new AbortController();
     const rig = await relayRig({ signal: controller.signal });
     await writeAll(rig.upstream, encoder.encode("x"));
     await readExactly(rig.client, 1);
+    // Relays sharing the signal: one that ended before the abort is not touched by it.
+    const ended = await relayRig({ signal: controller.signal });
+    await ended.client.closeWrite();
+    await ended.upstream.closeWrite();
+    assert.equal((await ended.result).reason, "done");
+    const other = await relayRig({ signal: controller.signal });
     controller.abort();
     const result = await rig.result;
     assert.deepEqual(result, { up: 0, down: 1, reason: "aborted" });
+    assert.equal((await other.result).reason, "aborted");
     assert.equal(await rig.upstream.read(new Uint8Array(1)).catch(() => null), null);
-    rig.close();
+    for (const r of [rig, ended, other]) r.close();
     const already = new AbortController();
     already.abort();
     const rig2 = await relayRig({ signal: already.signal });
