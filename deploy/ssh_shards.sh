@@ -1,5 +1,6 @@
 #!/bin/sh
-# Run one load test split over N hosts with ssh: host k runs shard k of N, all start measuring
+# Run one load test split over N hosts with ssh: the k-th host (counting from 0) runs shard k/N
+# (0-based, like a Kubernetes Indexed Job's JOB_COMPLETION_INDEX), all start measuring
 # at the same instant (--start-at, clocks synchronised by NTP), then the results are copied
 # back and merged here.
 #
@@ -30,12 +31,12 @@ echo "$count shards of $config, measuring from $start_at; results in $out" >&2
 index=0
 pids=""
 for host in "$@"; do
-  index=$((index + 1))
   scp -q "$config" "$host:$remote_dir/shard_scenario.toml"
   ssh "$host" "cd $remote_dir && deno task load-test --config shard_scenario.toml \
     --shard $index/$count --start-at $start_at --progress=false \
     --format json --out /tmp/monkey-shard-$index.json" &
   pids="$pids $!"
+  index=$((index + 1))
 done
 
 failed=0
@@ -44,9 +45,9 @@ for pid in $pids; do wait "$pid" || failed=1; done
 index=0
 files=""
 for host in "$@"; do
-  index=$((index + 1))
   scp -q "$host:/tmp/monkey-shard-$index.json" "$out/shard-$index.json" || failed=1
   files="$files $out/shard-$index.json"
+  index=$((index + 1))
 done
 
 # shellcheck disable=SC2086 # $files is a list of paths without spaces (mktemp -d)

@@ -177,14 +177,14 @@ export interface FakeShardOptions extends FakeResultOptions {
  * The JSON result of shard `index` of `count` (`--shard I/N`) of one scenario, with the given
  * latency samples, as `merge` reads it.
  *
- * @param index The shard, 1-based.
+ * @param index The shard, 0-based.
  * @param count How many shards.
  * @param samples Latencies in µs (one per request).
  * @param options Duration, this shard's and the whole scenario's connections.
  * @returns The report.
  * @example
  * ```ts
- * const [a, b] = [fakeShardReport(1, 2, [100]), fakeShardReport(2, 2, [200])];
+ * const [a, b] = [fakeShardReport(0, 2, [100]), fakeShardReport(1, 2, [200])];
  * ```
  */
 export function fakeShardReport(

@@ -40,7 +40,7 @@ Runs the [[scenarios]] of load_test.toml (matrix mode), or one scenario from fla
 -c, -d, -s, --mode or --rate are given without --config or --scenario.
 --find-capacity searches the highest open-loop rate holding --slo with zero errors.
 merge adds the JSON results of several machines exactly (histograms added, rates summed).
---shard I/N runs shard I of N of every scenario (auto/N: I = JOB_COMPLETION_INDEX + 1);
+--shard I/N runs shard I (0..N-1) of N of every scenario (auto/N: I = JOB_COMPLETION_INDEX);
 --start-at TIME waits for that instant (ISO 8601 or +30s) so all shards measure together.`;
 
 const DEFAULT_START_RATE = 1000;
@@ -115,12 +115,14 @@ export async function loadTestCli(
     }
   } else {
     const count = resolved.scenarios.length;
+    const source = resolved.matrix ? resolved.configPath : "flags";
+    const part = shard ? `, shard ${shard.index}/${shard.count} (0-based)` : "";
     stderr(
-      `load test: ${count} scenario${count === 1 ? "" : "s"} from ${
-        resolved.matrix ? resolved.configPath : "flags"
-      } against ${resolved.target} (engine: ${
-        clientEngineNote(config.engine, resolved.tls !== undefined)
-      })\n`,
+      `load test: ${count} scenario${count === 1 ? "" : "s"} from ${source} against ` +
+        `${resolved.target}${part} (engine: ${
+          clientEngineNote(config.engine, resolved.tls !== undefined)
+        })
+`,
     );
     const live = config.metrics_addr !== "off" ? new LiveMetrics() : undefined;
     const endpoint = live?.serve(config.metrics_addr, new Logger({ name: "load-test" }));

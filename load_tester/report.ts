@@ -126,7 +126,7 @@ interface TableRow {
   scenario: ScenarioResult | undefined;
 }
 
-/** The label of a shard's row under its merged scenario row (`↳ shard 1/2`). */
+/** The label of a shard's row under its merged scenario row (`↳ shard 0/2`, 0-based). */
 function shardLabel(index: number, count: number): string {
   return `↳ shard ${index}/${count}`;
 }

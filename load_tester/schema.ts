@@ -196,7 +196,7 @@ export const LOAD_TEST_SCHEMA = {
     type: "string",
     optional: true,
     description:
-      "Run shard I of N (1-based) of every scenario: I/N, or auto/N (I = JOB_COMPLETION_INDEX + 1)",
+      "Run shard I of N (0-based: 0..N-1) of every scenario: I/N, or auto/N (I = JOB_COMPLETION_INDEX)",
   },
   start_at: {
     type: "string",

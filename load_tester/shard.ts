@@ -8,9 +8,9 @@
 import { ConfigError } from "@monkey/shared";
 import type { Scenario } from "./config.ts";
 
-/** Which part of every scenario this process runs: shard `index` (1-based) of `count`. */
+/** Which part of every scenario this process runs: shard `index` (0-based) of `count`. */
 export interface Shard {
-  /** This shard, 1..count. */
+  /** This shard, 0..count-1. */
   index: number;
   /** How many shards the scenario is split into. */
   count: number;
@@ -31,17 +31,18 @@ const MAX_SHARDS = 10_000;
 const SHARD_PATTERN = /^(auto|\d+)\/(\d+)$/;
 
 /**
- * Parse `--shard I/N` (1-based I) or `auto/N` (I = `JOB_COMPLETION_INDEX` + 1).
+ * Parse `--shard I/N` (0-based I, like a Kubernetes Indexed Job's index) or `auto/N`
+ * (I = `JOB_COMPLETION_INDEX`).
  *
  * @param spec The flag's value.
  * @param getEnv Reads an environment variable. @default Deno.env.get
  * @returns The shard.
- * @throws {ConfigError} On a malformed spec, I outside 1..N, N outside 1..10000, or `auto`
+ * @throws {ConfigError} On a malformed spec, I outside 0..N-1, N outside 1..10000, or `auto`
  *   without a valid `JOB_COMPLETION_INDEX`.
  * @example
  * ```ts
- * parseShard("2/3"); // { index: 2, count: 3 }
- * parseShard("auto/3", () => "0"); // { index: 1, count: 3 }
+ * parseShard("0/3"); // { index: 0, count: 3 }: the first of three
+ * parseShard("auto/3", () => "2"); // { index: 2, count: 3 }: the last
  * ```
  */
 export function parseShard(
@@ -50,7 +51,7 @@ export function parseShard(
 ): Shard {
   const m = SHARD_PATTERN.exec(spec.trim());
   const bad = (why: string) => new ConfigError(`Cannot parse flag --shard: ${why}, got '${spec}'`);
-  if (!m) throw bad("expected I/N (shard I of N, 1-based) or auto/N");
+  if (!m) throw bad("expected I/N (shard I of N, 0-based) or auto/N");
   const count = Number(m[2]);
   if (count < 1 || count > MAX_SHARDS) throw bad(`N must be 1..${MAX_SHARDS}`);
   if (m[1] === "auto") {
@@ -68,27 +69,30 @@ export function parseShard(
           `auto/${count}, got '${raw}'`,
       );
     }
-    return { index: k + 1, count };
+    return { index: k, count };
   }
   const index = Number(m[1]);
-  if (index < 1 || index > count) throw bad(`I must be 1..N`);
+  if (index >= count) {
+    throw bad(`I must be 0..${count - 1} for N = ${count} (0-based, like ${JOB_INDEX_VARIABLE})`);
+  }
   return { index, count };
 }
 
 /**
  * This shard's part of a scenario. Connections are split as evenly as possible, the
  * remainder going to the first shards; the rate is split the same way over the shards that
- * have connections (its fraction, if any, to the first). The N parts add up exactly.
+ * have connections (its fraction, if any, to the first). The N parts add up exactly. Shard
+ * indexes are 0-based: shard 0 is the first.
  *
  * @param scenario The whole scenario.
  * @param shard Which part.
  * @returns The part (its `connections` may be 0: that shard runs nothing) and the totals.
  * @example
  * ```ts
- * // 10 connections over 3 shards: 4, 3, 3.
+ * // 10 connections over 3 shards 0, 1, 2: 4, 3, 3.
  * const { scenario } = shardScenario(
  *   { name: "x", mode: "pingpong", connections: 10, duration_secs: 1, message_size: 64, rate: 0, warmup_secs: 0 },
- *   { index: 1, count: 3 },
+ *   { index: 0, count: 3 },
  * );
  * ```
  */
@@ -96,7 +100,7 @@ export function shardScenario(
   scenario: Scenario,
   shard: Shard,
 ): { scenario: Scenario; totals: ShardTotals } {
-  const i = shard.index - 1;
+  const i = shard.index;
   const connections = evenPart(scenario.connections, shard.count, i);
   const active = Math.min(shard.count, scenario.connections);
   const whole = Math.floor(scenario.rate);
@@ -123,7 +127,7 @@ export interface ShardRecord extends Shard {
 
 /** One shard's row in a merged result (`shards` in the JSON). */
 export interface ShardRow {
-  /** Shard index, 1-based. */
+  /** Shard index, 0-based. */
   index: number;
   /** How many shards the scenario was split into. */
   count: number;

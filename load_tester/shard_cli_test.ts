@@ -23,13 +23,14 @@ Deno.test(
   NEEDS,
   async () => {
     const runs = await Promise.all(
-      ["3/2", "x/2", "0/0", "auto/2"].map((spec) => cli(["--shard", spec, "-d", "0.1"])),
+      ["2/2", "x/2", "0/0", "auto/2"].map((spec) => cli(["--shard", spec, "-d", "0.1"])),
     );
     for (const [i, run] of runs.entries()) {
       assert.equal(run.code, 2, run.stderr);
       assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
       assert.match(run.stderr, /--shard/, `spec ${i}`);
     }
+    assert.match(runs[0]!.stderr, /I must be 0\.\.1 for N = 2 \(0-based.*got '2\/2'$/m);
     assert.match(runs[3]!.stderr, /JOB_COMPLETION_INDEX/);
     const outOfRange = await cli(["--shard", "auto/2", "-d", "0.1"], { JOB_COMPLETION_INDEX: "5" });
     assert.equal(outOfRange.code, 2);
@@ -38,7 +39,7 @@ Deno.test(
 );
 
 Deno.test(
-  "CLI: two --shard runs merge into one report with per-shard rows; a shard twice exits 2",
+  "CLI: --shard 0/2 and 1/2 merge into one report with per-shard rows; a shard twice exits 2",
   NEEDS,
   async () => {
     const echo = echoServer();
@@ -49,20 +50,26 @@ Deno.test(
       const err: string[] = [];
       const stderr = (t: string) => void err.push(t);
       const codes = await Promise.all(
-        [1, 2].map((i) =>
+        [0, 1].map((i) =>
           loadTestCli([...common, "--shard", `${i}/2`, "--out", `${dir}/${i}.json`], { stderr })
         ),
       );
       assert.deepEqual(codes, [0, 0], err.join(""));
-      const shard1 = JSON.parse(await Deno.readTextFile(`${dir}/1.json`));
-      assert.deepEqual(shard1.shard, { index: 1, count: 2 });
-      assert.deepEqual(shard1.scenarios[0].shard.totals, { connections: 3, rate: 0 });
-      assert.equal(typeof shard1.start.planned, "string");
+      const shard0 = JSON.parse(await Deno.readTextFile(`${dir}/0.json`));
+      assert.deepEqual(shard0.shard, { index: 0, count: 2 });
+      assert.equal(shard0.scenarios[0].connections, 2, "shard 0 takes the remainder");
+      assert.deepEqual(shard0.scenarios[0].shard.totals, { connections: 3, rate: 0 });
+      assert.equal(typeof shard0.start.planned, "string");
+      const firstLines = err.join("").split("\n").filter((l) => l.startsWith("load test:"));
+      assert.deepEqual(firstLines.map((l) => /shard (\d\/\d) \(0-based\)/.exec(l)?.[1]).sort(), [
+        "0/2",
+        "1/2",
+      ]);
       let table = "";
       const code = await loadTestCli([
         "merge",
+        `${dir}/0.json`,
         `${dir}/1.json`,
-        `${dir}/2.json`,
         "--config",
         "/dev/null",
       ], {
@@ -70,9 +77,18 @@ Deno.test(
         stderr,
       });
       assert.equal(code, 0);
-      assert.match(table, /\ndefault\s+3\s.*\n↳ shard 1\/2\s+2\s.*\n↳ shard 2\/2\s+1\s/);
+      assert.match(table, /\ndefault\s+3\s.*\n↳ shard 0\/2\s+2\s.*\n↳ shard 1\/2\s+1\s/);
+      err.length = 0;
+      assert.equal(
+        await loadTestCli(["merge", `${dir}/1.json`, "--config", "/dev/null"], {
+          stdout: () => {},
+          stderr,
+        }),
+        0,
+      );
+      assert.match(err.join(""), /^merge: missing shards 0\/2 \(merged 1 of 2\)/m);
       await assert.rejects(
-        loadTestCli(["merge", `${dir}/1.json`, `${dir}/1.json`, "--config", "/dev/null"], {
+        loadTestCli(["merge", `${dir}/0.json`, `${dir}/0.json`, "--config", "/dev/null"], {
           stderr,
         }),
         /twice/,

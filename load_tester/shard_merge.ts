@@ -8,7 +8,7 @@
 
 import { ConfigError } from "@monkey/shared";
 import { mergeReports, type RunReport, type ScenarioResult } from "./result.ts";
-import type { ShardRow } from "./shard.ts";
+import type { Shard, ShardRow } from "./shard.ts";
 
 /** Windows may differ by this fraction of the duration before `merge` warns. */
 export const WINDOW_TOLERANCE = 0.01;
@@ -28,8 +28,9 @@ export interface ShardMerge {
  * @param files The files, for messages.
  * @param reports Their parsed contents, in the same order.
  * @returns The merged report and warnings.
- * @throws {ConfigError} When some inputs are shards and some not, shard counts differ, one
- *   shard is given twice, or the shards ran different scenarios.
+ * @throws {ConfigError} When some inputs are shards and some not, shard counts differ, a
+ *   shard index is outside 0..N-1, one shard is given twice, or the shards ran different
+ *   scenarios.
  * @example
  * ```ts
  * const { report, warnings } = mergeShards(["a.json", "b.json"], [a, b]);
@@ -58,6 +59,12 @@ export function mergeShards(files: readonly string[], reports: readonly RunRepor
           `${count} shards, got shard counts ${count} and ${shard.count}`,
       );
     }
+    if (!Number.isInteger(shard.index) || shard.index < 0 || shard.index >= count) {
+      throw new ConfigError(
+        `Cannot merge ${file}: shard indexes are 0..${count - 1} (0-based) for ${count} ` +
+          `shards, got shard ${shard.index}/${count}`,
+      );
+    }
     const earlier = seen.get(shard.index);
     if (earlier !== undefined) {
       throw new ConfigError(
@@ -76,7 +83,7 @@ export function mergeShards(files: readonly string[], reports: readonly RunRepor
   });
   const warnings: string[] = [];
   const missing: number[] = [];
-  for (let i = 1; i <= count; i++) if (!seen.has(i)) missing.push(i);
+  for (let i = 0; i < count; i++) if (!seen.has(i)) missing.push(i);
   if (missing.length > 0) {
     warnings.push(
       `missing shards ${missing.map((i) => `${i}/${count}`).join(", ")} (merged ${seen.size} ` +
@@ -88,16 +95,20 @@ export function mergeShards(files: readonly string[], reports: readonly RunRepor
     const parts = reports.flatMap((r) => r.scenarios.filter((s) => s.name === merged.name));
     const window = windowSpread(parts);
     if (window !== undefined) warnings.push(`scenario ${merged.name}: ${window}`);
-    merged.shards = parts.map(shardRow).sort((a, b) => a.index - b.index);
+    const rows = reports.flatMap((r) =>
+      r.scenarios.filter((s) => s.name === merged.name).map((s) => shardRow(s, r.shard!))
+    );
+    merged.shards = rows.sort((a, b) => a.index - b.index);
     if (missing.length === 0) merged.target_rate = parts[0]?.shard?.totals.rate ?? 0;
   }
   return { report, warnings };
 }
 
-function shardRow(result: ScenarioResult): ShardRow {
+/** A shard's row; its index and count are the run's (`shard` of the report, 0-based). */
+function shardRow(result: ScenarioResult, shard: Shard): ShardRow {
   return {
-    index: result.shard?.index ?? 0,
-    count: result.shard?.count ?? 0,
+    index: shard.index,
+    count: shard.count,
     duration_secs: result.duration_secs,
     connections: result.connections,
     requests: result.requests,

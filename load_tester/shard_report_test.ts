@@ -22,11 +22,11 @@ function samples(count: number, us: number): number[] {
   return Array.from({ length: count }, () => us);
 }
 
-/** Two shards: 600 requests on 6 connections, 300 on 4, one error in the second. */
+/** Shards 0 and 1: 600 requests on 6 connections, 300 on 4, one error in shard 1. */
 function twoShards(): RunReport {
   return mergeShards(["a.json", "b.json"], [
-    fakeShardReport(1, 2, samples(600, FAST_US), { connections: 6 }),
-    fakeShardReport(2, 2, samples(300, SLOW_US), { connections: 4, mismatches: 1 }),
+    fakeShardReport(0, 2, samples(600, FAST_US), { connections: 6 }),
+    fakeShardReport(1, 2, samples(300, SLOW_US), { connections: 4, mismatches: 1 }),
   ]).report;
 }
 
@@ -34,15 +34,15 @@ Deno.test("the matrix table has one row per shard under the merged scenario row"
   const lines = formatMatrixTable(twoShards().scenarios).split("\n");
   assert.equal(lines.length, 5, lines.join("\n"));
   assert.match(lines[2]!, /^merged\s+10\s+1KiB\s+900\s+900\s/);
-  assert.match(lines[3]!, /^↳ shard 1\/2\s+6\s+600\s+600\s+100µs\s+100µs\s+100µs\s+0\.00%$/);
-  assert.match(lines[4]!, /^↳ shard 2\/2\s+4\s+300\s+300\s+5\.00ms\s+5\.00ms\s+5\.00ms\s+0\.33%$/);
+  assert.match(lines[3]!, /^↳ shard 0\/2\s+6\s+600\s+600\s+100µs\s+100µs\s+100µs\s+0\.00%$/);
+  assert.match(lines[4]!, /^↳ shard 1\/2\s+4\s+300\s+300\s+5\.00ms\s+5\.00ms\s+5\.00ms\s+0\.33%$/);
 });
 
 Deno.test("Markdown has the shard rows; a baseline leaves their Δ cells empty", () => {
   const report = twoShards();
   const md = formatMarkdown(report.scenarios).split("\n");
   assert.equal(md.length, 5);
-  assert.ok(md[3]!.startsWith("| ↳ shard 1/2 | 6 |  | 600 | 600 |"), md[3]);
+  assert.ok(md[3]!.startsWith("| ↳ shard 0/2 | 6 |  | 600 | 600 |"), md[3]);
   const withBaseline = formatMatrixTable(report.scenarios, [{
     name: "merged",
     rps: 900,
@@ -62,8 +62,8 @@ Deno.test("CSV adds a shard column: empty on the merged row, I/N on each shard's
   assert.ok(lines[0]!.endsWith(",error_rate,shard"), lines[0]);
   assert.ok(lines[1]!.startsWith("merged,pingpong,10,1024,1,900,900,"), lines[1]);
   assert.ok(lines[1]!.endsWith(","), "the merged row's shard cell is empty");
-  assert.equal(lines[2], "merged,pingpong,6,1024,1,600,600,100,100,100,100,100,0,0,1/2");
-  assert.ok(lines[3]!.endsWith(",1,0.003322,2/2"), lines[3]);
+  assert.equal(lines[2], "merged,pingpong,6,1024,1,600,600,100,100,100,100,100,0,0,0/2");
+  assert.ok(lines[3]!.endsWith(",1,0.003322,1/2"), lines[3]);
   assert.ok(!formatCsv([fakeResult("plain", [100])]).includes("shard"), "no column without shards");
 });
 
@@ -86,7 +86,7 @@ Deno.test({
             .map((td) => td.textContent)
         )
       );
-      assert.deepEqual(rows.map((cells) => cells[0]), ["merged", "↳ shard 1/2", "↳ shard 2/2"]);
+      assert.deepEqual(rows.map((cells) => cells[0]), ["merged", "↳ shard 0/2", "↳ shard 1/2"]);
       assert.deepEqual(rows.map((cells) => cells[2]), ["10", "6", "4"], "connections");
       assert.deepEqual(rows.map((cells) => cells[5]), ["900", "600", "300"], "requests");
       assert.deepEqual(errors, []);
@@ -107,7 +107,7 @@ async function mergeExit(
   const dir = await Deno.makeTempDir();
   try {
     const files = await Promise.all(shards.map(async (report, i) => {
-      const file = `${dir}/shard-${i + 1}.json`;
+      const file = `${dir}/shard-${i}.json`;
       await Deno.writeTextFile(file, JSON.stringify(report));
       return file;
     }));
@@ -135,13 +135,13 @@ Deno.test(
     const baseline = fakeReport([fakeResult("merged", samples(1000, FAST_US))]);
     const gate = ["--fail-on-regression", "10"];
     const ahead = await mergeExit(
-      [1, 2].map((i) => fakeShardReport(i, 2, samples(600, FAST_US))),
+      [0, 1].map((i) => fakeShardReport(i, 2, samples(600, FAST_US))),
       gate,
       baseline,
     );
     assert.equal(ahead.code, 0, `1200 req/s merged is no regression: ${ahead.stderr}`);
     const behind = await mergeExit(
-      [1, 2].map((i) => fakeShardReport(i, 2, samples(400, FAST_US))),
+      [0, 1].map((i) => fakeShardReport(i, 2, samples(400, FAST_US))),
       gate,
       baseline,
     );
@@ -155,18 +155,18 @@ Deno.test(
   FILES,
   async () => {
     const slo = ["--slo", "p99<1ms"];
-    // Shard 2 alone misses p99<1ms (all its requests take 5 ms), but it holds under 1% of all
+    // Shard 1 alone misses p99<1ms (all its requests take 5 ms), but it holds under 1% of all
     // requests: the merged p99 is 100 µs.
     const held = await mergeExit([
-      fakeShardReport(1, 2, samples(10_000, FAST_US)),
-      fakeShardReport(2, 2, samples(100, SLOW_US)),
+      fakeShardReport(0, 2, samples(10_000, FAST_US)),
+      fakeShardReport(1, 2, samples(100, SLOW_US)),
     ], slo);
     assert.equal(held.code, 0, held.stderr);
     assert.match(held.stderr, /slo p99<1ms: merged held \(p99 100µs, merged\)/);
-    // 300 slow requests are 2.9% of all: the merged p99 is 5 ms, though shard 1 holds.
+    // 300 slow requests are 2.9% of all: the merged p99 is 5 ms, though shard 0 holds.
     const missed = await mergeExit([
-      fakeShardReport(1, 2, samples(10_000, FAST_US)),
-      fakeShardReport(2, 2, samples(300, SLOW_US)),
+      fakeShardReport(0, 2, samples(10_000, FAST_US)),
+      fakeShardReport(1, 2, samples(300, SLOW_US)),
     ], slo);
     assert.equal(missed.code, 1, missed.stderr);
     assert.match(missed.stderr, /slo p99<1ms: merged missed \(p99 50\d\dµs, merged\)/);

@@ -20,14 +20,14 @@ Deno.test(
       const reports = await Promise.all(
         Array.from({ length: SHARDS }, (_, i) =>
           runShard([whole], { target: echo.addr }, {
-            shard: { index: i + 1, count: SHARDS },
+            shard: { index: i, count: SHARDS },
             startAt,
             notice: (line) => notices.push(line),
           })),
       );
       assert.deepEqual(notices, []);
       const parts = reports.map((r) => r.scenarios[0]!);
-      assert.deepEqual(parts.map((p) => p.connections), [2, 2, 1]);
+      assert.deepEqual(parts.map((p) => p.connections), [2, 2, 1], "shards 0 and 1: remainder");
       assert.deepEqual(parts.map((p) => p.target_rate), [200, 200, 200]);
       for (const r of reports) {
         assert.equal(r.start?.planned, new Date(startAt).toISOString());
@@ -44,8 +44,8 @@ Deno.test(
       assert.equal(merged.target_rate, 600);
       assert.ok(Math.abs(merged.rps - 600) <= 30, `merged rps ${merged.rps}`);
       assert.equal(merged.requests, parts.reduce((n, p) => n + p.requests, 0));
-      assert.deepEqual(merged.shards!.map((s) => s.index), [1, 2, 3]);
-      assert.match(formatMatrixTable(report.scenarios), /↳ shard 3\/3\s+1\s/);
+      assert.deepEqual(merged.shards!.map((s) => s.index), [0, 1, 2]);
+      assert.match(formatMatrixTable(report.scenarios), /↳ shard 2\/3\s+1\s/);
     } finally {
       await echo.close();
     }
@@ -58,7 +58,7 @@ Deno.test("a shard with no connections says so, runs nothing and still merges", 
   const report = await runShard([scenario({ name: "tiny", connections: 2 })], {
     target: "127.0.0.1:9",
   }, {
-    shard: { index: 3, count: 3 },
+    shard: { index: 2, count: 3 },
     notice: (line) => notices.push(line),
     run: () => {
       runs++;
@@ -66,7 +66,7 @@ Deno.test("a shard with no connections says so, runs nothing and still merges", 
     },
   });
   assert.equal(runs, 0);
-  assert.deepEqual(notices, ["scenario tiny: shard 3/3 has 0 of 2 connections; it runs nothing"]);
+  assert.deepEqual(notices, ["scenario tiny: shard 2/3 has 0 of 2 connections; it runs nothing"]);
   assert.equal(report.scenarios[0]!.connections, 0);
   assert.deepEqual(report.scenarios[0]!.shard?.totals, { connections: 2, rate: 0 });
 });
@@ -88,10 +88,10 @@ function shardReport(index: number, count: number, result: ScenarioResult, offse
 
 Deno.test("merge of shards: the histogram equals one built from all samples", () => {
   const all: number[] = [];
-  const reports = [1, 2, 3].map((index) => {
+  const reports = [0, 1, 2].map((index) => {
     const samples = Array.from(
       { length: 500 + index * 37 },
-      (_, i) => 50 + ((i * 7919 * index) % 20_000),
+      (_, i) => 50 + ((i * 7919 * (index + 1)) % 20_000),
     );
     all.push(...samples);
     return shardReport(index, 3, fakeResult("s", samples));
@@ -110,23 +110,32 @@ Deno.test("merge of shards: the histogram equals one built from all samples", ()
 });
 
 Deno.test("merge of shards refuses the same shard twice and shards of different scenarios", () => {
-  const a = shardReport(1, 2, fakeResult("s", [100]));
-  const b = shardReport(1, 2, fakeResult("s", [200]));
+  const a = shardReport(0, 2, fakeResult("s", [100]));
+  const b = shardReport(0, 2, fakeResult("s", [200]));
   assert.throws(
     () => mergeShards(["a.json", "b.json"], [a, b]),
     (e: unknown) =>
-      e instanceof ConfigError && /shard 1\/2 is already given by a\.json/.test(e.message),
+      e instanceof ConfigError && /shard 0\/2 is already given by a\.json/.test(e.message),
   );
-  const other = shardReport(2, 2, fakeResult("t", [200]));
+  const other = shardReport(1, 2, fakeResult("t", [200]));
   assert.throws(
     () => mergeShards(["a.json", "c.json"], [a, other]),
     /shards of different scenarios/,
   );
-  const three = shardReport(2, 3, fakeResult("s", [200]));
+  const three = shardReport(1, 3, fakeResult("s", [200]));
   assert.throws(() => mergeShards(["a.json", "d.json"], [a, three]), /shard counts 2 and 3/);
   assert.throws(
     () => mergeShards(["a.json", "e.json"], [a, fakeReport([fakeResult("s", [1])])]),
     /not a --shard result/,
+  );
+  // A 1-based result (shard 2/2, from before shards were 0-based) is outside 0..N-1.
+  const old = shardReport(2, 2, fakeResult("s", [200]));
+  assert.throws(
+    () => mergeShards(["a.json", "old.json"], [a, old]),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.message ===
+        "Cannot merge old.json: shard indexes are 0..1 (0-based) for 2 shards, got shard 2/2",
   );
 });
 
@@ -135,12 +144,12 @@ Deno.test("merge of shards names missing shards and windows further apart than 1
     shardReport(1, 4, fakeResult("s", [100], { duration: 10 })),
     shardReport(3, 4, fakeResult("s", [100], { duration: 10 }), 99),
   ];
-  assert.deepEqual(mergeShards(["a", "c"], reports).warnings, [
-    "missing shards 2/4, 4/4 (merged 2 of 4): the merged result is not the whole scenario",
+  assert.deepEqual(mergeShards(["b", "d"], reports).warnings, [
+    "missing shards 0/4, 2/4 (merged 2 of 4): the merged result is not the whole scenario",
   ]);
   reports.push(shardReport(2, 4, fakeResult("s", [100], { duration: 10 }), 250));
-  reports.push(shardReport(4, 4, fakeResult("s", [100], { duration: 10 })));
-  const { warnings } = mergeShards(["a", "c", "b", "d"], reports);
+  reports.push(shardReport(0, 4, fakeResult("s", [100], { duration: 10 })));
+  const { warnings } = mergeShards(["b", "d", "c", "a"], reports);
   assert.equal(warnings.length, 1);
   assert.match(
     warnings[0]!,

@@ -4,14 +4,38 @@ import { parseShard, shardScenario } from "./shard.ts";
 import { parseStartAt, waitUntil } from "./start_at.ts";
 import { scenario } from "./_testing.ts";
 
-Deno.test("parseShard() reads I/N and auto/N from JOB_COMPLETION_INDEX (0-based)", () => {
+Deno.test("parseShard() reads I/N 0-based and auto/N as JOB_COMPLETION_INDEX itself", () => {
+  assert.deepEqual(parseShard("0/2"), { index: 0, count: 2 });
+  assert.deepEqual(parseShard("1/2"), { index: 1, count: 2 });
+  assert.deepEqual(parseShard("0/1"), { index: 0, count: 1 });
   assert.deepEqual(parseShard("2/3"), { index: 2, count: 3 });
-  assert.deepEqual(parseShard("auto/4", () => "3"), { index: 4, count: 4 });
-  assert.deepEqual(parseShard("auto/4", () => "0"), { index: 1, count: 4 });
+  assert.deepEqual(parseShard("auto/4", () => "3"), { index: 3, count: 4 });
+  assert.deepEqual(parseShard("auto/4", () => "0"), { index: 0, count: 4 });
+  // The same pod index, given by hand or by the Job, is the same shard.
+  for (const k of [0, 1, 2]) {
+    assert.deepEqual(
+      parseShard(`${k}/3`),
+      parseShard("auto/3", () => `${k}`),
+    );
+  }
+});
+
+Deno.test("parseShard() refuses I = N (the 1-based last shard) naming the range 0..N-1", () => {
+  assert.throws(
+    () => parseShard("2/2"),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.message ===
+        "Cannot parse flag --shard: I must be 0..1 for N = 2 (0-based, like JOB_COMPLETION_INDEX), " +
+          "got '2/2'",
+  );
+  assert.throws(() => parseShard("3/3"), /I must be 0\.\.2 for N = 3/);
 });
 
 Deno.test("parseShard() refuses bad specs with one line naming the value", () => {
-  for (const bad of ["3/2", "x/2", "0/0", "0/2", "1/", "/2", "1/2/3", "-1/2", ""]) {
+  for (
+    const bad of ["3/2", "2/2", "1/1", "x/2", "0/0", "1/", "/2", "1/2/3", "-1/2", "auto/0", ""]
+  ) {
     assert.throws(() => parseShard(bad, () => "0"), (e: unknown) => {
       assert.ok(e instanceof ConfigError, bad);
       assert.match(e.message, /^Cannot parse flag --shard: .*got '.*'$/);
@@ -30,18 +54,32 @@ Deno.test("shardScenario() splits connections and rate so the shards add up exac
     const whole = scenario({ connections: connections!, rate: rate! });
     const parts = Array.from(
       { length: count! },
-      (_, i) => shardScenario(whole, { index: i + 1, count: count! }),
+      (_, index) => shardScenario(whole, { index, count: count! }),
     );
     const conns = parts.map((p) => p.scenario.connections);
     assert.equal(conns.reduce((a, b) => a + b), connections, `${connections}/${count}`);
     assert.ok(Math.max(...conns) - Math.min(...conns) <= 1);
     assert.ok(conns.every((c, i) => i === 0 || c <= conns[i - 1]!), "remainder on first shards");
+    if (connections! % count! !== 0) {
+      assert.ok(conns[0]! > conns[count! - 1]!, "shard 0 has one more");
+    }
     assert.equal(parts.map((p) => p.scenario.rate).reduce((a, b) => a + b), rate);
     for (const p of parts) {
       if (p.scenario.connections === 0) assert.equal(p.scenario.rate, 0);
       assert.deepEqual(p.totals, { connections, rate });
     }
   }
+});
+
+Deno.test("shardScenario() gives shard 0 the remainder and the rate's fraction", () => {
+  const whole = scenario({ connections: 5, rate: 100.5 });
+  const part = (index: number) => shardScenario(whole, { index, count: 2 }).scenario;
+  assert.deepEqual([part(0).connections, part(0).rate], [3, 50.5]);
+  assert.deepEqual([part(1).connections, part(1).rate], [2, 50]);
+  const few = scenario({ connections: 2, rate: 10 });
+  const parts = [0, 1, 2].map((index) => shardScenario(few, { index, count: 3 }).scenario);
+  assert.deepEqual(parts.map((p) => p.connections), [1, 1, 0], "the last shard is left empty");
+  assert.deepEqual(parts.map((p) => p.rate), [5, 5, 0]);
 });
 
 Deno.test("parseStartAt() takes ISO 8601 and +duration, refuses the rest", () => {

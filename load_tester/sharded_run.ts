@@ -18,7 +18,7 @@ export interface ShardRunOptions {
   shard?: Shard;
   /** Wall-clock instant (ms since the epoch) the first measurement starts at. */
   startAt?: number;
-  /** One-line notices ("shard 3/4 has 0 of 2 connections"). */
+  /** One-line notices ("shard 3/4 has 0 of 2 connections"; shards are 0-based). */
   notice?: (line: string) => void;
   /** Countdown while waiting for `startAt`. */
   countdown?: (secondsLeft: number) => void;
@@ -38,7 +38,7 @@ export interface ShardRunOptions {
  * @example
  * ```ts
  * const report = await runShard(scenarios, { target: "127.0.0.1:8081" }, {
- *   shard: { index: 1, count: 2 },
+ *   shard: { index: 0, count: 2 }, // the first of two
  *   startAt: Date.now() + 5000,
  * });
  * ```
