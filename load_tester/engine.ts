@@ -229,7 +229,9 @@ export class LoadEngine {
       ? 0
       : Math.max(0, ((this.#stopTime || performance.now()) - this.#measureStart) / 1000);
     const echo = this.#protocol.protocol === "echo";
+    const from = performance.timeOrigin + this.#measureStart;
     return {
+      ...(measured > 0 ? { window_ms: { start: from, end: from + measured * 1000 } } : {}),
       requests: meter.requests,
       errors: meter.errors,
       samples: meter.samples,

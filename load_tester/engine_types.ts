@@ -65,6 +65,8 @@ export interface EngineResult {
   reconnects: number;
   /** Requests in flight when the run stopped, younger than the timeout. */
   unfinished: number;
+  /** The measured window, wall clock (ms since the epoch); undefined when nothing was measured. */
+  window_ms?: { start: number; end: number };
 }
 
 /** A live view of a running engine, for progress lines and the metrics endpoint. */

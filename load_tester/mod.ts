@@ -44,6 +44,7 @@ export * from "./protocols/mod.ts";
 export * from "./report.ts";
 export * from "./report_html.ts";
 export * from "./result.ts";
+export { mergeReports, mergeResults } from "./result_merge.ts";
 export * from "./runner.ts";
 export * from "./series.ts";
 export * from "./shard.ts";

@@ -1,25 +1,23 @@
 /**
- * Scenario results as written to JSON, built from engine measurements, and merged exactly
- * (histograms added, rates summed) across workers or machines.
+ * Scenario results as written to JSON, built from engine measurements (merged exactly across
+ * workers or machines in `result_merge.ts`).
  *
  * @module
  */
 
 import type { Mode } from "./config.ts";
 import type { EngineResult } from "./engine.ts";
-import { addErrorCounts, totalErrors } from "./errors.ts";
-import { SAMPLES_PER_KIND } from "./meter.ts";
-import { statusClasses } from "./protocols/http.ts";
+import { totalErrors } from "./errors.ts";
 import {
   decodeHistogram,
   encodeHistogram,
   type LatencyHistogram,
   type LatencySummary,
-  mergeHistograms,
   summarize,
 } from "./histogram.ts";
-import { mergeSeries, type SecondSample } from "./series.ts";
+import type { SecondSample } from "./series.ts";
 import type { Shard, ShardRecord, ShardRow } from "./shard.ts";
+import { addProtocolFields, errorRate, iso, round } from "./_result_util.ts";
 
 /** This tool's version, written to JSON results. */
 export const TOOL_VERSION = "0.1.0";
@@ -96,6 +94,8 @@ export interface ScenarioResult {
   connect_histogram?: string;
   /** Requests, errors and latency percentiles per second of the run (for the HTML report). */
   series?: SecondSample[];
+  /** The measured wall-clock window, ISO times (merged: the earliest start, the latest end). */
+  window?: { start: string; end: string };
   /** A shard's result (`--shard`): which shard, the scenario's totals, its wall-clock window. */
   shard?: ShardRecord;
   /** Merged shards: one row per shard. */
@@ -202,6 +202,8 @@ export function buildResult(scenario: ScenarioShape, measured: EngineResult): Sc
     error_rate: errorRate(measured.requests, errors),
     histogram: encodeHistogram(measured.latency),
   };
+  const w = measured.window_ms;
+  if (w) result.window = { start: iso(w.start), end: iso(w.end) };
   addProtocolFields(result, scenario, {
     mix: measured.mix,
     codes: measured.status_codes,
@@ -218,115 +220,6 @@ export function buildResult(scenario: ScenarioShape, measured: EngineResult): Sc
     result.connect_histogram = encodeHistogram(measured.connect);
   }
   return result;
-}
-
-/**
- * Merge results of the same scenario from several workers or machines: histograms added
- * (exact percentiles of all samples), requests, errors, connections and rates summed,
- * duration the longest.
- *
- * @param results Results with the same name.
- * @returns The merged result.
- * @throws {Error} When `results` is empty or a histogram cannot be decoded.
- */
-export function mergeResults(results: readonly ScenarioResult[]): ScenarioResult {
-  const first = results[0];
-  if (first === undefined) throw new Error("nothing to merge");
-  if (results.length === 1) return first;
-  const byKind: Record<string, number> = {};
-  for (const r of results) addErrorCounts(byKind, r.errors.by_kind);
-  const requests = sum(results, (r) => r.requests);
-  const errors = totalErrors(byKind);
-  const latency = mergeEncoded(results.map((r) => r.histogram));
-  const merged: ScenarioResult = {
-    name: first.name,
-    mode: first.mode,
-    connections: sum(results, (r) => r.connections),
-    message_size: first.message_size,
-    duration_secs: Math.max(...results.map((r) => r.duration_secs)),
-    target_rate: sum(results, (r) => r.target_rate),
-    requests,
-    rps: round(sum(results, (r) => r.rps), 1),
-    throughput_up_bps: sum(results, (r) => r.throughput_up_bps),
-    throughput_down_bps: sum(results, (r) => r.throughput_down_bps),
-    latency_us: summarize(latency),
-    errors: { total: errors, by_kind: byKind },
-    error_rate: errorRate(requests, errors),
-    histogram: encodeHistogram(latency),
-  };
-  const samples: Record<string, string[]> = {};
-  const codes: Record<string, number> = {};
-  let mix: MixEntry[] | undefined;
-  for (const r of results) {
-    for (const [kind, list] of Object.entries(r.errors.samples ?? {})) {
-      const into = (samples[kind] ??= []);
-      for (const s of list) if (into.length < SAMPLES_PER_KIND && !into.includes(s)) into.push(s);
-    }
-    addErrorCounts(codes, r.http_codes ?? {});
-    if (r.mix) {
-      mix ??= r.mix.map((m) => ({ request: m.request, requests: 0 }));
-      r.mix.forEach((m, i) => {
-        if (mix![i]) mix![i]!.requests += m.requests;
-      });
-    }
-  }
-  addProtocolFields(merged, { protocol: first.protocol ?? "echo", pipeline: first.pipeline ?? 1 }, {
-    mix: mix ?? [],
-    codes,
-    samples,
-    reconnects: sum(results, (r) => r.reconnects ?? 0),
-    unfinished: sum(results, (r) => r.unfinished ?? 0),
-  });
-  const uncorrected = results.map((r) => r.uncorrected_histogram);
-  if (uncorrected.every((h) => h !== undefined)) {
-    const h = mergeEncoded(uncorrected as string[]);
-    merged.uncorrected_latency_us = summarize(h);
-    merged.uncorrected_histogram = encodeHistogram(h);
-  }
-  const connect = results.map((r) => r.connect_histogram);
-  if (connect.every((h) => h !== undefined)) {
-    const h = mergeEncoded(connect as string[]);
-    merged.connect_latency_us = summarize(h);
-    merged.connect_histogram = encodeHistogram(h);
-  }
-  const series = mergeSeries(results.map((r) => r.series));
-  if (series !== undefined) merged.series = series;
-  return merged;
-}
-
-/**
- * Merge whole runs (e.g. the JSON of several machines loading one target at once): scenarios
- * are matched by name, in the first report's order.
- *
- * @param reports Parsed `--format json` documents.
- * @returns One report.
- * @throws {Error} When `reports` is empty.
- */
-export function mergeReports(reports: readonly RunReport[]): RunReport {
-  const first = reports[0];
-  if (first === undefined) throw new Error("nothing to merge");
-  const names: string[] = [];
-  const groups = new Map<string, ScenarioResult[]>();
-  for (const report of reports) {
-    for (const scenario of report.scenarios) {
-      let group = groups.get(scenario.name);
-      if (group === undefined) {
-        group = [];
-        groups.set(scenario.name, group);
-        names.push(scenario.name);
-      }
-      group.push(scenario);
-    }
-  }
-  const targets = [...new Set(reports.map((r) => r.target))];
-  const started = reports.map((r) => r.started_at).sort();
-  return {
-    target: targets.join(","),
-    started_at: started[0] ?? first.started_at,
-    tool_version: TOOL_VERSION,
-    machine: first.machine,
-    scenarios: names.map((name) => mergeResults(groups.get(name)!)),
-  };
 }
 
 /**
@@ -350,51 +243,4 @@ export function machineInfo(): MachineInfo {
     os: `${Deno.build.os} ${Deno.build.arch}`,
     deno: Deno.version.deno,
   };
-}
-
-function addProtocolFields(
-  result: ScenarioResult,
-  shape: { protocol?: string; pipeline?: number },
-  extra: {
-    mix: MixEntry[];
-    codes: Record<string, number>;
-    samples: Record<string, string[]>;
-    reconnects: number;
-    unfinished: number;
-  },
-): void {
-  const protocol = shape.protocol ?? "echo";
-  // Insert after `mode` so the JSON reads in order.
-  const { name, mode, ...rest } = result;
-  for (const key of Object.keys(result)) delete (result as unknown as Record<string, unknown>)[key];
-  Object.assign(result, { name, mode, protocol, pipeline: shape.pipeline ?? 1 });
-  if (protocol !== "echo") result.mix = extra.mix;
-  if (protocol === "http") {
-    result.http_status = statusClasses(extra.codes);
-    result.http_codes = extra.codes;
-    result.reconnects = extra.reconnects;
-  }
-  Object.assign(result, rest);
-  if (Object.keys(extra.samples).length > 0) result.errors.samples = extra.samples;
-  result.unfinished = extra.unfinished;
-}
-
-function mergeEncoded(encoded: readonly string[]): LatencyHistogram {
-  return mergeHistograms(encoded.map(decodeHistogram));
-}
-
-function errorRate(requests: number, errors: number): number {
-  const attempts = requests + errors;
-  return attempts === 0 ? 0 : round(errors / attempts, 6);
-}
-
-function sum<T>(items: readonly T[], f: (item: T) => number): number {
-  let total = 0;
-  for (const item of items) total += f(item);
-  return total;
-}
-
-function round(n: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
 }

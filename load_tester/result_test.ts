@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mergeReports, mergeResults, resultHistogram } from "./result.ts";
+import { resultHistogram } from "./result.ts";
+import { mergeReports, mergeResults } from "./result_merge.ts";
 import { fakeReport, fakeResult } from "./_testing.ts";
 
 const A = Array.from({ length: 1000 }, (_, i) => 100 + i);

@@ -20,12 +20,12 @@ import {
 import {
   buildResult,
   machineInfo,
-  mergeResults,
   type RunReport,
   type ScenarioResult,
   type ScenarioShape,
   TOOL_VERSION,
 } from "./result.ts";
+import { mergeResults } from "./result_merge.ts";
 import type { WorkerReply, WorkerRequest } from "./_worker_protocol.ts";
 
 /** A live look at the scenario being run. */

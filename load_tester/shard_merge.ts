@@ -7,7 +7,8 @@
  */
 
 import { ConfigError } from "@monkey/shared";
-import { mergeReports, type RunReport, type ScenarioResult } from "./result.ts";
+import type { RunReport, ScenarioResult } from "./result.ts";
+import { mergeReports } from "./result_merge.ts";
 import type { Shard, ShardRow } from "./shard.ts";
 
 /** Windows may differ by this fraction of the duration before `merge` warns. */

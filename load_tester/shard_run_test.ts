@@ -31,7 +31,10 @@ Deno.test(
       assert.deepEqual(parts.map((p) => p.target_rate), [200, 200, 200]);
       for (const r of reports) {
         assert.equal(r.start?.planned, new Date(startAt).toISOString());
-        assert.ok(Math.abs(Date.parse(r.start!.actual) - startAt) < 50, r.start!.actual);
+        assert.ok(
+          Math.abs(Date.parse(r.start!.actual) - startAt) < 50,
+          `${r.start!.actual} vs ${new Date(startAt).toISOString()}`,
+        );
       }
       const starts = parts.map((p) => Date.parse(p.shard!.window.start));
       assert.ok(Math.max(...starts) - Math.min(...starts) < 50, `window starts ${starts}`);

@@ -80,8 +80,11 @@ export async function runShard(
     } else {
       result = await run(part.scenario, options);
     }
-    const end = Date.now();
-    const start = end - result.duration_secs * 1000;
+    // The engine's measured window; end minus duration would count the teardown as a late start.
+    const end = result.window ? Date.parse(result.window.end) : Date.now();
+    const start = result.window
+      ? Date.parse(result.window.start)
+      : end - result.duration_secs * 1000;
     if (report.start === undefined && startAt !== undefined) {
       report.start = {
         planned: new Date(startAt).toISOString(),
