@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { EngineName } from "@monkey/shared";
+import { type EngineName, SERVICE_V8_FLAGS } from "@monkey/shared";
 import { type BenchTarget, type ProcessGroup, READY_MS } from "./process_group.ts";
 import { BANNERS } from "./serve.ts";
 
@@ -160,6 +160,8 @@ export async function startServe(
 ): Promise<BenchTarget> {
   const proc = group.spawn(Deno.execPath(), [
     "run",
+    // The flags the service tasks run with (see SERVICE_V8_FLAGS): the bench measures those.
+    `--v8-flags=${SERVICE_V8_FLAGS}`,
     ...SERVE_PERMISSIONS,
     SERVE,
     service,

@@ -13,6 +13,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { SERVICE_V8_FLAGS } from "@monkey/shared";
 
 /** One service of the demo. */
 export interface DemoService {
@@ -46,7 +47,13 @@ export const DEMO_PORTS: DemoPorts = {
 
 /** Grace period of each service in the demo: Ctrl+C should not wait 30 s. */
 const DEMO_GRACE_SECS = 2;
-const RUN = ["run", "--allow-net", "--allow-ffi", "--allow-read"];
+const RUN = [
+  "run",
+  `--v8-flags=${SERVICE_V8_FLAGS}`,
+  "--allow-net",
+  "--allow-ffi",
+  "--allow-read",
+];
 
 function moduleOf(path: string): string {
   return new URL(`../${path}`, import.meta.url).pathname;

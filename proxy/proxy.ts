@@ -203,20 +203,23 @@ export function startProxy(
     const stats = totals.open();
     clients.open(ip, stats);
     if (logger.enabled("debug")) logger.debug(`${ip} connected to ${cfg.target_addr}`);
-    const result = await engine.relay(client, upstream, {
+    // Not awaited: the relay's callback counts the end, so no frame of this handler stays alive
+    // for the connection's life (memory per idle connection, issue 10).
+    return engine.relay(client, upstream, {
       mode: cfg.relay,
       idleTimeoutMs: idleMs,
       stats,
       signal: force,
+    }).then((result) => {
+      totals.close(stats);
+      clients.close(ip, stats);
+      if (result.reason === "idle_timeout") m.idleTimeouts.inc();
+      else if (result.reason === "reset" || result.reason === "error") m.relayErrors.inc();
+      m.duration.observe((performance.now() - began) / 1000);
+      if (logger.enabled("debug")) {
+        logger.debug(`${ip} closed (${result.reason}): up ${result.up} B, down ${result.down} B`);
+      }
     });
-    totals.close(stats);
-    clients.close(ip, stats);
-    if (result.reason === "idle_timeout") m.idleTimeouts.inc();
-    else if (result.reason === "reset" || result.reason === "error") m.relayErrors.inc();
-    m.duration.observe((performance.now() - began) / 1000);
-    if (logger.enabled("debug")) {
-      logger.debug(`${ip} closed (${result.reason}): up ${result.up} B, down ${result.down} B`);
-    }
   };
 
   const server = startFrontend({

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { SERVICE_V8_FLAGS } from "@monkey/shared";
 import { requires, runDeno } from "./mod.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -42,6 +43,23 @@ Deno.test(
         !/(^|\s)(-A|--allow-all)(\s|$)/.test(task.command),
         `task ${name} grants explicit permissions`,
       );
+    }
+  },
+);
+
+Deno.test(
+  "the service tasks and the service binaries run V8 with SERVICE_V8_FLAGS (memory per connection)",
+  requires("read"),
+  () => {
+    const { tasks } = rootConfig();
+    const flag = `--v8-flags=${SERVICE_V8_FLAGS}`;
+    for (const name of ["echo", "proxy", "lb"]) {
+      assert.match(tasks[name]!.command, new RegExp(`^deno run ${flag} `), `task ${name}`);
+    }
+    const compiles = tasks.compile!.command.split(" && ");
+    for (const service of ["echo", "proxy", "lb"]) {
+      const line = compiles.find((c) => c.includes(`dist/monkey-${service} `));
+      assert.ok(line?.startsWith(`deno compile ${flag} `), `compile of monkey-${service}: ${line}`);
     }
   },
 );

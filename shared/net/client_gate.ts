@@ -208,11 +208,8 @@ export class ClientGate {
     return async (conn, force) => {
       const client = await this.admit(conn);
       if (client === undefined) return;
-      try {
-        await handler(conn, force, client);
-      } finally {
-        client.release();
-      }
+      // Returned, not awaited: no frame of this wrapper stays alive for the connection's life.
+      return handler(conn, force, client).finally(client.release);
     };
   }
 

@@ -53,6 +53,34 @@ testEachEngine("connectTcp() stops when its signal aborts", async ({ engine }) =
 });
 
 testEachEngine(
+  "connectTcp() refuses at once on an aborted signal, and a later abort leaves a connection be",
+  async ({ engine }) => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const addr = `127.0.0.1:${listener.addr.port}`;
+    const aborted = new AbortController();
+    aborted.abort();
+    const options = { signal: aborted.signal, engine: resolveEngine(engine) };
+    await assert.rejects(
+      connectTcp(addr, options),
+      (error: unknown) => error instanceof ConnectError && error.kind === "aborted",
+    );
+    // The connect's abort listener and timer are gone once it settled: aborting the signal
+    // afterwards does not touch the connection, which still carries bytes.
+    const later = new AbortController();
+    const conn = await connectTcp(addr, { ...options, signal: later.signal });
+    const server = await listener.accept();
+    later.abort();
+    await conn.write(new Uint8Array([7]));
+    const got = new Uint8Array(1);
+    assert.equal(await server.read(got), 1);
+    assert.equal(got[0], 7);
+    conn.close();
+    server.close();
+    listener.close();
+  },
+);
+
+testEachEngine(
   "connectTcp() names running out of descriptors 'local', not a failure of the target",
   async ({ engine }) => {
     // A child with a small descriptor table fills it, then connects to a live listener (the

@@ -56,7 +56,8 @@ export class TcpServer {
   acceptErrors = 0;
   #listener: NetListener;
   #options: TcpServerOptions;
-  #active = new Set<Promise<void>>();
+  /** Connections whose handler has not settled (a count, not a set of promises: less memory). */
+  #active = 0;
   #force = new AbortController();
   #accepting = true;
   #loop: Promise<void>;
@@ -84,7 +85,7 @@ export class TcpServer {
 
   /** Connections being handled now. */
   get active(): number {
-    return this.#active.size;
+    return this.#active;
   }
 
   /** False once {@linkcode TcpServer.stopAccepting} or shutdown began. */
@@ -128,7 +129,7 @@ export class TcpServer {
         continue;
       }
       const limit = this.#options.maxConnections ?? 0;
-      if (limit > 0 && this.#active.size >= limit) {
+      if (limit > 0 && this.#active >= limit) {
         try {
           this.#options.onReject?.(conn);
         } finally {
@@ -151,7 +152,8 @@ export class TcpServer {
   }
 
   #track(conn: NetConn): void {
-    const task = this.#options.handler(conn, this.#force.signal).catch((error) => {
+    this.#active++;
+    this.#options.handler(conn, this.#force.signal).then(this.#settled, (error) => {
       this.#options.logger?.error(
         `connection handler failed: ${(error as Error)?.message ?? error}`,
       );
@@ -160,12 +162,14 @@ export class TcpServer {
       } catch {
         // Already gone.
       }
-    }).finally(() => {
-      this.#active.delete(task);
-      if (this.#active.size === 0) this.#idle?.resolve();
+      this.#settled();
     });
-    this.#active.add(task);
   }
+
+  /** One handler settled. */
+  #settled = (): void => {
+    if (--this.#active === 0) this.#idle?.resolve();
+  };
 
   /** Close the listener; live connections continue. */
   stopAccepting(): void {
@@ -180,7 +184,7 @@ export class TcpServer {
    * @returns A promise that settles at zero active connections.
    */
   idle(): Promise<void> {
-    if (this.#active.size === 0) return Promise.resolve();
+    if (this.#active === 0) return Promise.resolve();
     this.#idle ??= Promise.withResolvers<void>();
     const idle = this.#idle;
     return idle.promise.finally(() => {
@@ -198,15 +202,15 @@ export class TcpServer {
     this.stopAccepting();
     await this.#loop;
     let forced = 0;
-    if (this.#active.size > 0) {
+    if (this.#active > 0) {
       const timer = Promise.withResolvers<void>();
       const id = setTimeout(timer.resolve, graceMs);
       await Promise.race([this.idle(), timer.promise]);
       clearTimeout(id);
-      forced = this.#active.size;
+      forced = this.#active;
       if (forced > 0) {
         this.#force.abort();
-        await Promise.allSettled([...this.#active]);
+        await this.idle();
       }
     }
     return { forced };

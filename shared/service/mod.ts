@@ -16,3 +16,4 @@ export * from "./errors.ts";
 export * from "./logger.ts";
 export * from "./pid_file.ts";
 export * from "./version.ts";
+export * from "./v8_flags.ts";

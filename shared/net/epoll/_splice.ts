@@ -5,6 +5,10 @@
  * whatever the destination does not take at once is copied out into the relay's pending
  * buffer (the same bounded backpressure as the read/send path).
  *
+ * Where splice cannot work (a kernel without it, fd types it does not support: EINVAL,
+ * ENOSYS, EPERM) a transfer says so ({@linkcode SplicePipe.unsupported}) and the relay copies
+ * through its read buffer from then on; where the pipe cannot be opened, the loop's relays copy.
+ *
  * @module
  */
 
@@ -22,16 +26,38 @@ import {
 export const SPLICE_CHUNK = 256 * 1024;
 const FLAGS = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
 const EIO = 5;
+const EPERM = 1;
+const EINVAL = 22;
+const ENOSYS = 38;
+/** errnos meaning splice cannot work here (this kernel, these fd types): copy instead. */
+const UNSUPPORTED = new Set([EPERM, EINVAL, ENOSYS]);
 
-/** Bytes moved through splice pipes in this thread, and bytes copied back out (for tests). */
-export const spliceCounts = { moved: 0, copiedOut: 0 };
+/**
+ * Bytes moved through splice pipes in this thread, bytes copied back out, and relay
+ * directions that went back to copying because splice is unsupported (for tests).
+ */
+export const spliceCounts = { moved: 0, copiedOut: 0, fallbacks: 0 };
+
+/**
+ * Test hooks: an errno that `pipe2`, the splice from the source or the splice to the
+ * destination fails with instead of being called (0: call it). Tests only.
+ */
+export const spliceFaults = { pipe2: 0, source: 0, destination: 0 };
 
 /** A non-blocking pipe that relays splice through. */
 export class SplicePipe {
   /** Bytes the destination did not take in the last {@linkcode SplicePipe.transfer}, or null. */
   rest: Uint8Array | null = null;
-  /** errno of the failed send in the last transfer (0: partial, EAGAIN: full). */
+  /**
+   * errno of the failed read (result -1) or send (`rest` set; 0: partial, EAGAIN: full) in the
+   * last transfer.
+   */
   code = 0;
+  /**
+   * The last transfer failed because splice cannot work on these fds or this kernel: copy
+   * instead. A failed read then moved nothing; a failed send left its bytes in `rest` (code 0).
+   */
+  unsupported = false;
   #r = -1;
   #w = -1;
 
@@ -43,6 +69,7 @@ export class SplicePipe {
   open(): boolean {
     const lib = libc();
     const fds = new Int32Array(2);
+    if (spliceFaults.pipe2 !== 0) return false;
     if (lib.pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0) return false;
     this.#r = fds[0]!;
     this.#w = fds[1]!;
@@ -70,17 +97,29 @@ export class SplicePipe {
    *
    * @param src Socket to read.
    * @param dst Socket to write.
-   * @returns Bytes read from `src` (> 0), 0 at end of input, or -1 (see `errno()`).
+   * @returns Bytes read from `src` (> 0), 0 at end of input, or -1 (errno in `code`).
    */
   transfer(src: number, dst: number): number {
     const lib = libc();
     this.rest = null;
-    const n = lib.splice(src, null, this.#w, null, SPLICE_CHUNK, FLAGS);
-    if (n <= 0) return n;
+    this.unsupported = false;
+    const faults = spliceFaults;
+    const n = faults.source !== 0 ? -1 : lib.splice(src, null, this.#w, null, SPLICE_CHUNK, FLAGS);
+    if (n < 0) {
+      this.code = faults.source !== 0 ? faults.source : errno();
+      this.unsupported = UNSUPPORTED.has(this.code);
+      return n;
+    }
+    if (n === 0) return n;
     spliceCounts.moved += n;
-    const w = lib.splice(this.#r, null, dst, null, n, FLAGS);
+    const w = faults.destination !== 0 ? -1 : lib.splice(this.#r, null, dst, null, n, FLAGS);
     if (w === n) return n;
-    this.code = w < 0 ? errno() : 0;
+    this.code = w >= 0 ? 0 : faults.destination !== 0 ? faults.destination : errno();
+    if (UNSUPPORTED.has(this.code)) {
+      // Nothing was sent: the rest goes out with send() once the destination is writable.
+      this.unsupported = true;
+      this.code = 0;
+    }
     const rest = new Uint8Array(n - (w < 0 ? 0 : w));
     for (let got = 0; got < rest.length;) {
       const r = lib.read(this.#r, rest.subarray(got), rest.length - got);

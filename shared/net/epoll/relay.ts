@@ -20,6 +20,7 @@ import type { Delegate, FdHandle } from "./_handle.ts";
 import type { IdleWatch } from "./_loop.ts";
 import { type Abortable, unwatchAbort, watchAbort } from "./_abort.ts";
 import { type EpollConn, handleOf } from "./conn.ts";
+import { spliceCounts } from "./_splice.ts";
 
 /** Why a relay or echo ended. */
 export type EpollEnd = "done" | "reset" | "idle_timeout" | "aborted" | "error";
@@ -73,6 +74,8 @@ interface Flow {
   ended: boolean;
   /** Moving bulk: chunks go through the loop's splice pipe. */
   bulk: boolean;
+  /** Splice failed as unsupported on these fds: always copy through the read buffer. */
+  copy: boolean;
 }
 
 class Relay implements Delegate, IdleWatch, Abortable {
@@ -95,8 +98,8 @@ class Relay implements Delegate, IdleWatch, Abortable {
     const c = handleOf(client);
     const u = handleOf(upstream);
     this.#flows = [
-      { src: c, dst: u, pending: null, eof: false, ended: false, bulk: false },
-      { src: u, dst: c, pending: null, eof: false, ended: false, bulk: false },
+      { src: c, dst: u, pending: null, eof: false, ended: false, bulk: false, copy: false },
+      { src: u, dst: c, pending: null, eof: false, ended: false, bulk: false, copy: false },
     ];
     this.#stats = options.stats ?? { up: 0, down: 0 };
     this.#startUp = this.#stats.up;
@@ -159,17 +162,25 @@ class Relay implements Delegate, IdleWatch, Abortable {
     const lib = libc();
     const loop = flow.src.loop;
     const buffer = loop.buffer;
-    const pipe = flow.bulk ? loop.pipe() : null;
+    const pipe = flow.bulk && !flow.copy ? loop.pipe() : null;
     const n = pipe !== null
       ? pipe.transfer(flow.src.fd, flow.dst.fd)
       : lib.read(flow.src.fd, buffer, buffer.length);
+    if (pipe?.unsupported) {
+      // Splice cannot work on these fds (or this kernel): copy from now on. A failed read
+      // moved nothing, so read now; a failed send left its bytes in `rest` (handled below).
+      flow.copy = true;
+      flow.bulk = false;
+      spliceCounts.fallbacks++;
+      if (n < 0) return this.#pump(flow, dir);
+    }
     if (n > 0) {
       if (dir === UP) this.#stats.up += n;
       else this.#stats.down += n;
       this.last = loop.now;
       let code = 0;
       if (pipe !== null) {
-        flow.bulk = n >= BULK_MIN;
+        flow.bulk = !flow.copy && n >= BULK_MIN;
         if (pipe.rest === null) return;
         flow.pending = pipe.rest;
         code = pipe.code;
@@ -177,7 +188,7 @@ class Relay implements Delegate, IdleWatch, Abortable {
         const w = lib.send(flow.dst.fd, buffer, n, SEND_FLAGS);
         // A read that fills the buffer is bulk: splice the next chunks (no copy through JS).
         if (w === n) {
-          flow.bulk = n === buffer.length;
+          flow.bulk = !flow.copy && n === buffer.length;
           return;
         }
         if (w < 0) code = errno();
@@ -199,7 +210,7 @@ class Relay implements Delegate, IdleWatch, Abortable {
       this.#endIfFlushed(flow);
       return;
     }
-    const code = errno();
+    const code = pipe !== null ? pipe.code : errno();
     if (code !== EAGAIN && code !== EINTR) this.#fail(code);
   }
 
@@ -307,7 +318,8 @@ export function closeQuietly(conn: EpollConn): void {
  * Relay bytes both ways inside the epoll loop until both directions end, then close both.
  * A direction whose read fills the loop's buffer is bulk: its next chunks (up to 256 KiB)
  * go through the loop's pipe with `splice(2)`, never copied into JS memory, until a chunk
- * is under 16 KiB. A partial write parks the rest in a per-direction buffer and stops
+ * is under 16 KiB; where splice is unsupported (EINVAL, ENOSYS, EPERM) or the pipe cannot be
+ * opened, that direction copies instead, and the relay goes on. A partial write parks the rest in a per-direction buffer and stops
  * reading that source until the destination drains (bounded memory). A FIN becomes `shutdown(SHUT_WR)` on the
  * other side once its pending bytes are out; a reset closes both ("reset").
  *

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { randomBytes, readExactly, writeAll } from "@monkey/testing";
+import { randomBytes, readAll, readExactly, sha256, writeAll } from "@monkey/testing";
 import { type EpollConn, epollConnect, epollListen } from "./mod.ts";
-import { SPLICE_CHUNK, SplicePipe } from "./_splice.ts";
-import { IGNORE, loopStopped, openFds, SKIP_REASON } from "./_testing.ts";
+import { SPLICE_CHUNK, spliceCounts, spliceFaults, SplicePipe } from "./_splice.ts";
+import { IGNORE, loopStopped, openFds, relayRig, SKIP_REASON } from "./_testing.ts";
 
 const ignore = IGNORE;
 const why = SKIP_REASON === undefined ? "" : ` (ignored: ${SKIP_REASON})`;
@@ -75,5 +75,81 @@ Deno.test({
     for (const conn of [writer, reader, src, dst]) conn.close();
     await loopStopped();
     assert.equal(openFds(), fds);
+  },
+});
+
+const EPERM = 1;
+const EMFILE = 24;
+const EINVAL = 22;
+const ENOSYS = 38;
+const MiB = 1024 * 1024;
+
+/**
+ * Relay 3 MiB each way with `fault` set (splice or pipe2 failing with an errno) and return
+ * how the splice counters moved; the relay must carry every byte and end "done".
+ */
+async function relayWithFault(
+  fault: Partial<typeof spliceFaults>,
+): Promise<typeof spliceCounts> {
+  const fds = openFds();
+  const before = { ...spliceCounts };
+  Object.assign(spliceFaults, fault);
+  try {
+    const rig = await relayRig();
+    const up = randomBytes(3 * MiB);
+    const down = randomBytes(3 * MiB);
+    const [gotUp, gotDown] = await Promise.all([
+      readAll(rig.upstream),
+      readAll(rig.client),
+      writeAll(rig.client, up).then(() => rig.client.closeWrite()),
+      writeAll(rig.upstream, down).then(() => rig.upstream.closeWrite()),
+    ]);
+    assert.equal(await sha256(gotUp), await sha256(up));
+    assert.equal(await sha256(gotDown), await sha256(down));
+    assert.deepEqual(await rig.result, { up: up.length, down: down.length, reason: "done" });
+    rig.close();
+  } finally {
+    Object.assign(spliceFaults, { pipe2: 0, source: 0, destination: 0 });
+  }
+  await loopStopped();
+  assert.equal(openFds(), fds);
+  return {
+    moved: spliceCounts.moved - before.moved,
+    copiedOut: spliceCounts.copiedOut - before.copiedOut,
+    fallbacks: spliceCounts.fallbacks - before.fallbacks,
+  };
+}
+
+Deno.test({
+  name: `epollRelay copies instead when splicing from the source fails (EINVAL, ENOSYS, EPERM), ` +
+    `and the relay goes on byte-exact${why}`,
+  ignore,
+  async fn() {
+    for (const code of [EINVAL, ENOSYS, EPERM]) {
+      const moved = await relayWithFault({ source: code });
+      assert.equal(moved.moved, 0, `errno ${code}: bytes were spliced`);
+      assert.equal(moved.fallbacks, 2, `errno ${code}: each direction falls back once`);
+    }
+  },
+});
+
+Deno.test({
+  name: `epollRelay sends what a failing splice to the destination (EINVAL) left in the pipe, ` +
+    `then copies${why}`,
+  ignore,
+  async fn() {
+    const moved = await relayWithFault({ destination: EINVAL });
+    // One chunk per direction went into the pipe, came back out, and was sent.
+    assert.equal(moved.fallbacks, 2);
+    assert.ok(moved.moved > 0 && moved.copiedOut === moved.moved, JSON.stringify(moved));
+  },
+});
+
+Deno.test({
+  name: `epollRelay copies when the loop cannot open its splice pipe (pipe2 fails)${why}`,
+  ignore,
+  async fn() {
+    const moved = await relayWithFault({ pipe2: EMFILE });
+    assert.deepEqual(moved, { moved: 0, copiedOut: 0, fallbacks: 0 });
   },
 });
