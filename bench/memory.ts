@@ -8,8 +8,6 @@ import type { BenchTarget } from "./process_group.ts";
 
 /** Connections opened first so one-time costs (buffers, JIT) are not counted. */
 const WARM_CONNECTIONS = 20;
-/** Settle time before the first reading, ms. */
-const SETTLE_BEFORE_MS = 300;
 /** Settle time before the second reading (lazy allocations, page faults), ms. */
 const SETTLE_AFTER_MS = 1000;
 const KIB = 1024;
@@ -38,12 +36,15 @@ export function rssBytes(pid: number): number {
 }
 
 /**
- * RSS per established idle connection: open `count` connections through `target`, exchange
- * one byte on each so both legs exist, read the RSS growth, close them.
+ * RSS per established idle connection, as the slope between two loads: open `count`
+ * connections through `target` (one byte exchanged on each so both legs exist), read the RSS,
+ * open `count` more, read it again; the growth of the second step over `count`. The first
+ * step absorbs one-time growth (the V8 heap sizing itself to a burst, buffer pools), which is
+ * not a cost per connection; every target is measured the same way.
  *
  * @param target The proxy under test (a fresh process: a heap grown by load runs would hide
  *   the cost of new connections).
- * @param count Connections to open.
+ * @param count Connections per step (2 × count are open at the end).
  * @returns Bytes of RSS per connection.
  * @example
  * ```ts
@@ -54,7 +55,6 @@ export async function rssPerIdleConnection(target: BenchTarget, count: number): 
   const colon = target.addr.lastIndexOf(":");
   const hostname = target.addr.slice(0, colon).replace(/^\[|\]$/g, "");
   const port = Number(target.addr.slice(colon + 1));
-  const warm: Deno.Conn[] = [];
   const conns: Deno.Conn[] = [];
   const byte = new Uint8Array(1);
   const roundTrip = async (conn: Deno.Conn) => {
@@ -62,17 +62,22 @@ export async function rssPerIdleConnection(target: BenchTarget, count: number): 
     await conn.read(new Uint8Array(1));
   };
   const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const open = async (n: number) => {
+    const batch: Deno.Conn[] = [];
+    for (let i = 0; i < n; i++) batch.push(await Deno.connect({ hostname, port }));
+    conns.push(...batch);
+    await Promise.all(batch.map(roundTrip));
+  };
   try {
-    for (let i = 0; i < WARM_CONNECTIONS; i++) warm.push(await Deno.connect({ hostname, port }));
-    await Promise.all(warm.map(roundTrip));
-    await settle(SETTLE_BEFORE_MS);
+    await open(WARM_CONNECTIONS);
+    await open(count);
+    await settle(SETTLE_AFTER_MS);
     const before = rssBytes(target.pid);
-    for (let i = 0; i < count; i++) conns.push(await Deno.connect({ hostname, port }));
-    await Promise.all(conns.map(roundTrip));
+    await open(count);
     await settle(SETTLE_AFTER_MS);
     const after = rssBytes(target.pid);
     return (after - before) / count;
   } finally {
-    for (const conn of [...warm, ...conns]) conn.close();
+    for (const conn of conns) conn.close();
   }
 }
