@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { encodeProxyV2, Logger } from "@monkey/shared";
+import {
+  echoUntilEof,
+  randomBytes,
+  readAll,
+  readExactly,
+  requires,
+  startPeer,
+  testCertPaths,
+  tlsDial,
+  writeAll,
+} from "@monkey/testing";
+import { startProxy } from "./proxy.ts";
+
+const quiet = () => new Logger({ name: "proxy", level: "error" });
+const read = requires("read");
+const { cert, key } = testCertPaths("localhost");
+const SOURCE = { hostname: "192.0.2.9", port: 4242 };
+const DESTINATION = { hostname: "198.51.100.1", port: 443 };
+
+Deno.test({
+  name: "the proxy reads a PROXY v2 header in clear, then terminates TLS: 1 MiB echoes byte-exact",
+  ...read,
+  async fn() {
+    await using echo = startPeer((conn) => echoUntilEof(conn));
+    const proxy = startProxy({
+      listen_addr: "127.0.0.1:0",
+      target_addr: echo.addr,
+      metrics_addr: "off",
+      tls_cert: cert,
+      tls_key: key,
+      accept_proxy: "v2",
+      trusted_proxies: ["127.0.0.1/32"],
+    }, { logger: quiet() });
+    try {
+      const conn = await tlsDial(proxy.addr, "localhost", {
+        preamble: encodeProxyV2(SOURCE, DESTINATION),
+      });
+      const payload = randomBytes(1024 * 1024);
+      const [, back] = await Promise.all([
+        writeAll(conn, payload),
+        readExactly(conn, payload.length),
+      ]);
+      assert.deepEqual(back, payload);
+      assert.deepEqual(proxy.clientRows().map((row) => row.ip), ["192.0.2.9"]);
+      conn.close();
+    } finally {
+      await proxy.shutdown(1000);
+    }
+  },
+});
+
+Deno.test({
+  name: "the proxy with accept_proxy and TLS propagates the client's half-close",
+  ...read,
+  async fn() {
+    await using echo = startPeer((conn) => echoUntilEof(conn));
+    const proxy = startProxy({
+      listen_addr: "127.0.0.1:0",
+      target_addr: echo.addr,
+      metrics_addr: "off",
+      tls_cert: cert,
+      tls_key: key,
+      accept_proxy: "any",
+      trusted_proxies: ["127.0.0.1/32"],
+    }, { logger: quiet() });
+    try {
+      const conn = await tlsDial(proxy.addr, "localhost", {
+        preamble: encodeProxyV2(SOURCE, DESTINATION),
+      });
+      const payload = randomBytes(100_000);
+      await writeAll(conn, payload);
+      await conn.closeWrite();
+      // The echo server answers everything, sees our end of input, and closes: we read EOF.
+      assert.deepEqual(await readAll(conn), payload);
+      conn.close();
+    } finally {
+      await proxy.shutdown(1000);
+    }
+  },
+});
