@@ -55,7 +55,11 @@ Deno.test({
   name: "the proxy with accept_proxy and TLS propagates the client's half-close",
   ...read,
   async fn() {
-    await using echo = startPeer((conn) => echoUntilEof(conn));
+    // The target answers everything, then ends its side once it has seen ours end.
+    await using echo = startPeer(async (conn) => {
+      await echoUntilEof(conn);
+      await conn.closeWrite();
+    });
     const proxy = startProxy({
       listen_addr: "127.0.0.1:0",
       target_addr: echo.addr,
