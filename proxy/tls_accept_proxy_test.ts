@@ -1,13 +1,19 @@
 import assert from "node:assert/strict";
+import net from "node:net";
+import tls from "node:tls";
 import { encodeProxyV2, Logger } from "@monkey/shared";
 import {
   echoUntilEof,
+  haproxyPath,
   randomBytes,
   readAll,
   readExactly,
   requires,
+  splitAddr,
+  startFrontHaproxy,
   startPeer,
   testCertPaths,
+  TLS_TESTDATA,
   tlsDial,
   writeAll,
 } from "@monkey/testing";
@@ -19,11 +25,19 @@ const { cert, key } = testCertPaths("localhost");
 const SOURCE = { hostname: "192.0.2.9", port: 4242 };
 const DESTINATION = { hostname: "198.51.100.1", port: 443 };
 
+/** The target: echoes everything, then ends its side once it has seen ours end. */
+function echoPeer() {
+  return startPeer(async (conn) => {
+    await echoUntilEof(conn);
+    await conn.closeWrite();
+  });
+}
+
 Deno.test({
   name: "the proxy reads a PROXY v2 header in clear, then terminates TLS: 1 MiB echoes byte-exact",
   ...read,
   async fn() {
-    await using echo = startPeer((conn) => echoUntilEof(conn));
+    await using echo = echoPeer();
     const proxy = startProxy({
       listen_addr: "127.0.0.1:0",
       target_addr: echo.addr,
@@ -55,11 +69,7 @@ Deno.test({
   name: "the proxy with accept_proxy and TLS propagates the client's half-close",
   ...read,
   async fn() {
-    // The target answers everything, then ends its side once it has seen ours end.
-    await using echo = startPeer(async (conn) => {
-      await echoUntilEof(conn);
-      await conn.closeWrite();
-    });
+    await using echo = echoPeer();
     const proxy = startProxy({
       listen_addr: "127.0.0.1:0",
       target_addr: echo.addr,
@@ -79,6 +89,51 @@ Deno.test({
       // The echo server answers everything, sees our end of input, and closes: we read EOF.
       assert.deepEqual(await readAll(conn), payload);
       conn.close();
+    } finally {
+      await proxy.shutdown(1000);
+    }
+  },
+});
+
+/** A node:tls client bound to `localAddress`, verified against the test CA, handshake done. */
+function tlsFrom(addr: string, localAddress: string): Promise<tls.TLSSocket> {
+  const [host, port] = splitAddr(addr);
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      socket: net.connect({ host, port, localAddress }),
+      servername: "localhost",
+      ca: Deno.readTextFileSync(`${TLS_TESTDATA}ca.pem`),
+    });
+    socket.once("secureConnect", () => resolve(socket));
+    socket.once("error", reject);
+  });
+}
+
+Deno.test({
+  name: "HAProxy send-proxy-v2 in front of the TLS proxy: a TLS client from 127.0.0.5 is 127.0.0.5",
+  ignore: haproxyPath() === undefined || requires("run", "write", "read").ignore,
+  async fn() {
+    await using echo = echoPeer();
+    const proxy = startProxy({
+      listen_addr: "127.0.0.1:0",
+      target_addr: echo.addr,
+      metrics_addr: "off",
+      tls_cert: cert,
+      tls_key: key,
+      accept_proxy: "v2",
+      trusted_proxies: ["127.0.0.1/32"],
+    }, { logger: quiet() });
+    try {
+      await using haproxy = await startFrontHaproxy(proxy.addr, "send-proxy-v2");
+      const client = await tlsFrom(haproxy.addr, "127.0.0.5");
+      const back = new Promise<string>((resolve) => client.once("data", (d) => resolve(`${d}`)));
+      client.write("ping over haproxy");
+      assert.equal(await back, "ping over haproxy");
+      assert.ok(
+        proxy.clientRows().some((row) => row.ip === "127.0.0.5"),
+        JSON.stringify(proxy.clientRows()),
+      );
+      client.destroy();
     } finally {
       await proxy.shutdown(1000);
     }

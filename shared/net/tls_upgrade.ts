@@ -156,8 +156,10 @@ export class ServerTlsConn implements NetConn {
       if (this.#buffered >= HIGH_WATER) tls.pause();
       this.#notify();
     });
+    const gone = () => new Deno.errors.UnexpectedEof("the client left before the handshake");
     tls.on("end", () => {
       this.#ended = true;
+      secured.reject(gone());
       this.#notify();
     });
     tls.on("error", (error: Error) => {
@@ -167,7 +169,7 @@ export class ServerTlsConn implements NetConn {
     });
     tls.on("close", () => {
       this.#ended = true;
-      secured.reject(this.#error ?? new Deno.errors.UnexpectedEof("closed before the handshake"));
+      secured.reject(this.#error ?? gone());
       this.#notify();
     });
   }
