@@ -3,11 +3,14 @@ import net from "node:net";
 import tls from "node:tls";
 import { encodeProxyV2, Logger } from "@monkey/shared";
 import {
+  certFiles,
+  dial,
   echoUntilEof,
   haproxyPath,
   randomBytes,
   readAll,
   readExactly,
+  readOutcome,
   requires,
   splitAddr,
   startFrontHaproxy,
@@ -15,6 +18,7 @@ import {
   testCertPaths,
   TLS_TESTDATA,
   tlsDial,
+  waitFor,
   writeAll,
 } from "@monkey/testing";
 import { startProxy } from "./proxy.ts";
@@ -134,6 +138,50 @@ Deno.test({
         JSON.stringify(proxy.clientRows()),
       );
       client.destroy();
+    } finally {
+      await proxy.shutdown(1000);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "the proxy with accept_proxy and TLS: plain fallback clients do TLS at once, bad handshakes are counted, a reload swaps the certificate",
+  permissions: { read: true, write: true, net: true },
+  ...requires("read", "write"),
+  async fn() {
+    await using echo = echoPeer();
+    using files = certFiles("a.test");
+    const proxy = startProxy({
+      listen_addr: "127.0.0.1:0",
+      target_addr: echo.addr,
+      metrics_addr: "off",
+      tls_cert: files.cert,
+      tls_key: files.key,
+      tls_alpn: ["h2"],
+      accept_proxy: "v1",
+      trusted_proxies: ["10.0.0.0/8"],
+      proxy_fallback: "plain",
+    }, { logger: quiet() });
+    try {
+      // Not a trusted proxy: no header expected, TLS from the first byte.
+      const direct = await tlsDial(proxy.addr, "a.test", { alpn: ["h2"] });
+      assert.equal((await direct.handshake()).alpnProtocol, "h2");
+      await writeAll(direct, new Uint8Array([1, 2, 3]));
+      assert.deepEqual(await readExactly(direct, 3), new Uint8Array([1, 2, 3]));
+      direct.close();
+
+      const garbage = await dial(proxy.addr);
+      await writeAll(garbage, new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+      while (await readOutcome(garbage) === "data");
+      garbage.close();
+      await waitFor(() => proxy.snapshot().tls_handshake_failures === 1, "the failure counted");
+
+      files.useCert("b.test");
+      files.useKey("b.test");
+      assert.equal(await proxy.reloadTls(), true);
+      await assert.rejects(() => tlsDial(proxy.addr, "a.test"), /not valid for name "a.test"/);
+      (await tlsDial(proxy.addr, "b.test")).close();
     } finally {
       await proxy.shutdown(1000);
     }
