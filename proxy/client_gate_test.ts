@@ -11,7 +11,6 @@ import {
   requires,
   startFrontHaproxy,
   startPeer,
-  waitFor,
   writeAll,
 } from "@monkey/testing";
 import type { ProxyConfig } from "./config.ts";
