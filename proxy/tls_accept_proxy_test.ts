@@ -29,6 +29,19 @@ const { cert, key } = testCertPaths("localhost");
 const SOURCE = { hostname: "192.0.2.9", port: 4242 };
 const DESTINATION = { hostname: "198.51.100.1", port: 443 };
 
+/** A TLS-terminating proxy to `target` that takes a PROXY header from 127.0.0.1 first. */
+function trustingProxy(target: string, acceptProxy: "v2" | "any") {
+  return startProxy({
+    listen_addr: "127.0.0.1:0",
+    target_addr: target,
+    metrics_addr: "off",
+    tls_cert: cert,
+    tls_key: key,
+    accept_proxy: acceptProxy,
+    trusted_proxies: ["127.0.0.1/32"],
+  }, { logger: quiet() });
+}
+
 /** The target: echoes everything, then ends its side once it has seen ours end. */
 function echoPeer() {
   return startPeer(async (conn) => {
@@ -42,15 +55,7 @@ Deno.test({
   ...read,
   async fn() {
     await using echo = echoPeer();
-    const proxy = startProxy({
-      listen_addr: "127.0.0.1:0",
-      target_addr: echo.addr,
-      metrics_addr: "off",
-      tls_cert: cert,
-      tls_key: key,
-      accept_proxy: "v2",
-      trusted_proxies: ["127.0.0.1/32"],
-    }, { logger: quiet() });
+    const proxy = trustingProxy(echo.addr, "v2");
     try {
       const conn = await tlsDial(proxy.addr, "localhost", {
         preamble: encodeProxyV2(SOURCE, DESTINATION),
@@ -74,15 +79,7 @@ Deno.test({
   ...read,
   async fn() {
     await using echo = echoPeer();
-    const proxy = startProxy({
-      listen_addr: "127.0.0.1:0",
-      target_addr: echo.addr,
-      metrics_addr: "off",
-      tls_cert: cert,
-      tls_key: key,
-      accept_proxy: "any",
-      trusted_proxies: ["127.0.0.1/32"],
-    }, { logger: quiet() });
+    const proxy = trustingProxy(echo.addr, "any");
     try {
       const conn = await tlsDial(proxy.addr, "localhost", {
         preamble: encodeProxyV2(SOURCE, DESTINATION),
@@ -118,15 +115,7 @@ Deno.test({
   ignore: haproxyPath() === undefined || requires("run", "write", "read").ignore,
   async fn() {
     await using echo = echoPeer();
-    const proxy = startProxy({
-      listen_addr: "127.0.0.1:0",
-      target_addr: echo.addr,
-      metrics_addr: "off",
-      tls_cert: cert,
-      tls_key: key,
-      accept_proxy: "v2",
-      trusted_proxies: ["127.0.0.1/32"],
-    }, { logger: quiet() });
+    const proxy = trustingProxy(echo.addr, "v2");
     try {
       await using haproxy = await startFrontHaproxy(proxy.addr, "send-proxy-v2");
       const client = await tlsFrom(haproxy.addr, "127.0.0.5");

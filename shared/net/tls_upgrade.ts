@@ -15,7 +15,7 @@
 import { type SecureContext, TLSSocket } from "node:tls";
 import { Duplex } from "node:stream";
 import type { NetConn } from "./engine.ts";
-import { nodeSocketError } from "./_node_socket_error.ts";
+import { nodeSocketError, SocketInbox } from "./_socket_inbox.ts";
 
 /** Bytes buffered from the TLS socket before it is paused until the relay reads. */
 const HIGH_WATER = 256 * 1024;
@@ -115,12 +115,8 @@ export class ServerTlsConn implements NetConn {
   #raw: NetConn;
   #duplex: Duplex;
   #tls: TLSSocket;
-  #chunks: Uint8Array[] = [];
-  #buffered = 0;
-  #ended = false;
+  #inbox: SocketInbox;
   #closed = false;
-  #error: Error | undefined;
-  #wake: (() => void) | undefined;
   #secure = false;
   #handshake: Promise<Deno.TlsHandshakeInfo>;
 
@@ -150,34 +146,11 @@ export class ServerTlsConn implements NetConn {
       const protocol = tls.alpnProtocol;
       secured.resolve({ alpnProtocol: typeof protocol === "string" ? protocol : null });
     });
-    tls.on("data", (chunk: Uint8Array) => {
-      this.#chunks.push(chunk);
-      this.#buffered += chunk.length;
-      if (this.#buffered >= HIGH_WATER) tls.pause();
-      this.#notify();
-    });
+    this.#inbox = new SocketInbox(tls, HIGH_WATER);
     const gone = () => new Deno.errors.UnexpectedEof("the client left before the handshake");
-    tls.on("end", () => {
-      this.#ended = true;
-      secured.reject(gone());
-      this.#notify();
-    });
-    tls.on("error", (error: Error) => {
-      this.#error ??= nodeSocketError(error);
-      secured.reject(this.#error);
-      this.#notify();
-    });
-    tls.on("close", () => {
-      this.#ended = true;
-      secured.reject(this.#error ?? gone());
-      this.#notify();
-    });
-  }
-
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
+    tls.on("end", () => secured.reject(gone()));
+    tls.on("error", () => secured.reject(this.#inbox.error));
+    tls.on("close", () => secured.reject(this.#inbox.error ?? gone()));
   }
 
   /**
@@ -197,23 +170,9 @@ export class ServerTlsConn implements NetConn {
    * @returns The count, or null once the client ended its stream.
    * @throws {Deno.errors.BadResource} After `close()`; the socket's error when it failed.
    */
-  async read(p: Uint8Array): Promise<number | null> {
-    for (;;) {
-      if (this.#closed) throw new Deno.errors.BadResource("connection closed");
-      const chunk = this.#chunks[0];
-      if (chunk !== undefined) {
-        const n = Math.min(p.length, chunk.length);
-        p.set(chunk.subarray(0, n));
-        if (n === chunk.length) this.#chunks.shift();
-        else this.#chunks[0] = chunk.subarray(n);
-        this.#buffered -= n;
-        if (this.#buffered < HIGH_WATER && this.#tls.isPaused()) this.#tls.resume();
-        return n;
-      }
-      if (this.#error !== undefined) throw this.#error;
-      if (this.#ended) return null;
-      await new Promise<void>((resolve) => this.#wake = resolve);
-    }
+  read(p: Uint8Array): Promise<number | null> {
+    if (this.#closed) return Promise.reject(new Deno.errors.BadResource("connection closed"));
+    return this.#inbox.read(p);
   }
 
   /**
@@ -253,14 +212,14 @@ export class ServerTlsConn implements NetConn {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#notify();
+    this.#inbox.end();
     const tls = this.#tls;
     // Destroying the TLS socket does not always destroy the stream under it: close both.
     const destroy = () => {
       tls.destroy();
       this.#duplex.destroy();
     };
-    if (!this.#secure || this.#error !== undefined || tls.destroyed || tls.writableEnded) {
+    if (!this.#secure || this.#inbox.error !== undefined || tls.destroyed || tls.writableEnded) {
       destroy();
       return;
     }
