@@ -21,6 +21,7 @@ import {
   waitFor,
   writeAll,
 } from "@monkey/testing";
+import { startProxyCluster } from "./cluster.ts";
 import { startProxy } from "./proxy.ts";
 
 const quiet = () => new Logger({ name: "proxy", level: "error" });
@@ -173,6 +174,44 @@ Deno.test({
       (await tlsDial(proxy.addr, "b.test")).close();
     } finally {
       await proxy.shutdown(1000);
+    }
+  },
+});
+
+Deno.test({
+  name: "a proxy with 2 workers, accept_proxy and TLS: every worker reads the header, then TLS",
+  permissions: { read: true, write: true, net: true },
+  ...requires("read", "write"),
+  async fn() {
+    await using echo = echoPeer();
+    using files = certFiles("a.test");
+    const cluster = await startProxyCluster({
+      listen_addr: "127.0.0.1:0",
+      target_addr: echo.addr,
+      metrics_addr: "off",
+      workers: 2,
+      log_level: "error", // the workers log to the console
+      tls_cert: files.cert,
+      tls_key: files.key,
+      accept_proxy: "v2",
+      trusted_proxies: ["127.0.0.1/32"],
+    }, { logger: quiet() });
+    try {
+      files.useCert("b.test");
+      files.useKey("b.test");
+      assert.equal(await cluster.reloadTls(), true);
+      // The kernel spreads connections over both workers: each must take the header first.
+      for (let i = 0; i < 8; i++) {
+        const conn = await tlsDial(cluster.addr, "b.test", {
+          preamble: encodeProxyV2(SOURCE, DESTINATION),
+        });
+        await writeAll(conn, new Uint8Array([i]));
+        assert.deepEqual(await readExactly(conn, 1), new Uint8Array([i]));
+        conn.close();
+      }
+      assert.equal((await cluster.snapshot())["tls_reloads"], 2, "both workers reloaded");
+    } finally {
+      await cluster.shutdown(1000);
     }
   },
 });
