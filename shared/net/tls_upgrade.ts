@@ -19,7 +19,8 @@ import { nodeSocketError, SocketInbox } from "./_socket_inbox.ts";
 
 /** Bytes buffered from the TLS socket before it is paused until the relay reads. */
 const HIGH_WATER = 256 * 1024;
-const READ_CHUNK = 64 * 1024;
+/** Socket reads: one largest TLS record (16 KiB of data plus its overhead); held while idle. */
+const READ_CHUNK = 17 * 1024;
 /** How long a close waits for the last records (close_notify) to reach the socket. */
 export const CLOSE_FLUSH_MS = 1000;
 
