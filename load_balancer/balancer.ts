@@ -217,6 +217,7 @@ export function startLoadBalancer(
     clientGateFromConfig(config, (ip) => settings.access.admits(ip), {
       counters: metrics.gate,
       throttled,
+      upgrade: tls.upgrade,
     });
   let gate = makeGate(initial);
   const handleConnection = createConnectionHandler({

@@ -115,6 +115,14 @@ export function planReload(
     }
     (config as Record<string, unknown>)[key] = current[key];
   }
+  // With TLS termination, accept_proxy chose the listener at start: a TLS socket when off, a
+  // plain one (TLS after the header) when on. Turning it on needs that plain listener.
+  if (
+    current.tls_cert !== undefined && current.accept_proxy === "off" && next.accept_proxy !== "off"
+  ) {
+    config.accept_proxy = "off";
+    changes.push(`accept_proxy change needs a restart with tls_cert; keeping 'off'`);
+  }
 
   const live = new Map(backends.map((b) => [b.addr, b]));
   const plan: ReloadPlan = {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { requires, testCertPaths } from "@monkey/testing";
 import { normalizeLbConfig } from "./config.ts";
 import { type LiveBackend, planReload } from "./reload_plan.ts";
 
@@ -107,4 +108,28 @@ Deno.test("planReload() of the same configuration changes nothing", () => {
   const plan = planReload(config, normalizeLbConfig({ ...config }), [live(A)]);
   assert.deepEqual(plan.changes, []);
   assert.deepEqual([plan.add, plan.restore, plan.remove], [[], [], []]);
+});
+
+Deno.test({
+  name: "planReload() keeps accept_proxy off with tls_cert: the TLS listener was chosen at start",
+  ...requires("read"),
+  fn() {
+    const { cert, key } = testCertPaths("localhost");
+    const tls = { tls_cert: cert, tls_key: key, backends: [{ addr: A }] };
+    const current = normalizeLbConfig(tls);
+    const on = normalizeLbConfig({ ...tls, accept_proxy: "v2", trusted_proxies: ["10.0.0.0/8"] });
+    const plan = planReload(current, on, [live(A)]);
+    assert.equal(plan.config.accept_proxy, "off");
+    assert.deepEqual(plan.changes, [
+      "accept_proxy change needs a restart with tls_cert; keeping 'off'",
+    ]);
+    // Started with it on, the listener is plain: turning it off (or to another version) applies.
+    assert.equal(planReload(on, current, [live(A)]).config.accept_proxy, "off");
+    const v1 = normalizeLbConfig({ ...tls, accept_proxy: "v1", trusted_proxies: ["10.0.0.0/8"] });
+    assert.equal(planReload(on, v1, [live(A)]).config.accept_proxy, "v1");
+    // Without TLS termination it is live.
+    const plain = normalizeLbConfig({ backends: [{ addr: A }] });
+    const plainOn = normalizeLbConfig({ backends: [{ addr: A }], accept_proxy: "v2" });
+    assert.equal(planReload(plain, plainOn, [live(A)]).config.accept_proxy, "v2");
+  },
 });

@@ -265,7 +265,7 @@ Deno.test({
     }, { logger: quiet() });
     try {
       const tagOf = async (alpn: string[]) => {
-        const conn = await tlsDial(lb.addr, "localhost", alpn);
+        const conn = await tlsDial(lb.addr, "localhost", { alpn });
         const tag = new TextDecoder().decode(await readExactly(conn, 1));
         conn.close();
         return tag;

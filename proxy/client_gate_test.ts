@@ -4,13 +4,13 @@ import { startEcho } from "@monkey/echo";
 import { encodeProxyV2, Logger, memorySink } from "@monkey/shared";
 import {
   dial,
+  haproxyPath,
   readExactly,
   readLine,
   readOutcome,
   requires,
-  spawnLines,
+  startFrontHaproxy,
   startPeer,
-  waitFor,
   writeAll,
 } from "@monkey/testing";
 import type { ProxyConfig } from "./config.ts";
@@ -179,17 +179,9 @@ Deno.test("proxy: 500 connection attempts in one second from one address get rat
   await echo.shutdown(0);
 });
 
-const HAPROXY = ["/usr/sbin/haproxy", "/usr/bin/haproxy"].find((p) => {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
-});
-
 Deno.test(
   "HAProxy send-proxy-v2 in front: a client from 127.0.0.5 is 127.0.0.5 in /clients and upstream",
-  { ignore: HAPROXY === undefined || requires("run", "write", "read").ignore },
+  { ignore: haproxyPath() === undefined || requires("run", "write", "read").ignore },
   async () => {
     const { peer, headers } = headerEcho();
     // Our proxy sends v1 upstream, which the peer reads back as a line.
@@ -199,38 +191,9 @@ Deno.test(
       proxy_protocol: "v1",
       metrics_addr: "127.0.0.1:0",
     });
-    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const hport = (probe.addr as Deno.NetAddr).port;
-    probe.close();
-    const dir = await Deno.makeTempDir({ prefix: "monkey-haproxy-" });
-    await Deno.writeTextFile(
-      `${dir}/haproxy.cfg`,
-      [
-        "global",
-        "  maxconn 64",
-        "defaults",
-        "  mode tcp",
-        "  timeout connect 2s",
-        "  timeout client 10s",
-        "  timeout server 10s",
-        "frontend f",
-        `  bind 127.0.0.1:${hport}`,
-        "  default_backend b",
-        "backend b",
-        `  server s1 ${again.proxy.addr} send-proxy-v2`,
-        "",
-      ].join("\n"),
-    );
-    await using haproxy = spawnLines(HAPROXY!, ["-db", "-f", `${dir}/haproxy.cfg`]);
-    await waitFor(async () => {
-      try {
-        (await dial(`127.0.0.1:${hport}`)).close();
-        return true;
-      } catch {
-        return false;
-      }
-    }, "haproxy to listen");
-    const client = await dialFrom(`127.0.0.1:${hport}`, "127.0.0.5");
+    const haproxy = await startFrontHaproxy(again.proxy.addr, "send-proxy-v2");
+    const hport = Number(haproxy.addr.split(":")[1]);
+    const client = await dialFrom(haproxy.addr, "127.0.0.5");
     client.write("ping");
     assert.equal(await firstData(client), "ping");
     const sport = client.localPort;
@@ -247,9 +210,8 @@ Deno.test(
     assert.notEqual(await readOutcome(plain), "data");
     plain.close();
     assert.equal(again.proxy.snapshot().proxy_header_errors, 1);
-    await haproxy.stop();
+    await haproxy.close();
     await again.proxy.shutdown(0);
     await peer.close();
-    await Deno.remove(dir, { recursive: true });
   },
 );

@@ -151,6 +151,7 @@ export function startProxy(
       proxyRejected: m.proxyRejected,
     },
     throttled,
+    upgrade: tls.upgrade,
   });
 
   const handler = async (client: NetConn, force: AbortSignal, peer: AdmittedClient) => {

@@ -5,7 +5,7 @@
  * `echoUntilEof`), condition waits (`waitFor`), a seeded PRNG (`seededRandom`),
  * permission-aware `requires()`, subprocess helpers (`spawnLines`, `spawnDeno`, `runDeno`,
  * `exhaustDescriptors`), `/metrics` scraping (`scrapeMetrics`) and `promtool check metrics`
- * (`promtoolCheck`). The fault suite, the bad-config table and the hostile HTTP probes are
+ * (`promtoolCheck`), a real HAProxy in front (`startFrontHaproxy`). The fault suite, the bad-config table and the hostile HTTP probes are
  * subpath exports: `@monkey/testing/fault`, `@monkey/testing/bad-config`,
  * `@monkey/testing/bad-http`.
  *
@@ -36,3 +36,4 @@ export type { EngineName } from "@monkey/shared";
 export * from "./tls.ts";
 export * from "./cert_files.ts";
 export * from "./dnsmasq.ts";
+export * from "./haproxy.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { echoUntilEof } from "./io.ts";
+import { echoUntilEof, writeAll } from "./io.ts";
 
 /** The folder of the test certificates (regenerate with its `gen.sh`). */
 export const TLS_TESTDATA: string =
@@ -97,31 +97,50 @@ export function startTlsEcho(name: string, greeting?: string): TlsEchoServer {
   return { addr: `127.0.0.1:${listener.addr.port}`, close, [Symbol.asyncDispose]: close };
 }
 
+/** Options for {@linkcode tlsDial}. */
+export interface TlsDialOptions {
+  /** ALPN protocols to offer. @default [] */
+  alpn?: string[];
+  /** Bytes written in clear before the handshake (a PROXY protocol header). */
+  preamble?: Uint8Array;
+}
+
 /**
- * Connect over TCP, then start TLS sending `serverName` as SNI, trusting the test CA.
+ * Connect over TCP, optionally write a preamble in clear (a PROXY header, as HAProxy's
+ * `send-proxy-v2` does), then start TLS sending `serverName` as SNI, trusting the test CA.
  *
  * @param addr `127.0.0.1:port`.
  * @param serverName SNI and the name verified.
- * @param alpn ALPN protocols to offer. @default []
+ * @param options ALPN protocols and the clear-text preamble.
  * @returns The connection, handshake done.
  * @example
  * ```ts
  * const conn = await tlsDial(lb.addr, "a.test");
+ * const proxied = await tlsDial(lb.addr, "a.test", { preamble: encodeProxyV2(src, dst) });
  * ```
  */
 export async function tlsDial(
   addr: string,
   serverName: string,
-  alpn: string[] = [],
+  options: TlsDialOptions = {},
 ): Promise<Deno.TlsConn> {
   const port = Number(addr.slice(addr.lastIndexOf(":") + 1));
   const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
-  const options: Deno.StartTlsOptions = {
+  const startOptions: Deno.StartTlsOptions = {
     hostname: serverName,
     caCerts: [Deno.readTextFileSync(`${TLS_TESTDATA}ca.pem`)],
   };
-  if (alpn.length > 0) options.alpnProtocols = alpn;
-  const conn = await Deno.startTls(tcp, options);
+  const alpn = options.alpn ?? [];
+  if (alpn.length > 0) startOptions.alpnProtocols = alpn;
+  if (options.preamble !== undefined) {
+    try {
+      await writeAll(tcp, options.preamble);
+    } catch (error) {
+      tcp.close();
+      throw error;
+    }
+  }
+  const conn = await Deno.startTls(tcp, startOptions);
   try {
     await conn.handshake();
   } catch (error) {

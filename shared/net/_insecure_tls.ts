@@ -9,6 +9,7 @@
 import tls from "node:tls";
 import { isIP } from "node:net";
 import type { EngineConnectOptions, NetConn } from "./engine.ts";
+import { nodeSocketError, SocketInbox } from "./_socket_inbox.ts";
 
 /** Pause the socket while this many bytes wait to be read. */
 const HIGH_WATER = 64 * 1024;
@@ -56,64 +57,26 @@ class NodeTlsConn implements NetConn {
   readonly remoteAddr: Deno.NetAddr;
   readonly localAddr: Deno.NetAddr;
   #socket: tls.TLSSocket;
-  #chunks: Uint8Array[] = [];
-  #buffered = 0;
-  #ended = false;
-  #error: Error | undefined;
-  #wake: (() => void) | undefined;
+  #inbox: SocketInbox;
 
   constructor(socket: tls.TLSSocket) {
     this.#socket = socket;
     this.remoteAddr = netAddr(socket.remoteAddress, socket.remotePort);
     this.localAddr = netAddr(socket.localAddress, socket.localPort);
-    socket.on("data", (chunk: Uint8Array) => {
-      this.#chunks.push(chunk);
-      this.#buffered += chunk.length;
-      if (this.#buffered >= HIGH_WATER) socket.pause();
-      this.#notify();
-    });
-    socket.on("end", () => {
-      this.#ended = true;
-      this.#notify();
-    });
-    socket.on("error", (error: Error) => {
-      this.#error = error;
-      this.#notify();
-    });
-    socket.on("close", () => {
-      this.#ended = true;
-      this.#notify();
-    });
+    this.#inbox = new SocketInbox(socket, HIGH_WATER);
   }
 
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  async read(p: Uint8Array): Promise<number | null> {
-    for (;;) {
-      const chunk = this.#chunks[0];
-      if (chunk !== undefined) {
-        const n = Math.min(p.length, chunk.length);
-        p.set(chunk.subarray(0, n));
-        if (n === chunk.length) this.#chunks.shift();
-        else this.#chunks[0] = chunk.subarray(n);
-        this.#buffered -= n;
-        if (this.#buffered < HIGH_WATER && this.#socket.isPaused()) this.#socket.resume();
-        return n;
-      }
-      if (this.#error !== undefined) throw this.#error;
-      if (this.#ended) return null;
-      await new Promise<void>((resolve) => this.#wake = resolve);
-    }
+  read(p: Uint8Array): Promise<number | null> {
+    return this.#inbox.read(p);
   }
 
   write(p: Uint8Array): Promise<number> {
     const copy = p.slice();
     return new Promise((resolve, reject) => {
-      this.#socket.write(copy, (error) => error ? reject(error) : resolve(copy.length));
+      this.#socket.write(
+        copy,
+        (error) => error ? reject(nodeSocketError(error)) : resolve(copy.length),
+      );
     });
   }
 
@@ -123,8 +86,7 @@ class NodeTlsConn implements NetConn {
 
   close(): void {
     this.#socket.destroy();
-    this.#ended = true;
-    this.#notify();
+    this.#inbox.end();
   }
 }
 

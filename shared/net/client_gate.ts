@@ -17,6 +17,7 @@ import type { NetConn } from "./engine.ts";
 import { type ProxyProtocolMode, sendProxyHeader } from "./proxy_protocol.ts";
 import { type AcceptProxyVersion, parseProxyHeader } from "./proxy_protocol_parse.ts";
 import type { ClientLimiter, ClientSlot } from "./rate_limit.ts";
+import type { TlsUpgrade } from "./tls_engine.ts";
 import { safeClose } from "./relay.ts";
 
 /** The `accept_proxy` values. */
@@ -70,6 +71,11 @@ export interface ClientGateOptions {
   counters: ClientGateCounters;
   /** Where refusals are reported, throttled per kind. */
   throttled: ThrottledLog;
+  /**
+   * Start TLS once a client is admitted (`accept_proxy` with `tls_cert`: the header comes in
+   * clear, then the client's TLS); `early` bytes go into it, and the handler gets its result.
+   */
+  upgrade?: TlsUpgrade | undefined;
 }
 
 /** Default `handshake_timeout_ms`. */
@@ -198,6 +204,8 @@ export class ClientGate {
 
   /**
    * Wrap a handler so it runs only for admitted clients, with the slot released at the end.
+   * With `upgrade`, the handler gets the TLS connection started after the header (its
+   * handshake still to complete) and no early bytes.
    *
    * @param handler The service's handler, given the admitted client.
    * @returns A handler for the frontend.
@@ -206,10 +214,13 @@ export class ClientGate {
     handler: (conn: NetConn, force: AbortSignal, client: AdmittedClient) => Promise<void>,
   ): (conn: NetConn, force: AbortSignal) => Promise<void> {
     return async (conn, force) => {
-      const client = await this.admit(conn);
-      if (client === undefined) return;
+      const admitted = await this.admit(conn);
+      if (admitted === undefined) return;
+      const upgrade = this.#options.upgrade;
+      const served = upgrade ? upgrade(conn, admitted.early) : conn;
+      const client = upgrade ? { ...admitted, early: NO_BYTES } : admitted;
       // Returned, not awaited: no frame of this wrapper stays alive for the connection's life.
-      return handler(conn, force, client).finally(client.release);
+      return handler(served, force, client).finally(client.release);
     };
   }
 

@@ -13,6 +13,7 @@ import {
   type ClientGateCounters,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
 } from "./client_gate.ts";
+import type { TlsUpgrade } from "./tls_engine.ts";
 import { ClientLimiter } from "./rate_limit.ts";
 
 /** The `accept_proxy` values. */
@@ -85,7 +86,8 @@ export type ClientGateConfig = ConfigOf<typeof CLIENT_GATE_FIELDS>;
  *
  * @param config The gate's keys.
  * @param admits Allow/deny of an address (read per connection).
- * @param wiring Counters and the throttled log.
+ * @param wiring Counters, the throttled log, and the TLS start after the header (a
+ *   service's `ServiceTls.upgrade`).
  * @returns The gate.
  * @example
  * ```ts
@@ -95,7 +97,11 @@ export type ClientGateConfig = ConfigOf<typeof CLIENT_GATE_FIELDS>;
 export function clientGateFromConfig(
   config: ClientGateConfig,
   admits: (ip: string) => boolean,
-  wiring: { counters: ClientGateCounters; throttled: ThrottledLog },
+  wiring: {
+    counters: ClientGateCounters;
+    throttled: ThrottledLog;
+    upgrade?: TlsUpgrade | undefined;
+  },
 ): ClientGate {
   return new ClientGate({
     acceptProxy: config.accept_proxy,
@@ -111,5 +117,6 @@ export function clientGateFromConfig(
     }),
     counters: wiring.counters,
     throttled: wiring.throttled,
+    upgrade: wiring.upgrade,
   });
 }

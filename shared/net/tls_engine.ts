@@ -5,9 +5,11 @@
  * @module
  */
 
+import { createSecureContext, type SecureContext } from "node:tls";
 import { DENO_ENGINE, type Engine, type NetConn, type NetListener } from "./engine.ts";
 import type { TlsCertificate, UpstreamTlsSettings } from "./tls.ts";
 import { connectInsecureTls } from "./_insecure_tls.ts";
+import { ServerTlsConn } from "./tls_upgrade.ts";
 
 /** Options of a TLS listener. */
 export interface TlsListenerOptions {
@@ -240,7 +242,15 @@ export interface TlsEngineOptions {
   alpn?: string[];
   /** Originate TLS on connects. */
   upstream?: UpstreamTlsSettings | undefined;
+  /**
+   * Listeners accept plain TCP and TLS starts later, through {@linkcode TlsEngine.upgrade}
+   * (after a PROXY header read in clear, like HAProxy's `accept-proxy ssl`). @default false
+   */
+  handshakeAfterPreamble?: boolean;
 }
+
+/** Start server-side TLS on an accepted connection; `early` holds bytes already read from it. */
+export type TlsUpgrade = (conn: NetConn, early: Uint8Array) => NetConn;
 
 /** The `deno` engine with TLS listeners and/or TLS connects. */
 export interface TlsEngine extends Engine {
@@ -252,6 +262,11 @@ export interface TlsEngine extends Engine {
    * @throws {Error} When a listener cannot bind with it; the old one stays in use.
    */
   reloadCertificate(certificate: TlsCertificate): Promise<void>;
+  /**
+   * With `handshakeAfterPreamble`: run the server handshake on an accepted plain connection
+   * (the result has `handshake()`, see {@linkcode completeHandshake}); otherwise undefined.
+   */
+  readonly upgrade: TlsUpgrade | undefined;
 }
 
 /**
@@ -270,15 +285,24 @@ export interface TlsEngine extends Engine {
 export function createTlsEngine(options: TlsEngineOptions): TlsEngine {
   const listeners = new Set<ReloadableTlsListener>();
   const { certificate, upstream } = options;
+  const alpn = options.alpn ?? [];
+  let context: SecureContext | undefined = certificate && options.handshakeAfterPreamble
+    ? createSecureContext(certificate)
+    : undefined;
   return {
     ...DENO_ENGINE,
+    upgrade: context === undefined
+      ? undefined
+      : (conn, early) => new ServerTlsConn(conn, { secureContext: context!, alpn, early }),
     listen(listenOptions) {
-      if (certificate === undefined) return DENO_ENGINE.listen(listenOptions);
+      if (certificate === undefined || context !== undefined) {
+        return DENO_ENGINE.listen(listenOptions);
+      }
       const listener = new ReloadableTlsListener({
         hostname: listenOptions.hostname,
         port: listenOptions.port,
         certificate,
-        alpn: options.alpn ?? [],
+        alpn,
         reusePort: listenOptions.reusePort ?? false,
       });
       listeners.add(listener);
@@ -307,6 +331,7 @@ export function createTlsEngine(options: TlsEngineOptions): TlsEngine {
       return tls;
     },
     async reloadCertificate(next) {
+      if (context !== undefined) context = createSecureContext(next);
       await Promise.all([...listeners].map((listener) => listener.reload(next)));
     },
   };

@@ -2,7 +2,8 @@
  * TLS of a forwarding service (proxy, load balancer) set up in one place: read and check the
  * PEM files, choose the engine (TLS needs Deno's own sockets), build the TLS engine, warn about
  * unverified upstream certificates, and reload the certificate on SIGHUP, keeping the old one
- * (and saying why) when the new files are bad.
+ * (and saying why) when the new files are bad. With `accept_proxy` on, the listener accepts
+ * plain TCP and the client gate starts TLS after the PROXY header ({@linkcode ServiceTls.upgrade}).
  *
  * @module
  */
@@ -16,7 +17,7 @@ import {
   type TlsKeys,
   usesTls,
 } from "./tls.ts";
-import { createTlsEngine, type TlsEngine } from "./tls_engine.ts";
+import { createTlsEngine, type TlsEngine, type TlsUpgrade } from "./tls_engine.ts";
 
 /** The keys {@linkcode setupServiceTls} reads. */
 export interface ServiceTlsConfig extends TlsKeys {
@@ -24,6 +25,8 @@ export interface ServiceTlsConfig extends TlsKeys {
   engine: EngineChoice;
   /** `tls_alpn`. */
   tls_alpn: string[];
+  /** `accept_proxy`: when on, TLS starts after the PROXY header, read in clear. @default "off" */
+  accept_proxy?: string;
 }
 
 /** Options for {@linkcode setupServiceTls}. */
@@ -49,6 +52,11 @@ export interface ServiceTls {
   readonly engineLabel: string | undefined;
   /** Whether the listener terminates TLS. */
   readonly terminates: boolean;
+  /**
+   * With `accept_proxy` and `tls_cert` both on, the listener accepts plain TCP: pass this to
+   * the client gate, which starts TLS after the PROXY header. Undefined otherwise.
+   */
+  readonly upgrade: TlsUpgrade | undefined;
   /**
    * Re-read `tls_cert` and `tls_key` and serve new connections with them; live connections
    * keep theirs. A bad pair is logged with the reason and the old certificate stays.
@@ -81,7 +89,12 @@ export function setupServiceTls(config: ServiceTlsConfig, options: ServiceTlsOpt
   const certificate = loadTlsCertificate(config, label);
   const upstream = loadUpstreamTls(config, label);
   const tlsEngine: TlsEngine | undefined = tls
-    ? createTlsEngine({ certificate, alpn: config.tls_alpn, upstream })
+    ? createTlsEngine({
+      certificate,
+      alpn: config.tls_alpn,
+      upstream,
+      handshakeAfterPreamble: (config.accept_proxy ?? "off") !== "off",
+    })
     : undefined;
   if (upstream?.insecure) {
     logger.warn(`upstream_tls_insecure = true: ${options.peer} certificates are NOT verified`);
@@ -91,6 +104,7 @@ export function setupServiceTls(config: ServiceTlsConfig, options: ServiceTlsOpt
     engine,
     engineLabel: decision.reason ? `${engine.name} (${decision.reason})` : undefined,
     terminates: certificate !== undefined,
+    upgrade: tlsEngine?.upgrade,
     async reloadCertificate(keys) {
       if (tlsEngine === undefined || certificate === undefined) return "off";
       try {
