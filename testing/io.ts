@@ -4,6 +4,9 @@
  * @module
  */
 
+import assert from "node:assert/strict";
+import { randomBytes } from "./random.ts";
+
 /** Buffer size for reads that collect or echo a whole stream. */
 const READ_CHUNK = 65_536;
 
@@ -192,4 +195,20 @@ export async function sha256(data: Uint8Array): Promise<string> {
     await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>),
   );
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Write `n` random bytes and assert that the same bytes come back (reading while writing).
+ *
+ * @param conn A connection to an echo, direct or through a proxy.
+ * @param n How many bytes.
+ * @example
+ * ```ts
+ * await assertEchoes(await tlsDial(proxy.addr, "localhost"), 256 * 1024);
+ * ```
+ */
+export async function assertEchoes(conn: Readable & Writable, n: number): Promise<void> {
+  const payload = randomBytes(n);
+  const [, back] = await Promise.all([writeAll(conn, payload), readExactly(conn, n)]);
+  assert.deepEqual(back, payload);
 }

@@ -6,7 +6,8 @@
  */
 
 import { formatAddress } from "@monkey/shared";
-import { closeQuietly } from "./io.ts";
+import assert from "node:assert/strict";
+import { closeQuietly, readOutcome, writeAll } from "./io.ts";
 
 /** A loopback listener with its accept loop; `close()` stops it and closes every connection. */
 export interface AcceptLoop extends AsyncDisposable {
@@ -151,6 +152,32 @@ export function startPeer(onConn: (conn: Deno.TcpConn) => Promise<void> | void):
 export function dial(addr: string): Promise<Deno.TcpConn> {
   const [hostname, port] = splitAddr(addr);
   return Deno.connect({ hostname, port });
+}
+
+/**
+ * Connect, send `bytes` when given, and assert that the server closes the connection (end of
+ * input or a reset) without sending anything.
+ *
+ * @param addr Address.
+ * @param bytes Sent first. @default nothing
+ * @param message Names the case when the assertion fails.
+ * @example
+ * ```ts
+ * await assertClosedWithoutData(lb.addr, new TextEncoder().encode("hello"));
+ * ```
+ */
+export async function assertClosedWithoutData(
+  addr: string,
+  bytes?: Uint8Array,
+  message?: string,
+): Promise<void> {
+  const conn = await dial(addr);
+  try {
+    if (bytes !== undefined) await writeAll(conn, bytes);
+    assert.notEqual(await readOutcome(conn), "data", message);
+  } finally {
+    closeQuietly(conn);
+  }
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 
 import { echoUntilEof } from "./io.ts";
+import { runTool } from "./process.ts";
 
 /** The folder of the test certificates (regenerate with its `gen.sh`). */
 export const TLS_TESTDATA: string =
@@ -23,6 +24,46 @@ export const TLS_TESTDATA: string =
  */
 export function testCertPaths(name: string): { cert: string; key: string } {
   return { cert: `${TLS_TESTDATA}${name}.pem`, key: `${TLS_TESTDATA}${name}.key` };
+}
+
+/**
+ * The config keys `tls_cert` and `tls_key` of a test certificate, for a service's config input.
+ *
+ * @param name `localhost`, `a.test` or `b.test`.
+ * @returns `{ tls_cert, tls_key }` file paths.
+ * @example
+ * ```ts
+ * const config = { listen_addr: "127.0.0.1:0", ...tlsFiles("localhost") };
+ * ```
+ */
+export function tlsFiles(name: string): { tls_cert: string; tls_key: string } {
+  const { cert, key } = testCertPaths(name);
+  return { tls_cert: cert, tls_key: key };
+}
+
+/**
+ * Talk to a TLS server with `openssl s_client`, sending `serverName` as SNI and verifying it
+ * against the test CA; reads until `done` says so.
+ *
+ * @param addr `127.0.0.1:port`.
+ * @param serverName SNI and the name verified.
+ * @param done Called with the output so far; true stops reading.
+ * @param input Written first. @default ""
+ * @returns The output, or undefined when openssl is not installed.
+ * @example
+ * ```ts
+ * const out = await opensslClient(proxy.addr, "localhost", (s) => s.includes("hi"), "hi\n");
+ * ```
+ */
+export function opensslClient(
+  addr: string,
+  serverName: string,
+  done: (out: string) => boolean,
+  input = "",
+): Promise<string | undefined> {
+  const args = ["s_client", "-quiet", "-connect", addr, "-servername", serverName];
+  args.push("-verify_return_error", "-CAfile", `${TLS_TESTDATA}ca.pem`);
+  return runTool("openssl", args, done, input);
 }
 
 /** A TLS echo server; `tag` bytes are written first on each connection when given. */
