@@ -7,7 +7,7 @@
 
 import { formatAddress } from "@monkey/shared";
 import assert from "node:assert/strict";
-import { closeQuietly, readOutcome, writeAll } from "./io.ts";
+import { closeQuietly, readExactly, readOutcome, writeAll } from "./io.ts";
 
 /** A loopback listener with its accept loop; `close()` stops it and closes every connection. */
 export interface AcceptLoop extends AsyncDisposable {
@@ -177,6 +177,49 @@ export async function assertClosedWithoutData(
     assert.notEqual(await readOutcome(conn), "data", message);
   } finally {
     closeQuietly(conn);
+  }
+}
+
+/**
+ * Open `count` connections to an echo (direct or through a proxy) and echo `bytes` zero bytes
+ * on each, so every one is relayed end to end when this returns.
+ *
+ * @param addr Address.
+ * @param count How many connections.
+ * @param bytes Echoed on each.
+ * @returns The open connections; {@linkcode closeEachAfterEof} ends them.
+ * @example
+ * ```ts
+ * const conns = await openEchoed(proxy.addr, 16, 100);
+ * ```
+ */
+export async function openEchoed(
+  addr: string,
+  count: number,
+  bytes: number,
+): Promise<Deno.TcpConn[]> {
+  const conns = await Promise.all(Array.from({ length: count }, () => dial(addr)));
+  for (const conn of conns) {
+    await writeAll(conn, new Uint8Array(bytes));
+    await readExactly(conn, bytes);
+  }
+  return conns;
+}
+
+/**
+ * Half-close each connection, assert that the far end answers with end of input, close it.
+ *
+ * @param conns Connections to an echo.
+ * @example
+ * ```ts
+ * await closeEachAfterEof(await openEchoed(proxy.addr, 4, 10));
+ * ```
+ */
+export async function closeEachAfterEof(conns: Deno.TcpConn[]): Promise<void> {
+  for (const conn of conns) {
+    await conn.closeWrite();
+    assert.equal(await readOutcome(conn), "eof");
+    conn.close();
   }
 }
 
