@@ -202,13 +202,18 @@ export async function sha256(data: Uint8Array): Promise<string> {
  *
  * @param conn A connection to an echo, direct or through a proxy.
  * @param n How many bytes.
+ * @param message Names the case when the bytes differ.
  * @example
  * ```ts
  * await assertEchoes(await tlsDial(proxy.addr, "localhost"), 256 * 1024);
  * ```
  */
-export async function assertEchoes(conn: Readable & Writable, n: number): Promise<void> {
+export async function assertEchoes(
+  conn: Readable & Writable,
+  n: number,
+  message?: string,
+): Promise<void> {
   const payload = randomBytes(n);
   const [, back] = await Promise.all([writeAll(conn, payload), readExactly(conn, n)]);
-  assert.deepEqual(back, payload);
+  assert.deepEqual(back, payload, message);
 }

@@ -198,12 +198,26 @@ export async function openEchoed(
   count: number,
   bytes: number,
 ): Promise<Deno.TcpConn[]> {
-  const conns = await Promise.all(Array.from({ length: count }, () => dial(addr)));
-  for (const conn of conns) {
-    await writeAll(conn, new Uint8Array(bytes));
-    await readExactly(conn, bytes);
-  }
-  return conns;
+  return await Promise.all(Array.from({ length: count }, () => dialEchoed(addr, bytes)));
+}
+
+/**
+ * Connect to an echo (direct or through a proxy) and echo `bytes` zero bytes, so the
+ * connection is relayed end to end when this returns.
+ *
+ * @param addr Address.
+ * @param bytes Echoed once. @default 1
+ * @returns The open connection.
+ * @example
+ * ```ts
+ * const conn = await dialEchoed(proxy.addr);
+ * ```
+ */
+export async function dialEchoed(addr: string, bytes = 1): Promise<Deno.TcpConn> {
+  const conn = await dial(addr);
+  await writeAll(conn, new Uint8Array(bytes));
+  await readExactly(conn, bytes);
+  return conn;
 }
 
 /**
