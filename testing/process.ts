@@ -157,18 +157,23 @@ export interface DenoOutput {
  *
  * @param args Arguments after `deno`.
  * @param cwd Working directory.
+ * @param env Extra environment variables (`NO_COLOR=1` is always set). @default {}
  * @returns Exit code and the stdout and stderr text.
  * @example
  * ```ts
  * const { code, stderr } = await runDeno(["run", "echo/main.ts", "--bogus"], REPO_ROOT);
  * ```
  */
-export async function runDeno(args: readonly string[], cwd: string): Promise<DenoOutput> {
+export async function runDeno(
+  args: readonly string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<DenoOutput> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [...args],
     cwd,
     stdin: "null",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   }).output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
