@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { requires } from "@monkey/testing";
+import { REPO_ROOT, requires } from "@monkey/testing";
 import { ECHO_PROTOCOL, type ProtocolSpec } from "./protocols/mod.ts";
 import { runScenario } from "./runner.ts";
 import { scenario } from "./_testing.ts";
@@ -8,8 +8,6 @@ import { hasProgram, startNginx, startRedis } from "./_real_servers.ts";
 const PERMS = requires("run", "read", "write", "env");
 const REDIS = hasProgram("redis-server");
 const NGINX = hasProgram("nginx");
-const ROOT = new URL("..", import.meta.url).pathname;
-
 function proto(overrides: Partial<ProtocolSpec>): ProtocolSpec {
   return { ...ECHO_PROTOCOL, host: "127.0.0.1", ...overrides };
 }
@@ -76,7 +74,7 @@ Deno.test({
           "--progress=false",
           ...extra,
         ],
-        cwd: ROOT,
+        cwd: REPO_ROOT,
         stdout: "piped",
         stderr: "piped",
       }).output();
