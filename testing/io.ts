@@ -217,3 +217,23 @@ export async function assertEchoes(
   const [, back] = await Promise.all([writeAll(conn, payload), readExactly(conn, n)]);
   assert.deepEqual(back, payload, message);
 }
+
+/**
+ * The bytes of `parts`, one after another, in a new array.
+ *
+ * @param parts Byte arrays.
+ * @returns Their concatenation.
+ * @example
+ * ```ts
+ * const frame = concatBytes(header, new TextEncoder().encode("hello"));
+ * ```
+ */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
