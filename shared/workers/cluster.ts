@@ -77,24 +77,28 @@ export interface WorkerClusterOptions {
   askTimeoutMs?: number;
 }
 
-/** Workers on one port plus the main-thread endpoint adding up their metrics. */
-export interface WorkerCluster {
-  /** The shared listen address. */
+/** What a multi-worker service shows its caller: where it listens, its metrics, shutdown. */
+export interface ClusterControl {
+  /** The shared listen address, `host:port`. */
   readonly addr: string;
   /** Bound metrics address, or undefined when off. */
   readonly metricsAddr: string | undefined;
   /** Workers started. */
   readonly workers: number;
-  /** The workers. */
-  readonly group: WorkerGroup;
-  /** The endpoint app. */
-  readonly app: HttpApp;
   /** Merged JSON metrics, with `draining`, `workers` and `workers_alive`. */
   snapshot(): Promise<Record<string, unknown>>;
   /** Drain every worker for `graceMs` (default: the config's grace period), stop the endpoint. */
   shutdown(
     graceMs?: number,
   ): Promise<{ total_connections: number; forced: number; uptime_secs: number }>;
+}
+
+/** Workers on one port plus the main-thread endpoint adding up their metrics. */
+export interface WorkerCluster extends ClusterControl {
+  /** The workers. */
+  readonly group: WorkerGroup;
+  /** The endpoint app. */
+  readonly app: HttpApp;
 }
 
 /**
