@@ -294,7 +294,7 @@ Deno.test(
         "--tls-key",
         files.key,
       ],
-      ROOT,
+      REPO_ROOT,
     );
     const [, addr] = await proxy.waitForLine(/proxying (\S+) -> .*2 workers/);
     files.useCert("b.test"); // the key no longer matches
