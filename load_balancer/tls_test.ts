@@ -13,6 +13,7 @@ import {
   TLS_TESTDATA,
   tlsDial,
   tlsFiles,
+  tlsGreeting,
   waitFor,
   writeAll,
 } from "@monkey/testing";
@@ -22,14 +23,6 @@ import { type LbConfigInput, startLoadBalancer } from "./mod.ts";
 const quiet = () => new Logger({ name: "lb", level: "error" });
 const read = requires("read");
 const text = new TextEncoder();
-
-/** Read the one-letter greeting a tagged TLS echo server sends, then check an echo. */
-async function greetingOf(conn: Deno.TlsConn): Promise<string> {
-  const tag = new TextDecoder().decode(await readExactly(conn, 1));
-  await writeAll(conn, text.encode("ping"));
-  assert.equal(new TextDecoder().decode(await readExactly(conn, 4)), "ping");
-  return tag;
-}
 
 const NO_CHECKS = { interval_ms: 0 };
 
@@ -59,7 +52,7 @@ for (const engine of ENGINE_CASES) {
         assert.equal(lb.engineLabel, engine.engine);
         for (const [name, want] of [["a.test", "A"], ["b.test", "B"], ["localhost", "D"]]) {
           const conn = await tlsDial(lb.addr, name!);
-          assert.equal(await greetingOf(conn), want, name);
+          assert.equal(await tlsGreeting(conn), want, name);
           conn.close();
         }
         await waitFor(() => lb.snapshot().active_connections === 0, "connections to end");

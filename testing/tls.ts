@@ -5,7 +5,8 @@
  * @module
  */
 
-import { echoUntilEof } from "./io.ts";
+import assert from "node:assert/strict";
+import { echoUntilEof, readExactly, writeAll } from "./io.ts";
 import { runTool } from "./process.ts";
 
 /** The folder of the test certificates (regenerate with its `gen.sh`). */
@@ -170,4 +171,22 @@ export async function tlsDial(
     throw error;
   }
   return conn;
+}
+
+/**
+ * Read the greeting a {@linkcode startTlsEcho} server sends first, then assert that it echoes.
+ *
+ * @param conn A TLS connection to it (direct or through a proxy).
+ * @param length The greeting's length. @default 1
+ * @returns The greeting, e.g. `"A"`: which server answered.
+ * @example
+ * ```ts
+ * assert.equal(await tlsGreeting(await tlsDial(lb.addr, "a.test")), "A");
+ * ```
+ */
+export async function tlsGreeting(conn: Deno.TlsConn, length = 1): Promise<string> {
+  const greeting = new TextDecoder().decode(await readExactly(conn, length));
+  await writeAll(conn, new TextEncoder().encode("ping"));
+  assert.equal(new TextDecoder().decode(await readExactly(conn, 4)), "ping", "echoes after");
+  return greeting;
 }
