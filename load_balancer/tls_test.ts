@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   assertClosedWithoutData,
   assertEchoes,
+  assertGreetings,
   dial,
   echoUntilEof,
   ENGINE_CASES,
@@ -13,7 +14,6 @@ import {
   TLS_TESTDATA,
   tlsDial,
   tlsFiles,
-  tlsGreeting,
   waitFor,
   writeAll,
 } from "@monkey/testing";
@@ -50,11 +50,7 @@ for (const engine of ENGINE_CASES) {
       const lb = startLoadBalancer(config, { logger: quiet() });
       try {
         assert.equal(lb.engineLabel, engine.engine);
-        for (const [name, want] of [["a.test", "A"], ["b.test", "B"], ["localhost", "D"]]) {
-          const conn = await tlsDial(lb.addr, name!);
-          assert.equal(await tlsGreeting(conn), want, name);
-          conn.close();
-        }
+        await assertGreetings(lb.addr, [["a.test", "A"], ["b.test", "B"], ["localhost", "D"]]);
         await waitFor(() => lb.snapshot().active_connections === 0, "connections to end");
         const snap = lb.snapshot();
         assert.deepEqual(snap.pools?.map((p) => [p.name, p.connections]), [

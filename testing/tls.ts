@@ -190,3 +190,28 @@ export async function tlsGreeting(conn: Deno.TlsConn, length = 1): Promise<strin
   assert.equal(new TextDecoder().decode(await readExactly(conn, 4)), "ping", "echoes after");
   return greeting;
 }
+
+/**
+ * Dial `addr` once per server name (SNI) and assert which {@linkcode startTlsEcho} server
+ * greets each connection: how a test checks SNI routing.
+ *
+ * @param addr `127.0.0.1:port` of the router (load balancer, proxy hop).
+ * @param cases `[server name, expected greeting]` pairs, dialled in order.
+ * @example
+ * ```ts
+ * await assertGreetings(lb.addr, [["a.test", "A"], ["localhost", "D"]]);
+ * ```
+ */
+export async function assertGreetings(
+  addr: string,
+  cases: readonly (readonly [string, string])[],
+): Promise<void> {
+  for (const [name, want] of cases) {
+    const conn = await tlsDial(addr, name);
+    try {
+      assert.equal(await tlsGreeting(conn), want, name);
+    } finally {
+      conn.close();
+    }
+  }
+}
