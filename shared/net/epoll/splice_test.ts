@@ -2,10 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes, readExactly, writeAll } from "@monkey/testing";
 import { type EpollConn, epollConnect, epollListen } from "./mod.ts";
 import { SPLICE_CHUNK, SplicePipe } from "./_splice.ts";
-import { IGNORE, loopStopped, openFds, SKIP_REASON } from "./_testing.ts";
-
-const ignore = IGNORE;
-const why = SKIP_REASON === undefined ? "" : ` (ignored: ${SKIP_REASON})`;
+import { IGNORE, loopStopped, openFds, SKIP_NOTE } from "./_testing.ts";
 
 /** A Deno client writing into an accepted EpollConn (the splice source). */
 async function source(): Promise<{ writer: Deno.TcpConn; src: EpollConn }> {
@@ -28,8 +25,8 @@ async function destination(): Promise<{ dst: EpollConn; reader: Deno.TcpConn }> 
 
 Deno.test({
   name: `SplicePipe moves chunks byte-exact and copies out what a full destination refuses, ` +
-    `leaving the pipe empty for the next transfer${why}`,
-  ignore,
+    `leaving the pipe empty for the next transfer${SKIP_NOTE}`,
+  ignore: IGNORE,
   async fn() {
     const fds = openFds();
     const pipe = new SplicePipe();
