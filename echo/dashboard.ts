@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { DashboardView } from "@monkey/shared";
+import { type DashboardView, gaugeChart, rateChart } from "@monkey/shared";
 import type { EchoSnapshot } from "./echo.ts";
 
 /**
@@ -34,27 +34,9 @@ export function echoDashboardView(
       { id: "uptime_secs", label: "uptime", value: s.uptime_secs, unit: "secs" },
     ],
     charts: [
-      {
-        id: "active",
-        title: "active connections",
-        unit: "count",
-        kind: "gauge",
-        series: { active: s.active_connections },
-      },
-      {
-        id: "conn_rate",
-        title: "connections/s",
-        unit: "count",
-        kind: "rate",
-        series: { accepted: s.total_connections },
-      },
-      {
-        id: "bytes",
-        title: "bytes/s echoed",
-        unit: "bytes",
-        kind: "rate",
-        series: { echoed: s.bytes_echoed },
-      },
+      gaugeChart("active", "active connections", "count", { active: s.active_connections }),
+      rateChart("conn_rate", "connections/s", "count", { accepted: s.total_connections }),
+      rateChart("bytes", "bytes/s echoed", "bytes", { echoed: s.bytes_echoed }),
     ],
     tables: [],
     config: { ...config },

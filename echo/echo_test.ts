@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import {
+  assertClosedWithoutData,
+  assertEchoes,
   dial,
+  dialEchoed,
   randomBytes,
   readAll,
   readExactly,
@@ -76,14 +79,11 @@ testEachEngine(
   "startEcho() drains: /health turns 503, a live connection finishes, then is closed at the deadline",
   async ({ engine }) => {
     const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
-    const conn = await dial(echo.addr);
-    await writeAll(conn, new Uint8Array([7]));
-    await readExactly(conn, 1);
+    const conn = await dialEchoed(echo.addr);
     assert.equal((await echo.app.request("/health")).status, 200);
     const done = echo.shutdown(150);
     assert.equal((await echo.app.request("/health")).status, 503);
-    await writeAll(conn, new Uint8Array([8])); // still served during the grace period
-    assert.equal((await readExactly(conn, 1))[0], 8);
+    await assertEchoes(conn, 1, "still served during the grace period");
     const summary = await done;
     assert.equal(summary.forced, 1);
     assert.notEqual(await readOutcome(conn), "data");
@@ -100,9 +100,7 @@ testEachEngine(
       idle_timeout_secs: 0.08,
       engine,
     });
-    const conn = await dial(echo.addr);
-    assert.notEqual(await readOutcome(conn), "data");
-    conn.close();
+    await assertClosedWithoutData(echo.addr);
     await echo.shutdown(1000);
   },
 );

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   dial,
   readExactly,
+  REPO_ROOT,
   requires,
   runDeno,
   spawnDeno,
@@ -10,8 +11,6 @@ import {
 } from "@monkey/testing";
 
 const NEEDS = requires("run", "read", "env");
-
-const ROOT = new URL("../", import.meta.url).pathname;
 
 testEachEngine(
   "deno task echo starts, echoes, and stops on SIGINT with a summary",
@@ -25,7 +24,7 @@ testEachEngine(
       "127.0.0.1:0",
       "--metrics",
       "127.0.0.1:0",
-    ], ROOT);
+    ], REPO_ROOT);
     const [, addr, label] = await echo.waitForLine(
       /echoing on (\S+) \(engine: (\w+)\); metrics on http:\/\/\S+\/metrics/,
     );
@@ -52,7 +51,7 @@ Deno.test("echo/main.ts rejects a bad flag with one line and exit code 2", NEEDS
     "echo/main.ts",
     "--listen",
     "nowhere",
-  ], ROOT);
+  ], REPO_ROOT);
   assert.equal(code, 2);
   assert.equal(stderr.trim().split("\n").length, 1, stderr);
   assert.match(stderr, /flag --listen-addr: expected host:port, got 'nowhere'/);

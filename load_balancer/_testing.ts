@@ -1,12 +1,15 @@
 /**
  * Load-balancer test helpers: tagged echo backends (they say who they are) and clients that
- * read which backend answered. Generic helpers (`waitFor`, `readLine`, `closedPortAddr`,
+ * read which backend answered, and a load balancer for one test (`withLb`). Generic helpers (`waitFor`, `readLine`, `closedPortAddr`,
  * `splitAddr`) come from `@monkey/testing`.
  *
  * @module
  */
 
+import { type EngineName, Logger, memorySink } from "@monkey/shared";
 import { acceptLoop, dial, echoUntilEof, readLine, writeAll } from "@monkey/testing";
+import { type LoadBalancer, startLoadBalancer } from "./balancer.ts";
+import type { LbConfigInput } from "./config.ts";
 
 /** Echo buffer of a tagged backend. */
 const ECHO_BUFFER = 16 * 1024;
@@ -98,4 +101,38 @@ export async function tagOf(addr: string): Promise<string | null> {
 export async function echoLine(conn: Deno.Conn, text: string): Promise<string | null> {
   await writeAll(conn, new TextEncoder().encode(`${text}\n`));
   return await readLine(conn);
+}
+
+/**
+ * Run `body` against a load balancer on port 0 with no endpoint and no active checks (unless
+ * `config` says otherwise), logging at debug level into `lines`; shut down after.
+ *
+ * @param engine The I/O engine.
+ * @param config Keys on top of the test defaults.
+ * @param body The test.
+ * @example
+ * ```ts
+ * await withLb("deno", { backends: [{ addr: a.addr }] }, async (lb) => {
+ *   assert.equal(await tagOf(lb.addr), "a");
+ * });
+ * ```
+ */
+export async function withLb(
+  engine: EngineName,
+  config: LbConfigInput,
+  body: (lb: LoadBalancer, lines: string[]) => Promise<void>,
+): Promise<void> {
+  const { sink, lines } = memorySink();
+  const lb = startLoadBalancer({
+    listen_addr: "127.0.0.1:0",
+    metrics_addr: "off",
+    health_check: { interval_ms: 0 },
+    engine,
+    ...config,
+  }, { logger: new Logger({ sink, level: "debug" }) });
+  try {
+    await body(lb, lines);
+  } finally {
+    await lb.shutdown(0);
+  }
 }

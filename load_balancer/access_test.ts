@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { ConfigError, Logger, memorySink } from "@monkey/shared";
-import { connectTagged, startTagged } from "./_testing.ts";
-import { startLoadBalancer } from "./balancer.ts";
+import { ConfigError } from "@monkey/shared";
+import { connectTagged, startTagged, withLb } from "./_testing.ts";
 import type { LbConfigInput } from "./config.ts";
 import { loadLbConfig } from "./config.ts";
 import { scrapeMetrics, testEachEngine } from "@monkey/testing";
@@ -19,16 +18,7 @@ testEachEngine(
     ];
     try {
       for (const [rules, served] of cases) {
-        const { sink } = memorySink();
-        const lb = startLoadBalancer({
-          listen_addr: "127.0.0.1:0",
-          metrics_addr: "off",
-          health_check: { interval_ms: 0 },
-          engine,
-          backends: [{ addr: backend.addr }],
-          ...rules,
-        }, { logger: new Logger({ sink, level: "debug" }) });
-        try {
+        await withLb(engine, { backends: [{ addr: backend.addr }], ...rules }, async (lb) => {
           const { conn, tag } = await connectTagged(lb.addr);
           conn.close();
           assert.equal(tag, served ? "a" : null, JSON.stringify(rules));
@@ -40,9 +30,7 @@ testEachEngine(
             (await scrapeMetrics(lb.app)).get("monkey_lb_denied_connections_total"),
             served ? 0 : 1,
           );
-        } finally {
-          await lb.shutdown(0);
-        }
+        });
       }
     } finally {
       await backend.close();
@@ -71,15 +59,7 @@ Deno.test("load balancer allow/deny come from lb.toml and --allow/--deny, bad bl
 
 testEachEngine("a reload applies new allow/deny rules to new clients", async ({ engine }) => {
   const backend = startTagged("b");
-  const { sink } = memorySink();
-  const lb = startLoadBalancer({
-    listen_addr: "127.0.0.1:0",
-    metrics_addr: "off",
-    health_check: { interval_ms: 0 },
-    engine,
-    backends: [{ addr: backend.addr }],
-  }, { logger: new Logger({ sink, level: "debug" }) });
-  try {
+  await withLb(engine, { backends: [{ addr: backend.addr }] }, async (lb) => {
     const before = await connectTagged(lb.addr);
     assert.equal(before.tag, "b");
     await lb.reload({ ...lb.config, deny: ["127.0.0.0/8"] });
@@ -88,8 +68,5 @@ testEachEngine("a reload applies new allow/deny rules to new clients", async ({ 
     assert.equal(lb.snapshot().denied_connections, 1);
     before.conn.close();
     after.conn.close();
-  } finally {
-    await lb.shutdown(0);
-    await backend.close();
-  }
+  }).finally(() => backend.close());
 });

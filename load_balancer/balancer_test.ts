@@ -9,7 +9,14 @@ import {
   testEachEngine,
   waitFor,
 } from "@monkey/testing";
-import { connectTagged, echoLine, startTagged, type TaggedBackend, tagOf } from "./_testing.ts";
+import {
+  connectTagged,
+  echoLine,
+  startTagged,
+  type TaggedBackend,
+  tagOf,
+  withLb as withTestLb,
+} from "./_testing.ts";
 import { type LoadBalancer, startLoadBalancer } from "./balancer.ts";
 import type { LbConfigInput } from "./config.ts";
 
@@ -21,25 +28,13 @@ function quietLogger() {
   return { logger: new Logger({ sink, level: "debug" }), lines };
 }
 
-async function withLb(
+/** A load balancer for one test, with the admin token set. */
+function withLb(
   engine: EngineName,
   config: LbConfigInput,
   body: (lb: LoadBalancer, lines: string[]) => Promise<void>,
 ): Promise<void> {
-  const { logger, lines } = quietLogger();
-  const lb = startLoadBalancer({
-    listen_addr: "127.0.0.1:0",
-    metrics_addr: "off",
-    admin_token: TOKEN,
-    health_check: { interval_ms: 0 },
-    engine,
-    ...config,
-  }, { logger });
-  try {
-    await body(lb, lines);
-  } finally {
-    await lb.shutdown(0);
-  }
+  return withTestLb(engine, { admin_token: TOKEN, ...config }, body);
 }
 
 async function closeAll(backends: TaggedBackend[]): Promise<void> {

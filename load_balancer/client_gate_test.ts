@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { encodeProxyV1, Logger, memorySink } from "@monkey/shared";
 import {
+  assertClosedWithoutData,
   dial,
   readLine,
-  readOutcome,
   scrapeMetrics,
   startPeer,
   type TestPeer,
@@ -81,9 +81,7 @@ Deno.test("LB: max_connections_per_client closes the client over it at once and 
   }, { logger: new Logger({ sink, level: "info" }) });
   try {
     const open = [await dial(lb.addr), await dial(lb.addr)];
-    const extra = await dial(lb.addr);
-    assert.notEqual(await readOutcome(extra), "data");
-    extra.close();
+    await assertClosedWithoutData(lb.addr);
     const metrics = await scrapeMetrics(lb.app);
     assert.equal(metrics.get("monkey_lb_rate_limited_connections_total"), 1);
     assert.equal(lb.snapshot().backends[0]!.total_connections, 2, "no backend connect for it");

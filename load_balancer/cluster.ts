@@ -8,7 +8,13 @@
  */
 
 import { Hono } from "hono";
-import { formatBytes, type Logger, mergeSnapshots, startWorkerCluster } from "@monkey/shared";
+import {
+  type ClusterControl,
+  formatBytes,
+  type Logger,
+  mergeSnapshots,
+  startWorkerCluster,
+} from "@monkey/shared";
 import { limitAdminBody } from "./admin_guard.ts";
 import type { BackendSnapshot } from "./backend.ts";
 import type { LbHttpApp, ReloadSummary } from "./balancer.ts";
@@ -17,21 +23,9 @@ import { lbDashboardView } from "./dashboard.ts";
 import type { LbSnapshot } from "./metrics.ts";
 
 /** A running multi-worker load balancer. */
-export interface LbCluster {
-  /** The shared listen address, `host:port`. */
-  readonly addr: string;
-  /** Bound metrics address, or undefined when off. */
-  readonly metricsAddr: string | undefined;
-  /** Workers started. */
-  readonly workers: number;
+export interface LbCluster extends ClusterControl {
   /** The endpoint app: metrics added up over the workers, `/health`, the admin API. */
   readonly app: LbHttpApp;
-  /** Merged JSON metrics, with `draining`, `workers` and `workers_alive`. */
-  snapshot(): Promise<Record<string, unknown>>;
-  /** Drain every worker for `graceMs` (default: the config's grace period), stop the endpoint. */
-  shutdown(
-    graceMs?: number,
-  ): Promise<{ total_connections: number; forced: number; uptime_secs: number }>;
   /** The `[METRICS]` line over every worker. */
   summaryLine(): Promise<string>;
   /** Apply a new configuration in every worker. */

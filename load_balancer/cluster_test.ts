@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
 import { Logger, memorySink } from "@monkey/shared";
 import {
+  closeEachAfterEof,
   dial,
+  openEchoed,
   readExactly,
-  readOutcome,
   requires,
   scrapeMetrics,
   testEachEngine,
@@ -29,11 +30,7 @@ testEachEngine(
       health_check: { interval_ms: 0 },
       backends: [{ addr: a.addr }, { addr: b.addr }],
     }, { logger: new Logger({ sink }) });
-    const conns = await Promise.all(Array.from({ length: 12 }, () => dial(cluster.addr)));
-    for (const conn of conns) {
-      await writeAll(conn, new Uint8Array(10));
-      await readExactly(conn, 10);
-    }
+    const conns = await openEchoed(cluster.addr, 12, 10);
     const json = await cluster.snapshot();
     assert.equal(json["active_connections"], 12);
     assert.equal(json["workers"], 2);
@@ -75,11 +72,7 @@ testEachEngine(
       401,
     );
 
-    for (const conn of conns) {
-      await conn.closeWrite();
-      assert.equal(await readOutcome(conn), "eof");
-      conn.close();
-    }
+    await closeEachAfterEof(conns);
     const summary = await cluster.shutdown(1000);
     assert.equal(summary.total_connections, 12);
     assert.match(

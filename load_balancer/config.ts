@@ -21,6 +21,7 @@ import {
   TLS_LISTEN_FIELDS,
   UPSTREAM_TLS_FIELDS,
   validateConfig,
+  WORKERS_FIELDS,
 } from "@monkey/shared";
 import { checkLbConfig } from "./config_check.ts";
 
@@ -177,13 +178,7 @@ export const LB_SCHEMA = {
   ...ENGINE_FIELDS,
   ...LIMIT_FIELDS,
   ...FORWARDING_FIELDS,
-  workers: {
-    type: "integer",
-    default: 1,
-    min: 1,
-    max: 64,
-    description: "Deno Workers sharing the listen port (SO_REUSEPORT); 1 = run on the main thread",
-  },
+  ...WORKERS_FIELDS,
   retries: {
     type: "integer",
     default: 2,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { DashboardView } from "@monkey/shared";
+import { type DashboardView, gaugeChart, rateChart } from "@monkey/shared";
 import type { LbConfig } from "./config.ts";
 import type { LbSnapshot } from "./metrics.ts";
 
@@ -44,41 +44,27 @@ export function lbDashboardView(s: LbSnapshot, config: LbConfig): DashboardView 
       { id: "uptime_secs", label: "uptime", value: s.uptime_secs, unit: "secs" },
     ],
     charts: [
-      {
-        id: "conn_rate",
-        title: "connections/s",
-        unit: "count",
-        kind: "rate",
-        series: { accepted: s.total_connections },
-      },
-      {
-        id: "backend_bytes",
-        title: "bytes/s per backend (both ways)",
-        unit: "bytes",
-        kind: "rate",
-        series: Object.fromEntries(s.backends.map((b) => [b.addr, b.bytes_in + b.bytes_out])),
-      },
-      {
-        id: "backend_active",
-        title: "active connections per backend",
-        unit: "count",
-        kind: "gauge",
-        series: Object.fromEntries(s.backends.map((b) => [b.addr, b.active_connections])),
-      },
-      {
-        id: "errors",
-        title: "errors/s",
-        unit: "count",
-        kind: "rate",
-        series: {
-          no_backend: s.no_backend,
-          failed: s.failed_connections,
-          retries: s.retries,
-          relay_errors: s.relay_errors,
-          rejected: s.rejected_connections,
-          denied: s.denied_connections,
-        },
-      },
+      rateChart("conn_rate", "connections/s", "count", { accepted: s.total_connections }),
+      rateChart(
+        "backend_bytes",
+        "bytes/s per backend (both ways)",
+        "bytes",
+        Object.fromEntries(s.backends.map((b) => [b.addr, b.bytes_in + b.bytes_out])),
+      ),
+      gaugeChart(
+        "backend_active",
+        "active connections per backend",
+        "count",
+        Object.fromEntries(s.backends.map((b) => [b.addr, b.active_connections])),
+      ),
+      rateChart("errors", "errors/s", "count", {
+        no_backend: s.no_backend,
+        failed: s.failed_connections,
+        retries: s.retries,
+        relay_errors: s.relay_errors,
+        rejected: s.rejected_connections,
+        denied: s.denied_connections,
+      }),
     ],
     tables: [{
       id: "backends",

@@ -5,8 +5,7 @@
  * @module
  */
 
-import type { Hono } from "hono";
-import { createMetricsApp, type Logger } from "@monkey/shared";
+import { createMetricsApp, type HttpApp, type Logger } from "@monkey/shared";
 import { ADMIN_ROUTES, createAdminApp } from "./admin.ts";
 import { DEFAULT_POOL_NAME, type LbConfig } from "./config.ts";
 import type { TlsCounters } from "./connection.ts";
@@ -66,7 +65,7 @@ export interface LbAppSources {
  * await app.request("/pools");
  * ```
  */
-export function createLbApp(sources: LbAppSources): { app: Hono; snapshot: () => LbSnapshot } {
+export function createLbApp(sources: LbAppSources): { app: HttpApp; snapshot: () => LbSnapshot } {
   const { metrics, tlsCounters, pools, routes, config } = sources;
   const strategyOf = (p: RoutedPool) =>
     p.name === DEFAULT_POOL_NAME ? config().strategy : config().pools[p.name]?.strategy ?? "";

@@ -1,29 +1,7 @@
 import assert from "node:assert/strict";
-import { type EngineName, Logger, memorySink } from "@monkey/shared";
 import { readOutcome, scrapeMetrics, startBlackHole, testEachEngine } from "@monkey/testing";
-import { connectTagged, startTagged, tagOf } from "./_testing.ts";
-import { type LoadBalancer, startLoadBalancer } from "./balancer.ts";
-import type { LbConfigInput } from "./config.ts";
-
-async function withLb(
-  engine: EngineName,
-  config: LbConfigInput,
-  body: (lb: LoadBalancer) => Promise<void>,
-): Promise<void> {
-  const { sink } = memorySink();
-  const lb = startLoadBalancer({
-    listen_addr: "127.0.0.1:0",
-    metrics_addr: "off",
-    health_check: { interval_ms: 0 },
-    engine,
-    ...config,
-  }, { logger: new Logger({ sink, level: "debug" }) });
-  try {
-    await body(lb);
-  } finally {
-    await lb.shutdown(0);
-  }
-}
+import { connectTagged, startTagged, tagOf, withLb } from "./_testing.ts";
+import type { LoadBalancer } from "./balancer.ts";
 
 async function metric(lb: LoadBalancer, name: string): Promise<number | undefined> {
   return (await scrapeMetrics(lb.app)).get(name);

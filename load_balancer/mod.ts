@@ -118,6 +118,7 @@ export {
 
 // Types from @monkey/shared that this package's API names.
 export type {
+  ClusterControl,
   ConfigOf,
   DiscoveredTarget,
   DiscoveryLoop,

@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { isLoopbackAddr, Logger, memorySink } from "@monkey/shared";
-import { spawnLines } from "@monkey/testing";
+import { REPO_ROOT, spawnLines } from "@monkey/testing";
 import { requires } from "@monkey/testing";
 import { sameSecret } from "./admin.ts";
 import { startLoadBalancer } from "./balancer.ts";
 import { LB_SCHEMA } from "./config.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const TOKEN = "s3cr3t-admin-token-4f9a";
 const NEW_TOKEN = "n3w-s3cr3t-token-77c1";
 
@@ -90,7 +89,7 @@ Deno.test({
       "debug",
       "--backend",
       "127.0.0.1:1",
-    ], { cwd: ROOT, env: { NO_COLOR: "1", MONKEY_ADMIN_TOKEN: TOKEN } });
+    ], { cwd: REPO_ROOT, env: { NO_COLOR: "1", MONKEY_ADMIN_TOKEN: TOKEN } });
     const [, metrics] = await lb.waitForLine(/metrics on http:\/\/(\S+)\/metrics/);
     for (const path of ["/", "/metrics?format=json", "/backends"]) {
       const text = await (await fetch(`http://${metrics}${path}`)).text();

@@ -1,17 +1,19 @@
 import assert from "node:assert/strict";
 import {
+  assertClosedWithoutData,
+  assertEchoes,
+  assertGreetings,
   dial,
   echoUntilEof,
   ENGINE_CASES,
-  randomBytes,
   readExactly,
-  readOutcome,
   requires,
   startPeer,
   startTlsEcho,
   testCertPaths,
   TLS_TESTDATA,
   tlsDial,
+  tlsFiles,
   waitFor,
   writeAll,
 } from "@monkey/testing";
@@ -21,14 +23,6 @@ import { type LbConfigInput, startLoadBalancer } from "./mod.ts";
 const quiet = () => new Logger({ name: "lb", level: "error" });
 const read = requires("read");
 const text = new TextEncoder();
-
-/** Read the one-letter greeting a tagged TLS echo server sends, then check an echo. */
-async function greetingOf(conn: Deno.TlsConn): Promise<string> {
-  const tag = new TextDecoder().decode(await readExactly(conn, 1));
-  await writeAll(conn, text.encode("ping"));
-  assert.equal(new TextDecoder().decode(await readExactly(conn, 4)), "ping");
-  return tag;
-}
 
 const NO_CHECKS = { interval_ms: 0 };
 
@@ -56,11 +50,7 @@ for (const engine of ENGINE_CASES) {
       const lb = startLoadBalancer(config, { logger: quiet() });
       try {
         assert.equal(lb.engineLabel, engine.engine);
-        for (const [name, want] of [["a.test", "A"], ["b.test", "B"], ["localhost", "D"]]) {
-          const conn = await tlsDial(lb.addr, name!);
-          assert.equal(await greetingOf(conn), want, name);
-          conn.close();
-        }
+        await assertGreetings(lb.addr, [["a.test", "A"], ["b.test", "B"], ["localhost", "D"]]);
         await waitFor(() => lb.snapshot().active_connections === 0, "connections to end");
         const snap = lb.snapshot();
         assert.deepEqual(snap.pools?.map((p) => [p.name, p.connections]), [
@@ -107,25 +97,15 @@ for (const engine of ENGINE_CASES) {
       try {
         // Plain TCP: no SNI, so the default pool (a plain echo) answers byte-exact.
         const conn = await dial(lb.addr);
-        const payload = randomBytes(64 * 1024);
-        const [, back] = await Promise.all([
-          writeAll(conn, payload),
-          readExactly(conn, payload.length),
-        ]);
-        assert.deepEqual(back, payload);
+        await assertEchoes(conn, 64 * 1024);
         conn.close();
         // A handshake record whose ClientHello is garbage is closed and counted.
-        const bad = await dial(lb.addr);
-        await writeAll(bad, new Uint8Array([0x16, 3, 1, 0, 6, 1, 0, 0, 2, 0xff, 0xff]));
-        assert.notEqual(await readOutcome(bad), "data");
-        bad.close();
+        const badHello = new Uint8Array([0x16, 3, 1, 0, 6, 1, 0, 0, 2, 0xff, 0xff]);
+        await assertClosedWithoutData(lb.addr, badHello);
         await waitFor(() => lb.snapshot().client_hello_errors === 1, "the bad hello counted");
         assert.equal(lb.snapshot().sni_misses, 1);
         // With no_sni = "close", the plain client is closed.
-        const refused = await dial(strict.addr);
-        await writeAll(refused, text.encode("hello"));
-        assert.notEqual(await readOutcome(refused), "data");
-        refused.close();
+        await assertClosedWithoutData(strict.addr, text.encode("hello"));
         await waitFor(() => strict.snapshot().sni_misses === 1, "the SNI miss counted");
       } finally {
         await Promise.all([lb.shutdown(0), strict.shutdown(0)]);
@@ -139,24 +119,17 @@ Deno.test({
   ...read,
   async fn() {
     await using echo = startPeer((conn) => echoUntilEof(conn));
-    const { cert, key } = testCertPaths("localhost");
     const lb = startLoadBalancer({
       listen_addr: "127.0.0.1:0",
       metrics_addr: "off",
-      tls_cert: cert,
-      tls_key: key,
+      ...tlsFiles("localhost"),
       health_check: NO_CHECKS,
       backends: [{ addr: echo.addr }],
     }, { logger: quiet() });
     try {
       assert.equal(lb.engineLabel, "deno (TLS needs it)");
       const conn = await tlsDial(lb.addr, "localhost");
-      const payload = randomBytes(128 * 1024);
-      const [, back] = await Promise.all([
-        writeAll(conn, payload),
-        readExactly(conn, payload.length),
-      ]);
-      assert.deepEqual(back, payload);
+      await assertEchoes(conn, 128 * 1024);
       conn.close();
     } finally {
       await lb.shutdown(0);
@@ -186,9 +159,7 @@ Deno.test({
       const conn = await dial(good.addr);
       assert.equal(new TextDecoder().decode(await readExactly(conn, 1)), "L");
       conn.close();
-      const refused = await dial(wrong.addr);
-      assert.notEqual(await readOutcome(refused), "data");
-      refused.close();
+      await assertClosedWithoutData(wrong.addr);
       await waitFor(() => wrong.snapshot().failed_connections === 1, "the refusal counted");
     } finally {
       await Promise.all([good.shutdown(0), wrong.shutdown(0)]);
@@ -244,12 +215,10 @@ Deno.test({
     await using h2 = tagged("H");
     await using local = tagged("L");
     await using rest = tagged("R");
-    const { cert, key } = testCertPaths("localhost");
     const lb = startLoadBalancer({
       listen_addr: "127.0.0.1:0",
       metrics_addr: "off",
-      tls_cert: cert,
-      tls_key: key,
+      ...tlsFiles("localhost"),
       tls_alpn: ["h2", "http/1.1"],
       health_check: NO_CHECKS,
       backends: [{ addr: rest.addr }],

@@ -5,8 +5,9 @@
  * @module
  */
 
-import type { Engine, NetConn } from "@monkey/shared";
+import { connectTcp, type Engine, type NetConn } from "@monkey/shared";
 import type { EngineSpec } from "./engine_types.ts";
+import { classifyError } from "./errors.ts";
 import type { Meter } from "./meter.ts";
 import type { PayloadChecker } from "./payload.ts";
 import type { ReplySession } from "./_reply_session.ts";
@@ -89,4 +90,59 @@ export function closeQuietly(conn: { close(): void }): void {
 export async function writeAll(conn: NetConn, payload: Uint8Array): Promise<void> {
   let written = await conn.write(payload);
   while (written < payload.length) written += await conn.write(payload.subarray(written));
+}
+
+/** One churn round's connection, and when its request was intended, started and connected. */
+export interface ChurnRound {
+  /** The new connection (also in `slot.conn`). */
+  conn: NetConn;
+  /** The intended send time: the schedule's in open loop, else `start`. */
+  intended: number;
+  /** performance.now() when the connect began. */
+  start: number;
+  /** performance.now() when the connection was made. */
+  connected: number;
+}
+
+/**
+ * The start of one churn round: in open loop, wait for the slot's next intended send time;
+ * then connect. A failed connect is counted and, in closed loop, backed off.
+ *
+ * @param host The engine.
+ * @param slot The connection's state.
+ * @returns The round; null to try again; undefined once the run has stopped.
+ */
+export async function churnConnect(
+  host: LoopHost,
+  slot: Slot,
+): Promise<ChurnRound | null | undefined> {
+  const interval = host.interval;
+  let intended = 0;
+  if (interval > 0) {
+    intended = host.nextIntended(slot, interval);
+    const wait = intended - performance.now();
+    if (wait > SEND_AHEAD_MS) {
+      await host.sleep(slot, wait - SEND_AHEAD_MS);
+      if (host.stopped) return undefined;
+    }
+  }
+  const start = performance.now();
+  if (interval === 0 || start < intended) intended = start;
+  // A local: the watchdog and stop() may clear slot.conn while the round awaits.
+  let conn: NetConn;
+  try {
+    const timeoutMs = host.spec.timeout_secs * 1000;
+    conn = slot.conn = await connectTcp(host.spec.target, { timeoutMs, engine: host.io });
+  } catch (error) {
+    if (host.stopped) return undefined;
+    host.meter.error(classifyError(error));
+    if (interval === 0) await host.sleep(slot, CONNECT_BACKOFF_MS);
+    return null;
+  }
+  if (host.stopped) {
+    closeQuietly(conn);
+    slot.conn = undefined;
+    return undefined;
+  }
+  return { conn, intended, start, connected: performance.now() };
 }

@@ -6,13 +6,13 @@
  * @module
  */
 
-import { connectTcp, type NetConn } from "@monkey/shared";
-import { classifyError, LoadError } from "./errors.ts";
+import type { NetConn } from "@monkey/shared";
+import { LoadError } from "./errors.ts";
 import { recordMicros } from "./histogram.ts";
 import { ByteBuffer, createClient, type ProtocolClient } from "./protocols/mod.ts";
 import {
+  churnConnect,
   closeQuietly,
-  CONNECT_BACKOFF_MS,
   FAILURE_BACKOFF_MS,
   type LoopHost,
   SEND_AHEAD_MS,
@@ -314,36 +314,13 @@ export async function replyChurnLoop(host: LoopHost, slot: Slot): Promise<void> 
   const spec = host.spec;
   const meter = host.meter;
   const s = session(host, slot);
-  const timeoutMs = spec.timeout_secs * 1000;
   const interval = host.interval;
   const depth = spec.protocol!.pipeline;
   while (!host.stopped) {
-    let intended = 0;
-    if (interval > 0) {
-      intended = host.nextIntended(slot, interval);
-      const wait = intended - performance.now();
-      if (wait > SEND_AHEAD_MS) {
-        await host.sleep(slot, wait - SEND_AHEAD_MS);
-        if (host.stopped) return;
-      }
-    }
-    const start = performance.now();
-    if (interval === 0 || start < intended) intended = start;
-    let conn: NetConn;
-    try {
-      conn = slot.conn = await connectTcp(spec.target, { timeoutMs, engine: host.io });
-    } catch (error) {
-      if (host.stopped) return;
-      meter.error(classifyError(error));
-      if (interval === 0) await host.sleep(slot, CONNECT_BACKOFF_MS);
-      continue;
-    }
-    if (host.stopped) {
-      closeQuietly(conn);
-      slot.conn = undefined;
-      return;
-    }
-    const connected = performance.now();
+    const round = await churnConnect(host, slot);
+    if (round === undefined) return;
+    if (round === null) continue;
+    const { conn, intended, start, connected } = round;
     s.reset();
     try {
       s.render(depth, intended, true);

@@ -7,11 +7,49 @@
  */
 
 import { startEcho } from "@monkey/echo";
-import { acceptLoop, echoUntilEof } from "@monkey/testing";
+import { acceptLoop, type DenoOutput, echoUntilEof, REPO_ROOT, runDeno } from "@monkey/testing";
 import type { Scenario } from "./config.ts";
 import { emptyErrorCounts } from "./errors.ts";
 import { createHistogram, recordMicros } from "./histogram.ts";
 import { buildResult, type RunReport, type ScenarioResult } from "./result.ts";
+
+/** What the CLI tests grant the load tester: `deno task load-test`'s permissions less FFI. */
+const CLI_PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-sys",
+  "--allow-env",
+];
+
+/**
+ * Run the load tester's real program (`load_tester/main.ts`) to completion.
+ *
+ * @param args Its arguments.
+ * @param env Extra environment variables.
+ * @returns Exit code, stdout and stderr.
+ */
+export function runLoadTester(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<DenoOutput> {
+  return runDeno(["run", ...CLI_PERMISSIONS, "load_tester/main.ts", ...args], REPO_ROOT, env);
+}
+
+/**
+ * Start the load tester's real program (`load_tester/main.ts`), stdout and stderr piped.
+ *
+ * @param args Its arguments.
+ * @returns The child.
+ */
+export function spawnLoadTester(args: readonly string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...CLI_PERMISSIONS, "load_tester/main.ts", ...args],
+    cwd: REPO_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
 
 /** Bytes per fake request, each way. */
 const FAKE_MESSAGE = 1024;

@@ -1,23 +1,11 @@
 import { requires } from "@monkey/testing";
 import assert from "node:assert/strict";
-import { customServer } from "./_testing.ts";
+import { customServer, runLoadTester, spawnLoadTester } from "./_testing.ts";
 import { fakeServer } from "./_fake_servers.ts";
 
 const NEEDS = requires("run", "read", "write", "env", "sys");
 
-const ROOT = new URL("..", import.meta.url).pathname;
-const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-sys", "--allow-env"];
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMS, "load_tester/main.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
+const cli = runLoadTester;
 
 Deno.test(
   "CLI: a target that never answers exits 1, counts requests in flight as unfinished and says it does not echo",
@@ -48,14 +36,9 @@ Deno.test(
   NEEDS,
   async () => {
     const silent = fakeServer(() => [[], ""], () => "");
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", ...PERMS, "load_tester/main.ts", "--config", "/dev/null"].concat(
-        ["--target", silent.addr, "-d", "20", "-c", "2", "--timeout", "30"],
-      ),
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const child = spawnLoadTester(
+      ["--config", "/dev/null", "--target", silent.addr, "-d", "20", "-c", "2", "--timeout", "30"],
+    );
     try {
       const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
       let seen = "";

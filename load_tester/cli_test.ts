@@ -1,28 +1,10 @@
 import { requires } from "@monkey/testing";
 import assert from "node:assert/strict";
-import { customServer, echoServer } from "./_testing.ts";
+import { customServer, echoServer, runLoadTester, spawnLoadTester } from "./_testing.ts";
 
 const NEEDS = requires("run", "read", "write", "env", "sys");
 
-const ROOT = new URL("..", import.meta.url).pathname;
-const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-sys", "--allow-env"];
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(args: string[]): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMS, "load_tester/main.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
+const cli = runLoadTester;
 
 Deno.test("CLI runs the seed's load_test.toml unchanged and prints the matrix", NEEDS, async () => {
   const echo = echoServer();
@@ -214,26 +196,11 @@ Deno.test("CLI prints CSV and Markdown", NEEDS, async () => {
 
 Deno.test("CLI serves live metrics and prints a partial report on SIGINT", NEEDS, async () => {
   const echo = echoServer();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...PERMS,
-      "load_tester/main.ts",
-      "--config",
-      "/dev/null",
-      "--target",
-      echo.addr,
-      "-d",
-      "20",
-      "-c",
-      "2",
-      "--metrics",
-      "127.0.0.1:0",
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = spawnLoadTester(
+    ["--config", "/dev/null", "--target", echo.addr, "-d", "20", "-c", "2"].concat(
+      ["--metrics", "127.0.0.1:0"],
+    ),
+  );
   try {
     const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
     let seen = "";

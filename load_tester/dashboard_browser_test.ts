@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import {
-  browserSkipReason,
-  browserTestName,
+  browserTest,
+  chartLast,
+  checkDashboard,
   dataOf,
   launchBrowser,
   openWatchedPage,
@@ -13,20 +14,10 @@ import { echoServer } from "./_testing.ts";
 import { loadTestCli } from "./cli.ts";
 import type { RunReport } from "./result.ts";
 
-const BROWSER = {
-  ignore: browserSkipReason() !== undefined,
-  sanitizeOps: false,
-  sanitizeResources: false,
-};
-
-Deno.test({
-  name: browserTestName(
-    "load tester --metrics dashboard shows the running scenario, matching /metrics, charts moving",
-  ),
-  ...BROWSER,
-  async fn() {
+browserTest(
+  "load tester --metrics dashboard shows the running scenario, matching /metrics, charts moving",
+  async () => {
     const echo = echoServer();
-    const browser = await launchBrowser();
     const { promise: announced, resolve } = Promise.withResolvers<string>();
     // Long enough to outlast a slow machine; stopped (Ctrl+C's path) once checked.
     const stop = new AbortController();
@@ -52,63 +43,59 @@ Deno.test({
     );
     try {
       const origin = `http://${await announced}`;
-      const { page, errors, requests } = await openWatchedPage(browser);
-      await page.goto(`${origin}/dashboard`);
-      await waitForUpdates(page, 3);
-      const json = async () =>
-        (await (await fetch(`${origin}/metrics?format=json`)).json()).scenarios[0];
-      const before = await json();
-      await waitForUpdates(page, (await waitForUpdates(page, 0)) + 2);
-      const shown = Number(
-        await dataOf(page, '[data-table="scenarios"] td[data-col="requests"]', "raw"),
-      );
-      const after = await json();
-      assert.ok(
-        before.requests <= shown && shown <= after.requests,
-        `page shows ${shown} requests, /metrics said ${before.requests} then ${after.requests}`,
-      );
-      // Load is running: the count grows (progress arrives every 500 ms from each worker).
-      await waitFor(
-        async () => (await json()).requests > before.requests,
-        "the scenario's request count to grow",
-        10_000,
-      );
-      assert.equal(await dataOf(page, '[data-table="scenarios"] tbody tr', "key"), after.scenario);
-      // The charts move: a second with requests shows a rate and percentiles. (With workers a
-      // second can pass without a progress message, so wait for one rather than take the last.)
-      const lastOf = async (chart: string) =>
-        JSON.parse(await dataOf(page, `[data-chart="${chart}"]`, "last") ?? "[]") as (
-          | number
-          | null
-        )[];
-      await waitFor(async () => ((await lastOf("rps"))[0] ?? 0) > 0, "a requests/s sample", 10_000);
-      await waitFor(
-        async () => {
-          const [p50, , , max] = await lastOf("latency");
-          return p50 !== null && p50 !== undefined && p50 > 0 && (max ?? 0) >= p50;
-        },
-        "a latency sample with p50 > 0 and max >= p50",
-        10_000,
-      );
-      assert.equal((await lastOf("latency")).length, 4, "p50, p90, p99, max");
-      await screenshot(page, "dashboard-load-tester.png");
-      assert.deepEqual(errors, []);
-      assert.deepEqual(requests.filter((url) => !url.startsWith(`${origin}/`)), []);
+      const shot = "dashboard-load-tester.png";
+      await checkDashboard(origin, "/dashboard", shot, async ({ page }) => {
+        const json = async () =>
+          (await (await fetch(`${origin}/metrics?format=json`)).json()).scenarios[0];
+        const before = await json();
+        await waitForUpdates(page, (await waitForUpdates(page, 0)) + 2);
+        const shown = Number(
+          await dataOf(page, '[data-table="scenarios"] td[data-col="requests"]', "raw"),
+        );
+        const after = await json();
+        assert.ok(
+          before.requests <= shown && shown <= after.requests,
+          `page shows ${shown} requests, /metrics said ${before.requests} then ${after.requests}`,
+        );
+        // Load is running: the count grows (progress arrives every 500 ms from each worker).
+        await waitFor(
+          async () => (await json()).requests > before.requests,
+          "the scenario's request count to grow",
+          10_000,
+        );
+        assert.equal(
+          await dataOf(page, '[data-table="scenarios"] tbody tr', "key"),
+          after.scenario,
+        );
+        // The charts move: a second with requests shows a rate and percentiles. (With workers a
+        // second can pass without a progress message, so wait for one rather than take the last.)
+        const lastOf = (chart: string) => chartLast(page, chart);
+        await waitFor(
+          async () => ((await lastOf("rps"))[0] ?? 0) > 0,
+          "a requests/s sample",
+          10_000,
+        );
+        await waitFor(
+          async () => {
+            const [p50, , , max] = await lastOf("latency");
+            return p50 !== null && p50 !== undefined && p50 > 0 && (max ?? 0) >= p50;
+          },
+          "a latency sample with p50 > 0 and max >= p50",
+          10_000,
+        );
+        assert.equal((await lastOf("latency")).length, 4, "p50, p90, p99, max");
+      });
     } finally {
-      await browser.close();
       stop.abort();
       assert.equal(await run, 0);
       await echo.close();
     }
   },
-});
+);
 
-Deno.test({
-  name: browserTestName(
-    "--report writes one HTML file that opens from file:// with a row per scenario and the percentile plot, baseline overlaid",
-  ),
-  ...BROWSER,
-  async fn() {
+browserTest(
+  "--report writes one HTML file that opens from file:// with a row per scenario and the percentile plot, baseline overlaid",
+  async () => {
     const echo = echoServer();
     const dir = await Deno.makeTempDir();
     const browser = await launchBrowser();
@@ -207,4 +194,4 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
-});
+);

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { DashboardView } from "@monkey/shared";
+import { type DashboardView, gaugeChart, rateChart } from "@monkey/shared";
 import type { LiveStatus } from "./runner.ts";
 import type { SecondSample } from "./series.ts";
 
@@ -53,33 +53,14 @@ export function loadDashboardView(
       { id: "errors", label: "errors (all scenarios)", value: totalErrors },
     ],
     charts: [
-      {
-        id: "rps",
-        title: "requests/s",
-        unit: "count",
-        kind: "gauge",
-        series: { "req/s": last?.rps ?? null },
-      },
-      {
-        id: "latency",
-        title: "latency of each second",
-        unit: "us",
-        kind: "gauge",
-        log: true,
-        series: {
-          p50: positive(last?.p50),
-          p90: positive(last?.p90),
-          p99: positive(last?.p99),
-          max: positive(last?.max),
-        },
-      },
-      {
-        id: "errors",
-        title: "errors/s by kind",
-        unit: "count",
-        kind: "rate",
-        series: errorsByKind,
-      },
+      gaugeChart("rps", "requests/s", "count", { "req/s": last?.rps ?? null }),
+      gaugeChart("latency", "latency of each second", "us", {
+        p50: positive(last?.p50),
+        p90: positive(last?.p90),
+        p99: positive(last?.p99),
+        max: positive(last?.max),
+      }, true),
+      rateChart("errors", "errors/s by kind", "count", errorsByKind),
     ],
     tables: [{
       id: "scenarios",

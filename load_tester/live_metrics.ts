@@ -7,13 +7,13 @@
 
 import {
   createMetricsApp,
+  type HttpApp,
   type HttpEndpoint,
   type Labels,
   type Logger,
   Registry,
   startEndpoint,
 } from "@monkey/shared";
-import type { Hono } from "hono";
 import { loadDashboardView } from "./live_dashboard.ts";
 import type { LiveStatus } from "./runner.ts";
 import type { ScenarioResult } from "./result.ts";
@@ -75,7 +75,7 @@ export class LiveMetrics {
   #current: (() => LiveStatus) | undefined;
   #samples: () => readonly SecondSample[] = () => [];
   #finished: ScenarioResult[] = [];
-  readonly #app: Hono;
+  readonly #app: HttpApp;
 
   /** Register the metric families and build the app. */
   constructor() {

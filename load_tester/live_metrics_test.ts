@@ -4,18 +4,24 @@ import { LiveMetrics } from "./live_metrics.ts";
 import { fakeResult } from "./_testing.ts";
 import { promtoolCheck, promtoolSkipReason, promtoolTestName } from "@monkey/testing";
 
+/** The status of scenario "running", partway through its 5 s. */
+function running(elapsed_secs: number, requests: number, resets: number) {
+  const latency = { min: 1, mean: 2, p50: 3, p90: 4, p95: 5, p99: 6, p999: 7, max: 8 };
+  return () => ({
+    scenario: "running",
+    elapsed_secs,
+    duration_secs: 5,
+    warming_up: false,
+    requests,
+    errors: { reset: resets },
+    latency,
+  });
+}
+
 Deno.test("LiveMetrics serves the running scenario's counters as Prometheus text and JSON", async () => {
   const live = new LiveMetrics();
   live.end(fakeResult("done", [100, 200, 300]));
-  live.start(() => ({
-    scenario: "running",
-    elapsed_secs: 1.5,
-    duration_secs: 5,
-    warming_up: false,
-    requests: 42,
-    errors: { reset: 2 },
-    latency: { min: 1, mean: 2, p50: 3, p90: 4, p95: 5, p99: 6, p999: 7, max: 8 },
-  }));
+  live.start(running(1.5, 42, 2));
   const text = await (await live.app.request("/metrics")).text();
   const samples = parsePrometheus(text);
   assert.equal(samples.get('monkey_load_requests_total{scenario="running"}'), 42);
@@ -39,15 +45,7 @@ Deno.test({
   fn: async () => {
     const live = new LiveMetrics();
     live.end(fakeResult('done "quoted"', [100, 200, 300]));
-    live.start(() => ({
-      scenario: "running",
-      elapsed_secs: 1,
-      duration_secs: 5,
-      warming_up: false,
-      requests: 3,
-      errors: { reset: 1 },
-      latency: { min: 1, mean: 2, p50: 3, p90: 4, p95: 5, p99: 6, p999: 7, max: 8 },
-    }));
+    live.start(running(1, 3, 1));
     const text = await (await live.app.request("/metrics")).text();
     assert.equal(await promtoolCheck(text), "");
   },

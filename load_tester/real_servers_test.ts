@@ -2,14 +2,12 @@ import assert from "node:assert/strict";
 import { requires } from "@monkey/testing";
 import { ECHO_PROTOCOL, type ProtocolSpec } from "./protocols/mod.ts";
 import { runScenario } from "./runner.ts";
-import { scenario } from "./_testing.ts";
+import { runLoadTester, scenario } from "./_testing.ts";
 import { hasProgram, startNginx, startRedis } from "./_real_servers.ts";
 
 const PERMS = requires("run", "read", "write", "env");
 const REDIS = hasProgram("redis-server");
 const NGINX = hasProgram("nginx");
-const ROOT = new URL("..", import.meta.url).pathname;
-
 function proto(overrides: Partial<ProtocolSpec>): ProtocolSpec {
   return { ...ECHO_PROTOCOL, host: "127.0.0.1", ...overrides };
 }
@@ -57,31 +55,21 @@ Deno.test({
   ignore: PERMS.ignore || !REDIS,
   fn: async () => {
     await using redis = await startRedis(["--requirepass", "secret"]);
-    const run = async (extra: string[]) => {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "load_tester/main.ts",
-          "--config",
-          "/dev/null",
-          "--target",
-          redis.addr,
-          "--protocol",
-          "redis",
-          "--command",
-          "PING",
-          "-d",
-          "0.3s",
-          "--progress=false",
-          ...extra,
-        ],
-        cwd: ROOT,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      return { code: out.code, stdout: new TextDecoder().decode(out.stdout) };
-    };
+    const run = (extra: string[]) =>
+      runLoadTester([
+        "--config",
+        "/dev/null",
+        "--target",
+        redis.addr,
+        "--protocol",
+        "redis",
+        "--command",
+        "PING",
+        "-d",
+        "0.3s",
+        "--progress=false",
+        ...extra,
+      ]);
     const denied = await run([]);
     assert.equal(denied.code, 1, denied.stdout);
     assert.match(denied.stdout, /reply_error: NOAUTH Authentication required\./);

@@ -1,92 +1,82 @@
 import { closedPortAddr, requires, testEachEngine } from "@monkey/testing";
 import assert from "node:assert/strict";
 import { ConnectError } from "@monkey/shared";
-import { resultHistogram } from "./result.ts";
-import { allFailed, runMatrix, runScenario } from "./runner.ts";
+import type { Scenario } from "./config.ts";
+import { resultHistogram, type ScenarioResult } from "./result.ts";
+import { allFailed, runMatrix, type RunOptions, runScenario } from "./runner.ts";
 import { customServer, echoServer, scenario } from "./_testing.ts";
 
 const NEEDS = requires("read");
 
+/** Run one scenario against the project's echo server (started and closed here). */
+async function runOnEcho(
+  s: Scenario,
+  options: Omit<RunOptions, "target"> = {},
+): Promise<ScenarioResult> {
+  const echo = echoServer();
+  try {
+    return await runScenario(s, { ...options, target: echo.addr });
+  } finally {
+    await echo.close();
+  }
+}
+
 testEachEngine(
   "runScenario() ping-pongs against the echo server and measures latency",
   async ({ engine }) => {
-    const echo = echoServer();
-    try {
-      const result = await runScenario(scenario({ connections: 4, duration_secs: 0.5 }), {
-        engine,
-        target: echo.addr,
-      });
-      assert.ok(result.requests > 100, `only ${result.requests} requests`);
-      assert.equal(result.errors.total, 0);
-      assert.ok(
-        result.duration_secs >= 0.45 && result.duration_secs < 0.8,
-        `${result.duration_secs}`,
-      );
-      assert.ok(Math.abs(result.rps - result.requests / result.duration_secs) < result.rps * 0.01);
-      const l = result.latency_us;
-      assert.ok(l.min > 0 && l.min <= l.p50 && l.p50 <= l.p99 && l.p99 <= l.max);
-      const bps = (result.requests * 1024) / result.duration_secs;
-      assert.ok(Math.abs(result.throughput_up_bps - bps) < bps * 0.01);
-      assert.equal(result.uncorrected_latency_us, undefined);
-      assert.equal(resultHistogram(result).totalCount, result.requests);
-    } finally {
-      await echo.close();
-    }
+    const result = await runOnEcho(scenario({ connections: 4, duration_secs: 0.5 }), {
+      engine,
+    });
+    assert.ok(result.requests > 100, `only ${result.requests} requests`);
+    assert.equal(result.errors.total, 0);
+    assert.ok(
+      result.duration_secs >= 0.45 && result.duration_secs < 0.8,
+      `${result.duration_secs}`,
+    );
+    assert.ok(Math.abs(result.rps - result.requests / result.duration_secs) < result.rps * 0.01);
+    const l = result.latency_us;
+    assert.ok(l.min > 0 && l.min <= l.p50 && l.p50 <= l.p99 && l.p99 <= l.max);
+    const bps = (result.requests * 1024) / result.duration_secs;
+    assert.ok(Math.abs(result.throughput_up_bps - bps) < bps * 0.01);
+    assert.equal(result.uncorrected_latency_us, undefined);
+    assert.equal(resultHistogram(result).totalCount, result.requests);
   },
 );
 
 testEachEngine(
   "runScenario() in churn mode connects, exchanges once and closes",
   async ({ engine }) => {
-    const echo = echoServer();
-    try {
-      const result = await runScenario(scenario({ mode: "churn", connections: 2 }), {
-        engine,
-        target: echo.addr,
-      });
-      assert.ok(result.requests > 10, `only ${result.requests} connections`);
-      assert.equal(result.errors.total, 0);
-      assert.ok(result.connect_latency_us !== undefined);
-      assert.ok(result.connect_latency_us.p50 > 0);
-      assert.ok(result.latency_us.p50 >= result.connect_latency_us.p50);
-    } finally {
-      await echo.close();
-    }
+    const result = await runOnEcho(scenario({ mode: "churn", connections: 2 }), {
+      engine,
+    });
+    assert.ok(result.requests > 10, `only ${result.requests} connections`);
+    assert.equal(result.errors.total, 0);
+    assert.ok(result.connect_latency_us !== undefined);
+    assert.ok(result.connect_latency_us.p50 > 0);
+    assert.ok(result.latency_us.p50 >= result.connect_latency_us.p50);
   },
 );
 
 Deno.test("runScenario() with a warmup excludes it from the measured duration", async () => {
-  const echo = echoServer();
-  try {
-    const started = performance.now();
-    const result = await runScenario(scenario({ warmup_secs: 0.3, duration_secs: 0.3 }), {
-      target: echo.addr,
-    });
-    const wall = (performance.now() - started) / 1000;
-    assert.ok(wall >= 0.6, `wall ${wall}`);
-    assert.ok(
-      result.duration_secs >= 0.28 && result.duration_secs < 0.45,
-      `${result.duration_secs}`,
-    );
-  } finally {
-    await echo.close();
-  }
+  const started = performance.now();
+  const result = await runOnEcho(scenario({ warmup_secs: 0.3, duration_secs: 0.3 }));
+  const wall = (performance.now() - started) / 1000;
+  assert.ok(wall >= 0.6, `wall ${wall}`);
+  assert.ok(
+    result.duration_secs >= 0.28 && result.duration_secs < 0.45,
+    `${result.duration_secs}`,
+  );
 });
 
 testEachEngine("runScenario() open loop holds its rate within 5%", async ({ engine }) => {
-  const echo = echoServer();
-  try {
-    const result = await runScenario(
-      scenario({ connections: 10, rate: 1000, duration_secs: 1 }),
-      { engine, target: echo.addr },
-    );
-    assert.equal(result.target_rate, 1000);
-    assert.ok(Math.abs(result.rps - 1000) <= 50, `rps ${result.rps}`);
-    assert.ok(result.uncorrected_latency_us !== undefined);
-    assert.equal(result.errors.total, 0);
-  } finally {
-    await echo.close();
-  }
+  const result = await runOnEcho(
+    scenario({ connections: 10, rate: 1000, duration_secs: 1 }),
+    { engine },
+  );
+  assert.equal(result.target_rate, 1000);
+  assert.ok(Math.abs(result.rps - 1000) <= 50, `rps ${result.rps}`);
+  assert.ok(result.uncorrected_latency_us !== undefined);
+  assert.equal(result.errors.total, 0);
 });
 
 Deno.test("runScenario() open loop shows a server's 200 ms stall in p99; uncorrected hides it", async () => {
@@ -168,21 +158,15 @@ testEachEngine(
 testEachEngine(
   "runScenario() spreads connections over workers and merges them",
   async ({ engine }) => {
-    const echo = echoServer();
-    try {
-      const result = await runScenario(scenario({ connections: 4, duration_secs: 0.5 }), {
-        engine,
-        target: echo.addr,
-        workers: 2,
-      });
-      assert.equal(result.connections, 4);
-      assert.ok(result.requests > 100);
-      assert.equal(resultHistogram(result).totalCount, result.requests);
-      assert.equal(result.errors.total, 0);
-      assert.ok(result.latency_us.p50 > 0);
-    } finally {
-      await echo.close();
-    }
+    const result = await runOnEcho(scenario({ connections: 4, duration_secs: 0.5 }), {
+      engine,
+      workers: 2,
+    });
+    assert.equal(result.connections, 4);
+    assert.ok(result.requests > 100);
+    assert.equal(resultHistogram(result).totalCount, result.requests);
+    assert.equal(result.errors.total, 0);
+    assert.ok(result.latency_us.p50 > 0);
   },
   NEEDS,
 );
@@ -214,17 +198,12 @@ Deno.test("runMatrix() runs scenarios in order and stops early on abort", async 
 testEachEngine(
   "runScenario() moves messages larger than the socket buffers without deadlock",
   async ({ engine }) => {
-    const echo = echoServer();
-    try {
-      const result = await runScenario(
-        scenario({ connections: 1, message_size: 32 * 1024 * 1024, duration_secs: 0.5 }),
-        { engine, target: echo.addr, timeout_secs: 2 },
-      );
-      assert.ok(result.requests > 0);
-      assert.equal(result.errors.total, 0);
-    } finally {
-      await echo.close();
-    }
+    const result = await runOnEcho(
+      scenario({ connections: 1, message_size: 32 * 1024 * 1024, duration_secs: 0.5 }),
+      { engine, timeout_secs: 2 },
+    );
+    assert.ok(result.requests > 0);
+    assert.equal(result.errors.total, 0);
   },
 );
 

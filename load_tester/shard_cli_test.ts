@@ -1,22 +1,11 @@
 import { requires } from "@monkey/testing";
 import assert from "node:assert/strict";
 import { loadTestCli } from "./cli.ts";
-import { echoServer } from "./_testing.ts";
+import { echoServer, runLoadTester } from "./_testing.ts";
 
 const NEEDS = requires("run", "read", "write", "env", "sys");
-const ROOT = new URL("..", import.meta.url).pathname;
-const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-sys", "--allow-env"];
-
-async function cli(args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMS, "load_tester/main.ts", "--config", "/dev/null", ...args],
-    cwd: ROOT,
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  runLoadTester(["--config", "/dev/null", ...args], env);
 
 Deno.test(
   "CLI: bad --shard specs and auto without JOB_COMPLETION_INDEX exit 2 with one line",

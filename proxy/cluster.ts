@@ -7,6 +7,7 @@
 
 import {
   type ClientRow,
+  type ClusterControl,
   formatBytes,
   loadTlsCertificate,
   type Logger,
@@ -22,21 +23,9 @@ import type { ProxyHttpApp, ProxySnapshot } from "./proxy.ts";
 import { clusterTargetProblem } from "./target_health.ts";
 
 /** A running multi-worker proxy (a `WorkerCluster` of `@monkey/shared/workers`). */
-export interface ProxyCluster {
-  /** The shared listen address, `host:port`. */
-  readonly addr: string;
-  /** Bound metrics address, or undefined when off. */
-  readonly metricsAddr: string | undefined;
-  /** Workers started. */
-  readonly workers: number;
+export interface ProxyCluster extends ClusterControl {
   /** The endpoint app: metrics added up over the workers, `/health`, `/clients`. */
   readonly app: ProxyHttpApp;
-  /** Merged JSON metrics, with `draining`, `workers` and `workers_alive`. */
-  snapshot(): Promise<Record<string, unknown>>;
-  /** Drain every worker for `graceMs` (default: the config's grace period), stop the endpoint. */
-  shutdown(
-    graceMs?: number,
-  ): Promise<{ total_connections: number; forced: number; uptime_secs: number }>;
   /** The `[METRICS]` line over every worker. */
   summaryLine(): Promise<string>;
   /**

@@ -3,10 +3,10 @@ import { startEcho } from "@monkey/echo";
 import { Logger, memorySink } from "@monkey/shared";
 import {
   certFiles,
-  dial,
+  closeEachAfterEof,
   echoUntilEof,
+  openEchoed,
   readExactly,
-  readOutcome,
   requires,
   scrapeMetrics,
   startPeer,
@@ -34,11 +34,7 @@ testEachEngine(
       { logger: new Logger({ sink }) },
     );
     assert.equal(cluster.workers, 2);
-    const conns = await Promise.all(Array.from({ length: 16 }, () => dial(cluster.addr)));
-    for (const conn of conns) {
-      await writeAll(conn, new Uint8Array(100));
-      await readExactly(conn, 100);
-    }
+    const conns = await openEchoed(cluster.addr, 16, 100);
     const json = await cluster.snapshot();
     assert.equal(json["active_connections"], 16);
     assert.equal(json["total_connections"], 16);
@@ -51,11 +47,7 @@ testEachEngine(
     const clients = await (await cluster.app.request("/clients")).json();
     assert.equal(clients[0].total_connections, 16);
     assert.match(await cluster.summaryLine(), /^\[METRICS\] active: 16 \| total: 16 \| up: 1\.6KB/);
-    for (const conn of conns) {
-      await conn.closeWrite();
-      assert.equal(await readOutcome(conn), "eof");
-      conn.close();
-    }
+    await closeEachAfterEof(conns);
     const summary = await cluster.shutdown(1000);
     assert.equal(summary.total_connections, 16);
     assert.match(

@@ -15,6 +15,7 @@ import {
   LIMIT_FIELDS,
   TLS_LISTEN_FIELDS,
   UPSTREAM_TLS_FIELDS,
+  WORKERS_FIELDS,
 } from "@monkey/shared";
 
 /** Keys of the proxy's `[health_check]`: the load balancer's, off by default. */
@@ -49,13 +50,7 @@ export const PROXY_SCHEMA = {
     max: 600_000,
     description: "Milliseconds to wait for the target to accept",
   },
-  workers: {
-    type: "integer",
-    default: 1,
-    min: 1,
-    max: 64,
-    description: "Deno Workers sharing the listen port (SO_REUSEPORT); 1 = run on the main thread",
-  },
+  ...WORKERS_FIELDS,
   ...ENGINE_FIELDS,
   ...LIMIT_FIELDS,
   ...FORWARDING_FIELDS,

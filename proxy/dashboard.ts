@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ClientRow, DashboardView } from "@monkey/shared";
+import { type ClientRow, type DashboardView, gaugeChart, rateChart } from "@monkey/shared";
 import type { ProxySnapshot } from "./proxy.ts";
 
 /** Clients shown in the dashboard's table. */
@@ -51,28 +51,13 @@ export function proxyDashboardView(
       { id: "uptime_secs", label: "uptime", value: s.uptime_secs, unit: "secs" },
     ],
     charts: [
-      {
-        id: "conn_rate",
-        title: "connections/s",
-        unit: "count",
-        kind: "rate",
-        series: { accepted: s.total_connections },
-      },
-      {
-        id: "active",
-        title: "active connections",
-        unit: "count",
-        kind: "gauge",
-        series: { active: s.active_connections },
-      },
-      {
-        id: "bytes",
-        title: "bytes/s each way",
-        unit: "bytes",
-        kind: "rate",
-        series: { up: s.bytes_upstream, down: s.bytes_downstream },
-      },
-      { id: "errors", title: "errors and refusals/s", unit: "count", kind: "rate", series: errors },
+      rateChart("conn_rate", "connections/s", "count", { accepted: s.total_connections }),
+      gaugeChart("active", "active connections", "count", { active: s.active_connections }),
+      rateChart("bytes", "bytes/s each way", "bytes", {
+        up: s.bytes_upstream,
+        down: s.bytes_downstream,
+      }),
+      rateChart("errors", "errors and refusals/s", "count", errors),
     ],
     tables: [
       {

@@ -5,6 +5,7 @@ import {
   dial,
   type EngineName,
   readExactly,
+  REPO_ROOT,
   requires,
   runDeno,
   spawnDeno,
@@ -15,7 +16,6 @@ import {
 
 const NEEDS = requires("run", "read", "write", "env");
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const RUN = ["run", "--allow-net", "--allow-read", "proxy/main.ts"];
 
 /** `deno run` of the proxy on `engine` (FFI granted only where the engine needs it). */
@@ -41,7 +41,7 @@ testEachEngine(
         "--metrics",
         "127.0.0.1:0",
       ],
-      ROOT,
+      REPO_ROOT,
     );
     const [, addr, label, metrics] = await proxy.waitForLine(
       /proxying (\S+) -> \S+ \(engine: (.*)\); metrics on http:\/\/(\S+)\/metrics/,
@@ -81,7 +81,7 @@ Deno.test(
         "--metrics",
         "off",
       ],
-      ROOT,
+      REPO_ROOT,
     );
     await proxy.waitForLine(
       /proxying 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:8081 \(engine: (epoll|deno \(loop relay\))\)/,
@@ -106,7 +106,7 @@ testEachEngine(
         `127.0.0.1:${taken.addr.port}`,
         "--metrics",
         "off",
-      ], ROOT);
+      ], REPO_ROOT);
       assert.equal(code, 1);
       assert.equal(
         stderr.trim(),
@@ -153,7 +153,7 @@ for (const [name, text, pattern] of BAD) {
     const path = await Deno.makeTempFile({ suffix: ".toml" });
     try {
       await Deno.writeTextFile(path, text);
-      const { code, stderr, stdout } = await runDeno([...RUN, "--config", path], ROOT);
+      const { code, stderr, stdout } = await runDeno([...RUN, "--config", path], REPO_ROOT);
       assert.equal(code, 2);
       assert.equal(stdout, "");
       const lines = stderr.trim().split("\n");
@@ -174,7 +174,7 @@ const BAD_FLAGS: [string[], RegExp][] = [
 
 for (const [args, pattern] of BAD_FLAGS) {
   Deno.test(`proxy/main.ts rejects ${args.join(" ")}: one line, exit 2`, NEEDS, async () => {
-    const { code, stderr } = await runDeno([...RUN, ...args], ROOT);
+    const { code, stderr } = await runDeno([...RUN, ...args], REPO_ROOT);
     assert.equal(code, 2);
     assert.equal(stderr.trim().split("\n").length, 1, stderr);
     assert.match(stderr, pattern);
@@ -182,7 +182,7 @@ for (const [args, pattern] of BAD_FLAGS) {
 }
 
 Deno.test("proxy/main.ts --help lists every key as a flag", NEEDS, async () => {
-  const { code, stdout } = await runDeno([...RUN, "--help"], ROOT);
+  const { code, stdout } = await runDeno([...RUN, "--help"], REPO_ROOT);
   assert.equal(code, 0);
   for (
     const flag of [
@@ -212,7 +212,7 @@ testEachEngine(
         "--metrics-log-interval-secs",
         "0.05",
       ],
-      ROOT,
+      REPO_ROOT,
     );
     const [, addr] = await proxy.waitForLine(/proxying (\S+) ->/);
     const conn = await dial(addr!);
@@ -251,13 +251,16 @@ Deno.test(
         path,
         `allow = ["10.0.0.0/8"]\ndeny = ["10.0.0.0/8", "10.1.0.0/33"]`,
       );
-      const { code, stderr } = await runDeno([...RUN, "--config", path], ROOT);
+      const { code, stderr } = await runDeno([...RUN, "--config", path], REPO_ROOT);
       assert.equal(code, 2);
       assert.equal(
         stderr.trim(),
         `Cannot parse 'deny[1]' in ${path}: expected a prefix length 0-32 after '/', got '10.1.0.0/33'`,
       );
-      const flags = await runDeno([...RUN, "--allow", "127.0.0.1", "--allow", "localhost"], ROOT);
+      const flags = await runDeno(
+        [...RUN, "--allow", "127.0.0.1", "--allow", "localhost"],
+        REPO_ROOT,
+      );
       assert.equal(flags.code, 2);
       assert.match(
         flags.stderr.trim(),
@@ -291,7 +294,7 @@ Deno.test(
         "--tls-key",
         files.key,
       ],
-      ROOT,
+      REPO_ROOT,
     );
     const [, addr] = await proxy.waitForLine(/proxying (\S+) -> .*2 workers/);
     files.useCert("b.test"); // the key no longer matches

@@ -26,6 +26,7 @@ export { type ProxyCluster, startProxyCluster, type StartProxyClusterOptions } f
 // Types from @monkey/shared that this package's API names.
 export type {
   ClientRow,
+  ClusterControl,
   ConfigOf,
   Logger,
   LoggerOptions,

@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
 import { type EngineName, Logger, memorySink } from "@monkey/shared";
 import {
+  assertEchoes,
   closedPortAddr,
   dial,
+  dialEchoed,
   randomBytes,
   readAll,
   readExactly,
@@ -195,14 +197,11 @@ testEachEngine(
   async ({ engine }) => {
     const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
     const { proxy } = proxyTo(engine, echo.addr, { max_connections: 1 });
-    const first = await dial(proxy.addr);
-    await writeAll(first, new Uint8Array([1]));
-    await readExactly(first, 1); // the first connection is established end to end
+    const first = await dialEchoed(proxy.addr); // established end to end
     const second = await dial(proxy.addr);
     assert.equal(await readOutcome(second), "eof");
     assert.equal(proxy.snapshot().rejected_connections, 1);
-    await writeAll(first, new Uint8Array([2]));
-    assert.equal((await readExactly(first, 1))[0], 2, "the first connection is unaffected");
+    await assertEchoes(first, 1, "the first connection is unaffected");
     first.close();
     second.close();
     await proxy.shutdown(1000);
@@ -215,19 +214,12 @@ testEachEngine(
   async ({ engine }) => {
     const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
     const { proxy } = proxyTo(engine, echo.addr);
-    const conn = await dial(proxy.addr);
-    await writeAll(conn, new Uint8Array([1]));
-    await readExactly(conn, 1);
+    const conn = await dialEchoed(proxy.addr);
     const done = proxy.shutdown(200);
     assert.equal((await proxy.app.request("/health")).status, 503);
     assert.equal(proxy.snapshot().draining, true);
     await assert.rejects(dial(proxy.addr), "no new connections while draining");
-    await writeAll(conn, new Uint8Array([2]));
-    assert.equal(
-      (await readExactly(conn, 1))[0],
-      2,
-      "live connection still relayed during the grace period",
-    );
+    await assertEchoes(conn, 1, "live connection still relayed during the grace period");
     const summary = await done;
     assert.equal(summary.forced, 1);
     assert.notEqual(await readOutcome(conn), "data");
@@ -241,9 +233,7 @@ testEachEngine(
   async ({ engine }) => {
     const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
     const { proxy } = proxyTo(engine, echo.addr);
-    const conn = await dial(proxy.addr);
-    await writeAll(conn, new Uint8Array([1]));
-    await readExactly(conn, 1);
+    const conn = await dialEchoed(proxy.addr);
     const done = proxy.shutdown(30_000);
     await conn.closeWrite();
     assert.equal(await readOutcome(conn), "eof");

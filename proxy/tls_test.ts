@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import {
+  assertEchoes,
+  certFiles,
   echoUntilEof,
-  randomBytes,
+  opensslClient,
   readExactly,
   readOutcome,
   requires,
@@ -10,19 +12,21 @@ import {
   testCertPaths,
   TLS_TESTDATA,
   tlsDial,
+  tlsFiles,
   waitFor,
   writeAll,
 } from "@monkey/testing";
 import { ConfigError, Logger } from "@monkey/shared";
+import type { ProxyConfig } from "./config.ts";
 import { startProxy } from "./proxy.ts";
 
 const quiet = () => new Logger({ name: "proxy", level: "error" });
 const read = requires("read");
-const withOpenssl = requires("read", "run");
 
-function tlsFiles(name: string) {
-  const { cert, key } = testCertPaths(name);
-  return { tls_cert: cert, tls_key: key };
+/** A proxy to `target` that terminates TLS (test certificate `localhost` unless `tls` says). */
+function startTlsProxy(target: string, tls: Partial<ProxyConfig> = tlsFiles("localhost")) {
+  const config = { listen_addr: "127.0.0.1:0", target_addr: target, metrics_addr: "off", ...tls };
+  return startProxy(config, { logger: quiet() });
 }
 
 Deno.test({
@@ -30,20 +34,10 @@ Deno.test({
   ...read,
   async fn() {
     await using echo = startPeer((conn) => echoUntilEof(conn));
-    const proxy = startProxy({
-      listen_addr: "127.0.0.1:0",
-      target_addr: echo.addr,
-      metrics_addr: "off",
-      ...tlsFiles("localhost"),
-    }, { logger: quiet() });
+    const proxy = startTlsProxy(echo.addr);
     assert.equal(proxy.engine, "deno (TLS needs it)");
     const conn = await tlsDial(proxy.addr, "localhost");
-    const payload = randomBytes(256 * 1024);
-    const [, back] = await Promise.all([
-      writeAll(conn, payload),
-      readExactly(conn, payload.length),
-    ]);
-    assert.deepEqual(back, payload);
+    await assertEchoes(conn, 256 * 1024);
     conn.close();
     await proxy.shutdown(1000);
   },
@@ -54,12 +48,7 @@ Deno.test({
   ...read,
   async fn() {
     await using echo = startPeer((conn) => echoUntilEof(conn));
-    const proxy = startProxy({
-      listen_addr: "127.0.0.1:0",
-      target_addr: echo.addr,
-      metrics_addr: "off",
-      ...tlsFiles("localhost"),
-    }, { logger: quiet() });
+    const proxy = startTlsProxy(echo.addr);
     const port = Number(proxy.addr.split(":")[1]);
     const plain = await Deno.connect({ hostname: "127.0.0.1", port });
     await plain.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
@@ -82,24 +71,14 @@ Deno.test({
   ...requires("read", "write"),
   async fn() {
     await using echo = startPeer((conn) => echoUntilEof(conn));
-    const dir = Deno.makeTempDirSync();
-    const cert = `${dir}/cert.pem`;
-    const key = `${dir}/key.pem`;
-    Deno.copyFileSync(testCertPaths("a.test").cert, cert);
-    Deno.copyFileSync(testCertPaths("a.test").key, key);
-    const proxy = startProxy({
-      listen_addr: "127.0.0.1:0",
-      target_addr: echo.addr,
-      metrics_addr: "off",
-      tls_cert: cert,
-      tls_key: key,
-    }, { logger: quiet() });
+    using files = certFiles("a.test");
+    const proxy = startTlsProxy(echo.addr, { tls_cert: files.cert, tls_key: files.key });
     const live = await tlsDial(proxy.addr, "a.test");
-    Deno.copyFileSync(testCertPaths("b.test").cert, cert); // key no longer matches
+    files.useCert("b.test"); // key no longer matches
     assert.equal(await proxy.reloadTls(), false);
     assert.equal(proxy.snapshot().tls_reload_failures, 1);
     (await tlsDial(proxy.addr, "a.test")).close();
-    Deno.copyFileSync(testCertPaths("b.test").key, key);
+    files.useKey("b.test");
     assert.equal(await proxy.reloadTls(), true);
     await assert.rejects(() => tlsDial(proxy.addr, "a.test"), /not valid for name "a.test"/);
     (await tlsDial(proxy.addr, "b.test")).close();
@@ -107,7 +86,6 @@ Deno.test({
     assert.deepEqual(await readExactly(live, 2), new Uint8Array([1, 2]));
     live.close();
     await proxy.shutdown(1000);
-    Deno.removeSync(dir, { recursive: true });
   },
 });
 
@@ -171,53 +149,22 @@ Deno.test({
 
 Deno.test({
   name: "openssl s_client talks to the TLS-terminating proxy",
-  ...withOpenssl,
+  ...requires("read", "run"),
   async fn() {
     await using echo = startPeer((conn) => echoUntilEof(conn));
-    const proxy = startProxy({
-      listen_addr: "127.0.0.1:0",
-      target_addr: echo.addr,
-      metrics_addr: "off",
-      ...tlsFiles("localhost"),
-    }, { logger: quiet() });
-    let child;
+    const proxy = startTlsProxy(echo.addr);
     try {
-      child = new Deno.Command("openssl", {
-        args: [
-          "s_client",
-          "-quiet",
-          "-connect",
-          proxy.addr,
-          "-servername",
-          "localhost",
-          "-verify_return_error",
-          "-CAfile",
-          `${TLS_TESTDATA}ca.pem`,
-        ],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "null",
-      }).spawn();
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-      await proxy.shutdown(0);
-      return; // no openssl here: the Deno clients above cover termination
+      const line = "hello from openssl";
+      const out = await opensslClient(
+        proxy.addr,
+        "localhost",
+        (s) => s.includes(line),
+        `${line}\n`,
+      );
+      if (out === undefined) return; // no openssl here: the Deno clients above cover termination
+      assert.match(out, /hello from openssl/);
+    } finally {
+      await proxy.shutdown(1000);
     }
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode("hello from openssl\n"));
-    const reader = child.stdout.getReader();
-    let seen = "";
-    while (!seen.includes("hello from openssl")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += new TextDecoder().decode(value);
-    }
-    assert.match(seen, /hello from openssl/);
-    await writer.close();
-    reader.releaseLock();
-    child.kill();
-    await child.stdout.cancel();
-    await child.status;
-    await proxy.shutdown(1000);
   },
 });

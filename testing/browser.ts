@@ -6,6 +6,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import fs from "node:fs";
 import type { Browser, Page } from "playwright-core";
 
@@ -298,4 +299,86 @@ export function horizontalOverflow(page: Page): Promise<number> {
     }).document.documentElement;
     return root.scrollWidth - root.clientWidth;
   });
+}
+
+/**
+ * Register a browser test: named with its skip reason, ignored where browser tests cannot run,
+ * without the op and resource sanitizers (the browser's pipes outlive the test's bookkeeping).
+ *
+ * @param name The test's sentence.
+ * @param fn The test.
+ * @example
+ * ```ts
+ * browserTest("the page loads", async () => {});
+ * ```
+ */
+export function browserTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name: browserTestName(name),
+    ignore: browserSkipReason() !== undefined,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn,
+  });
+}
+
+/** What {@linkcode checkDashboard} hands its check. */
+export interface DashboardPage {
+  /** The page, three updates in. */
+  page: Page;
+  /** Every URL the page requested so far. */
+  requests: string[];
+}
+
+/**
+ * Open a live dashboard in a new headless browser and wait for three updates; run `check`;
+ * then take screenshot `shot` and assert that the page had no error and requested nothing
+ * outside `origin`. The browser is closed at the end.
+ *
+ * @param origin `http://host:port` of the metrics endpoint.
+ * @param path The dashboard's path (`/` or `/dashboard`).
+ * @param shot Screenshot file name (see {@linkcode screenshot}).
+ * @param check What the test checks on the page.
+ * @param options Viewport and colour scheme.
+ * @example
+ * ```ts
+ * await checkDashboard("http://127.0.0.1:9090", "/", "dashboard-echo.png", async ({ page }) => {
+ *   await dataOf(page, '[data-stat="total_connections"]', "raw");
+ * });
+ * ```
+ */
+export async function checkDashboard(
+  origin: string,
+  path: string,
+  shot: string,
+  check: (watched: DashboardPage) => Promise<void>,
+  options: WatchedPageOptions = {},
+): Promise<void> {
+  const browser = await launchBrowser();
+  try {
+    const { page, errors, requests } = await openWatchedPage(browser, options);
+    await page.goto(`${origin}${path}`);
+    await waitForUpdates(page, 3);
+    await check({ page, requests });
+    await screenshot(page, shot);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(requests.filter((url) => !url.startsWith(`${origin}/`)), []);
+  } finally {
+    await browser.close();
+  }
+}
+
+/**
+ * The latest sample of a chart on a dashboard page, one value per series.
+ *
+ * @param page The page.
+ * @param chart The chart's id (`data-chart`).
+ * @returns The values; empty before the first sample.
+ * @example
+ * ```ts
+ * const [up] = await chartLast(page, "bytes");
+ * ```
+ */
+export async function chartLast(page: Page, chart: string): Promise<(number | null)[]> {
+  return JSON.parse(await dataOf(page, `[data-chart="${chart}"]`, "last") ?? "[]");
 }

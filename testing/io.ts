@@ -4,6 +4,9 @@
  * @module
  */
 
+import assert from "node:assert/strict";
+import { randomBytes } from "./random.ts";
+
 /** Buffer size for reads that collect or echo a whole stream. */
 const READ_CHUNK = 65_536;
 
@@ -192,4 +195,45 @@ export async function sha256(data: Uint8Array): Promise<string> {
     await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>),
   );
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Write `n` random bytes and assert that the same bytes come back (reading while writing).
+ *
+ * @param conn A connection to an echo, direct or through a proxy.
+ * @param n How many bytes.
+ * @param message Names the case when the bytes differ.
+ * @example
+ * ```ts
+ * await assertEchoes(await tlsDial(proxy.addr, "localhost"), 256 * 1024);
+ * ```
+ */
+export async function assertEchoes(
+  conn: Readable & Writable,
+  n: number,
+  message?: string,
+): Promise<void> {
+  const payload = randomBytes(n);
+  const [, back] = await Promise.all([writeAll(conn, payload), readExactly(conn, n)]);
+  assert.deepEqual(back, payload, message);
+}
+
+/**
+ * The bytes of `parts`, one after another, in a new array.
+ *
+ * @param parts Byte arrays.
+ * @returns Their concatenation.
+ * @example
+ * ```ts
+ * const frame = concatBytes(header, new TextEncoder().encode("hello"));
+ * ```
+ */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
 }

@@ -6,7 +6,8 @@
  */
 
 import { formatAddress } from "@monkey/shared";
-import { closeQuietly } from "./io.ts";
+import assert from "node:assert/strict";
+import { closeQuietly, readExactly, readOutcome, writeAll } from "./io.ts";
 
 /** A loopback listener with its accept loop; `close()` stops it and closes every connection. */
 export interface AcceptLoop extends AsyncDisposable {
@@ -151,6 +152,89 @@ export function startPeer(onConn: (conn: Deno.TcpConn) => Promise<void> | void):
 export function dial(addr: string): Promise<Deno.TcpConn> {
   const [hostname, port] = splitAddr(addr);
   return Deno.connect({ hostname, port });
+}
+
+/**
+ * Connect, send `bytes` when given, and assert that the server closes the connection (end of
+ * input or a reset) without sending anything.
+ *
+ * @param addr Address.
+ * @param bytes Sent first. @default nothing
+ * @param message Names the case when the assertion fails.
+ * @example
+ * ```ts
+ * await assertClosedWithoutData(lb.addr, new TextEncoder().encode("hello"));
+ * ```
+ */
+export async function assertClosedWithoutData(
+  addr: string,
+  bytes?: Uint8Array,
+  message?: string,
+): Promise<void> {
+  const conn = await dial(addr);
+  try {
+    if (bytes !== undefined) await writeAll(conn, bytes);
+    assert.notEqual(await readOutcome(conn), "data", message);
+  } finally {
+    closeQuietly(conn);
+  }
+}
+
+/**
+ * Open `count` connections to an echo (direct or through a proxy) and echo `bytes` zero bytes
+ * on each, so every one is relayed end to end when this returns.
+ *
+ * @param addr Address.
+ * @param count How many connections.
+ * @param bytes Echoed on each.
+ * @returns The open connections; {@linkcode closeEachAfterEof} ends them.
+ * @example
+ * ```ts
+ * const conns = await openEchoed(proxy.addr, 16, 100);
+ * ```
+ */
+export async function openEchoed(
+  addr: string,
+  count: number,
+  bytes: number,
+): Promise<Deno.TcpConn[]> {
+  return await Promise.all(Array.from({ length: count }, () => dialEchoed(addr, bytes)));
+}
+
+/**
+ * Connect to an echo (direct or through a proxy) and echo `bytes` zero bytes, so the
+ * connection is relayed end to end when this returns.
+ *
+ * @param addr Address.
+ * @param bytes Echoed once. @default 1
+ * @returns The open connection.
+ * @example
+ * ```ts
+ * const conn = await dialEchoed(proxy.addr);
+ * ```
+ */
+export async function dialEchoed(addr: string, bytes = 1): Promise<Deno.TcpConn> {
+  const conn = await dial(addr);
+  await writeAll(conn, new Uint8Array(bytes));
+  await readExactly(conn, bytes);
+  return conn;
+}
+
+/**
+ * Half-close each connection, assert that the far end answers with end of input, close it.
+ *
+ * @param conns Connections to an echo.
+ * @example
+ * ```ts
+ * await closeEachAfterEof(await openEchoed(proxy.addr, 4, 10));
+ * ```
+ */
+export async function closeEachAfterEof(conns: Deno.TcpConn[]): Promise<void> {
+  for (const conn of conns) {
+    await conn.closeWrite();
+    assert.equal(await readOutcome(conn), "eof");
+    conn.close();
+  }
 }
 
 /**

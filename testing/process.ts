@@ -157,18 +157,23 @@ export interface DenoOutput {
  *
  * @param args Arguments after `deno`.
  * @param cwd Working directory.
+ * @param env Extra environment variables (`NO_COLOR=1` is always set). @default {}
  * @returns Exit code and the stdout and stderr text.
  * @example
  * ```ts
  * const { code, stderr } = await runDeno(["run", "echo/main.ts", "--bogus"], REPO_ROOT);
  * ```
  */
-export async function runDeno(args: readonly string[], cwd: string): Promise<DenoOutput> {
+export async function runDeno(
+  args: readonly string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<DenoOutput> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [...args],
     cwd,
     stdin: "null",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   }).output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
@@ -176,3 +181,53 @@ export async function runDeno(args: readonly string[], cwd: string): Promise<Den
 
 /** The repository root (the folder holding the workspace's `deno.json`). */
 export const REPO_ROOT: string = new URL("../", import.meta.url).pathname;
+
+/**
+ * Run a tool, feeding `input` (stdin left open: `openssl s_client -quiet` ignores end of input),
+ * and read its output until `done` says so or it exits; then stop it.
+ *
+ * @param cmd The program (`openssl`, `curl`, ...).
+ * @param args Its arguments.
+ * @param done Called with the output so far; true stops reading.
+ * @param input Written to its stdin first. @default ""
+ * @returns The output read, or undefined when the program is not installed.
+ * @example
+ * ```ts
+ * const out = await runTool("curl", ["-sS", "http://127.0.0.1:9090/health"], () => false);
+ * if (out === undefined) console.log("no curl here");
+ * ```
+ */
+export async function runTool(
+  cmd: string,
+  args: string[],
+  done: (out: string) => boolean,
+  input = "",
+): Promise<string | undefined> {
+  let child;
+  try {
+    child = new Deno.Command(cmd, { args, stdin: "piped", stdout: "piped", stderr: "null" })
+      .spawn();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input));
+  const reader = child.stdout.getReader();
+  let out = "";
+  while (!done(out)) {
+    const { value, done: ended } = await reader.read();
+    if (ended) break;
+    out += new TextDecoder().decode(value);
+  }
+  await writer.close().catch(() => {});
+  reader.releaseLock();
+  try {
+    child.kill();
+  } catch {
+    // Exited already.
+  }
+  await child.stdout.cancel();
+  await child.status;
+  return out;
+}

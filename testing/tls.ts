@@ -5,7 +5,9 @@
  * @module
  */
 
-import { echoUntilEof, writeAll } from "./io.ts";
+import assert from "node:assert/strict";
+import { echoUntilEof, readExactly, writeAll } from "./io.ts";
+import { runTool } from "./process.ts";
 
 /** The folder of the test certificates (regenerate with its `gen.sh`). */
 export const TLS_TESTDATA: string =
@@ -23,6 +25,46 @@ export const TLS_TESTDATA: string =
  */
 export function testCertPaths(name: string): { cert: string; key: string } {
   return { cert: `${TLS_TESTDATA}${name}.pem`, key: `${TLS_TESTDATA}${name}.key` };
+}
+
+/**
+ * The config keys `tls_cert` and `tls_key` of a test certificate, for a service's config input.
+ *
+ * @param name `localhost`, `a.test` or `b.test`.
+ * @returns `{ tls_cert, tls_key }` file paths.
+ * @example
+ * ```ts
+ * const config = { listen_addr: "127.0.0.1:0", ...tlsFiles("localhost") };
+ * ```
+ */
+export function tlsFiles(name: string): { tls_cert: string; tls_key: string } {
+  const { cert, key } = testCertPaths(name);
+  return { tls_cert: cert, tls_key: key };
+}
+
+/**
+ * Talk to a TLS server with `openssl s_client`, sending `serverName` as SNI and verifying it
+ * against the test CA; reads until `done` says so.
+ *
+ * @param addr `127.0.0.1:port`.
+ * @param serverName SNI and the name verified.
+ * @param done Called with the output so far; true stops reading.
+ * @param input Written first. @default ""
+ * @returns The output, or undefined when openssl is not installed.
+ * @example
+ * ```ts
+ * const out = await opensslClient(proxy.addr, "localhost", (s) => s.includes("hi"), "hi\n");
+ * ```
+ */
+export function opensslClient(
+  addr: string,
+  serverName: string,
+  done: (out: string) => boolean,
+  input = "",
+): Promise<string | undefined> {
+  const args = ["s_client", "-quiet", "-connect", addr, "-servername", serverName];
+  args.push("-verify_return_error", "-CAfile", `${TLS_TESTDATA}ca.pem`);
+  return runTool("openssl", args, done, input);
 }
 
 /** A TLS echo server; `tag` bytes are written first on each connection when given. */
@@ -148,4 +190,47 @@ export async function tlsDial(
     throw error;
   }
   return conn;
+}
+
+/**
+ * Read the greeting a {@linkcode startTlsEcho} server sends first, then assert that it echoes.
+ *
+ * @param conn A TLS connection to it (direct or through a proxy).
+ * @param length The greeting's length. @default 1
+ * @returns The greeting, e.g. `"A"`: which server answered.
+ * @example
+ * ```ts
+ * assert.equal(await tlsGreeting(await tlsDial(lb.addr, "a.test")), "A");
+ * ```
+ */
+export async function tlsGreeting(conn: Deno.TlsConn, length = 1): Promise<string> {
+  const greeting = new TextDecoder().decode(await readExactly(conn, length));
+  await writeAll(conn, new TextEncoder().encode("ping"));
+  assert.equal(new TextDecoder().decode(await readExactly(conn, 4)), "ping", "echoes after");
+  return greeting;
+}
+
+/**
+ * Dial `addr` once per server name (SNI) and assert which {@linkcode startTlsEcho} server
+ * greets each connection: how a test checks SNI routing.
+ *
+ * @param addr `127.0.0.1:port` of the router (load balancer, proxy hop).
+ * @param cases `[server name, expected greeting]` pairs, dialled in order.
+ * @example
+ * ```ts
+ * await assertGreetings(lb.addr, [["a.test", "A"], ["localhost", "D"]]);
+ * ```
+ */
+export async function assertGreetings(
+  addr: string,
+  cases: readonly (readonly [string, string])[],
+): Promise<void> {
+  for (const [name, want] of cases) {
+    const conn = await tlsDial(addr, name);
+    try {
+      assert.equal(await tlsGreeting(conn), want, name);
+    } finally {
+      conn.close();
+    }
+  }
 }

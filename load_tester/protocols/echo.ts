@@ -6,12 +6,12 @@
  * @module
  */
 
-import { ConnectError, connectTcp, type NetConn } from "@monkey/shared";
-import { classifyError, LoadError } from "../errors.ts";
+import type { NetConn } from "@monkey/shared";
+import { LoadError } from "../errors.ts";
 import { recordMicros } from "../histogram.ts";
 import {
+  churnConnect,
   closeQuietly,
-  CONNECT_BACKOFF_MS,
   FAILURE_BACKOFF_MS,
   type LoopHost,
   SEND_AHEAD_MS,
@@ -117,44 +117,17 @@ export async function echoOpenLoop(
  * @param slot The connection's state.
  */
 export async function echoChurnLoop(host: LoopHost, slot: Slot): Promise<void> {
-  const spec = host.spec;
   const checker = slot.checker!;
   const payload = checker.payload;
   const received = checker.received;
   const size = payload.length;
   const meter = host.meter;
-  const timeoutMs = spec.timeout_secs * 1000;
   const interval = host.interval;
   while (!host.stopped) {
-    let intended = 0;
-    if (interval > 0) {
-      intended = host.nextIntended(slot, interval);
-      const wait = intended - performance.now();
-      if (wait > SEND_AHEAD_MS) {
-        await host.sleep(slot, wait - SEND_AHEAD_MS);
-        if (host.stopped) return;
-      }
-    }
-    const start = performance.now();
-    if (interval === 0 || start < intended) intended = start;
-    // A local: the watchdog and stop() may clear slot.conn while this loop awaits.
-    let conn: NetConn;
-    try {
-      conn = slot.conn = await connectTcp(spec.target, { timeoutMs, engine: host.io });
-    } catch (error) {
-      if (host.stopped) return;
-      meter.error(classifyError(error));
-      if (error instanceof ConnectError && interval === 0) {
-        await host.sleep(slot, CONNECT_BACKOFF_MS);
-      }
-      continue;
-    }
-    if (host.stopped) {
-      closeQuietly(conn);
-      slot.conn = undefined;
-      return;
-    }
-    const connected = performance.now();
+    const round = await churnConnect(host, slot);
+    if (round === undefined) return;
+    if (round === null) continue;
+    const { conn, intended, start, connected } = round;
     try {
       slot.since = connected;
       await exchange(conn, payload, received, size);

@@ -44,6 +44,17 @@ export const ENGINE_FIELDS = {
   },
 } as const;
 
+/** `workers`: Deno Workers sharing the listen port (the proxy and the load balancer). */
+export const WORKERS_FIELDS = {
+  workers: {
+    type: "integer",
+    default: 1,
+    min: 1,
+    max: 64,
+    description: "Deno Workers sharing the listen port (SO_REUSEPORT); 1 = run on the main thread",
+  },
+} as const;
+
 /** `relay` and `proxy_protocol`, as the proxy and the load balancer have them. */
 export const FORWARDING_FIELDS = {
   relay: {

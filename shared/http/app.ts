@@ -5,6 +5,7 @@
  */
 
 import { Hono } from "hono";
+import { honoOf } from "./_hono.ts";
 import { formatAddress, parseAddress } from "../net/address.ts";
 import {
   closeDashboardStreams,
@@ -12,6 +13,70 @@ import {
   type DashboardOptions,
   mountDashboard,
 } from "./dashboard/mount.ts";
+
+/** The request as a route handler sees it. */
+export interface HttpRequest {
+  /** The web-standard request. */
+  readonly raw: Request;
+  /** The method, e.g. `GET`. */
+  readonly method: string;
+  /** The path, without the query. */
+  readonly path: string;
+}
+
+/** What a route handler gets (a Hono context, as services use it). */
+export interface HttpContext {
+  /** The request. */
+  readonly req: HttpRequest;
+  /**
+   * Answer with JSON.
+   *
+   * @param body Serialised with `JSON.stringify`.
+   * @param status HTTP status. @default 200
+   * @param headers Extra headers.
+   * @returns The response.
+   */
+  json(body: unknown, status?: number, headers?: Record<string, string>): Response;
+}
+
+/** A route handler. */
+export type HttpHandler = (c: HttpContext) => Response | Promise<Response>;
+
+/**
+ * The endpoint's HTTP app (a Hono app underneath), as services and callers use it: answer
+ * requests in process or from a server, and add routes.
+ */
+export interface HttpApp {
+  /**
+   * Answer a request in process, e.g. `app.request("/metrics")`.
+   *
+   * @param input A path (or URL, or request).
+   * @param init Method, headers and body.
+   * @returns The response.
+   */
+  request(input: string | URL | Request, init?: RequestInit): Response | Promise<Response>;
+  /**
+   * Answer a request (the `Deno.serve` handler shape).
+   *
+   * @param request The request.
+   * @returns The response.
+   */
+  fetch(request: Request): Response | Promise<Response>;
+  /**
+   * Add a `GET` route.
+   *
+   * @param path The route pattern.
+   * @param handler Answers it.
+   */
+  get(path: string, handler: HttpHandler): unknown;
+  /**
+   * Serve another app's routes under `path` (`"/"` merges them).
+   *
+   * @param path Where to mount.
+   * @param app A Hono app (or another app from {@linkcode createMetricsApp}).
+   */
+  route(path: string, app: { fetch(request: Request): Response | Promise<Response> }): unknown;
+}
 
 /** Options for {@linkcode createMetricsApp}. */
 export interface MetricsAppOptions {
@@ -50,7 +115,7 @@ export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8
  * const res = await app.request("/health");
  * ```
  */
-export function createMetricsApp(options: MetricsAppOptions): Hono {
+export function createMetricsApp(options: MetricsAppOptions): HttpApp {
   const app = new Hono();
   if (options.dashboard) mountDashboard(app, options.service, options.dashboard);
   app.get("/metrics", async (c) => {
@@ -100,14 +165,17 @@ export function createMetricsApp(options: MetricsAppOptions): Hono {
  * ```
  */
 export function methodNotAllowed(
-  app: Hono,
+  app: HttpApp,
   paths: Readonly<Record<string, readonly string[]>>,
 ): void {
   for (const [path, methods] of Object.entries(paths)) {
-    app.all(path, (c) =>
-      c.json({ error: `method ${c.req.method} not allowed on ${path}` }, 405, {
-        allow: methods.join(", "),
-      }));
+    honoOf(app).all(
+      path,
+      (c) =>
+        c.json({ error: `method ${c.req.method} not allowed on ${path}` }, 405, {
+          allow: methods.join(", "),
+        }),
+    );
   }
 }
 
@@ -133,9 +201,9 @@ export interface HttpEndpoint {
  * await endpoint.shutdown();
  * ```
  */
-export function serveHttp(app: Hono, addr: string): HttpEndpoint {
+export function serveHttp(app: HttpApp, addr: string): HttpEndpoint {
   const { hostname, port } = parseAddress(addr);
-  const server = Deno.serve({ hostname, port, onListen: () => {} }, app.fetch);
+  const server = Deno.serve({ hostname, port, onListen: () => {} }, honoOf(app).fetch);
   const bound = server.addr as Deno.NetAddr;
   return {
     addr: formatAddress(bound),

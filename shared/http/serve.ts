@@ -4,10 +4,9 @@
  * @module
  */
 
-import type { Hono } from "hono";
 import { bindError } from "../service/errors.ts";
 import type { Logger } from "../service/logger.ts";
-import { type HttpEndpoint, serveHttp } from "./app.ts";
+import { type HttpApp, type HttpEndpoint, serveHttp } from "./app.ts";
 
 /** Options for {@linkcode startEndpoint}. */
 export interface StartEndpointOptions {
@@ -17,14 +16,14 @@ export interface StartEndpointOptions {
    */
   admin?: { token: string | undefined };
   /** Serves the app; tests pass a fake to check the exposure warning. @default serveHttp */
-  serve?: (app: Hono, addr: string) => HttpEndpoint;
+  serve?: (app: HttpApp, addr: string) => HttpEndpoint;
 }
 
 /**
  * Serve the metrics app on `metricsAddr` unless it is "off"; warn when it is not loopback
  * (and say what an admin API without a token means there). The warning never shows a token.
  *
- * @param app The Hono app.
+ * @param app The app (from `createMetricsApp()`).
  * @param metricsAddr `host:port` or "off".
  * @param logger For the exposure warning.
  * @param options Admin token presence; a fake server for tests.
@@ -37,7 +36,7 @@ export interface StartEndpointOptions {
  * ```
  */
 export function startEndpoint(
-  app: Hono,
+  app: HttpApp,
   metricsAddr: string,
   logger: Logger,
   options: StartEndpointOptions = {},

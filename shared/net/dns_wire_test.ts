@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { seededRandom } from "@monkey/testing";
+import { concatBytes, seededRandom } from "@monkey/testing";
 import {
   decodeDnsMessage,
   DNS_TYPE,
@@ -17,14 +17,7 @@ function response(query: Uint8Array, rcode: number, answers: Uint8Array[], flags
   view.setUint16(2, flags | rcode);
   view.setUint16(4, 1);
   view.setUint16(6, answers.length);
-  const parts = [head, body, ...answers];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(head, body, ...answers);
 }
 
 /** A record whose owner is a pointer to the question name (offset 12). */

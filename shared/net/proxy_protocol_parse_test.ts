@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { seededRandom } from "@monkey/testing";
+import { concatBytes, seededRandom } from "@monkey/testing";
 import {
   encodeProxyLocal,
   encodeProxyV1,
@@ -14,15 +14,6 @@ import {
 } from "./proxy_protocol_parse.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
-const concat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-};
 const header = (r: ProxyParseResult) => {
   assert.equal(r.kind, "header", JSON.stringify(r));
   return r as Extract<ProxyParseResult, { kind: "header" }>;
@@ -53,7 +44,7 @@ Deno.test("parseProxyHeader reads back what the encoders write, v1 and v2, IPv4 
   for (const encode of [encodeProxyV1, encodeProxyV2]) {
     for (const [src, dst, family] of [[SRC, DST, "tcp4"], [SRC6, DST6, "tcp6"]] as const) {
       const bytes = encode(src, dst);
-      const r = header(parseProxyHeader(concat(bytes, enc("hello"))));
+      const r = header(parseProxyHeader(concatBytes(bytes, enc("hello"))));
       assert.equal(r.consumed, bytes.length);
       assert.equal(r.header.command, "proxy");
       assert.equal(r.header.family, family);
@@ -76,7 +67,7 @@ Deno.test("parseProxyHeader needs more at every split point, then gives the same
     for (let cut = 0; cut < bytes.length; cut++) {
       assert.equal(parseProxyHeader(bytes.subarray(0, cut)).kind, "need-more", `cut ${cut}`);
     }
-    const whole = header(parseProxyHeader(concat(bytes, enc("x"))));
+    const whole = header(parseProxyHeader(concatBytes(bytes, enc("x"))));
     assert.equal(whole.consumed, bytes.length);
   }
 });
@@ -150,19 +141,19 @@ Deno.test("parseProxyHeader v2: LOCAL and UNSPEC carry no address; UDP and UNIX 
 
 Deno.test("parseProxyHeader v2: TLVs are returned, and must fit exactly", () => {
   const addrs = encodeProxyV2(SRC, DST).subarray(16);
-  const tlvs = concat(enc("\x01\x00\x02h2"), enc("\x04\x00\x00"));
-  const r = header(parseProxyHeader(v2(0x21, 0x11, concat(addrs, tlvs))));
+  const tlvs = concatBytes(enc("\x01\x00\x02h2"), enc("\x04\x00\x00"));
+  const r = header(parseProxyHeader(v2(0x21, 0x11, concatBytes(addrs, tlvs))));
   assert.deepEqual(r.header.source, SRC);
   assert.deepEqual(r.header.tlvs.map((t) => [t.type, new TextDecoder().decode(t.value)]), [
     [1, "h2"],
     [4, ""],
   ]);
   assert.match(
-    error(parseProxyHeader(v2(0x21, 0x11, concat(addrs, enc("\x01\x00\x09h2"))))),
+    error(parseProxyHeader(v2(0x21, 0x11, concatBytes(addrs, enc("\x01\x00\x09h2"))))),
     /claims 9 bytes, 2 left/,
   );
   assert.match(
-    error(parseProxyHeader(v2(0x21, 0x11, concat(addrs, enc("\x01\x00"))))),
+    error(parseProxyHeader(v2(0x21, 0x11, concatBytes(addrs, enc("\x01\x00"))))),
     /truncated/,
   );
 });
@@ -193,7 +184,7 @@ Deno.test("parseProxyHeader v2: an oversize length is refused before its bytes a
   const max = v2(0x21, 0x11, new Uint8Array(0), 0xffff);
   assert.match(error(parseProxyHeader(max)), /got 65535/);
   // The largest accepted is waited for, then parsed.
-  const edge = concat(
+  const edge = concatBytes(
     encodeProxyV2(SRC, DST).subarray(16),
     new Uint8Array([0xee, (MAX_PROXY_V2_PAYLOAD - 15) >> 8, (MAX_PROXY_V2_PAYLOAD - 15) & 0xff]),
     new Uint8Array(MAX_PROXY_V2_PAYLOAD - 15),
@@ -214,7 +205,7 @@ Deno.test("parseProxyHeader never throws on random and mutated input, and is pre
   ];
   for (let i = 0; i < 5000; i++) {
     const seed = seeds[i % seeds.length]!;
-    const bytes = concat(seed, enc("data"));
+    const bytes = concatBytes(seed, enc("data"));
     // Flip a few bytes (or none), and truncate somewhere.
     const flips = Math.floor(random() * 3);
     for (let f = 0; f < flips; f++) {

@@ -7,10 +7,9 @@
  * @module
  */
 
-import type { Hono } from "hono";
 import { ServiceError } from "../service/errors.ts";
 import { startEndpoint, type StartEndpointOptions } from "../http/serve.ts";
-import { createMetricsApp, type HttpEndpoint } from "../http/app.ts";
+import { createMetricsApp, type HttpApp, type HttpEndpoint } from "../http/app.ts";
 import type { DashboardOptions } from "../http/dashboard/mount.ts";
 import type { Logger } from "../service/logger.ts";
 import { mergeFamilies, renderFamilies } from "../metrics/registry.ts";
@@ -66,7 +65,7 @@ export interface WorkerClusterOptions {
   /** Extra routes listed on `/`. @default [] */
   routes?: readonly (readonly [string, string])[];
   /** Add service routes (admin API, /clients) to the endpoint app. */
-  addRoutes?: (app: Hono, group: WorkerGroup) => void;
+  addRoutes?: (app: HttpApp, group: WorkerGroup) => void;
   /** The live dashboard, fed from the merged snapshot (and the workers). @default none */
   dashboard?: (
     snapshot: () => Promise<Record<string, unknown>>,
@@ -78,24 +77,28 @@ export interface WorkerClusterOptions {
   askTimeoutMs?: number;
 }
 
-/** Workers on one port plus the main-thread endpoint adding up their metrics. */
-export interface WorkerCluster {
-  /** The shared listen address. */
+/** What a multi-worker service shows its caller: where it listens, its metrics, shutdown. */
+export interface ClusterControl {
+  /** The shared listen address, `host:port`. */
   readonly addr: string;
   /** Bound metrics address, or undefined when off. */
   readonly metricsAddr: string | undefined;
   /** Workers started. */
   readonly workers: number;
-  /** The workers. */
-  readonly group: WorkerGroup;
-  /** The endpoint app. */
-  readonly app: Hono;
   /** Merged JSON metrics, with `draining`, `workers` and `workers_alive`. */
   snapshot(): Promise<Record<string, unknown>>;
   /** Drain every worker for `graceMs` (default: the config's grace period), stop the endpoint. */
   shutdown(
     graceMs?: number,
   ): Promise<{ total_connections: number; forced: number; uptime_secs: number }>;
+}
+
+/** Workers on one port plus the main-thread endpoint adding up their metrics. */
+export interface WorkerCluster extends ClusterControl {
+  /** The workers. */
+  readonly group: WorkerGroup;
+  /** The endpoint app. */
+  readonly app: HttpApp;
 }
 
 /**

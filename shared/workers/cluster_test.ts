@@ -28,27 +28,37 @@ function watchedLogger() {
   return { logger: new Logger({ sink }), lines, next };
 }
 
-function config(extra: Record<string, string> = {}) {
-  return {
-    listen_addr: "127.0.0.1:0",
-    workers: 3,
-    metrics_addr: "off",
-    grace_period_secs: 1,
-    ...extra,
-  };
+/**
+ * Start the fake worker module `workers` times with `extra` settings (keys the fake reads:
+ * `crash`, `failShutdown`), logging into a watched logger.
+ */
+async function startFake(
+  workers: number,
+  extra: Record<string, string> = {},
+  askTimeoutMs?: number,
+) {
+  const watched = watchedLogger();
+  const cluster = await startWorkerCluster({
+    name: "fake",
+    module: FAKE,
+    config: {
+      listen_addr: "127.0.0.1:0",
+      workers,
+      metrics_addr: "off",
+      grace_period_secs: 1,
+      ...extra,
+    },
+    logger: watched.logger,
+    ...(askTimeoutMs === undefined ? {} : { askTimeoutMs }),
+  });
+  return { cluster, ...watched };
 }
 
 Deno.test(
   "startWorkerCluster() with a crashed worker logs it once, answers /metrics within 2 s, shuts down",
   NEEDS,
   async () => {
-    const { logger, lines, next } = watchedLogger();
-    const cluster = await startWorkerCluster({
-      name: "fake",
-      module: FAKE,
-      config: config({ crash: "worker-2" }),
-      logger,
-    });
+    const { cluster, lines, next } = await startFake(3, { crash: "worker-2" });
     const died = await next(/died/, 2000);
     assert.match(died, /ERROR .*worker-2 died: .*crashed on purpose \(2 of 3 workers left\)$/);
     const began = performance.now();
@@ -70,13 +80,7 @@ Deno.test(
   "WorkerGroup answers a throwing fetch with 500 and a throwing shutdown with a log line",
   NEEDS,
   async () => {
-    const { logger, next } = watchedLogger();
-    const cluster = await startWorkerCluster({
-      name: "fake",
-      module: FAKE,
-      config: { ...config({ failShutdown: "worker-1" }), workers: 2 },
-      logger,
-    });
+    const { cluster, next } = await startFake(2, { failShutdown: "worker-1" });
     const responses = await cluster.group.fetchAll(new Request("http://x/throw"));
     assert.deepEqual(responses.map((r) => r.status), [500, 500]);
     assert.match((await responses[0]!.json()).error, /^worker-1: fetch blew up$/);
@@ -92,14 +96,7 @@ Deno.test(
   "WorkerGroup leaves a worker that does not answer out after the ask timeout",
   NEEDS,
   async () => {
-    const { logger, next } = watchedLogger();
-    const cluster = await startWorkerCluster({
-      name: "fake",
-      module: FAKE,
-      config: { ...config(), workers: 1 },
-      logger,
-      askTimeoutMs: 100,
-    });
+    const { cluster, next } = await startFake(1, {}, 100);
     const began = performance.now();
     const [response, ...rest] = await cluster.group.fetchAll(new Request("http://x/hang"));
     assert.ok(performance.now() - began < 1000, "gave up after the timeout");
@@ -114,13 +111,7 @@ Deno.test(
 );
 
 Deno.test("WorkerGroup.stats() ships extra() rows only when asked", NEEDS, async () => {
-  const { logger } = watchedLogger();
-  const cluster = await startWorkerCluster({
-    name: "fake",
-    module: FAKE,
-    config: { ...config(), workers: 2 },
-    logger,
-  });
+  const { cluster } = await startFake(2);
   const plain = await cluster.group.stats();
   assert.deepEqual(plain.map((s) => s.extra), [undefined, undefined]);
   await cluster.app.request("/metrics");

@@ -5,7 +5,9 @@
  * @module
  */
 
-import type { Context, Hono } from "hono";
+import type { Context } from "hono";
+import { honoOf } from "../_hono.ts";
+import type { HttpApp } from "../app.ts";
 import { streamSSE } from "hono/streaming";
 import { DASHBOARD_CSS, DASHBOARD_JS, UPLOT_CSS, UPLOT_JS } from "./assets.ts";
 import { dashboardHtml, SECURITY_HEADERS } from "./page.ts";
@@ -40,7 +42,7 @@ const mounted = new WeakMap<object, Dashboard>();
  * Add the dashboard routes to a service's app. Call before the app's own `GET /` so a
  * browser (a request accepting `text/html`) gets the page there; others fall through.
  *
- * @param app The service's Hono app.
+ * @param app The service's app (a Hono app).
  * @param service The service name shown on the page.
  * @param options What each update shows, and how often.
  * @returns The dashboard (its ticker and a way to end the streams).
@@ -52,7 +54,12 @@ const mounted = new WeakMap<object, Dashboard>();
  * });
  * ```
  */
-export function mountDashboard(app: Hono, service: string, options: DashboardOptions): Dashboard {
+export function mountDashboard(
+  app: HttpApp,
+  service: string,
+  options: DashboardOptions,
+): Dashboard {
+  const hono = honoOf(app);
   const ticker = new Ticker<string>({
     produce: async () => JSON.stringify({ t: Date.now(), ...(await options.view()) }),
     intervalMs: options.intervalMs ?? DEFAULT_TICK_MS,
@@ -64,13 +71,13 @@ export function mountDashboard(app: Hono, service: string, options: DashboardOpt
   const asset = (body: string, type: string) => (c: Context) =>
     c.body(body, 200, { ...SECURITY_HEADERS, "content-type": type, "cache-control": "no-cache" });
 
-  app.get("/", (c, next) => wantsHtml(c) ? page(c) : next());
-  app.get("/dashboard", page);
-  app.get("/dashboard/uplot.js", asset(UPLOT_JS, "text/javascript; charset=utf-8"));
-  app.get("/dashboard/app.js", asset(DASHBOARD_JS, "text/javascript; charset=utf-8"));
-  app.get("/dashboard/uplot.css", asset(UPLOT_CSS, "text/css; charset=utf-8"));
-  app.get("/dashboard/style.css", asset(DASHBOARD_CSS, "text/css; charset=utf-8"));
-  app.get("/events", (c) => {
+  hono.get("/", (c, next) => wantsHtml(c) ? page(c) : next());
+  hono.get("/dashboard", page);
+  hono.get("/dashboard/uplot.js", asset(UPLOT_JS, "text/javascript; charset=utf-8"));
+  hono.get("/dashboard/app.js", asset(DASHBOARD_JS, "text/javascript; charset=utf-8"));
+  hono.get("/dashboard/uplot.css", asset(UPLOT_CSS, "text/css; charset=utf-8"));
+  hono.get("/dashboard/style.css", asset(DASHBOARD_CSS, "text/css; charset=utf-8"));
+  hono.get("/events", (c) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.header(k, v);
     return streamSSE(c, async (stream) => {
       const { promise, resolve } = Promise.withResolvers<void>();

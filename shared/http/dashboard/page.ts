@@ -8,7 +8,7 @@
  * Content-Security-Policy of the dashboard: scripts, styles and the event stream from the
  * endpoint itself only; no inline script, no frames, no forms posting elsewhere.
  */
-export const DASHBOARD_CSP = [
+export const DASHBOARD_CSP: string = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",

@@ -38,6 +38,8 @@ export class Ticker<T> {
   #ticks = 0;
 
   /**
+   * A ticker that has not started: it starts with its first subscriber.
+   *
    * @param options What to produce and how often.
    * @throws {RangeError} When `intervalMs` is not a positive number.
    */

@@ -82,3 +82,51 @@ export interface DashboardView {
   /** The effective configuration, shown as key = value. */
   config?: Record<string, unknown>;
 }
+
+/**
+ * A chart of counters: the page plots each series' change per second.
+ *
+ * @param id Stable id.
+ * @param title Title shown.
+ * @param unit Unit of the counted values.
+ * @param series Series label to counter value.
+ * @returns The chart sample.
+ * @example
+ * ```ts
+ * const chart = rateChart("conn_rate", "connections/s", "count", { accepted: 1200 });
+ * ```
+ */
+export function rateChart(
+  id: string,
+  title: string,
+  unit: DashUnit,
+  series: Record<string, number | null>,
+): DashChart {
+  return { id, title, unit, kind: "rate", series };
+}
+
+/**
+ * A chart of gauges: the page plots the values as they are.
+ *
+ * @param id Stable id.
+ * @param title Title shown.
+ * @param unit Unit of the values.
+ * @param series Series label to value.
+ * @param log Logarithmic y axis. @default false
+ * @returns The chart sample.
+ * @example
+ * ```ts
+ * const chart = gaugeChart("active", "active connections", "count", { active: 12 });
+ * ```
+ */
+export function gaugeChart(
+  id: string,
+  title: string,
+  unit: DashUnit,
+  series: Record<string, number | null>,
+  log = false,
+): DashChart {
+  return log
+    ? { id, title, unit, kind: "gauge", series, log }
+    : { id, title, unit, kind: "gauge", series };
+}

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, libc } from "./_libc.ts";
+import { EPOLLIN, EPOLLOUT, libc, READY_IN, READY_OUT } from "./_libc.ts";
 import { type EventLoop, loop, type Pollable } from "./_loop.ts";
 
 /** Takes over all events of a handle (a relay or an echo). */
@@ -18,9 +18,6 @@ export interface Delegate {
    */
   onEvents(side: number, events: number): void;
 }
-
-const READY_IN = EPOLLIN | EPOLLERR | EPOLLHUP;
-const READY_OUT = EPOLLOUT | EPOLLERR | EPOLLHUP;
 
 /** A socket fd registered on demand in this thread's loop. */
 export class FdHandle implements Pollable {

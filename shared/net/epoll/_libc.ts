@@ -49,6 +49,10 @@ export const EPOLLOUT = 0x4;
 export const EPOLLERR = 0x8;
 /** Hung up (always reported). */
 export const EPOLLHUP = 0x10;
+/** Events after which a read makes progress: readable, or an error or hang-up to read. */
+export const READY_IN: number = EPOLLIN | EPOLLERR | EPOLLHUP;
+/** Events after which a write makes progress: writable, or an error or hang-up to report. */
+export const READY_OUT: number = EPOLLOUT | EPOLLERR | EPOLLHUP;
 /** epoll_create1() flag: close on exec. */
 export const EPOLL_CLOEXEC = 0o2000000;
 /** eventfd() flag: non-blocking. */

@@ -17,6 +17,9 @@ export const SKIP_REASON: string | undefined = epollAvailable()
 /** Ignore option: the engine's tests run only with FFI on Linux. */
 export const IGNORE: boolean = SKIP_REASON !== undefined;
 
+/** Appended to the engine's test names: why they are ignored, or nothing when they run. */
+export const SKIP_NOTE: string = SKIP_REASON === undefined ? "" : ` (ignored: ${SKIP_REASON})`;
+
 const F_GETFD = 1;
 const FD_SCAN_LIMIT = 4096;
 const SOL_SOCKET = 1;

@@ -1,23 +1,15 @@
 import assert from "node:assert/strict";
 import { readAll, readExactly, writeAll } from "@monkey/testing";
 import { epollConnect, epollListen } from "./mod.ts";
-import {
-  IGNORE,
-  loopStopped,
-  openFds,
-  registeredFds,
-  resetClose,
-  SKIP_REASON,
-} from "./_testing.ts";
+import { IGNORE, loopStopped, openFds, registeredFds, resetClose, SKIP_NOTE } from "./_testing.ts";
 
-const ignore = IGNORE;
-const why = SKIP_REASON === undefined ? "" : ` (ignored: ${SKIP_REASON})`;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 Deno.test({
-  name: `epollListen binds port 0 on 127.0.0.1 and ::1 and accepts with the peer's address${why}`,
-  ignore,
+  name:
+    `epollListen binds port 0 on 127.0.0.1 and ::1 and accepts with the peer's address${SKIP_NOTE}`,
+  ignore: IGNORE,
   async fn() {
     const fds = openFds();
     for (const hostname of ["127.0.0.1", "::1"]) {
@@ -39,8 +31,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: `epollListen reports a taken address as AddrInUse${why}`,
-  ignore,
+  name: `epollListen reports a taken address as AddrInUse${SKIP_NOTE}`,
+  ignore: IGNORE,
   fn() {
     const listener = epollListen({ hostname: "127.0.0.1", port: 0 });
     assert.throws(
@@ -53,8 +45,8 @@ Deno.test({
 
 Deno.test({
   name: `accept() waits for a connection; close() rejects a pending accept() or read() with ` +
-    `BadResource${why}`,
-  ignore,
+    `BadResource${SKIP_NOTE}`,
+  ignore: IGNORE,
   async fn() {
     const listener = epollListen({ hostname: "127.0.0.1", port: 0 });
     const pending = listener.accept();
@@ -76,8 +68,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: `epollConnect to a port nobody listens on rejects with ConnectionRefused${why}`,
-  ignore,
+  name: `epollConnect to a port nobody listens on rejects with ConnectionRefused${SKIP_NOTE}`,
+  ignore: IGNORE,
   async fn() {
     const fds = openFds();
     const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -98,8 +90,8 @@ Deno.test({
 
 Deno.test({
   name:
-    `epollConnect aborted while the SYN hangs rejects with signal.reason and closes the fd${why}`,
-  ignore,
+    `epollConnect aborted while the SYN hangs rejects with signal.reason and closes the fd${SKIP_NOTE}`,
+  ignore: IGNORE,
   async fn() {
     // Backlog 0 holds one connection; the next SYN is dropped, so that connect hangs.
     const listener = epollListen({ hostname: "127.0.0.1", port: 0, backlog: 0 });
@@ -126,8 +118,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: `EpollConn reads, writes, closeWrite()s and closes like a Deno.TcpConn${why}`,
-  ignore,
+  name: `EpollConn reads, writes, closeWrite()s and closes like a Deno.TcpConn${SKIP_NOTE}`,
+  ignore: IGNORE,
   async fn() {
     const listener = epollListen({ hostname: "localhost", port: 0 });
     const clientP = epollConnect({ hostname: "localhost", port: listener.addr.port });
@@ -162,8 +154,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: `EpollConn.read rejects with ConnectionReset when the peer resets${why}`,
-  ignore,
+  name: `EpollConn.read rejects with ConnectionReset when the peer resets${SKIP_NOTE}`,
+  ignore: IGNORE,
   async fn() {
     const listener = epollListen({ hostname: "127.0.0.1", port: 0 });
     const peerP = epollConnect({ hostname: "127.0.0.1", port: listener.addr.port });
@@ -183,8 +175,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: `epollConnect reaches an IPv6 listener and formats its address${why}`,
-  ignore,
+  name: `epollConnect reaches an IPv6 listener and formats its address${SKIP_NOTE}`,
+  ignore: IGNORE,
   async fn() {
     const listener = Deno.listen({ hostname: "::1", port: 0 });
     const accepting = listener.accept();

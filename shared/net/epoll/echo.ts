@@ -5,20 +5,19 @@
  */
 
 import {
-  EPOLLERR,
-  EPOLLHUP,
   EPOLLIN,
   EPOLLOUT,
   errno,
   libc,
+  READY_IN,
+  READY_OUT,
   SEND_FLAGS,
   SHUT_WR,
 } from "./_libc.ts";
-import { EAGAIN, EINTR, isPeerGone, osError } from "./_errors.ts";
+import { EAGAIN, EINTR } from "./_errors.ts";
 import type { Delegate, FdHandle } from "./_handle.ts";
-import type { IdleWatch } from "./_loop.ts";
-import { type Abortable, unwatchAbort, watchAbort } from "./_abort.ts";
 import { type EpollConn, handleOf } from "./conn.ts";
+import { LoopSession } from "./_session.ts";
 import { closeQuietly, type EpollEnd, type EpollStats, noDelay } from "./relay.ts";
 
 /** Options for {@linkcode epollEcho}. */
@@ -39,55 +38,42 @@ export interface EpollEchoResult {
   error?: unknown;
 }
 
-const READY_IN = EPOLLIN | EPOLLERR | EPOLLHUP;
-const READY_OUT = EPOLLOUT | EPOLLERR | EPOLLHUP;
-
-class Echo implements Delegate, IdleWatch, Abortable {
-  last: number;
-  readonly idleMs: number;
+class Echo extends LoopSession<EpollEchoResult> implements Delegate {
   #conn: EpollConn;
   #h: FdHandle;
   #pending: Uint8Array | null = null;
   #eof = false;
-  #done = false;
   #stats: EpollStats;
-  #signal: AbortSignal | undefined;
-  #resolve: (result: EpollEchoResult) => void;
-  readonly promise: Promise<EpollEchoResult>;
 
   constructor(conn: EpollConn, options: EpollEchoOptions) {
+    const h = handleOf(conn);
+    super(h.loop, options);
     this.#conn = conn;
-    this.#h = handleOf(conn);
+    this.#h = h;
     this.#stats = options.stats ?? { up: 0, down: 0 };
-    this.idleMs = options.idleTimeoutMs ?? 0;
-    this.last = performance.now(); // not loop.now: the last batch may be long ago
-    this.#signal = options.signal;
-    const { promise, resolve } = Promise.withResolvers<EpollEchoResult>();
-    this.promise = promise;
-    this.#resolve = resolve;
   }
 
-  begin(): void {
-    if (this.#h.closed) return this.#finish("error", osError(9));
-    if (this.#signal?.aborted) return this.#finish("aborted");
+  protected closedAlready(): boolean {
+    return this.#h.closed;
+  }
+
+  protected start(): void {
     noDelay(this.#conn);
-    if (this.#signal !== undefined) watchAbort(this.#signal, this);
     this.#h.delegateTo(this, 0);
-    this.#mask();
-    if (this.idleMs > 0) this.#h.loop.addIdle(this);
+    this.#h.setMask(EPOLLIN);
   }
 
-  onAbort(): void {
-    this.#finish("aborted");
+  protected close(): void {
+    closeQuietly(this.#conn);
   }
 
-  onIdle(): void {
-    this.#finish("idle_timeout");
+  protected result(reason: EpollEnd): EpollEchoResult {
+    return { reason };
   }
 
   onEvents(_side: number, events: number): void {
     if ((events & READY_OUT) !== 0 && this.#pending !== null) this.#flush();
-    if (this.#done) return;
+    if (this.done) return;
     if ((events & READY_IN) !== 0 && !this.#eof && this.#pending === null) this.#pump();
   }
 
@@ -103,7 +89,7 @@ class Echo implements Delegate, IdleWatch, Abortable {
       if (w === n) return;
       if (w < 0) {
         const code = errno();
-        if (code !== EAGAIN && code !== EINTR) return this.#fail(code);
+        if (code !== EAGAIN && code !== EINTR) return this.fail(code);
         this.#pending = buffer.slice(0, n);
       } else {
         this.#pending = buffer.slice(w, n);
@@ -118,7 +104,7 @@ class Echo implements Delegate, IdleWatch, Abortable {
       return;
     }
     const code = errno();
-    if (code !== EAGAIN && code !== EINTR) this.#fail(code);
+    if (code !== EAGAIN && code !== EINTR) this.fail(code);
   }
 
   #flush(): void {
@@ -126,7 +112,7 @@ class Echo implements Delegate, IdleWatch, Abortable {
     const w = libc().send(this.#h.fd, pending, pending.length, SEND_FLAGS);
     if (w < 0) {
       const code = errno();
-      if (code !== EAGAIN && code !== EINTR) this.#fail(code);
+      if (code !== EAGAIN && code !== EINTR) this.fail(code);
       return;
     }
     this.last = this.#h.loop.now;
@@ -140,35 +126,19 @@ class Echo implements Delegate, IdleWatch, Abortable {
   }
 
   #endIfFlushed(): void {
-    if (!this.#eof || this.#pending !== null || this.#done) return;
-    if (libc().shutdown(this.#h.fd, SHUT_WR) < 0) return this.#fail(errno());
-    this.#finish("done");
+    if (!this.#eof || this.#pending !== null || this.done) return;
+    if (libc().shutdown(this.#h.fd, SHUT_WR) < 0) return this.fail(errno());
+    this.finish("done");
   }
 
   #mask(): void {
-    if (this.#done) return;
+    if (this.done) return;
     const mask = this.#pending !== null ? EPOLLOUT : this.#eof ? 0 : EPOLLIN;
     try {
       this.#h.setMask(mask);
     } catch (error) {
-      this.#finish("error", error);
+      this.finish("error", error);
     }
-  }
-
-  #fail(code: number): void {
-    if (isPeerGone(code)) this.#finish("reset");
-    else this.#finish("error", osError(code));
-  }
-
-  #finish(reason: EpollEnd, error?: unknown): void {
-    if (this.#done) return;
-    this.#done = true;
-    if (this.#signal !== undefined) unwatchAbort(this.#signal, this);
-    if (this.idleMs > 0) this.#h.loop.removeIdle(this);
-    closeQuietly(this.#conn);
-    const result: EpollEchoResult = { reason };
-    if (error !== undefined) result.error = error;
-    this.#resolve(result);
   }
 }
 

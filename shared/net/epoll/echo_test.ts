@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { randomBytes, readAll, readExactly, sha256, writeAll } from "@monkey/testing";
 import { epollEcho, type EpollEchoOptions, type EpollEchoResult, epollListen } from "./mod.ts";
-import { IGNORE, loopStopped, openFds, registeredFds, SKIP_REASON } from "./_testing.ts";
+import { IGNORE, loopStopped, openFds, registeredFds, SKIP_NOTE } from "./_testing.ts";
 
-const ignore = IGNORE;
-const why = SKIP_REASON === undefined ? "" : ` (ignored: ${SKIP_REASON})`;
 const MiB = 1024 * 1024;
 
 /** A Deno client connected to an epollEcho. */
@@ -19,8 +17,8 @@ async function echoRig(
 }
 
 Deno.test({
-  name: `epollEcho echoes several MiB byte-exact, then honours the client's half-close${why}`,
-  ignore,
+  name: `epollEcho echoes several MiB byte-exact, then honours the client's half-close${SKIP_NOTE}`,
+  ignore: IGNORE,
   async fn() {
     const fds = openFds();
     const stats = { up: 0, down: 0 };
@@ -43,8 +41,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: `epollEcho ends with "idle_timeout" after silence and "aborted" on abort${why}`,
-  ignore,
+  name: `epollEcho ends with "idle_timeout" after silence and "aborted" on abort${SKIP_NOTE}`,
+  ignore: IGNORE,
   async fn() {
     const idle = await echoRig({ idleTimeoutMs: 50 });
     await writeAll(idle.client, new Uint8Array([1, 2, 3]));

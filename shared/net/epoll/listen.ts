@@ -62,6 +62,8 @@ export class EpollListener {
   #waiters: Waiter[] = [];
 
   /**
+   * Take over a listening socket (`epollListen()` makes one).
+   *
    * @param fd A bound, listening, non-blocking socket the listener now owns.
    */
   constructor(fd: number) {

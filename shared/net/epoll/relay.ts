@@ -12,15 +12,16 @@ import {
   EPOLLOUT,
   errno,
   libc,
+  READY_IN,
+  READY_OUT,
   SEND_FLAGS,
   SHUT_WR,
 } from "./_libc.ts";
-import { EAGAIN, EINTR, isPeerGone, osError } from "./_errors.ts";
+import { EAGAIN, EINTR } from "./_errors.ts";
 import type { Delegate, FdHandle } from "./_handle.ts";
-import type { IdleWatch } from "./_loop.ts";
-import { type Abortable, unwatchAbort, watchAbort } from "./_abort.ts";
 import { type EpollConn, handleOf } from "./conn.ts";
 import { spliceCounts } from "./_splice.ts";
+import { LoopSession } from "./_session.ts";
 
 /** Why a relay or echo ended. */
 export type EpollEnd = "done" | "reset" | "idle_timeout" | "aborted" | "error";
@@ -57,8 +58,6 @@ export interface EpollRelayResult {
 
 const UP = 0;
 const DOWN = 1;
-const READY_IN = EPOLLIN | EPOLLERR | EPOLLHUP;
-const READY_OUT = EPOLLOUT | EPOLLERR | EPOLLHUP;
 /** A spliced chunk smaller than this ends bulk mode: back to read/send. */
 const BULK_MIN = 16 * 1024;
 
@@ -78,25 +77,20 @@ interface Flow {
   copy: boolean;
 }
 
-class Relay implements Delegate, IdleWatch, Abortable {
-  last: number;
-  readonly idleMs: number;
+class Relay extends LoopSession<EpollRelayResult> implements Delegate {
   #client: EpollConn;
   #upstream: EpollConn;
   #flows: [Flow, Flow];
   #stats: EpollStats;
   #startUp: number;
   #startDown: number;
-  #done = false;
-  #signal: AbortSignal | undefined;
-  #resolve: (result: EpollRelayResult) => void;
-  readonly promise: Promise<EpollRelayResult>;
 
   constructor(client: EpollConn, upstream: EpollConn, options: EpollRelayOptions) {
-    this.#client = client;
-    this.#upstream = upstream;
     const c = handleOf(client);
     const u = handleOf(upstream);
+    super(c.loop, options);
+    this.#client = client;
+    this.#upstream = upstream;
     this.#flows = [
       { src: c, dst: u, pending: null, eof: false, ended: false, bulk: false, copy: false },
       { src: u, dst: c, pending: null, eof: false, ended: false, bulk: false, copy: false },
@@ -104,42 +98,34 @@ class Relay implements Delegate, IdleWatch, Abortable {
     this.#stats = options.stats ?? { up: 0, down: 0 };
     this.#startUp = this.#stats.up;
     this.#startDown = this.#stats.down;
-    this.idleMs = options.idleTimeoutMs ?? 0;
-    // Not loop.now: that is the last batch's time, maybe long ago if the loop was idle.
-    this.last = performance.now();
-    const { promise, resolve } = Promise.withResolvers<EpollRelayResult>();
-    this.promise = promise;
-    this.#resolve = resolve;
-    this.#signal = options.signal;
   }
 
-  begin(): void {
+  protected closedAlready(): boolean {
+    return this.#flows[UP].src.closed || this.#flows[DOWN].src.closed;
+  }
+
+  protected start(): void {
     const [up, down] = this.#flows;
-    if (up.src.closed || down.src.closed) {
-      return this.#finish("error", osError(9));
-    }
-    if (this.#signal?.aborted) return this.#finish("aborted");
     // Like the deno relay: no Nagle delay on either side (a peer may already be gone).
     noDelay(this.#client);
     noDelay(this.#upstream);
-    if (this.#signal !== undefined) watchAbort(this.#signal, this);
     up.src.delegateTo(this, UP);
     down.src.delegateTo(this, DOWN);
-    try {
-      up.src.setMask(EPOLLIN);
-      down.src.setMask(EPOLLIN);
-    } catch (error) {
-      return this.#finish("error", error);
-    }
-    if (this.idleMs > 0) up.src.loop.addIdle(this);
+    up.src.setMask(EPOLLIN);
+    down.src.setMask(EPOLLIN);
   }
 
-  onAbort(): void {
-    this.#finish("aborted");
+  protected close(): void {
+    closeQuietly(this.#client);
+    closeQuietly(this.#upstream);
   }
 
-  onIdle(): void {
-    this.#finish("idle_timeout");
+  protected result(reason: EpollEnd): EpollRelayResult {
+    return {
+      up: this.#stats.up - this.#startUp,
+      down: this.#stats.down - this.#startDown,
+      reason,
+    };
   }
 
   /** Events for the client (side UP: it is the `up` source) or the upstream (DOWN). */
@@ -148,13 +134,13 @@ class Relay implements Delegate, IdleWatch, Abortable {
     const inbound = flows[side]!; // reads this fd
     const outbound = flows[side ^ 1]!; // writes this fd
     if ((events & READY_OUT) !== 0 && outbound.pending !== null) this.#flush(outbound, side ^ 1);
-    if (this.#done) return;
+    if (this.done) return;
     if ((events & READY_IN) !== 0 && !inbound.eof && inbound.pending === null) {
       this.#pump(inbound, side);
     } else if ((events & (EPOLLERR | EPOLLHUP)) !== 0 && outbound.pending === null) {
       // An error or hang-up on an fd we neither read nor write: level-triggered, it would be
       // reported again and again.
-      this.#finish("reset");
+      this.finish("reset");
     }
   }
 
@@ -194,7 +180,7 @@ class Relay implements Delegate, IdleWatch, Abortable {
         if (w < 0) code = errno();
         flow.pending = buffer.slice(w < 0 ? 0 : w, n);
       }
-      if (code !== 0 && code !== EAGAIN && code !== EINTR) return this.#fail(code);
+      if (code !== 0 && code !== EAGAIN && code !== EINTR) return this.fail(code);
       this.#blocked(flow);
       return;
     }
@@ -203,7 +189,7 @@ class Relay implements Delegate, IdleWatch, Abortable {
       // still writes to this socket, a zero-length send tells them apart (as the deno relay
       // does): it fails on a reset socket and succeeds on a half-closed one.
       if (!this.#flows[dir ^ 1]!.ended && lib.send(flow.src.fd, buffer, 0, SEND_FLAGS) < 0) {
-        return this.#fail(errno());
+        return this.fail(errno());
       }
       flow.eof = true;
       this.#masks();
@@ -211,7 +197,7 @@ class Relay implements Delegate, IdleWatch, Abortable {
       return;
     }
     const code = pipe !== null ? pipe.code : errno();
-    if (code !== EAGAIN && code !== EINTR) this.#fail(code);
+    if (code !== EAGAIN && code !== EINTR) this.fail(code);
   }
 
   #flush(flow: Flow, _dir: number): void {
@@ -219,7 +205,7 @@ class Relay implements Delegate, IdleWatch, Abortable {
     const w = libc().send(flow.dst.fd, pending, pending.length, SEND_FLAGS);
     if (w < 0) {
       const code = errno();
-      if (code !== EAGAIN && code !== EINTR) this.#fail(code);
+      if (code !== EAGAIN && code !== EINTR) this.fail(code);
       return;
     }
     this.last = flow.src.loop.now;
@@ -238,16 +224,16 @@ class Relay implements Delegate, IdleWatch, Abortable {
   }
 
   #endIfFlushed(flow: Flow): void {
-    if (!flow.eof || flow.pending !== null || flow.ended || this.#done) return;
+    if (!flow.eof || flow.pending !== null || flow.ended || this.done) return;
     flow.ended = true;
-    if (libc().shutdown(flow.dst.fd, SHUT_WR) < 0) return this.#fail(errno());
+    if (libc().shutdown(flow.dst.fd, SHUT_WR) < 0) return this.fail(errno());
     const [up, down] = this.#flows;
-    if (up.ended && down.ended) this.#finish("done");
+    if (up.ended && down.ended) this.finish("done");
   }
 
   /** Recompute both interest masks from the flows' state. */
   #masks(): void {
-    if (this.#done) return;
+    if (this.done) return;
     const [up, down] = this.#flows;
     const c = (!up.eof && up.pending === null ? EPOLLIN : 0) |
       (down.pending !== null ? EPOLLOUT : 0);
@@ -257,29 +243,8 @@ class Relay implements Delegate, IdleWatch, Abortable {
       up.src.setMask(c);
       down.src.setMask(u);
     } catch (error) {
-      this.#finish("error", error);
+      this.finish("error", error);
     }
-  }
-
-  #fail(code: number): void {
-    if (isPeerGone(code)) this.#finish("reset");
-    else this.#finish("error", osError(code));
-  }
-
-  #finish(reason: EpollEnd, error?: unknown): void {
-    if (this.#done) return;
-    this.#done = true;
-    if (this.#signal !== undefined) unwatchAbort(this.#signal, this);
-    if (this.idleMs > 0) this.#flows[0].src.loop.removeIdle(this);
-    closeQuietly(this.#client);
-    closeQuietly(this.#upstream);
-    const result: EpollRelayResult = {
-      up: this.#stats.up - this.#startUp,
-      down: this.#stats.down - this.#startDown,
-      reason,
-    };
-    if (error !== undefined) result.error = error;
-    this.#resolve(result);
   }
 }
 

@@ -9,11 +9,9 @@ import {
   registeredFds,
   relayRig,
   resetClose,
-  SKIP_REASON,
+  SKIP_NOTE,
 } from "./_testing.ts";
 
-const ignore = IGNORE;
-const why = SKIP_REASON === undefined ? "" : ` (ignored: ${SKIP_REASON})`;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const MiB = 1024 * 1024;
@@ -34,8 +32,8 @@ async function slowReadAll(conn: Deno.Conn, total: number): Promise<Uint8Array> 
 }
 
 Deno.test({
-  name: `epollRelay copies several MiB byte-exact both ways through slow readers${why}`,
-  ignore,
+  name: `epollRelay copies several MiB byte-exact both ways through slow readers${SKIP_NOTE}`,
+  ignore: IGNORE,
   async fn() {
     const fds = openFds();
     const spliced = { ...spliceCounts };
@@ -68,8 +66,8 @@ Deno.test({
 for (const first of ["client", "upstream"] as const) {
   Deno.test({
     name: `epollRelay turns a FIN from the ${first} into a half-close while the other way ` +
-      `keeps flowing${why}`,
-    ignore,
+      `keeps flowing${SKIP_NOTE}`,
+    ignore: IGNORE,
     async fn() {
       const rig = await relayRig();
       const [a, b] = first === "client" ? [rig.client, rig.upstream] : [rig.upstream, rig.client];
@@ -90,8 +88,8 @@ for (const first of ["client", "upstream"] as const) {
 
 for (const side of ["client", "upstream"] as const) {
   Deno.test({
-    name: `a reset from the ${side} closes the other side promptly with reason "reset"${why}`,
-    ignore,
+    name: `a reset from the ${side} closes the other side promptly with reason "reset"${SKIP_NOTE}`,
+    ignore: IGNORE,
     async fn() {
       // Epoll on both ends so the test can send a real RST (SO_LINGER 0).
       const upstreamListener = epollListen({ hostname: "127.0.0.1", port: 0 });
@@ -124,8 +122,8 @@ for (const side of ["client", "upstream"] as const) {
 
 Deno.test({
   name: `epollRelay closes both sides after the idle timeout with reason "idle_timeout", ` +
-    `counting from its start even when the loop was idle long before${why}`,
-  ignore,
+    `counting from its start even when the loop was idle long before${SKIP_NOTE}`,
+  ignore: IGNORE,
   async fn() {
     // The loop's cached clock must not date a new relay's activity back to its last batch:
     // the rig's connections are set up, the loop stops, and the relay starts 150 ms later.
@@ -152,8 +150,8 @@ Deno.test({
 
 Deno.test({
   name:
-    `aborting epollRelay closes both sides of every relay on the signal with reason "aborted"${why}`,
-  ignore,
+    `aborting epollRelay closes both sides of every relay on the signal with reason "aborted"${SKIP_NOTE}`,
+  ignore: IGNORE,
   async fn() {
     const controller = new AbortController();
     const rig = await relayRig({ signal: controller.signal });

@@ -2,10 +2,9 @@ import assert from "node:assert/strict";
 import { randomBytes, readAll, readExactly, sha256, writeAll } from "@monkey/testing";
 import { type EpollConn, epollConnect, epollListen } from "./mod.ts";
 import { SPLICE_CHUNK, spliceCounts, spliceFaults, SplicePipe } from "./_splice.ts";
-import { IGNORE, loopStopped, openFds, relayRig, SKIP_REASON } from "./_testing.ts";
+import { IGNORE, loopStopped, openFds, relayRig, SKIP_NOTE } from "./_testing.ts";
 
 const ignore = IGNORE;
-const why = SKIP_REASON === undefined ? "" : ` (ignored: ${SKIP_REASON})`;
 
 /** A Deno client writing into an accepted EpollConn (the splice source). */
 async function source(): Promise<{ writer: Deno.TcpConn; src: EpollConn }> {
@@ -28,8 +27,8 @@ async function destination(): Promise<{ dst: EpollConn; reader: Deno.TcpConn }> 
 
 Deno.test({
   name: `SplicePipe moves chunks byte-exact and copies out what a full destination refuses, ` +
-    `leaving the pipe empty for the next transfer${why}`,
-  ignore,
+    `leaving the pipe empty for the next transfer${SKIP_NOTE}`,
+  ignore: IGNORE,
   async fn() {
     const fds = openFds();
     const pipe = new SplicePipe();
@@ -122,7 +121,7 @@ async function relayWithFault(
 
 Deno.test({
   name: `epollRelay copies instead when splicing from the source fails (EINVAL, ENOSYS, EPERM), ` +
-    `and the relay goes on byte-exact${why}`,
+    `and the relay goes on byte-exact${SKIP_NOTE}`,
   ignore,
   async fn() {
     for (const code of [EINVAL, ENOSYS, EPERM]) {
@@ -135,7 +134,7 @@ Deno.test({
 
 Deno.test({
   name: `epollRelay sends what a failing splice to the destination (EINVAL) left in the pipe, ` +
-    `then copies${why}`,
+    `then copies${SKIP_NOTE}`,
   ignore,
   async fn() {
     const moved = await relayWithFault({ destination: EINVAL });
@@ -146,7 +145,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: `epollRelay copies when the loop cannot open its splice pipe (pipe2 fails)${why}`,
+  name: `epollRelay copies when the loop cannot open its splice pipe (pipe2 fails)${SKIP_NOTE}`,
   ignore,
   async fn() {
     const moved = await relayWithFault({ pipe2: EMFILE });

@@ -1,0 +1,91 @@
+/**
+ * What the epoll relay and echo share: one result promise resolved once, the abort signal, the
+ * idle watch, and the way a session starts and ends.
+ *
+ * @module
+ */
+
+import { type Abortable, unwatchAbort, watchAbort } from "./_abort.ts";
+import { isPeerGone, osError } from "./_errors.ts";
+import type { EventLoop, IdleWatch } from "./_loop.ts";
+import type { EpollEnd } from "./relay.ts";
+
+/** Idle timeout and abort signal, as the relay's and the echo's options give them. */
+export interface SessionOptions {
+  /** Close after this many ms without a byte; 0 disables. */
+  idleTimeoutMs?: number;
+  /** Aborting closes at once. */
+  signal?: AbortSignal;
+}
+
+/** A relay or echo session inside the epoll loop; `promise` resolves once, never rejects. */
+export abstract class LoopSession<R extends { reason: EpollEnd; error?: unknown }>
+  implements IdleWatch, Abortable {
+  last: number;
+  readonly idleMs: number;
+  readonly promise: Promise<R>;
+  /** True once finished: the hot paths check it after every step that may end the session. */
+  protected done = false;
+  #loop: EventLoop;
+  #signal: AbortSignal | undefined;
+  #resolve: (result: R) => void;
+
+  constructor(loop: EventLoop, options: SessionOptions) {
+    this.#loop = loop;
+    this.idleMs = options.idleTimeoutMs ?? 0;
+    // Not loop.now: that is the last batch's time, maybe long ago if the loop was idle.
+    this.last = performance.now();
+    this.#signal = options.signal;
+    const { promise, resolve } = Promise.withResolvers<R>();
+    this.promise = promise;
+    this.#resolve = resolve;
+  }
+
+  /** Take the fds over: an fd closed already or an aborted signal ends it at once. */
+  begin(): void {
+    if (this.closedAlready()) return this.finish("error", osError(9));
+    if (this.#signal?.aborted) return this.finish("aborted");
+    if (this.#signal !== undefined) watchAbort(this.#signal, this);
+    try {
+      this.start();
+    } catch (error) {
+      return this.finish("error", error);
+    }
+    if (this.idleMs > 0) this.#loop.addIdle(this);
+  }
+
+  onIdle(): void {
+    this.finish("idle_timeout");
+  }
+
+  onAbort(): void {
+    this.finish("aborted");
+  }
+
+  /** True when a connection was closed before the session began. */
+  protected abstract closedAlready(): boolean;
+  /** Delegate the fds to this session and set their first interest masks. */
+  protected abstract start(): void;
+  /** Close the connections. */
+  protected abstract close(): void;
+  /** The result, without `error`. */
+  protected abstract result(reason: EpollEnd): R;
+
+  /** End on an errno: a peer gone is "reset", anything else "error". */
+  protected fail(code: number): void {
+    if (isPeerGone(code)) this.finish("reset");
+    else this.finish("error", osError(code));
+  }
+
+  /** End once: stop watching, close, resolve. */
+  protected finish(reason: EpollEnd, error?: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.#signal !== undefined) unwatchAbort(this.#signal, this);
+    if (this.idleMs > 0) this.#loop.removeIdle(this);
+    this.close();
+    const result = this.result(reason);
+    if (error !== undefined) result.error = error;
+    this.#resolve(result);
+  }
+}
