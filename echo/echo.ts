@@ -14,7 +14,9 @@ import {
   methodNotAllowed,
   type NetConn,
   Registry,
+  type RequestApp,
   resolveEngine,
+  type ServiceShutdownSummary,
   startEndpoint,
   TcpServer,
   withDefaults,
@@ -43,36 +45,10 @@ export interface EchoSnapshot {
 }
 
 /** What shutdown reports. */
-export interface ShutdownSummary {
-  /** Connections accepted over the whole run. */
-  total_connections: number;
-  /** Connections still open when the grace period ended, then closed. */
-  forced: number;
-  /** Seconds the service ran. */
-  uptime_secs: number;
-}
+export type ShutdownSummary = ServiceShutdownSummary;
 
-/**
- * The echo server's HTTP endpoint app (a Hono app) as callers use it: in process without a
- * socket, or as a `Deno.serve` handler.
- */
-export interface EchoHttpApp {
-  /**
-   * Answer a request in process, e.g. `app.request("/health")`.
-   *
-   * @param input A path (or URL, or request).
-   * @param init Method, headers and body.
-   * @returns The response.
-   */
-  request(input: string | URL | Request, init?: RequestInit): Response | Promise<Response>;
-  /**
-   * Answer a request (the `Deno.serve` handler shape).
-   *
-   * @param request The request.
-   * @returns The response.
-   */
-  fetch(request: Request): Response | Promise<Response>;
-}
+/** The echo server's HTTP endpoint app (metrics, health, dashboard) as callers use it. */
+export type EchoHttpApp = RequestApp;
 
 /** A running echo server. */
 export interface EchoServer {

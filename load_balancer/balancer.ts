@@ -12,6 +12,7 @@ import {
   type DiscoveryLoop,
   Logger,
   type MetricFamily,
+  type ServiceShutdownSummary,
   setupServiceTls,
   startEndpoint,
   startFrontend,
@@ -41,14 +42,7 @@ export type { LbSnapshot } from "./metrics.ts";
 export type { LbHttpApp } from "./http_app.ts";
 
 /** What shutdown reports. */
-export interface LbShutdownSummary {
-  /** Connections accepted over the whole run. */
-  total_connections: number;
-  /** Connections still open at the end of the grace period, then closed. */
-  forced: number;
-  /** Seconds the balancer ran. */
-  uptime_secs: number;
-}
+export type LbShutdownSummary = ServiceShutdownSummary;
 
 /** What a reload changed. */
 export interface ReloadSummary {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createMetricsApp, type HttpApp, type Logger } from "@monkey/shared";
+import { createMetricsApp, type HttpApp, type Logger, type RequestApp } from "@monkey/shared";
 import { ADMIN_ROUTES, createAdminApp } from "./admin.ts";
 import { DEFAULT_POOL_NAME, type LbConfig } from "./config.ts";
 import type { TlsCounters } from "./connection.ts";
@@ -15,24 +15,8 @@ import type { BackendPool } from "./pool.ts";
 import type { Route, RoutedPool } from "./routing.ts";
 import { poolRows, routeRows } from "./routing_metrics.ts";
 
-/** The endpoint's HTTP app (a Hono app) as callers use it: without a socket, or from a server. */
-export interface LbHttpApp {
-  /**
-   * Answer a request in process, e.g. `app.request("/backends")`.
-   *
-   * @param input A path (or URL, or request).
-   * @param init Method, headers and body.
-   * @returns The response.
-   */
-  request(input: string | URL | Request, init?: RequestInit): Response | Promise<Response>;
-  /**
-   * Answer a request (the `Deno.serve` handler shape).
-   *
-   * @param request The request.
-   * @returns The response.
-   */
-  fetch(request: Request): Response | Promise<Response>;
-}
+/** The endpoint's HTTP app (metrics, health, dashboard, pools, routes, admin) as callers use it. */
+export type LbHttpApp = RequestApp;
 
 /** What the app reads, at request time. */
 export interface LbAppSources {

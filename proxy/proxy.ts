@@ -21,8 +21,10 @@ import {
   methodNotAllowed,
   type MetricFamily,
   type NetConn,
+  type RequestApp,
   safeClose,
   sendPreamble,
+  type ServiceShutdownSummary,
   setupServiceTls,
   startEndpoint,
   startFrontend,
@@ -37,40 +39,15 @@ import { proxyDashboardView } from "./dashboard.ts";
 export type { ProxySnapshot } from "./metrics.ts";
 
 /** What shutdown reports. */
-export interface ProxyShutdownSummary {
-  /** Connections accepted over the whole run. */
-  total_connections: number;
+export interface ProxyShutdownSummary extends ServiceShutdownSummary {
   /** Bytes client to target. */
   bytes_upstream: number;
   /** Bytes target to client. */
   bytes_downstream: number;
-  /** Connections still open at the end of the grace period, then closed. */
-  forced: number;
-  /** Seconds the proxy ran. */
-  uptime_secs: number;
 }
 
-/**
- * The proxy's HTTP endpoint app (a Hono app) as callers use it: in process without a socket,
- * or as a `Deno.serve` handler.
- */
-export interface ProxyHttpApp {
-  /**
-   * Answer a request in process, e.g. `app.request("/metrics?format=json")`.
-   *
-   * @param input A path (or URL, or request).
-   * @param init Method, headers and body.
-   * @returns The response.
-   */
-  request(input: string | URL | Request, init?: RequestInit): Response | Promise<Response>;
-  /**
-   * Answer a request (the `Deno.serve` handler shape).
-   *
-   * @param request The request.
-   * @returns The response.
-   */
-  fetch(request: Request): Response | Promise<Response>;
-}
+/** The proxy's HTTP endpoint app (metrics, health, clients, dashboard) as callers use it. */
+export type ProxyHttpApp = RequestApp;
 
 /** A running proxy. */
 export interface Proxy {

@@ -43,10 +43,10 @@ export interface HttpContext {
 export type HttpHandler = (c: HttpContext) => Response | Promise<Response>;
 
 /**
- * The endpoint's HTTP app (a Hono app underneath), as services and callers use it: answer
- * requests in process or from a server, and add routes.
+ * A service's HTTP app as its callers see it (a Hono app underneath): answer requests in
+ * process without a socket, or as a `Deno.serve` handler.
  */
-export interface HttpApp {
+export interface RequestApp {
   /**
    * Answer a request in process, e.g. `app.request("/metrics")`.
    *
@@ -62,6 +62,13 @@ export interface HttpApp {
    * @returns The response.
    */
   fetch(request: Request): Response | Promise<Response>;
+}
+
+/**
+ * The endpoint's HTTP app (a Hono app underneath), as services and callers use it: answer
+ * requests in process or from a server, and add routes.
+ */
+export interface HttpApp extends RequestApp {
   /**
    * Add a `GET` route.
    *

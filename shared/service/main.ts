@@ -176,6 +176,16 @@ export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
+/** What a service's shutdown reports (a service may add its own totals). */
+export interface ServiceShutdownSummary {
+  /** Connections accepted over the whole run. */
+  total_connections: number;
+  /** Connections still open at the end of the grace period, then closed. */
+  forced: number;
+  /** Seconds the service ran. */
+  uptime_secs: number;
+}
+
 /** What {@linkcode serviceMain} needs from a started service. */
 export interface ServiceHandle {
   /** Bound listen address. */
@@ -185,7 +195,7 @@ export interface ServiceHandle {
   /** The periodic `[METRICS]` line. */
   summaryLine(): string | Promise<string>;
   /** Graceful shutdown with the configured grace period. */
-  shutdown(): Promise<{ total_connections: number; forced: number; uptime_secs: number }>;
+  shutdown(): Promise<ServiceShutdownSummary>;
 }
 
 /** Options for {@linkcode serviceMain}. */
