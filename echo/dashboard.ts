@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type DashboardView, gaugeChart, rateChart } from "@monkey/shared";
+import { type DashboardView, gaugeChart, rateChart, serviceStats } from "@monkey/shared";
 import type { EchoSnapshot } from "./echo.ts";
 
 /**
@@ -24,15 +24,11 @@ export function echoDashboardView(
 ): DashboardView {
   return {
     title: `echo${s.draining ? " (draining)" : ""}`,
-    stats: [
-      { id: "active_connections", label: "active connections", value: s.active_connections },
-      { id: "total_connections", label: "total connections", value: s.total_connections },
+    stats: serviceStats(s, [
       { id: "bytes_echoed", label: "bytes echoed", value: s.bytes_echoed, unit: "bytes" },
       { id: "rejected_connections", label: "refused (limit)", value: s.rejected_connections },
       { id: "connection_errors", label: "connection errors", value: s.connection_errors },
-      { id: "engine", label: "engine", value: s.engine, unit: "text" },
-      { id: "uptime_secs", label: "uptime", value: s.uptime_secs, unit: "secs" },
-    ],
+    ]),
     charts: [
       gaugeChart("active", "active connections", "count", { active: s.active_connections }),
       rateChart("conn_rate", "connections/s", "count", { accepted: s.total_connections }),

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type DashboardView, gaugeChart, rateChart } from "@monkey/shared";
+import { type DashboardView, gaugeChart, rateChart, serviceStats } from "@monkey/shared";
 import type { LbConfig } from "./config.ts";
 import type { LbSnapshot } from "./metrics.ts";
 
@@ -26,9 +26,7 @@ export function lbDashboardView(s: LbSnapshot, config: LbConfig): DashboardView 
   const up = s.backends.filter((b) => b.state === "up").length;
   return {
     title: `load balancer (${s.strategy})${s.draining ? " (draining)" : ""}`,
-    stats: [
-      { id: "active_connections", label: "active connections", value: s.active_connections },
-      { id: "total_connections", label: "total connections", value: s.total_connections },
+    stats: serviceStats(s, [
       { id: "bytes_upstream", label: "bytes up", value: s.bytes_upstream, unit: "bytes" },
       { id: "bytes_downstream", label: "bytes down", value: s.bytes_downstream, unit: "bytes" },
       {
@@ -40,9 +38,7 @@ export function lbDashboardView(s: LbSnapshot, config: LbConfig): DashboardView 
       { id: "no_backend", label: "no backend", value: s.no_backend },
       { id: "retries", label: "retries", value: s.retries },
       { id: "failed_connections", label: "failed connections", value: s.failed_connections },
-      { id: "engine", label: "engine", value: s.engine, unit: "text" },
-      { id: "uptime_secs", label: "uptime", value: s.uptime_secs, unit: "secs" },
-    ],
+    ]),
     charts: [
       rateChart("conn_rate", "connections/s", "count", { accepted: s.total_connections }),
       rateChart(

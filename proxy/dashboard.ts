@@ -5,7 +5,13 @@
  * @module
  */
 
-import { type ClientRow, type DashboardView, gaugeChart, rateChart } from "@monkey/shared";
+import {
+  type ClientRow,
+  type DashboardView,
+  gaugeChart,
+  rateChart,
+  serviceStats,
+} from "@monkey/shared";
 import type { ProxySnapshot } from "./proxy.ts";
 
 /** Clients shown in the dashboard's table. */
@@ -39,17 +45,13 @@ export function proxyDashboardView(
   };
   return {
     title: `proxy → ${s.target}${s.draining ? " (draining)" : ""}`,
-    stats: [
-      { id: "active_connections", label: "active connections", value: s.active_connections },
-      { id: "total_connections", label: "total connections", value: s.total_connections },
+    stats: serviceStats({ ...s, engine: `${s.engine} / ${s.relay}` }, [
       { id: "bytes_upstream", label: "bytes up", value: s.bytes_upstream, unit: "bytes" },
       { id: "bytes_downstream", label: "bytes down", value: s.bytes_downstream, unit: "bytes" },
       { id: "connect_errors", label: "connect errors", value: s.connect_errors },
       { id: "rejected_connections", label: "refused (limit)", value: s.rejected_connections },
       { id: "denied_connections", label: "denied (allow/deny)", value: s.denied_connections },
-      { id: "engine", label: "engine / relay", value: `${s.engine} / ${s.relay}`, unit: "text" },
-      { id: "uptime_secs", label: "uptime", value: s.uptime_secs, unit: "secs" },
-    ],
+    ], "engine / relay"),
     charts: [
       rateChart("conn_rate", "connections/s", "count", { accepted: s.total_connections }),
       gaugeChart("active", "active connections", "count", { active: s.active_connections }),

@@ -130,3 +130,42 @@ export function gaugeChart(
     ? { id, title, unit, kind: "gauge", series, log }
     : { id, title, unit, kind: "gauge", series };
 }
+
+/** The numbers every TCP service's dashboard leads and ends with. */
+export interface ServiceStatsSource {
+  /** Connections open now. */
+  active_connections: number;
+  /** Connections accepted since start. */
+  total_connections: number;
+  /** The I/O engine as shown. */
+  engine: string;
+  /** Seconds since start. */
+  uptime_secs: number;
+}
+
+/**
+ * A service's headline numbers: active and total connections, then the service's own, then
+ * the engine and the uptime.
+ *
+ * @param s The snapshot.
+ * @param own The service's own stats, shown between.
+ * @param engineLabel The engine stat's label.
+ * @returns The stats, in order.
+ * @example
+ * ```ts
+ * const stats = serviceStats(snapshot, [{ id: "retries", label: "retries", value: 3 }]);
+ * ```
+ */
+export function serviceStats(
+  s: ServiceStatsSource,
+  own: readonly DashStat[],
+  engineLabel = "engine",
+): DashStat[] {
+  return [
+    { id: "active_connections", label: "active connections", value: s.active_connections },
+    { id: "total_connections", label: "total connections", value: s.total_connections },
+    ...own,
+    { id: "engine", label: engineLabel, value: s.engine, unit: "text" },
+    { id: "uptime_secs", label: "uptime", value: s.uptime_secs, unit: "secs" },
+  ];
+}
