@@ -136,3 +136,66 @@ export async function withLb(
     await lb.shutdown(0);
   }
 }
+
+/** The admin token {@linkcode withAdminLb} sets and {@linkcode adminRequest} sends. */
+export const TEST_TOKEN = "test-token";
+
+/**
+ * {@linkcode withLb} with the admin token set to {@linkcode TEST_TOKEN}.
+ *
+ * @param engine The I/O engine.
+ * @param config Keys on top of the test defaults.
+ * @param body The test.
+ * @returns Resolves after the balancer shut down.
+ * @example
+ * ```ts
+ * await withAdminLb("deno", { backends: [] }, async (lb) => {
+ *   assert.equal((await adminRequest(lb, "GET", "/backends")).status, 200);
+ * });
+ * ```
+ */
+export function withAdminLb(
+  engine: EngineName,
+  config: LbConfigInput,
+  body: (lb: LoadBalancer, lines: string[]) => Promise<void>,
+): Promise<void> {
+  return withLb(engine, { admin_token: TEST_TOKEN, ...config }, body);
+}
+
+/**
+ * An admin API request in process, with the test token.
+ *
+ * @param lb The balancer.
+ * @param method HTTP method.
+ * @param path The path.
+ * @param body JSON body, if any.
+ * @returns The response.
+ * @example
+ * ```ts
+ * await adminRequest(lb, "POST", "/backends", { addr: b.addr });
+ * ```
+ */
+export function adminRequest(
+  lb: LoadBalancer,
+  method: string,
+  path: string,
+  body?: unknown,
+): Response | Promise<Response> {
+  const init: RequestInit = { method, headers: { authorization: `Bearer ${TEST_TOKEN}` } };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  return lb.app.request(path, init);
+}
+
+/**
+ * Close tagged backends.
+ *
+ * @param backends The backends.
+ * @returns Resolves when all are closed.
+ * @example
+ * ```ts
+ * await closeAll([a, b]);
+ * ```
+ */
+export async function closeAll(backends: TaggedBackend[]): Promise<void> {
+  await Promise.all(backends.map((b) => b.close()));
+}
