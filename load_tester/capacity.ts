@@ -7,22 +7,10 @@
 
 import { formatMicros } from "@monkey/shared";
 import type { Scenario, Slo } from "./config.ts";
-import type { ScenarioResult } from "./result.ts";
+import type { CapacityStepSummary, ScenarioResult } from "./result.ts";
 
-/** One step of the search. */
-export interface CapacityStep {
-  /** Rate asked for, requests/s. */
-  rate: number;
-  /** Rate achieved. */
-  rps: number;
-  /** The SLO's percentile at this rate, µs. */
-  latency_us: number;
-  /** Errors. */
-  errors: number;
-  /** True when the SLO held with zero errors and the rate was achieved. */
-  ok: boolean;
-  /** Why not, when `ok` is false. */
-  reason: string;
+/** One step of the search, with its full result. */
+export interface CapacityStep extends CapacityStepSummary {
   /** The full result of the step. */
   result: ScenarioResult;
 }

@@ -141,20 +141,23 @@ export interface CapacityEntry {
   /** Highest rate that held, 0 when none did. */
   capacity_rps: number;
   /** The steps in order (each step's full result is in `scenarios`). */
-  steps: {
-    /** Rate asked for. */
-    rate: number;
-    /** Rate achieved. */
-    rps: number;
-    /** The SLO's percentile, µs. */
-    latency_us: number;
-    /** Errors. */
-    errors: number;
-    /** Whether the step held. */
-    ok: boolean;
-    /** Why not. */
-    reason: string;
-  }[];
+  steps: CapacityStepSummary[];
+}
+
+/** One step of a capacity search, as the JSON output lists it. */
+export interface CapacityStepSummary {
+  /** Rate asked for, requests/s. */
+  rate: number;
+  /** Rate achieved. */
+  rps: number;
+  /** The SLO's percentile at this rate, µs. */
+  latency_us: number;
+  /** Errors. */
+  errors: number;
+  /** True when the SLO held with zero errors and the rate was achieved. */
+  ok: boolean;
+  /** Why not, when `ok` is false. */
+  reason: string;
 }
 
 /** What a result is built from. */
@@ -242,5 +245,21 @@ export function machineInfo(): MachineInfo {
     cpus: navigator.hardwareConcurrency,
     os: `${Deno.build.os} ${Deno.build.arch}`,
     deno: Deno.version.deno,
+  };
+}
+
+/**
+ * A run report with no scenarios yet, started now on this machine.
+ *
+ * @param target The target, `host:port`.
+ * @returns The report to fill.
+ */
+export function newRunReport(target: string): RunReport {
+  return {
+    target,
+    started_at: new Date().toISOString(),
+    tool_version: TOOL_VERSION,
+    machine: machineInfo(),
+    scenarios: [],
   };
 }

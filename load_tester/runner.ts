@@ -19,11 +19,10 @@ import {
 } from "./histogram.ts";
 import {
   buildResult,
-  machineInfo,
+  newRunReport,
   type RunReport,
   type ScenarioResult,
   type ScenarioShape,
-  TOOL_VERSION,
 } from "./result.ts";
 import { mergeResults } from "./result_merge.ts";
 import type { WorkerReply, WorkerRequest } from "./_worker_protocol.ts";
@@ -245,13 +244,7 @@ export async function runMatrix(
   scenarios: readonly Scenario[],
   options: RunOptions,
 ): Promise<RunReport> {
-  const report: RunReport = {
-    target: options.target,
-    started_at: new Date().toISOString(),
-    tool_version: TOOL_VERSION,
-    machine: machineInfo(),
-    scenarios: [],
-  };
+  const report = newRunReport(options.target);
   for (const scenario of scenarios) {
     if (options.signal?.aborted) break;
     report.scenarios.push(await runScenario(scenario, options));

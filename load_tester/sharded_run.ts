@@ -7,7 +7,7 @@
 
 import type { Scenario } from "./config.ts";
 import { encodeHistogram, mergeHistograms, summarize } from "./histogram.ts";
-import { machineInfo, type RunReport, type ScenarioResult, TOOL_VERSION } from "./result.ts";
+import { newRunReport, type RunReport, type ScenarioResult } from "./result.ts";
 import { type RunOptions, runScenario } from "./runner.ts";
 import { type Shard, shardScenario } from "./shard.ts";
 import { waitUntil } from "./start_at.ts";
@@ -50,13 +50,7 @@ export async function runShard(
 ): Promise<RunReport> {
   const { shard, startAt } = shardOptions;
   const run = shardOptions.run ?? runScenario;
-  const report: RunReport = {
-    target: options.target,
-    started_at: new Date().toISOString(),
-    tool_version: TOOL_VERSION,
-    machine: machineInfo(),
-    scenarios: [],
-  };
+  const report = newRunReport(options.target);
   if (shard) report.shard = { index: shard.index, count: shard.count };
   if (startAt !== undefined) {
     const warmup = scenarios[0]?.warmup_secs ?? 0;
