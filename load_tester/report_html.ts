@@ -7,7 +7,14 @@
  * @module
  */
 
-import { DASHBOARD_CSS, escapeHtml, FORMAT_JS, UPLOT_CSS, UPLOT_JS } from "@monkey/shared/http";
+import {
+  DASHBOARD_CSS,
+  escapeHtml,
+  FORMAT_JS,
+  htmlStart,
+  UPLOT_CSS,
+  UPLOT_JS,
+} from "@monkey/shared/http";
 import { decodeHistogram } from "./histogram.ts";
 import type { RunReport, ScenarioResult } from "./result.ts";
 import type { SecondSample } from "./series.ts";
@@ -116,15 +123,9 @@ export function reportHtml(report: RunReport, options: ReportHtmlOptions = {}): 
     scenarios,
   };
   const title = `load test ${report.target} ${report.started_at}`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
-<link rel="icon" href="data:,">
-<title>${escapeHtml(title)}</title>
+  return `${
+    htmlStart(title)
+  }<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
 <style>${UPLOT_CSS}</style>
 <style>${DASHBOARD_CSS}</style>
 <style>tr.shard td { opacity: 0.75; }</style>

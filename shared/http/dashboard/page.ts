@@ -39,15 +39,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
  */
 export function dashboardHtml(service: string): string {
   const name = escapeHtml(service);
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<link rel="icon" href="data:,">
-<title>monkey-d-tcp ${name}</title>
-<link rel="stylesheet" href="dashboard/uplot.css">
+  return `${htmlStart(`monkey-d-tcp ${service}`)}<link rel="stylesheet" href="dashboard/uplot.css">
 <link rel="stylesheet" href="dashboard/style.css">
 </head>
 <body data-service="${name}">
@@ -79,6 +71,29 @@ Charts by uPlot (MIT licence, in dashboard/uplot.js).</footer>
 <script src="dashboard/app.js"></script>
 </body>
 </html>
+`;
+}
+
+/**
+ * The start of an HTML page, up to and including its title (the head stays open): UTF-8,
+ * viewport, light and dark colour schemes, no favicon request.
+ *
+ * @param title The page title (escaped here).
+ * @returns The HTML, ending in a newline.
+ * @example
+ * ```ts
+ * const html = `${htmlStart("report")}</head><body></body></html>`;
+ * ```
+ */
+export function htmlStart(title: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<link rel="icon" href="data:,">
+<title>${escapeHtml(title)}</title>
 `;
 }
 
