@@ -5,21 +5,9 @@
  * @module
  */
 
+import { isFile, NGINX_STREAM_MODULE, writeNginxConfig } from "@monkey/testing";
 import type { PemFiles } from "./haproxy.ts";
 import { type BenchTarget, freePort, type ProcessGroup, startExternal } from "./process_group.ts";
-
-/** Where Debian's `libnginx-mod-stream` installs the stream module. */
-export const NGINX_STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so";
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
 
 /**
  * Start nginx with the stream module (`proxy_pass`, one worker, no master process).
@@ -39,32 +27,26 @@ export function startNginxStream(
   backend: string,
   tls?: PemFiles,
 ): Promise<BenchTarget> | undefined {
-  if (!exists(NGINX_STREAM_MODULE)) return undefined;
+  if (!isFile(NGINX_STREAM_MODULE)) return undefined;
   const port = freePort();
   const dir = group.tempDir();
   const ssl = tls === undefined ? "" : ` ssl;
     ssl_certificate ${tls.cert};
     ssl_certificate_key ${tls.key}`;
-  Deno.writeTextFileSync(
-    `${dir}/nginx.conf`,
-    `load_module ${NGINX_STREAM_MODULE};
-daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log stderr error;
-events { worker_connections 8192; }
-stream {
+  const conf = writeNginxConfig({
+    dir,
+    workerConnections: 8192,
+    stream: true,
+    body: `stream {
   server {
     listen 127.0.0.1:${port}${ssl};
     proxy_pass ${backend};
     tcp_nodelay on;
   }
-}
-`,
-  );
+}`,
+  });
   const name = tls === undefined ? "nginx" : "nginx-tls";
-  return startExternal(group, name, "nginx", ["-p", dir, "-c", `${dir}/nginx.conf`], port);
+  return startExternal(group, name, "nginx", ["-p", dir, "-c", conf], port);
 }
 
 /**
@@ -80,29 +62,24 @@ stream {
 export function startNginxHttp(group: ProcessGroup): Promise<BenchTarget> {
   const port = freePort();
   const dir = group.tempDir();
-  Deno.writeTextFileSync(
-    `${dir}/nginx-http.conf`,
-    `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx-http.pid;
-error_log stderr error;
-events { worker_connections 4096; }
-http {
+  const conf = writeNginxConfig({
+    dir,
+    name: "nginx-http",
+    workerConnections: 4096,
+    body: `http {
   access_log off;
   keepalive_requests 1000000;
   server {
     listen 127.0.0.1:${port};
     location / { return 200 "monkey\\n"; }
   }
-}
-`,
-  );
+}`,
+  });
   return startExternal(
     group,
     "nginx-http",
     "nginx",
-    ["-p", dir, "-c", `${dir}/nginx-http.conf`],
+    ["-p", dir, "-c", conf],
     port,
   );
 }

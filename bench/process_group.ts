@@ -8,6 +8,8 @@
 
 import { type LineProcess, spawnLines } from "@monkey/testing";
 
+export { freePort } from "@monkey/testing";
+
 /** How long a started process may take to listen, ms. */
 export const READY_MS = 15_000;
 /** Pause between connection attempts while waiting for a port, ms. */
@@ -98,23 +100,6 @@ export class ProcessGroup {
     for (const dir of this.#dirs) Deno.removeSync(dir, { recursive: true });
     this.#dirs.clear();
   }
-}
-
-/**
- * A free loopback port (bound, then released: the small race is acceptable for a bench on
- * loopback, and HAProxy, nginx and iperf3 need a port number up front).
- *
- * @returns A port number.
- * @example
- * ```ts
- * const port = freePort();
- * ```
- */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
 }
 
 /**

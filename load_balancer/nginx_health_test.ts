@@ -5,32 +5,23 @@
  */
 import assert from "node:assert/strict";
 import { Logger, memorySink } from "@monkey/shared";
-import { readLine, requires, spawnLines, waitFor } from "@monkey/testing";
+import {
+  freePort,
+  isFile,
+  NGINX,
+  NGINX_STREAM_MODULE,
+  readLine,
+  requires,
+  spawnLines,
+  waitFor,
+  writeNginxConfig,
+} from "@monkey/testing";
 import { startLoadBalancer } from "./balancer.ts";
-
-const NGINX = "/usr/sbin/nginx";
-const STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so";
-
-function installed(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
 
 function canRun(): { ignore: boolean } {
   const permitted = requires("run", "read", "write");
   if (permitted.ignore) return permitted;
-  return { ignore: !installed(NGINX) || !installed(STREAM_MODULE) };
-}
-
-/** A free loopback port (bound on port 0, then released for nginx). */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
+  return { ignore: !isFile(NGINX) || !isFile(NGINX_STREAM_MODULE) };
 }
 
 for (const version of ["v1", "v2"] as const) {
@@ -41,24 +32,19 @@ for (const version of ["v1", "v2"] as const) {
       const dir = Deno.makeTempDirSync({ prefix: "monkey-nginx-" });
       const port = freePort();
       const errorLog = `${dir}/error.log`;
-      Deno.writeTextFileSync(
-        `${dir}/nginx.conf`,
-        `load_module ${STREAM_MODULE};
-daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${errorLog} info;
-events { worker_connections 64; }
-stream {
+      const conf = writeNginxConfig({
+        dir,
+        errorLog: `${errorLog} info`,
+        workerConnections: 64,
+        stream: true,
+        body: `stream {
   server {
     listen 127.0.0.1:${port} proxy_protocol;
     return "ok\\n";
   }
-}
-`,
-      );
-      await using nginx = spawnLines(NGINX, ["-p", dir, "-c", `${dir}/nginx.conf`, "-e", errorLog]);
+}`,
+      });
+      await using nginx = spawnLines(NGINX, ["-p", dir, "-c", conf, "-e", errorLog]);
       const { sink } = memorySink();
       const lb = startLoadBalancer({
         listen_addr: "127.0.0.1:0",

@@ -6,6 +6,7 @@
  */
 
 import { connectTcp, DENO_ENGINE } from "@monkey/shared";
+import { freePort, writeNginxConfig } from "@monkey/testing";
 
 /** A server process started here. */
 export interface RealServer extends AsyncDisposable {
@@ -39,13 +40,6 @@ export function hasProgram(name: string): boolean {
     }
   }
   return false;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 async function start(
@@ -133,15 +127,11 @@ export function startNginx(): Promise<RealServer> {
     (_, dir) => ["-p", dir, "-c", `${dir}/nginx.conf`, "-e", `${dir}/error.log`],
     (port, dir) => {
       Deno.writeTextFileSync(`${dir}/index.html`, "hello from nginx\n");
-      Deno.writeTextFileSync(
-        `${dir}/nginx.conf`,
-        `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log error;
-events { worker_connections 4096; }
-http {
+      writeNginxConfig({
+        dir,
+        errorLog: `${dir}/error.log error`,
+        workerConnections: 4096,
+        body: `http {
   access_log off;
   client_body_temp_path ${dir}/tmp;
   proxy_temp_path ${dir}/tmp;
@@ -150,9 +140,8 @@ http {
   scgi_temp_path ${dir}/tmp;
   keepalive_requests 1000000;
   server { listen 127.0.0.1:${port}; root ${dir}; }
-}
-`,
-      );
+}`,
+      });
     },
   );
 }

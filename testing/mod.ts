@@ -37,3 +37,4 @@ export * from "./tls.ts";
 export * from "./cert_files.ts";
 export * from "./dnsmasq.ts";
 export * from "./haproxy.ts";
+export * from "./nginx.ts";

@@ -253,6 +253,23 @@ export function splitAddr(addr: string): [string, number] {
 }
 
 /**
+ * A free loopback port: bound on port 0, then released (for programs that need a port number
+ * up front, like HAProxy, nginx and iperf3; a small race remains).
+ *
+ * @returns A port number.
+ * @example
+ * ```ts
+ * const port = freePort();
+ * ```
+ */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+/**
  * An address that refuses connects: a port that was free a moment ago (bound and released) on
  * 127.0.0.2, an address of the loopback network the tests' services do not listen on. A service
  * a test starts next on `127.0.0.1:0` may be given the same port number: on 127.0.0.1 the
