@@ -63,48 +63,43 @@ Deno.test("PROXY v1 says UNKNOWN for hosts that are not IP literals, and for LOC
   assert.equal(text(encodeProxyLocal("v1")), "PROXY UNKNOWN\r\n");
 });
 
-Deno.test("PROXY v2 TCP4 header: signature, 0x21, 0x11, length 12, addresses, ports", () => {
-  const header = encodeProxyV2(
-    { hostname: "192.168.0.1", port: 56324 },
-    { hostname: "10.1.2.3", port: 443 },
-  );
-  const expected = fromHex(`
-    ${SIG}
-    21 11 00 0c
-    c0 a8 00 01
-    0a 01 02 03
-    dc 04
-    01 bb`);
-  assert.equal(hex(header), hex(expected));
-  assert.deepEqual(header.subarray(0, 12), PROXY_V2_SIGNATURE);
-});
+const V2_CASES: { name: string; src: [string, number]; dst: [string, number]; body: string }[] = [
+  {
+    name: "TCP4 header: signature, 0x21, 0x11, length 12, addresses, ports",
+    src: ["192.168.0.1", 56324],
+    dst: ["10.1.2.3", 443],
+    body: "21 11 00 0c  c0 a8 00 01  0a 01 02 03  dc 04  01 bb",
+  },
+  {
+    name: "TCP6 header: family 0x21, length 36, 16-byte addresses",
+    src: ["2001:db8::1", 1],
+    dst: ["::1", 65535],
+    body: `21 21 00 24
+      20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01
+      00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01
+      00 01  ff ff`,
+  },
+  {
+    name: "maps an IPv4 source to ::ffff:a.b.c.d when the destination is IPv6",
+    src: ["127.0.0.1", 80],
+    dst: ["::1", 81],
+    body: `21 21 00 24
+      00 00 00 00 00 00 00 00 00 00 ff ff 7f 00 00 01
+      00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01
+      00 50 00 51`,
+  },
+];
 
-Deno.test("PROXY v2 TCP6 header: family 0x21, length 36, 16-byte addresses", () => {
-  const header = encodeProxyV2(
-    { hostname: "2001:db8::1", port: 1 },
-    { hostname: "::1", port: 65535 },
-  );
-  const expected = fromHex(`
-    ${SIG}
-    21 21 00 24
-    20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01
-    00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01
-    00 01
-    ff ff`);
-  assert.equal(hex(header), hex(expected));
-  assert.equal(header.length, 16 + 36);
-});
-
-Deno.test("PROXY v2 maps an IPv4 source to ::ffff:a.b.c.d when the destination is IPv6", () => {
-  const header = encodeProxyV2({ hostname: "127.0.0.1", port: 80 }, { hostname: "::1", port: 81 });
-  const expected = fromHex(`
-    ${SIG}
-    21 21 00 24
-    00 00 00 00 00 00 00 00 00 00 ff ff 7f 00 00 01
-    00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01
-    00 50 00 51`);
-  assert.equal(hex(header), hex(expected));
-});
+for (const { name, src, dst, body } of V2_CASES) {
+  Deno.test(`PROXY v2 ${name}`, () => {
+    const header = encodeProxyV2(
+      { hostname: src[0], port: src[1] },
+      { hostname: dst[0], port: dst[1] },
+    );
+    assert.equal(hex(header), hex(fromHex(`${SIG} ${body}`)));
+    assert.deepEqual(header.subarray(0, 12), PROXY_V2_SIGNATURE);
+  });
+}
 
 Deno.test("PROXY v2 LOCAL and UNSPEC headers carry no addresses", () => {
   assert.equal(hex(encodeProxyLocal("v2")), hex(fromHex(`${SIG} 20 00 00 00`)));
