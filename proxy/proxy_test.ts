@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
 import { type EngineName, Logger, memorySink } from "@monkey/shared";
 import {
+  assertDrains,
   assertEchoes,
   closedPortAddr,
   dial,
@@ -214,16 +215,7 @@ testEachEngine(
   async ({ engine }) => {
     const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
     const { proxy } = proxyTo(engine, echo.addr);
-    const conn = await dialEchoed(proxy.addr);
-    const done = proxy.shutdown(200);
-    assert.equal((await proxy.app.request("/health")).status, 503);
-    assert.equal(proxy.snapshot().draining, true);
-    await assert.rejects(dial(proxy.addr), "no new connections while draining");
-    await assertEchoes(conn, 1, "live connection still relayed during the grace period");
-    const summary = await done;
-    assert.equal(summary.forced, 1);
-    assert.notEqual(await readOutcome(conn), "data");
-    conn.close();
+    await assertDrains(proxy, 200, () => assert.equal(proxy.snapshot().draining, true));
     await echo.shutdown(1000);
   },
 );

@@ -23,6 +23,7 @@
 
 export * from "./io.ts";
 export * from "./peers.ts";
+export * from "./drain.ts";
 export * from "./permissions.ts";
 export * from "./process.ts";
 export * from "./random.ts";
