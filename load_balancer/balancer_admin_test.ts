@@ -111,77 +111,61 @@ testEachEngine(
   },
 );
 
-testEachEngine(
-  "proxy_protocol v1 and v2 write the client's addresses before any client byte",
-  async ({ engine }) => {
-    for (const version of ["v1", "v2"] as const) {
-      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      const backendAddr = `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
-      await withLb(
-        engine,
-        { proxy_protocol: version, backends: [{ addr: backendAddr }] },
-        async (lb) => {
-          const [hostname, port] = splitAddr(lb.addr);
-          const accepted = listener.accept();
-          const client = await Deno.connect({ hostname, port });
-          await client.write(new TextEncoder().encode("hello"));
-          const upstream = await accepted;
-          const clientPort = (client.localAddr as Deno.NetAddr).port;
-          let expected: Uint8Array;
-          if (version === "v1") {
-            expected = new TextEncoder().encode(
-              `PROXY TCP4 127.0.0.1 127.0.0.1 ${clientPort} ${port}\r\nhello`,
-            );
-          } else {
-            expected = new Uint8Array([
-              ...[0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a],
-              0x21,
-              0x11,
-              0x00,
-              0x0c,
-              ...[127, 0, 0, 1],
-              ...[127, 0, 0, 1],
-              clientPort >> 8,
-              clientPort & 0xff,
-              port >> 8,
-              port & 0xff,
-              ...new TextEncoder().encode("hello"),
-            ]);
-          }
-          assert.deepEqual(await readExactly(upstream, expected.length), expected);
-          client.close();
-          assert.equal(await readLine(upstream), null);
-          upstream.close();
-        },
-      );
-      listener.close();
-    }
-  },
-);
+const encode = (text: string) => new TextEncoder().encode(text);
+const V2_SIGNATURE = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a];
 
-testEachEngine(
-  "proxy_protocol v1 over IPv6 names TCP6 and the ::1 addresses",
-  async ({ engine }) => {
+/** What the backend must read first: the header for a client port and the balancer's port. */
+const PROXY_HEADER_CASES: {
+  name: string;
+  listen: string;
+  version: "v1" | "v2";
+  header: (clientPort: number, port: number) => Uint8Array;
+}[] = [
+  {
+    name: "v1 names TCP4 and the client's address and port",
+    listen: "127.0.0.1:0",
+    version: "v1",
+    header: (cp, port) => encode(`PROXY TCP4 127.0.0.1 127.0.0.1 ${cp} ${port}\r\n`),
+  },
+  {
+    name: "v2 carries family 0x11, both addresses and ports in binary",
+    listen: "127.0.0.1:0",
+    version: "v2",
+    header: (cp, port) =>
+      new Uint8Array([
+        ...V2_SIGNATURE,
+        ...[0x21, 0x11, 0x00, 0x0c],
+        ...[127, 0, 0, 1, 127, 0, 0, 1],
+        ...[cp >> 8, cp & 0xff, port >> 8, port & 0xff],
+      ]),
+  },
+  {
+    name: "v1 over IPv6 names TCP6 and the ::1 addresses",
+    listen: "[::1]:0",
+    version: "v1",
+    header: (cp, port) => encode(`PROXY TCP6 ::1 ::1 ${cp} ${port}\r\n`),
+  },
+];
+
+for (const { name, listen, version, header } of PROXY_HEADER_CASES) {
+  testEachEngine(`proxy_protocol ${name}, before any client byte`, async ({ engine }) => {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const backendAddr = `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
-    await withLb(engine, {
-      listen_addr: "[::1]:0",
-      proxy_protocol: "v1",
-      backends: [{ addr: backendAddr }],
-    }, async (lb) => {
-      assert.match(lb.addr, /^\[::1\]:\d+$/);
-      const port = Number(lb.addr.slice(lb.addr.lastIndexOf(":") + 1));
+    const backends = [{ addr: `127.0.0.1:${listener.addr.port}` }];
+    await withLb(engine, { listen_addr: listen, proxy_protocol: version, backends }, async (lb) => {
+      const [hostname, port] = splitAddr(lb.addr);
       const accepted = listener.accept();
-      const client = await Deno.connect({ hostname: "::1", port });
+      const client = await Deno.connect({ hostname, port });
+      await client.write(encode("hello"));
       const upstream = await accepted;
-      const clientPort = (client.localAddr as Deno.NetAddr).port;
-      assert.equal(await readLine(upstream), `PROXY TCP6 ::1 ::1 ${clientPort} ${port}\r`);
+      const expected = new Uint8Array([...header(client.localAddr.port, port), ...encode("hello")]);
+      assert.deepEqual(await readExactly(upstream, expected.length), expected);
       client.close();
+      assert.equal(await readLine(upstream), null);
       upstream.close();
     });
     listener.close();
-  },
-);
+  });
+}
 
 testEachEngine(
   "a listen address in use fails with one clear line and leaves nothing running",
