@@ -10,8 +10,8 @@ import {
   waitFor,
   writeAll,
 } from "@monkey/testing";
-import { startLoadBalancer } from "./balancer.ts";
-import { normalizeLbConfig } from "./config.ts";
+import { type LoadBalancer, startLoadBalancer } from "./balancer.ts";
+import { type LbConfigInput, normalizeLbConfig } from "./config.ts";
 
 const withDnsmasq = (() => {
   const options = requires("run", "read", "write");
@@ -23,6 +23,25 @@ const withDnsmasq = (() => {
   }
   return options;
 })();
+
+/** A balancer on port 0 for one test, logging into `lines`; it and `echoes` stop after. */
+async function withLb(
+  config: LbConfigInput,
+  echoes: { shutdown(graceMs: number): Promise<unknown> }[],
+  body: (lb: LoadBalancer, lines: string[]) => Promise<void>,
+): Promise<void> {
+  const { sink, lines } = memorySink();
+  const logger = new Logger({ name: "lb", sink, level: "info" });
+  const lb = startLoadBalancer({ listen_addr: "127.0.0.1:0", metrics_addr: "off", ...config }, {
+    logger,
+  });
+  try {
+    await body(lb, lines);
+  } finally {
+    await lb.shutdown(0);
+    await Promise.all(echoes.map((e) => e.shutdown(0)));
+  }
+}
 
 Deno.test("discovery config: a bad URL, resolver or refresh range is a one-line config error", () => {
   assert.throws(
@@ -54,70 +73,70 @@ Deno.test(
     await using dns = await startDnsmasq({
       hosts: { "echo.test": ["127.0.0.2", "127.0.0.3", "127.0.0.4"] },
     });
-    const { sink, lines } = memorySink();
-    const lb = startLoadBalancer({
-      listen_addr: "127.0.0.1:0",
-      metrics_addr: "off",
-      discovery: `dns://echo.test:${port}`,
-      resolver: dns.addr,
-      min_refresh_secs: 0.05,
-      max_refresh_secs: 0.1,
-      refresh_secs: 0.2,
-      health_check: { interval_ms: 50, rise: 1, timeout_ms: 500 },
-    }, { logger: new Logger({ name: "lb", sink, level: "info" }) });
-    const addrs = () =>
-      lb.backends.list().filter((b) => !b.removing).map((b) => b.addr).sort().join(" ");
-    try {
-      await waitFor(
-        () => addrs() === `127.0.0.2:${port} 127.0.0.3:${port} 127.0.0.4:${port}`,
-        "three backends",
-      );
-      const rows = await (await lb.app.request("/backends")).json() as { source: string }[];
-      assert.deepEqual(rows.map((r) => r.source), ["dns", "dns", "dns"]);
+    await withLb(
+      {
+        discovery: `dns://echo.test:${port}`,
+        resolver: dns.addr,
+        min_refresh_secs: 0.05,
+        max_refresh_secs: 0.1,
+        refresh_secs: 0.2,
+        health_check: { interval_ms: 50, rise: 1, timeout_ms: 500 },
+      },
+      echoes,
+      async (lb, lines) => {
+        const addrs = () =>
+          lb.backends.list().filter((b) => !b.removing).map((b) => b.addr).sort().join(" ");
+        await waitFor(
+          () => addrs() === `127.0.0.2:${port} 127.0.0.3:${port} 127.0.0.4:${port}`,
+          "three backends",
+        );
+        const rows = await (await lb.app.request("/backends")).json() as { source: string }[];
+        assert.deepEqual(rows.map((r) => r.source), ["dns", "dns", "dns"]);
 
-      // One live connection on every backend (round robin).
-      const conns = await Promise.all([0, 1, 2].map(() => dial(lb.addr)));
-      for (const conn of conns) {
-        await writeAll(conn, new TextEncoder().encode("a"));
-        await readExactly(conn, 1);
-      }
-      const gone = lb.backends.get(`127.0.0.2:${port}`)!;
-      assert.equal(gone.active, 1);
+        // One live connection on every backend (round robin).
+        const conns = await Promise.all([0, 1, 2].map(() => dial(lb.addr)));
+        for (const conn of conns) {
+          await writeAll(conn, new TextEncoder().encode("a"));
+          await readExactly(conn, 1);
+        }
+        const gone = lb.backends.get(`127.0.0.2:${port}`)!;
+        assert.equal(gone.active, 1);
 
-      await dns.reload({ hosts: { "echo.test": ["127.0.0.3", "127.0.0.4", "127.0.0.5"] } });
-      await waitFor(
-        () => lb.backends.get(`127.0.0.5:${port}`)?.state === "up",
-        "the fourth backend to join after its health check",
-      );
-      // The removed one drains: still there with its live connection, taking no new ones.
-      assert.equal(gone.removing, true);
-      assert.equal(lb.backends.get(gone.addr), gone);
-      for (const conn of conns) {
-        await writeAll(conn, new TextEncoder().encode("b"));
-        assert.equal(new TextDecoder().decode(await readExactly(conn, 1)), "b");
-      }
-      for (const conn of conns) conn.close();
-      await waitFor(() => lb.backends.get(gone.addr) === undefined, "the drained backend to leave");
+        await dns.reload({ hosts: { "echo.test": ["127.0.0.3", "127.0.0.4", "127.0.0.5"] } });
+        await waitFor(
+          () => lb.backends.get(`127.0.0.5:${port}`)?.state === "up",
+          "the fourth backend to join after its health check",
+        );
+        // The removed one drains: still there with its live connection, taking no new ones.
+        assert.equal(gone.removing, true);
+        assert.equal(lb.backends.get(gone.addr), gone);
+        for (const conn of conns) {
+          await writeAll(conn, new TextEncoder().encode("b"));
+          assert.equal(new TextDecoder().decode(await readExactly(conn, 1)), "b");
+        }
+        for (const conn of conns) conn.close();
+        await waitFor(
+          () => lb.backends.get(gone.addr) === undefined,
+          "the drained backend to leave",
+        );
 
-      await dns.stop();
-      const failures = () =>
-        lb.families().find((f) => f.name === "monkey_lb_discovery_failures_total")?.samples[0]
-          ?.[1] ?? 0;
-      await waitFor(
-        () => Number(failures()) >= 2,
-        "lookups to fail while dnsmasq is stopped",
-        10_000,
-      );
-      assert.equal(addrs(), `127.0.0.3:${port} 127.0.0.4:${port} 127.0.0.5:${port}`);
-      assert.equal(
-        lines.filter((l) => /keeping the last known backends/.test(l)).length,
-        1,
-        "a failure is logged once per change, not per lookup",
-      );
-    } finally {
-      await lb.shutdown(0);
-      await Promise.all(echoes.map((e) => e.shutdown(0)));
-    }
+        await dns.stop();
+        const failures = () =>
+          lb.families().find((f) => f.name === "monkey_lb_discovery_failures_total")?.samples[0]
+            ?.[1] ?? 0;
+        await waitFor(
+          () => Number(failures()) >= 2,
+          "lookups to fail while dnsmasq is stopped",
+          10_000,
+        );
+        assert.equal(addrs(), `127.0.0.3:${port} 127.0.0.4:${port} 127.0.0.5:${port}`);
+        assert.equal(
+          lines.filter((l) => /keeping the last known backends/.test(l)).length,
+          1,
+          "a failure is logged once per change, not per lookup",
+        );
+      },
+    );
   },
 );
 
@@ -137,38 +156,35 @@ Deno.test(
       ],
       hosts: { "one.test": ["127.0.0.1"] },
     });
-    const { sink } = memorySink();
-    const lb = startLoadBalancer({
-      listen_addr: "127.0.0.1:0",
-      metrics_addr: "off",
-      discovery: "dns+srv://_echo._tcp.test",
-      resolver: dns.addr,
-      backends: [{ addr: echoes[0]!.addr }],
-      health_check: { interval_ms: 0 },
-    }, { logger: new Logger({ name: "lb", sink, level: "info" }) });
-    try {
-      await waitFor(() => lb.backends.list().length === 3, "SRV backends");
-      const rows = await (await lb.app.request("/backends")).json() as {
-        addr: string;
-        source: string;
-        weight: number;
-        backup: boolean;
-      }[];
-      const byPort = Object.fromEntries(rows.map((r) => [Number(r.addr.split(":")[1]), r]));
-      // The first address is static in the file: it stays static with its own weight.
-      assert.deepEqual([byPort[a!]!.source, byPort[a!]!.weight], ["static", 1]);
-      assert.deepEqual(
-        [byPort[b!]!.source, byPort[b!]!.weight, byPort[b!]!.backup],
-        ["dns", 20, false],
-      );
-      assert.deepEqual(
-        [byPort[c!]!.source, byPort[c!]!.weight, byPort[c!]!.backup],
-        ["dns", 5, true],
-      );
-    } finally {
-      await lb.shutdown(0);
-      await Promise.all(echoes.map((e) => e.shutdown(0)));
-    }
+    await withLb(
+      {
+        discovery: "dns+srv://_echo._tcp.test",
+        resolver: dns.addr,
+        backends: [{ addr: echoes[0]!.addr }],
+        health_check: { interval_ms: 0 },
+      },
+      echoes,
+      async (lb) => {
+        await waitFor(() => lb.backends.list().length === 3, "SRV backends");
+        const rows = await (await lb.app.request("/backends")).json() as {
+          addr: string;
+          source: string;
+          weight: number;
+          backup: boolean;
+        }[];
+        const byPort = Object.fromEntries(rows.map((r) => [Number(r.addr.split(":")[1]), r]));
+        // The first address is static in the file: it stays static with its own weight.
+        assert.deepEqual([byPort[a!]!.source, byPort[a!]!.weight], ["static", 1]);
+        assert.deepEqual(
+          [byPort[b!]!.source, byPort[b!]!.weight, byPort[b!]!.backup],
+          ["dns", 20, false],
+        );
+        assert.deepEqual(
+          [byPort[c!]!.source, byPort[c!]!.weight, byPort[c!]!.backup],
+          ["dns", 5, true],
+        );
+      },
+    );
   },
 );
 
@@ -180,30 +196,27 @@ Deno.test(
     const port = Number(first.addr.split(":")[1]);
     const second = startEcho({ listen_addr: `127.0.0.3:${port}`, metrics_addr: "off" });
     await using dns = await startDnsmasq({ hosts: { "all.test": ["127.0.0.2"] } });
-    const { sink } = memorySink();
-    const lb = startLoadBalancer({
-      listen_addr: "127.0.0.1:0",
-      metrics_addr: "off",
-      discovery: `dns://all.test:${port}`,
-      resolver: dns.addr,
-      min_refresh_secs: 0.05,
-      max_refresh_secs: 0.1,
-      // Checks so slow they never run during the test: joining cannot wait for them.
-      health_check: { interval_ms: 600_000 },
-    }, { logger: new Logger({ name: "lb", sink, level: "info" }) });
-    try {
-      await waitFor(() => lb.backends.get(`127.0.0.2:${port}`)?.state === "up", "first target");
-      await dns.reload({ hosts: { "all.test": ["127.0.0.3"] } });
-      await waitFor(() => lb.backends.get(`127.0.0.3:${port}`) !== undefined, "the new target");
-      assert.equal(lb.backends.get(`127.0.0.3:${port}`)!.state, "up");
-      const conn = await dial(lb.addr);
-      await writeAll(conn, new TextEncoder().encode("z"));
-      assert.equal(new TextDecoder().decode(await readExactly(conn, 1)), "z");
-      conn.close();
-    } finally {
-      await lb.shutdown(0);
-      await Promise.all([first.shutdown(0), second.shutdown(0)]);
-    }
+    await withLb(
+      {
+        discovery: `dns://all.test:${port}`,
+        resolver: dns.addr,
+        min_refresh_secs: 0.05,
+        max_refresh_secs: 0.1,
+        // Checks so slow they never run during the test: joining cannot wait for them.
+        health_check: { interval_ms: 600_000 },
+      },
+      [first, second],
+      async (lb) => {
+        await waitFor(() => lb.backends.get(`127.0.0.2:${port}`)?.state === "up", "first target");
+        await dns.reload({ hosts: { "all.test": ["127.0.0.3"] } });
+        await waitFor(() => lb.backends.get(`127.0.0.3:${port}`) !== undefined, "the new target");
+        assert.equal(lb.backends.get(`127.0.0.3:${port}`)!.state, "up");
+        const conn = await dial(lb.addr);
+        await writeAll(conn, new TextEncoder().encode("z"));
+        assert.equal(new TextDecoder().decode(await readExactly(conn, 1)), "z");
+        conn.close();
+      },
+    );
   },
 );
 
@@ -217,57 +230,54 @@ Deno.test(
       startEcho({ listen_addr: `${ip}:${port}`, metrics_addr: "off" })
     );
     await using dns = await startDnsmasq({ hosts: { "web.test": ["127.0.0.2", "127.0.0.3"] } });
-    const { sink } = memorySink();
-    const lb = startLoadBalancer({
-      listen_addr: "127.0.0.1:0",
-      metrics_addr: "off",
-      resolver: dns.addr, // top level: the pool inherits it
-      default_pool: "web",
-      pools: {
-        web: {
-          discovery: `dns://web.test:${port}`,
-          min_refresh_secs: 0.05,
-          max_refresh_secs: 0.1,
-          refresh_secs: 0.2,
-          health_check: { interval_ms: 50, rise: 1, timeout_ms: 500 },
+    await withLb(
+      {
+        resolver: dns.addr, // top level: the pool inherits it
+        default_pool: "web",
+        pools: {
+          web: {
+            discovery: `dns://web.test:${port}`,
+            min_refresh_secs: 0.05,
+            max_refresh_secs: 0.1,
+            refresh_secs: 0.2,
+            health_check: { interval_ms: 50, rise: 1, timeout_ms: 500 },
+          },
         },
       },
-    }, { logger: new Logger({ name: "lb", sink, level: "info" }) });
-    const web = () => lb.snapshot().pools!.find((p) => p.name === "web")!.backends;
-    const addrs = () => web().map((b) => `${b.addr}:${b.source}`).sort().join(" ");
-    const up = () => web().filter((b) => b.state === "up").map((b) => b.addr).sort().join(" ");
-    try {
-      await waitFor(
-        () => addrs() === `127.0.0.2:${port}:dns 127.0.0.3:${port}:dns`,
-        "the pool's two discovered backends",
-      );
-      assert.equal(lb.backends.list().length, 0, "the default pool stays empty");
-      const conn = await dial(lb.addr);
-      await writeAll(conn, new TextEncoder().encode("w"));
-      assert.equal(new TextDecoder().decode(await readExactly(conn, 1)), "w");
-      conn.close();
+      [first, ...others],
+      async (lb) => {
+        const web = () => lb.snapshot().pools!.find((p) => p.name === "web")!.backends;
+        const addrs = () => web().map((b) => `${b.addr}:${b.source}`).sort().join(" ");
+        const up = () => web().filter((b) => b.state === "up").map((b) => b.addr).sort().join(" ");
+        await waitFor(
+          () => addrs() === `127.0.0.2:${port}:dns 127.0.0.3:${port}:dns`,
+          "the pool's two discovered backends",
+        );
+        assert.equal(lb.backends.list().length, 0, "the default pool stays empty");
+        const conn = await dial(lb.addr);
+        await writeAll(conn, new TextEncoder().encode("w"));
+        assert.equal(new TextDecoder().decode(await readExactly(conn, 1)), "w");
+        conn.close();
 
-      // The new one starts down (the pool has backends in service) and its checks bring it in.
-      await dns.reload({ hosts: { "web.test": ["127.0.0.3", "127.0.0.4"] } });
-      await waitFor(
-        () => up() === `127.0.0.3:${port} 127.0.0.4:${port}`,
-        "the new backend to pass its checks",
-      );
-      await waitFor(
-        () => addrs() === `127.0.0.3:${port}:dns 127.0.0.4:${port}:dns`,
-        "the removed one to leave",
-      );
+        // The new one starts down (the pool has backends in service) and its checks bring it in.
+        await dns.reload({ hosts: { "web.test": ["127.0.0.3", "127.0.0.4"] } });
+        await waitFor(
+          () => up() === `127.0.0.3:${port} 127.0.0.4:${port}`,
+          "the new backend to pass its checks",
+        );
+        await waitFor(
+          () => addrs() === `127.0.0.3:${port}:dns 127.0.0.4:${port}:dns`,
+          "the removed one to leave",
+        );
 
-      await dns.stop();
-      const failures = () =>
-        lb.families().find((f) => f.name === "monkey_lb_discovery_failures_total")?.samples
-          .find(([name]) => name.includes('pool="web"'))?.[1] ?? 0;
-      await waitFor(() => Number(failures()) >= 2, "the pool's lookups to fail", 10_000);
-      assert.equal(addrs(), `127.0.0.3:${port}:dns 127.0.0.4:${port}:dns`, "on_failure = keep");
-    } finally {
-      await lb.shutdown(0);
-      await Promise.all([first, ...others].map((e) => e.shutdown(0)));
-    }
+        await dns.stop();
+        const failures = () =>
+          lb.families().find((f) => f.name === "monkey_lb_discovery_failures_total")?.samples
+            .find(([name]) => name.includes('pool="web"'))?.[1] ?? 0;
+        await waitFor(() => Number(failures()) >= 2, "the pool's lookups to fail", 10_000);
+        assert.equal(addrs(), `127.0.0.3:${port}:dns 127.0.0.4:${port}:dns`, "on_failure = keep");
+      },
+    );
   },
 );
 
