@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   assertClosedWithoutData,
   assertDrains,
+  assertSamples,
   dial,
   randomBytes,
   readAll,
@@ -51,9 +52,11 @@ testEachEngine(
     b.close();
     await echo.shutdown(1000);
     const samples = await scrapeMetrics(echo.app);
-    assert.equal(samples.get("monkey_echo_connections_total"), 2);
-    assert.equal(samples.get("monkey_echo_echoed_bytes_total"), 1024);
-    assert.equal(samples.get("monkey_echo_connections_active"), 0);
+    assertSamples(samples, {
+      "monkey_echo_connections_total": 2,
+      "monkey_echo_echoed_bytes_total": 1024,
+      "monkey_echo_connections_active": 0,
+    });
   },
 );
 

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
-import { closedPortAddr, scrapeMetrics, splitAddr, testEachEngine, waitFor } from "@monkey/testing";
+import {
+  assertSamples,
+  closedPortAddr,
+  scrapeMetrics,
+  splitAddr,
+  testEachEngine,
+  waitFor,
+} from "@monkey/testing";
 import {
   closeAll,
   connectTagged,
@@ -24,8 +31,10 @@ testEachEngine(
       await waitFor(() => lb.snapshot().active_connections === 0, "clients to finish");
       const samples = await scrapeMetrics(lb.app);
       for (const b of backends) {
-        assert.equal(samples.get(`monkey_lb_backend_connections_total{backend="${b.addr}"}`), 2);
-        assert.equal(samples.get(`monkey_lb_backend_up{backend="${b.addr}"}`), 1);
+        assertSamples(samples, {
+          [`monkey_lb_backend_connections_total{backend="${b.addr}"}`]: 2,
+          [`monkey_lb_backend_up{backend="${b.addr}"}`]: 1,
+        });
       }
       assert.equal(samples.get("monkey_lb_connections_total"), 6);
       const json = await (await lb.app.request("/metrics?format=json")).json();

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { parsePrometheus } from "@monkey/shared";
 import { LiveMetrics } from "./live_metrics.ts";
 import { fakeResult } from "./_testing.ts";
-import { promtoolCheck, promtoolSkipReason, promtoolTestName } from "@monkey/testing";
+import {
+  assertSamples,
+  promtoolCheck,
+  promtoolSkipReason,
+  promtoolTestName,
+} from "@monkey/testing";
 
 /** The status of scenario "running", partway through its 5 s. */
 function running(elapsed_secs: number, requests: number, resets: number) {
@@ -24,9 +29,11 @@ Deno.test("LiveMetrics serves the running scenario's counters as Prometheus text
   live.start(running(1.5, 42, 2));
   const text = await (await live.app.request("/metrics")).text();
   const samples = parsePrometheus(text);
-  assert.equal(samples.get('monkey_load_requests_total{scenario="running"}'), 42);
-  assert.equal(samples.get('monkey_load_requests_total{scenario="done"}'), 3);
-  assert.equal(samples.get('monkey_load_errors_total{scenario="running",kind="reset"}'), 2);
+  assertSamples(samples, {
+    'monkey_load_requests_total{scenario="running"}': 42,
+    'monkey_load_requests_total{scenario="done"}': 3,
+    'monkey_load_errors_total{scenario="running",kind="reset"}': 2,
+  });
   assert.equal(
     samples.get('monkey_load_latency_seconds{scenario="running",quantile="0.99"}'),
     0.000006,

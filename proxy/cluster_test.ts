@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
 import { Logger, memorySink } from "@monkey/shared";
 import {
+  assertSamples,
   certFiles,
   closeEachAfterEof,
   echoUntilEof,
@@ -42,8 +43,10 @@ testEachEngine(
     assert.equal(json["workers"], 2);
     assert.equal(json["engine"], engine, "every worker runs the chosen engine");
     const samples = await scrapeMetrics(cluster.app);
-    assert.equal(samples.get("monkey_proxy_connections_total"), 16);
-    assert.equal(samples.get("monkey_proxy_downstream_bytes_total"), 1600);
+    assertSamples(samples, {
+      "monkey_proxy_connections_total": 16,
+      "monkey_proxy_downstream_bytes_total": 1600,
+    });
     const clients = await (await cluster.app.request("/clients")).json();
     assert.equal(clients[0].total_connections, 16);
     assert.match(await cluster.summaryLine(), /^\[METRICS\] active: 16 \| total: 16 \| up: 1\.6KB/);

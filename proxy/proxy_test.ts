@@ -4,6 +4,7 @@ import { type EngineName, Logger, memorySink } from "@monkey/shared";
 import {
   assertDrains,
   assertEchoes,
+  assertSamples,
   closedPortAddr,
   dial,
   dialEchoed,
@@ -95,11 +96,13 @@ testEachEngine(
     assert.equal(json.draining, false);
 
     const samples = await scrapeMetrics(proxy.app);
-    assert.equal(samples.get("monkey_proxy_connections_active"), 1);
-    assert.equal(samples.get("monkey_proxy_connections_total"), 3);
-    assert.equal(samples.get("monkey_proxy_upstream_bytes_total"), 1029);
-    assert.equal(samples.get("monkey_proxy_downstream_bytes_total"), 1029);
-    assert.equal(samples.get("monkey_proxy_connection_duration_seconds_count"), 2);
+    assertSamples(samples, {
+      "monkey_proxy_connections_active": 1,
+      "monkey_proxy_connections_total": 3,
+      "monkey_proxy_upstream_bytes_total": 1029,
+      "monkey_proxy_downstream_bytes_total": 1029,
+      "monkey_proxy_connection_duration_seconds_count": 2,
+    });
 
     const clients = await (await proxy.app.request("/clients")).json();
     assert.deepEqual(clients, [{

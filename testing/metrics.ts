@@ -5,6 +5,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { parsePrometheus } from "@monkey/shared";
 import type { RequestableApp } from "./bad_http.ts";
 
@@ -51,4 +52,24 @@ export async function scrapeMetrics(source: MetricsSource): Promise<Map<string, 
  */
 export async function metricsJson<T = Record<string, unknown>>(source: MetricsSource): Promise<T> {
   return await (await get(source, "/metrics?format=json")).json() as T;
+}
+
+/**
+ * Assert several samples at once (one failure lists every value that differs).
+ *
+ * @param samples Parsed samples, e.g. from {@linkcode scrapeMetrics}.
+ * @param expected `name{labels}` → value.
+ * @param message Shown on failure.
+ * @example
+ * ```ts
+ * assertSamples(await scrapeMetrics(echo.app), { monkey_echo_connections_total: 2 });
+ * ```
+ */
+export function assertSamples(
+  samples: ReadonlyMap<string, number>,
+  expected: Readonly<Record<string, number>>,
+  message?: string,
+): void {
+  const got = Object.fromEntries(Object.keys(expected).map((key) => [key, samples.get(key)]));
+  assert.deepEqual(got, expected, message);
 }

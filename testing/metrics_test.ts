@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createMetricsApp } from "@monkey/shared";
 import { Hono } from "hono";
-import { metricsJson, scrapeMetrics } from "./metrics.ts";
+import { assertSamples, metricsJson, scrapeMetrics } from "./metrics.ts";
 
 const app = createMetricsApp({
   service: "test",
@@ -25,4 +25,13 @@ Deno.test("metricsJson() returns the JSON snapshot", async () => {
 
 Deno.test("scrapeMetrics() fails naming the status when /metrics is not served", async () => {
   await assert.rejects(scrapeMetrics(new Hono()), /GET \/metrics answered 404, expected 200/);
+});
+
+Deno.test("assertSamples() passes on the values given and names every one that differs", () => {
+  const samples = new Map([["a_total", 1], ['b{x="y"}', 2]]);
+  assertSamples(samples, { a_total: 1, 'b{x="y"}': 2 });
+  assert.throws(
+    () => assertSamples(samples, { a_total: 1, 'b{x="y"}': 3, missing: 0 }),
+    (e: Error) => /b\{x="y"\}/.test(e.message) && /missing/.test(e.message),
+  );
 });

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { promtoolCheck, promtoolSkipReason, promtoolTestName } from "@monkey/testing";
+import {
+  assertSamples,
+  promtoolCheck,
+  promtoolSkipReason,
+  promtoolTestName,
+} from "@monkey/testing";
 import { mergeFamilies, parsePrometheus, Registry, renderFamilies } from "./registry.ts";
 
 Deno.test("Registry.render() writes HELP, TYPE and samples that parse back", () => {
@@ -24,16 +29,18 @@ Deno.test("Registry.render() writes HELP, TYPE and samples that parse back", () 
   );
   assert.ok(text.includes("# TYPE monkey_test_duration_seconds histogram"));
   const samples = parsePrometheus(text);
-  assert.equal(samples.get("monkey_test_connections_total"), 3);
-  assert.equal(samples.get("monkey_test_active"), 2);
-  assert.equal(samples.get('monkey_test_errors_total{backend="127.0.0.1:1"}'), 1);
-  assert.equal(samples.get('monkey_test_errors_total{backend="[::1]:2 \\"x\\""}'), 5);
-  assert.equal(samples.get("monkey_test_sent_bytes_total"), 1024);
-  assert.equal(samples.get('monkey_test_duration_seconds_bucket{le="0.1"}'), 1);
-  assert.equal(samples.get('monkey_test_duration_seconds_bucket{le="1"}'), 2);
-  assert.equal(samples.get('monkey_test_duration_seconds_bucket{le="+Inf"}'), 3);
-  assert.equal(samples.get("monkey_test_duration_seconds_count"), 3);
-  assert.equal(samples.get("monkey_test_duration_seconds_sum"), 5.55);
+  assertSamples(samples, {
+    "monkey_test_connections_total": 3,
+    "monkey_test_active": 2,
+    'monkey_test_errors_total{backend="127.0.0.1:1"}': 1,
+    'monkey_test_errors_total{backend="[::1]:2 \\"x\\""}': 5,
+    "monkey_test_sent_bytes_total": 1024,
+    'monkey_test_duration_seconds_bucket{le="0.1"}': 1,
+    'monkey_test_duration_seconds_bucket{le="1"}': 2,
+    'monkey_test_duration_seconds_bucket{le="+Inf"}': 3,
+    "monkey_test_duration_seconds_count": 3,
+    "monkey_test_duration_seconds_sum": 5.55,
+  });
 });
 
 Deno.test("Registry returns the same child for the same labels and can remove it", () => {
@@ -78,12 +85,14 @@ Deno.test("mergeFamilies() adds counters, histograms and active gauges; state ga
   a.histogram("d_seconds", "D", [1]).observe(0.5);
   b.histogram("d_seconds", "D", [1]).observe(2);
   const samples = parsePrometheus(renderFamilies(mergeFamilies([a.families(), b.families()])));
-  assert.equal(samples.get("x_total"), 5);
-  assert.equal(samples.get('y_total{backend="a"}'), 1);
-  assert.equal(samples.get('y_total{backend="b"}'), 4);
-  assert.equal(samples.get('d_seconds_bucket{le="1"}'), 1);
-  assert.equal(samples.get('d_seconds_bucket{le="+Inf"}'), 2);
-  assert.equal(samples.get("d_seconds_sum"), 2.5);
+  assertSamples(samples, {
+    "x_total": 5,
+    'y_total{backend="a"}': 1,
+    'y_total{backend="b"}': 4,
+    'd_seconds_bucket{le="1"}': 1,
+    'd_seconds_bucket{le="+Inf"}': 2,
+    "d_seconds_sum": 2.5,
+  });
   assert.equal(samples.get("z_connections_active"), 5, "active gauges add up");
   assert.equal(samples.get('z_backend_up{backend="a"}'), 1, "state gauges do not");
 });
