@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { concatBytes } from "@monkey/shared";
 import { randomBytes } from "./random.ts";
 
 /** Buffer size for reads that collect or echo a whole stream. */
@@ -49,21 +50,13 @@ export async function writeAll(conn: Writable, data: Uint8Array): Promise<void> 
  */
 export async function readAll(conn: Readable): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
-  let total = 0;
   const buf = new Uint8Array(READ_CHUNK);
   for (;;) {
     const n = await conn.read(buf);
     if (n === null) break;
     chunks.push(buf.slice(0, n));
-    total += n;
   }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, off);
-    off += chunk.length;
-  }
-  return out;
+  return concatBytes(...chunks);
 }
 
 /**
@@ -218,22 +211,4 @@ export async function assertEchoes(
   assert.deepEqual(back, payload, message);
 }
 
-/**
- * The bytes of `parts`, one after another, in a new array.
- *
- * @param parts Byte arrays.
- * @returns Their concatenation.
- * @example
- * ```ts
- * const frame = concatBytes(header, new TextEncoder().encode("hello"));
- * ```
- */
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
+export { concatBytes };

@@ -34,3 +34,4 @@ export * from "./dns.ts";
 export * from "./discovery.ts";
 export * from "./client_gate.ts";
 export * from "./client_gate_fields.ts";
+export * from "./bytes.ts";
