@@ -199,3 +199,24 @@ export function adminRequest(
 export async function closeAll(backends: TaggedBackend[]): Promise<void> {
   await Promise.all(backends.map((b) => b.close()));
 }
+
+/**
+ * A load balancer for one test: port 0, no endpoint, no active checks, errors-only logging
+ * (unless `config` says otherwise); `await using` shuts it down at the end of the scope.
+ *
+ * @param config Keys on top of the test defaults.
+ * @returns The running balancer, disposable.
+ * @example
+ * ```ts
+ * await using lb = startTestLb({ backends: [{ addr: a.addr }] });
+ * ```
+ */
+export function startTestLb(config: LbConfigInput): LoadBalancer & AsyncDisposable {
+  const lb = startLoadBalancer({
+    listen_addr: "127.0.0.1:0",
+    metrics_addr: "off",
+    health_check: { interval_ms: 0 },
+    ...config,
+  }, { logger: new Logger({ name: "lb", level: "error" }) });
+  return Object.assign(lb, { [Symbol.asyncDispose]: () => lb.shutdown(0).then(() => {}) });
+}

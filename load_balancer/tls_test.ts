@@ -19,6 +19,7 @@ import {
 } from "@monkey/testing";
 import { ConfigError, Logger } from "@monkey/shared";
 import { type LbConfigInput, startLoadBalancer } from "./mod.ts";
+import { startTestLb } from "./_testing.ts";
 
 const quiet = () => new Logger({ name: "lb", level: "error" });
 const read = requires("read");
@@ -36,8 +37,6 @@ for (const engine of ENGINE_CASES) {
       await using b = startTlsEcho("b.test", "B");
       await using d = startTlsEcho("localhost", "D");
       const config: LbConfigInput = {
-        listen_addr: "127.0.0.1:0",
-        metrics_addr: "off",
         engine: engine.engine,
         health_check: NO_CHECKS,
         backends: [{ addr: d.addr }],
@@ -47,32 +46,28 @@ for (const engine of ENGINE_CASES) {
         },
         routes: [{ sni: "a.test", pool: "alpha" }, { sni: "*.test", pool: "beta" }],
       };
-      const lb = startLoadBalancer(config, { logger: quiet() });
-      try {
-        assert.equal(lb.engineLabel, engine.engine);
-        await assertGreetings(lb.addr, [["a.test", "A"], ["b.test", "B"], ["localhost", "D"]]);
-        await waitFor(() => lb.snapshot().active_connections === 0, "connections to end");
-        const snap = lb.snapshot();
-        assert.deepEqual(snap.pools?.map((p) => [p.name, p.connections]), [
-          ["default", 1],
-          ["alpha", 1],
-          ["beta", 1],
-        ]);
-        assert.deepEqual(snap.routes?.map((r) => [r.route, r.pool, r.connections]), [
-          ["0", "alpha", 1],
-          ["1", "beta", 1],
-        ]);
-        assert.ok(snap.pools![1]!.bytes_upstream > 4, "ClientHello and payload counted");
-        const prom = await (await lb.app.request("/metrics")).text();
-        assert.match(prom, /monkey_lb_pool_connections_total\{pool="alpha"\} 1/);
-        assert.match(prom, /monkey_lb_route_connections_total\{route="1",pool="beta"\} 1/);
-        const routes = await (await lb.app.request("/routes")).json();
-        assert.equal(routes[0].sni, "a.test");
-        const pools = await (await lb.app.request("/pools")).json();
-        assert.equal(pools[2].backends[0].addr, b.addr);
-      } finally {
-        await lb.shutdown(0);
-      }
+      await using lb = startTestLb(config);
+      assert.equal(lb.engineLabel, engine.engine);
+      await assertGreetings(lb.addr, [["a.test", "A"], ["b.test", "B"], ["localhost", "D"]]);
+      await waitFor(() => lb.snapshot().active_connections === 0, "connections to end");
+      const snap = lb.snapshot();
+      assert.deepEqual(snap.pools?.map((p) => [p.name, p.connections]), [
+        ["default", 1],
+        ["alpha", 1],
+        ["beta", 1],
+      ]);
+      assert.deepEqual(snap.routes?.map((r) => [r.route, r.pool, r.connections]), [
+        ["0", "alpha", 1],
+        ["1", "beta", 1],
+      ]);
+      assert.ok(snap.pools![1]!.bytes_upstream > 4, "ClientHello and payload counted");
+      const prom = await (await lb.app.request("/metrics")).text();
+      assert.match(prom, /monkey_lb_pool_connections_total\{pool="alpha"\} 1/);
+      assert.match(prom, /monkey_lb_route_connections_total\{route="1",pool="beta"\} 1/);
+      const routes = await (await lb.app.request("/routes")).json();
+      assert.equal(routes[0].sni, "a.test");
+      const pools = await (await lb.app.request("/pools")).json();
+      assert.equal(pools[2].backends[0].addr, b.addr);
     },
   });
 
@@ -84,32 +79,26 @@ for (const engine of ENGINE_CASES) {
       await using a = startTlsEcho("a.test", "A");
       await using plain = startPeer((conn) => echoUntilEof(conn));
       const base: LbConfigInput = {
-        listen_addr: "127.0.0.1:0",
-        metrics_addr: "off",
         engine: engine.engine,
         health_check: NO_CHECKS,
         backends: [{ addr: plain.addr }],
         pools: { alpha: { backends: [{ addr: a.addr }], health_check: NO_CHECKS } },
         routes: [{ sni: "a.test", pool: "alpha" }],
       };
-      const lb = startLoadBalancer(base, { logger: quiet() });
-      const strict = startLoadBalancer({ ...base, no_sni: "close" }, { logger: quiet() });
-      try {
-        // Plain TCP: no SNI, so the default pool (a plain echo) answers byte-exact.
-        const conn = await dial(lb.addr);
-        await assertEchoes(conn, 64 * 1024);
-        conn.close();
-        // A handshake record whose ClientHello is garbage is closed and counted.
-        const badHello = new Uint8Array([0x16, 3, 1, 0, 6, 1, 0, 0, 2, 0xff, 0xff]);
-        await assertClosedWithoutData(lb.addr, badHello);
-        await waitFor(() => lb.snapshot().client_hello_errors === 1, "the bad hello counted");
-        assert.equal(lb.snapshot().sni_misses, 1);
-        // With no_sni = "close", the plain client is closed.
-        await assertClosedWithoutData(strict.addr, text.encode("hello"));
-        await waitFor(() => strict.snapshot().sni_misses === 1, "the SNI miss counted");
-      } finally {
-        await Promise.all([lb.shutdown(0), strict.shutdown(0)]);
-      }
+      await using lb = startTestLb(base);
+      await using strict = startTestLb({ ...base, no_sni: "close" });
+      // Plain TCP: no SNI, so the default pool (a plain echo) answers byte-exact.
+      const conn = await dial(lb.addr);
+      await assertEchoes(conn, 64 * 1024);
+      conn.close();
+      // A handshake record whose ClientHello is garbage is closed and counted.
+      const badHello = new Uint8Array([0x16, 3, 1, 0, 6, 1, 0, 0, 2, 0xff, 0xff]);
+      await assertClosedWithoutData(lb.addr, badHello);
+      await waitFor(() => lb.snapshot().client_hello_errors === 1, "the bad hello counted");
+      assert.equal(lb.snapshot().sni_misses, 1);
+      // With no_sni = "close", the plain client is closed.
+      await assertClosedWithoutData(strict.addr, text.encode("hello"));
+      await waitFor(() => strict.snapshot().sni_misses === 1, "the SNI miss counted");
     },
   });
 }
@@ -119,21 +108,15 @@ Deno.test({
   ...read,
   async fn() {
     await using echo = startPeer((conn) => echoUntilEof(conn));
-    const lb = startLoadBalancer({
-      listen_addr: "127.0.0.1:0",
-      metrics_addr: "off",
+    await using lb = startTestLb({
       ...tlsFiles("localhost"),
       health_check: NO_CHECKS,
       backends: [{ addr: echo.addr }],
-    }, { logger: quiet() });
-    try {
-      assert.equal(lb.engineLabel, "deno (TLS needs it)");
-      const conn = await tlsDial(lb.addr, "localhost");
-      await assertEchoes(conn, 128 * 1024);
-      conn.close();
-    } finally {
-      await lb.shutdown(0);
-    }
+    });
+    assert.equal(lb.engineLabel, "deno (TLS needs it)");
+    const conn = await tlsDial(lb.addr, "localhost");
+    await assertEchoes(conn, 128 * 1024);
+    conn.close();
   },
 });
 
@@ -143,27 +126,21 @@ Deno.test({
   async fn() {
     await using backend = startTlsEcho("localhost", "L");
     const start = (ca: string) =>
-      startLoadBalancer({
-        listen_addr: "127.0.0.1:0",
-        metrics_addr: "off",
+      startTestLb({
         upstream_tls: true,
         upstream_ca: `${TLS_TESTDATA}${ca}`,
         upstream_sni: "localhost",
         retries: 0,
         health_check: NO_CHECKS,
         backends: [{ addr: backend.addr }],
-      }, { logger: quiet() });
-    const good = start("ca.pem");
-    const wrong = start("other_ca.pem");
-    try {
-      const conn = await dial(good.addr);
-      assert.equal(new TextDecoder().decode(await readExactly(conn, 1)), "L");
-      conn.close();
-      await assertClosedWithoutData(wrong.addr);
-      await waitFor(() => wrong.snapshot().failed_connections === 1, "the refusal counted");
-    } finally {
-      await Promise.all([good.shutdown(0), wrong.shutdown(0)]);
-    }
+      });
+    await using good = start("ca.pem");
+    await using wrong = start("other_ca.pem");
+    const conn = await dial(good.addr);
+    assert.equal(new TextDecoder().decode(await readExactly(conn, 1)), "L");
+    conn.close();
+    await assertClosedWithoutData(wrong.addr);
+    await waitFor(() => wrong.snapshot().failed_connections === 1, "the refusal counted");
   },
 });
 
@@ -215,9 +192,7 @@ Deno.test({
     await using h2 = tagged("H");
     await using local = tagged("L");
     await using rest = tagged("R");
-    const lb = startLoadBalancer({
-      listen_addr: "127.0.0.1:0",
-      metrics_addr: "off",
+    await using lb = startTestLb({
       ...tlsFiles("localhost"),
       tls_alpn: ["h2", "http/1.1"],
       health_check: NO_CHECKS,
@@ -231,19 +206,15 @@ Deno.test({
         { source: "10.0.0.0/8", pool: "h2" }, // not loopback: never matches here
         { source: "127.0.0.0/8", alpn: "http/1.1", pool: "local" },
       ],
-    }, { logger: quiet() });
-    try {
-      const tagOf = async (alpn: string[]) => {
-        const conn = await tlsDial(lb.addr, "localhost", { alpn });
-        const tag = new TextDecoder().decode(await readExactly(conn, 1));
-        conn.close();
-        return tag;
-      };
-      assert.equal(await tagOf(["h2"]), "H");
-      assert.equal(await tagOf(["http/1.1"]), "L");
-      assert.equal(await tagOf([]), "R", "no ALPN: no route matches, default pool");
-    } finally {
-      await lb.shutdown(0);
-    }
+    });
+    const tagOf = async (alpn: string[]) => {
+      const conn = await tlsDial(lb.addr, "localhost", { alpn });
+      const tag = new TextDecoder().decode(await readExactly(conn, 1));
+      conn.close();
+      return tag;
+    };
+    assert.equal(await tagOf(["h2"]), "H");
+    assert.equal(await tagOf(["http/1.1"]), "L");
+    assert.equal(await tagOf([]), "R", "no ALPN: no route matches, default pool");
   },
 });
