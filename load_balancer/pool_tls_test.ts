@@ -14,6 +14,7 @@ import {
   writeAll,
 } from "@monkey/testing";
 import { startLoadBalancer } from "./balancer.ts";
+import { startTestLb } from "./_testing.ts";
 
 const read = requires("read");
 const NO_CHECKS = { interval_ms: 0 };
@@ -28,9 +29,7 @@ Deno.test({
       await writeAll(conn, text.encode("P"));
       await echoUntilEof(conn);
     });
-    const lb = startLoadBalancer({
-      listen_addr: "127.0.0.1:0",
-      metrics_addr: "off",
+    await using lb = startTestLb({
       // Routing by source: the PROXY header says who the client is.
       accept_proxy: "v1",
       trusted_proxies: ["127.0.0.0/8"],
@@ -57,7 +56,7 @@ Deno.test({
         { source: "192.0.2.0/24", pool: "secure" },
         { source: "198.51.100.0/24", pool: "wrong" },
       ],
-    }, { logger: new Logger({ name: "lb", level: "error" }) });
+    });
     const from = async (ip: string) => {
       const conn = await dial(lb.addr);
       const header = encodeProxyV1({ hostname: ip, port: 1234 }, {
@@ -67,21 +66,17 @@ Deno.test({
       await writeAll(conn, new Uint8Array([...header, ...text.encode("ping")]));
       return conn;
     };
-    try {
-      assert.equal(lb.engineLabel, "deno (TLS needs it)", "a pool's TLS picks the deno engine");
-      for (const [ip, tag] of [["192.0.2.7", "L"], ["203.0.113.9", "P"]] as const) {
-        const conn = await from(ip);
-        assert.equal(new TextDecoder().decode(await readExactly(conn, 5)), `${tag}ping`, ip);
-        conn.close();
-      }
-      // The pool with the wrong CA refuses the backend's certificate: the client is closed.
-      const refused = await from("198.51.100.3");
-      assert.notEqual(await readOutcome(refused), "data");
-      refused.close();
-      await waitFor(() => lb.snapshot().failed_connections === 1, "the refusal counted");
-    } finally {
-      await lb.shutdown(0);
+    assert.equal(lb.engineLabel, "deno (TLS needs it)", "a pool's TLS picks the deno engine");
+    for (const [ip, tag] of [["192.0.2.7", "L"], ["203.0.113.9", "P"]] as const) {
+      const conn = await from(ip);
+      assert.equal(new TextDecoder().decode(await readExactly(conn, 5)), `${tag}ping`, ip);
+      conn.close();
     }
+    // The pool with the wrong CA refuses the backend's certificate: the client is closed.
+    const refused = await from("198.51.100.3");
+    assert.notEqual(await readOutcome(refused), "data");
+    refused.close();
+    await waitFor(() => lb.snapshot().failed_connections === 1, "the refusal counted");
   },
 });
 
@@ -118,9 +113,7 @@ Deno.test({
   ignore: ENGINE_CASES.find((c) => c.engine === "epoll")!.ignore,
   async fn() {
     await using echo = startPeer((conn) => echoUntilEof(conn));
-    const lb = startLoadBalancer({
-      listen_addr: "127.0.0.1:0",
-      metrics_addr: "off",
+    await using lb = startTestLb({
       engine: "auto", // epoll here: a reload cannot switch engines
       default_pool: "web",
       pools: {
@@ -130,20 +123,16 @@ Deno.test({
           health_check: NO_CHECKS,
         },
       },
-    }, { logger: new Logger({ name: "lb", level: "error" }) });
-    try {
-      assert.equal(lb.engineLabel, "epoll");
-      const conn = await dial(lb.addr);
-      await writeAll(conn, text.encode("plain"));
-      assert.equal(new TextDecoder().decode(await readExactly(conn, 5)), "plain");
-      conn.close();
-      await assert.rejects(
-        () => lb.reload({ ...lb.config, pools: { web: { upstream_tls: true } } }),
-        (e) => e instanceof ConfigError && /TLS needs the deno engine .*'epoll'/.test(e.message),
-      );
-      assert.equal(lb.config.pools["web"]?.upstream_tls, undefined, "nothing changed");
-    } finally {
-      await lb.shutdown(0);
-    }
+    });
+    assert.equal(lb.engineLabel, "epoll");
+    const conn = await dial(lb.addr);
+    await writeAll(conn, text.encode("plain"));
+    assert.equal(new TextDecoder().decode(await readExactly(conn, 5)), "plain");
+    conn.close();
+    await assert.rejects(
+      () => lb.reload({ ...lb.config, pools: { web: { upstream_tls: true } } }),
+      (e) => e instanceof ConfigError && /TLS needs the deno engine .*'epoll'/.test(e.message),
+    );
+    assert.equal(lb.config.pools["web"]?.upstream_tls, undefined, "nothing changed");
   },
 });

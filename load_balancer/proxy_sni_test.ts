@@ -1,11 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  DENO_ENGINE,
-  encodeProxyV2,
-  type HostPort,
-  Logger,
-  parseClientHello,
-} from "@monkey/shared";
+import { DENO_ENGINE, encodeProxyV2, type HostPort, parseClientHello } from "@monkey/shared";
 import {
   assertGreetings,
   dial,
@@ -16,7 +10,7 @@ import {
   waitFor,
   writeAll,
 } from "@monkey/testing";
-import { startLoadBalancer } from "./balancer.ts";
+import { startTestLb } from "./_testing.ts";
 
 const read = requires("read");
 const NO_CHECKS = { interval_ms: 0 };
@@ -49,9 +43,7 @@ Deno.test({
   async fn() {
     await using a = startTlsEcho("a.test", "A");
     await using d = startTlsEcho("localhost", "D");
-    const lb = startLoadBalancer({
-      listen_addr: "127.0.0.1:0",
-      metrics_addr: "off",
+    await using lb = startTestLb({
       accept_proxy: "v2",
       trusted_proxies: ["127.0.0.0/8"],
       health_check: NO_CHECKS,
@@ -61,20 +53,16 @@ Deno.test({
         // The header's client (192.0.2.7), not the hop's address, meets the source matcher.
         { sni: "a.test", source: "192.0.2.0/24", pool: "alpha" },
       ],
-    }, { logger: new Logger({ name: "lb", level: "error" }) });
+    });
     await using hop = proxyV2Hop(lb.addr, { hostname: "192.0.2.7", port: 40000 });
-    try {
-      await assertGreetings(hop.addr, [["a.test", "A"], ["localhost", "D"]]);
-      await waitFor(() => lb.snapshot().active_connections === 0, "connections to end");
-      const snap = lb.snapshot();
-      assert.deepEqual(snap.pools?.map((p) => [p.name, p.connections]), [
-        ["default", 1],
-        ["alpha", 1],
-      ]);
-      assert.equal(snap.sni_misses, 0);
-      assert.equal(snap.inspect_timeouts, 0);
-    } finally {
-      await lb.shutdown(0);
-    }
+    await assertGreetings(hop.addr, [["a.test", "A"], ["localhost", "D"]]);
+    await waitFor(() => lb.snapshot().active_connections === 0, "connections to end");
+    const snap = lb.snapshot();
+    assert.deepEqual(snap.pools?.map((p) => [p.name, p.connections]), [
+      ["default", 1],
+      ["alpha", 1],
+    ]);
+    assert.equal(snap.sni_misses, 0);
+    assert.equal(snap.inspect_timeouts, 0);
   },
 });

@@ -11,10 +11,9 @@ import {
   tlsDial,
   tlsFiles,
 } from "@monkey/testing";
-import { ConfigError, Logger } from "@monkey/shared";
-import { startLoadBalancer } from "./mod.ts";
+import { ConfigError } from "@monkey/shared";
+import { startTestLb } from "./_testing.ts";
 
-const quiet = () => new Logger({ name: "lb", level: "error" });
 const NO_CHECKS = { interval_ms: 0 };
 
 Deno.test({
@@ -23,21 +22,15 @@ Deno.test({
   async fn() {
     await using a = startTlsEcho("a.test", "A");
     await using d = startTlsEcho("localhost", "D");
-    const lb = startLoadBalancer({
-      listen_addr: "127.0.0.1:0",
-      metrics_addr: "off",
+    await using lb = startTestLb({
       health_check: NO_CHECKS,
       backends: [{ addr: d.addr }],
       pools: { alpha: { backends: [{ addr: a.addr }], health_check: NO_CHECKS } },
       routes: [{ sni: "a.test", pool: "alpha" }],
-    }, { logger: quiet() });
-    try {
-      const out = await opensslClient(lb.addr, "a.test", (text) => text.length > 0);
-      if (out === undefined) return; // no openssl here
-      assert.match(out, /^A/);
-    } finally {
-      await lb.shutdown(0);
-    }
+    });
+    const out = await opensslClient(lb.addr, "a.test", (text) => text.length > 0);
+    if (out === undefined) return; // no openssl here
+    assert.match(out, /^A/);
   },
 });
 
@@ -49,31 +42,25 @@ Deno.test({
       { hostname: "127.0.0.1", port: 0, onListen() {} },
       () => new Response("hello over tls\n"),
     );
-    const lb = startLoadBalancer({
-      listen_addr: "127.0.0.1:0",
-      metrics_addr: "off",
+    await using lb = startTestLb({
       ...tlsFiles("localhost"),
       tls_alpn: ["http/1.1"],
       health_check: NO_CHECKS,
       backends: [{ addr: `127.0.0.1:${server.addr.port}` }],
-    }, { logger: quiet() });
-    try {
-      const port = lb.addr.split(":")[1];
-      const out = await runTool("curl", [
-        "-sS",
-        "--max-time",
-        "10",
-        "--resolve",
-        `localhost:${port}:127.0.0.1`,
-        "--cacert",
-        `${TLS_TESTDATA}ca.pem`,
-        `https://localhost:${port}/`,
-      ], () => false);
-      if (out === undefined) return; // no curl here
-      assert.equal(out, "hello over tls\n");
-    } finally {
-      await lb.shutdown(0);
-    }
+    });
+    const port = lb.addr.split(":")[1];
+    const out = await runTool("curl", [
+      "-sS",
+      "--max-time",
+      "10",
+      "--resolve",
+      `localhost:${port}:127.0.0.1`,
+      "--cacert",
+      `${TLS_TESTDATA}ca.pem`,
+      `https://localhost:${port}/`,
+    ], () => false);
+    if (out === undefined) return; // no curl here
+    assert.equal(out, "hello over tls\n");
   },
 });
 
@@ -84,31 +71,25 @@ Deno.test({
   async fn() {
     await using echo = startPeer((conn) => echoUntilEof(conn));
     using files = certFiles("a.test");
-    const lb = startLoadBalancer({
-      listen_addr: "127.0.0.1:0",
-      metrics_addr: "off",
+    await using lb = startTestLb({
       tls_cert: files.cert,
       tls_key: files.key,
       health_check: NO_CHECKS,
       backends: [{ addr: echo.addr }],
-    }, { logger: quiet() });
-    try {
-      const live = await tlsDial(lb.addr, "a.test");
-      files.useCert("b.test"); // the key no longer matches
-      await assert.rejects(() => lb.reload(lb.config), ConfigError);
-      (await tlsDial(lb.addr, "a.test")).close();
-      files.useKey("b.test");
-      const { changes } = await lb.reload(lb.config);
-      assert.ok(changes.some((c) => /TLS certificate reloaded/.test(c)), changes.join("; "));
-      (await tlsDial(lb.addr, "b.test")).close();
-      await assert.rejects(() => tlsDial(lb.addr, "a.test"), /not valid for name "a.test"/);
-      await live.write(new Uint8Array([7]));
-      const buf = new Uint8Array(1);
-      assert.equal(await live.read(buf), 1);
-      assert.equal(buf[0], 7);
-      live.close();
-    } finally {
-      await lb.shutdown(0);
-    }
+    });
+    const live = await tlsDial(lb.addr, "a.test");
+    files.useCert("b.test"); // the key no longer matches
+    await assert.rejects(() => lb.reload(lb.config), ConfigError);
+    (await tlsDial(lb.addr, "a.test")).close();
+    files.useKey("b.test");
+    const { changes } = await lb.reload(lb.config);
+    assert.ok(changes.some((c) => /TLS certificate reloaded/.test(c)), changes.join("; "));
+    (await tlsDial(lb.addr, "b.test")).close();
+    await assert.rejects(() => tlsDial(lb.addr, "a.test"), /not valid for name "a.test"/);
+    await live.write(new Uint8Array([7]));
+    const buf = new Uint8Array(1);
+    assert.equal(await live.read(buf), 1);
+    assert.equal(buf[0], 7);
+    live.close();
   },
 });
