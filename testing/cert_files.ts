@@ -5,7 +5,9 @@
  * @module
  */
 
-import { testCertPaths } from "./tls.ts";
+import assert from "node:assert/strict";
+import { assertEchoes } from "./io.ts";
+import { testCertPaths, tlsDial } from "./tls.ts";
 
 /** A temporary `cert.pem` and `key.pem`; removed on dispose. */
 export interface CertFiles extends Disposable {
@@ -57,4 +59,36 @@ export function certFiles(name: string): CertFiles {
     useKey,
     [Symbol.dispose]: () => Deno.removeSync(dir, { recursive: true }),
   };
+}
+
+/**
+ * Assert the certificate-reload contract of a TLS-terminating service started on
+ * `certFiles("a.test")` in front of an echo: a reload that finds a certificate its key does
+ * not match keeps the old one, a good pair serves new connections, and a live connection keeps
+ * its session throughout.
+ *
+ * @param files The service's certificate files (they end up holding `b.test`).
+ * @param addr Where the service listens.
+ * @param reload Reload the certificate: true when the new one took, false when it was refused.
+ * @returns Resolves when every check passed.
+ * @example
+ * ```ts
+ * await assertCertReload(files, proxy.addr, () => proxy.reloadTls());
+ * ```
+ */
+export async function assertCertReload(
+  files: CertFiles,
+  addr: string,
+  reload: () => Promise<boolean>,
+): Promise<void> {
+  const live = await tlsDial(addr, "a.test");
+  files.useCert("b.test"); // the key no longer matches
+  assert.equal(await reload(), false, "a mismatched pair is refused");
+  (await tlsDial(addr, "a.test")).close();
+  files.useKey("b.test");
+  assert.equal(await reload(), true, "a good pair is taken");
+  await assert.rejects(() => tlsDial(addr, "a.test"), /not valid for name "a.test"/);
+  (await tlsDial(addr, "b.test")).close();
+  await assertEchoes(live, 2, "the live connection keeps its session");
+  live.close();
 }
