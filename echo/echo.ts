@@ -18,6 +18,7 @@ import {
   resolveEngine,
   type ServiceShutdownSummary,
   startEndpoint,
+  type StartServiceOptions,
   TcpServer,
   withDefaults,
 } from "@monkey/shared";
@@ -71,11 +72,8 @@ export interface EchoServer {
   shutdown(graceMs?: number): Promise<ShutdownSummary>;
 }
 
-/** Options for {@linkcode startEcho}. */
-export interface StartEchoOptions {
-  /** Logger. @default a console logger at the config's level */
-  logger?: Logger;
-}
+/** Options for {@linkcode startEcho} (`reusePort` is not used: echo runs no workers). */
+export type StartEchoOptions = StartServiceOptions;
 
 /**
  * Start an echo server from a (partial) configuration; missing keys take their defaults.

@@ -16,6 +16,7 @@ import {
   setupServiceTls,
   startEndpoint,
   startFrontend,
+  type StartServiceOptions,
   type TcpServer,
   ThrottledLog,
 } from "@monkey/shared";
@@ -87,13 +88,9 @@ export interface LoadBalancer {
 }
 
 /** Options for {@linkcode startLoadBalancer}. */
-export interface StartLoadBalancerOptions {
-  /** Logger. @default a console logger at the config's level */
-  logger?: Logger;
+export interface StartLoadBalancerOptions extends StartServiceOptions {
   /** Random source of the random strategies (tests seed it). @default Math.random */
   random?: () => number;
-  /** Share the listen port with other balancers (SO_REUSEPORT), as workers do. @default false */
-  reusePort?: boolean;
 }
 
 /**

@@ -28,6 +28,7 @@ import {
   setupServiceTls,
   startEndpoint,
   startFrontend,
+  type StartServiceOptions,
   ThrottledLog,
   withDefaults,
 } from "@monkey/shared";
@@ -80,12 +81,7 @@ export interface Proxy {
 }
 
 /** Options for {@linkcode startProxy}. */
-export interface StartProxyOptions {
-  /** Logger. @default a console logger at the config's level */
-  logger?: Logger;
-  /** Share the listen port with other proxies (SO_REUSEPORT), as workers do. @default false */
-  reusePort?: boolean;
-}
+export type StartProxyOptions = StartServiceOptions;
 
 /**
  * Start a proxy from a (partial) configuration; missing keys take their defaults.

@@ -176,6 +176,14 @@ export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
+/** Options every service's start function takes (a service may add its own). */
+export interface StartServiceOptions {
+  /** Logger. @default a console logger at the config's level */
+  logger?: Logger;
+  /** Share the listen port with other instances (SO_REUSEPORT), as workers do. @default false */
+  reusePort?: boolean;
+}
+
 /** What a service's shutdown reports (a service may add its own totals). */
 export interface ServiceShutdownSummary {
   /** Connections accepted over the whole run. */
