@@ -105,33 +105,28 @@ for (const { variant: mode, title, label, ignore } of VARIANTS) {
     close(client, server);
   });
 
-  test(`propagates the client's half-close while the reply still flows`, async () => {
-    const { client, server, done } = await relayPair(mode);
-    await writeAll(client, new TextEncoder().encode("request"));
-    await client.closeWrite();
-    // The server sees EOF after the request, then answers on the still-open direction.
-    assert.equal(new TextDecoder().decode(await readAll(server)), "request");
-    const reply = randomBytes(300 * 1024);
-    await writeAll(server, reply);
-    await server.closeWrite();
-    assert.equal(await sha256(await readAll(client)), await sha256(reply));
-    const result = await done;
-    assert.deepEqual([result.up, result.down, result.reason], [7, reply.length, "done"]);
-    close(client, server);
-  });
-
-  test(`propagates the server's half-close while the client still sends`, async () => {
-    const { client, server, done } = await relayPair(mode);
-    await writeAll(server, new TextEncoder().encode("banner"));
-    await server.closeWrite();
-    assert.equal(new TextDecoder().decode(await readAll(client)), "banner");
-    const body = randomBytes(200 * 1024);
-    await writeAll(client, body);
-    await client.closeWrite();
-    assert.equal(await sha256(await readAll(server)), await sha256(body));
-    assert.equal((await done).reason, "done");
-    close(client, server);
-  });
+  const HALF_CLOSES = [
+    { closer: "client", other: "server", text: "request", rest: 300 * 1024 },
+    { closer: "server", other: "client", text: "banner", rest: 200 * 1024 },
+  ] as const;
+  for (const { closer, other, text, rest } of HALF_CLOSES) {
+    test(`propagates the ${closer}'s half-close while the ${other} still sends`, async () => {
+      const ends = await relayPair(mode);
+      const [first, second] = [ends[closer], ends[other]];
+      await writeAll(first, new TextEncoder().encode(text));
+      await first.closeWrite();
+      // The other end sees EOF after the text, then sends on the still-open direction.
+      assert.equal(new TextDecoder().decode(await readAll(second)), text);
+      const body = randomBytes(rest);
+      await writeAll(second, body);
+      await second.closeWrite();
+      assert.equal(await sha256(await readAll(first)), await sha256(body));
+      const result = await ends.done;
+      const [up, down] = closer === "client" ? [text.length, rest] : [rest, text.length];
+      assert.deepEqual([result.up, result.down, result.reason], [up, down, "done"]);
+      close(ends.client, ends.server);
+    });
+  }
 
   test(`ends both sides when the server resets mid-stream`, async () => {
     const { client, server, done } = await relayPair(mode);
