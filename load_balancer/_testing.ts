@@ -220,3 +220,38 @@ export function startTestLb(config: LbConfigInput): LoadBalancer & AsyncDisposab
   }, { logger: new Logger({ name: "lb", level: "error" }) });
   return Object.assign(lb, { [Symbol.asyncDispose]: () => lb.shutdown(0).then(() => {}) });
 }
+
+/**
+ * {@linkcode withAdminLb} in front of tagged backends started for the test (one per tag, all
+ * in the default pool unless `config` says otherwise); the backends close after.
+ *
+ * @param engine The I/O engine.
+ * @param tags One backend per tag.
+ * @param config Keys on top of the test defaults.
+ * @param body The test, given the balancer, the backends and the log lines.
+ * @returns Resolves when everything is closed.
+ * @example
+ * ```ts
+ * await withTaggedLb("deno", ["a", "b"], {}, async (lb) => {
+ *   assert.equal(await tagOf(lb.addr), "a");
+ * });
+ * ```
+ */
+export async function withTaggedLb(
+  engine: EngineName,
+  tags: readonly string[],
+  config: LbConfigInput,
+  body: (lb: LoadBalancer, backends: TaggedBackend[], lines: string[]) => Promise<void>,
+): Promise<void> {
+  const backends = tags.map((tag) => startTagged(tag));
+  try {
+    const list = backends.map((b) => ({ addr: b.addr }));
+    await withAdminLb(
+      engine,
+      { backends: list, ...config },
+      (lb, lines) => body(lb, backends, lines),
+    );
+  } finally {
+    await closeAll(backends);
+  }
+}

@@ -16,6 +16,7 @@ import {
   type TaggedBackend,
   tagOf,
   withAdminLb as withLb,
+  withTaggedLb,
 } from "./_testing.ts";
 
 const FAST_CHECKS = { interval_ms: 50, timeout_ms: 200, rise: 2, fall: 2 };
@@ -23,8 +24,7 @@ const FAST_CHECKS = { interval_ms: 50, timeout_ms: 200, rise: 2, fall: 2 };
 testEachEngine(
   "round_robin sends clients to each backend in turn and counts per backend",
   async ({ engine }) => {
-    const backends = ["a", "b", "c"].map((t) => startTagged(t));
-    await withLb(engine, { backends: backends.map((b) => ({ addr: b.addr })) }, async (lb) => {
+    await withTaggedLb(engine, ["a", "b", "c"], {}, async (lb, backends) => {
       const tags: (string | null)[] = [];
       for (let i = 0; i < 6; i++) tags.push(await tagOf(lb.addr));
       assert.deepEqual(tags, ["a", "b", "c", "a", "b", "c"]);
@@ -42,7 +42,6 @@ testEachEngine(
       assert.equal(json.backends.length, 3);
       assert.equal(json.engine, engine);
     });
-    await closeAll(backends);
   },
 );
 
@@ -71,11 +70,9 @@ testEachEngine(
 testEachEngine(
   "least_connections keeps long-lived connections even when some close",
   async ({ engine }) => {
-    const backends = ["a", "b", "c"].map((t) => startTagged(t));
-    await withLb(engine, {
+    await withTaggedLb(engine, ["a", "b", "c"], {
       strategy: "least_connections",
-      backends: backends.map((b) => ({ addr: b.addr })),
-    }, async (lb) => {
+    }, async (lb, backends) => {
       const held: { conn: Deno.TcpConn; tag: string | null }[] = [];
       for (let i = 0; i < 9; i++) held.push(await connectTagged(lb.addr));
       const count = (tag: string) => held.filter((h) => h.tag === tag).length;
@@ -88,7 +85,6 @@ testEachEngine(
       assert.deepEqual(next.map((n) => n.tag), ["b", "b"]);
       for (const h of [...held.filter((h) => !leaving.includes(h)), ...next]) h.conn.close();
     });
-    await closeAll(backends);
   },
 );
 
