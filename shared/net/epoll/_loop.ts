@@ -13,7 +13,9 @@
  * worker thread), and every {@linkcode PARK_AFTER_MS} a short sleep there instead (so the
  * runtime parks), so timers, signals and the HTTP endpoint get their turn; when nothing is
  * ready, a `nonblocking` `epoll_wait` with a real timeout. The loop stops when no fd is
- * registered (an eventfd wakes a pending wait), so a process or Worker exits normally.
+ * registered, or only passive ones (edge-triggered connections nobody waits on; an eventfd
+ * wakes a pending wait), so a process or Worker exits normally; the epoll set is closed with
+ * the last fd.
  *
  * @module
  */
@@ -40,6 +42,11 @@ export interface Pollable {
   token: number;
   /** The current interest mask, or -1 while not in the epoll set. */
   mask: number;
+  /**
+   * Registered but not keeping the loop running (an edge-triggered fd nobody waits on; set
+   * through {@linkcode EventLoop.setPassive}).
+   */
+  passive: boolean;
   /** Called from the loop with the ready event bits. */
   onEvents(events: number): void;
 }
@@ -75,6 +82,8 @@ export const PARK_AFTER_MS = 20;
 const BUSY_WAIT_MS = 1;
 /** Synchronous promise-API completions allowed between two turns of the loop. */
 const SYNC_BUDGET = 256;
+/** Microtask turns the loop gives woken waiters to wait again before it stops. */
+const SETTLE_TICKS = 4;
 /** Events taken per `epoll_wait`. */
 const MAX_EVENTS = 1024;
 /** Longest wait while idle (the eventfd cuts it short when the last fd goes). */
@@ -104,6 +113,9 @@ export class EventLoop {
   #eventBuf = new BigUint64Array(1);
   #handlers: (Pollable | undefined)[] = [];
   #count = 0;
+  #passive = 0;
+  #deferred: (() => void)[] = [];
+  #deferredNext: (() => void)[] = [];
   #nextToken = 1;
   #running = false;
   #waitingUntil = -1;
@@ -155,12 +167,13 @@ export class EventLoop {
   }
 
   /**
-   * Resolve once the loop is stopped and its own fds are closed (at once when it is).
+   * Resolve once the loop is stopped (at once when it is); its own fds are closed then too,
+   * unless passive fds are still registered.
    *
    * @returns A promise.
    */
   stopped(): Promise<void> {
-    if (this.#ep < 0 && !this.#running) return Promise.resolve();
+    if (!this.#running) return Promise.resolve();
     this.#stopped ??= Promise.withResolvers<void>();
     return this.#stopped.promise;
   }
@@ -170,15 +183,62 @@ export class EventLoop {
     return this.#count;
   }
 
+  /** Whether something registered keeps the loop running (not every fd is passive). */
+  get #active(): boolean {
+    return this.#count > this.#passive;
+  }
+
+  /**
+   * Mark a registered `p` passive (it stays in the epoll set, its events are still dispatched,
+   * but it does not keep the loop running: an idle connection does not keep a process alive)
+   * or active again.
+   *
+   * @param p A registered pollable.
+   * @param passive The new state.
+   */
+  setPassive(p: Pollable, passive: boolean): void {
+    if (p.mask < 0 || p.passive === passive) return;
+    p.passive = passive;
+    if (passive) {
+      this.#passive++;
+      // Nothing active left while a wait is in flight: let it return so the loop stops.
+      if (!this.#active && this.#waitingUntil >= 0) this.#wake();
+    } else {
+      this.#passive--;
+      if (!this.#running) this.#start();
+    }
+  }
+
+  /**
+   * Run `callback` on the loop's next turn (after its next `epoll_wait`), without blocking in
+   * that wait: for work that must wait for the loop but has no event coming (an edge-triggered
+   * fd whose data is already there).
+   *
+   * @param callback Called once.
+   */
+  defer(callback: () => void): void {
+    this.#deferred.push(callback);
+    if (this.#waitingUntil >= 0) this.#wake();
+  }
+
+  #runDeferred(): void {
+    const now = this.#deferred;
+    this.#deferred = this.#deferredNext;
+    this.#deferredNext = now;
+    for (let i = 0; i < now.length; i++) now[i]!();
+    now.length = 0;
+  }
+
   /**
    * Set the interest mask of `p`, adding it to the epoll set if needed. A mask of 0 keeps it
    * in the set (errors and hang-ups are still reported).
    *
    * @param p The pollable.
    * @param mask EPOLLIN/EPOLLOUT bits.
+   * @param passive Whether it is passive from now on (see {@linkcode EventLoop.setPassive}).
    * @throws {Error} When epoll_ctl fails (e.g. ENOMEM).
    */
-  watch(p: Pollable, mask: number): void {
+  watch(p: Pollable, mask: number, passive = false): void {
     if (p.mask === mask) return;
     const add = p.mask < 0;
     if (this.#ep < 0) this.#open();
@@ -200,11 +260,12 @@ export class EventLoop {
       throw osError(errno());
     }
     p.mask = mask;
-    if (add) {
-      this.#handlers[p.fd] = p;
-      this.#count++;
-      if (!this.#running) this.#start();
-    }
+    if (!add) return this.setPassive(p, passive);
+    this.#handlers[p.fd] = p;
+    this.#count++;
+    p.passive = passive;
+    if (passive) this.#passive++;
+    else if (!this.#running) this.#start();
   }
 
   /**
@@ -218,9 +279,16 @@ export class EventLoop {
     if (!closing) this.#lib.epoll_ctl(this.#ep, EPOLL_CTL_DEL, p.fd, this.#ctl);
     p.mask = -1;
     p.token = 0;
+    if (p.passive) {
+      p.passive = false;
+      this.#passive--;
+    }
     if (this.#handlers[p.fd] === p) this.#handlers[p.fd] = undefined;
     this.#count--;
-    if (this.#count > 0) return;
+    if (this.#count > 0) {
+      if (!this.#active && this.#waitingUntil >= 0) this.#wake();
+      return;
+    }
     // A wait in flight on another thread must return before the fds can go: wake it (the
     // loop closes them when it returns). Otherwise close them now, so none outlives its use.
     if (this.#waitingUntil >= 0) this.#wake();
@@ -271,8 +339,8 @@ export class EventLoop {
       console.error("epoll loop failed:", error);
     }).finally(() => {
       this.#running = false;
-      if (this.#count > 0) return this.#start();
-      this.#closeFds();
+      if (this.#active) return this.#start();
+      if (this.#count === 0) this.#closeFds();
       this.#stopped?.resolve();
       this.#stopped = undefined;
     });
@@ -283,20 +351,33 @@ export class EventLoop {
     const events = this.#events;
     let sliceStart = performance.now();
     while (this.#count > 0) {
+      if (!this.#active) {
+        // The waiters the last batch woke usually wait again a microtask or two later (after
+        // a write): give them those before stopping, or every batch would restart the loop
+        // (and its first wait would be the thread hop).
+        for (let i = 0; i < SETTLE_TICKS && !this.#active; i++) await undefined;
+        // Nothing waits and the last turn found nothing: stop (the next waiter starts it).
+        if (!this.#active && !this.#busy) break;
+      }
+      const active = this.#active;
       this.syncBudget = SYNC_BUDGET;
+      const deferred = this.#deferred.length > 0;
       let n = lib.epoll_wait(this.#ep, events, MAX_EVENTS, 0);
       // Right after a busy batch, block here briefly before the thread hop: the reply is
       // usually a few µs away, and a direct wake-up is one context switch instead of two.
       // Counted toward the busy slice, so the yield below still comes every few ms.
-      if (n === 0 && this.#busy) n = lib.epoll_wait(this.#ep, events, MAX_EVENTS, BUSY_WAIT_MS);
-      this.#busy = n > 0;
-      if (n > 0) {
+      if (n === 0 && this.#busy && active && !deferred) {
+        n = lib.epoll_wait(this.#ep, events, MAX_EVENTS, BUSY_WAIT_MS);
+      }
+      this.#busy = n > 0 || deferred;
+      if (this.#busy) {
         const now = performance.now();
         this.now = now;
         this.#dispatch(n);
+        if (deferred) this.#runDeferred();
         // Let promise callbacks (the promise API, finished relays) run before the next batch.
         await undefined;
-        if (now - sliceStart >= YIELD_AFTER_MS && this.#count > 0) {
+        if (now - sliceStart >= YIELD_AFTER_MS && this.#active) {
           this.#waitingUntil = now;
           const m = await lib.epoll_wait_nb(this.#ep, events, MAX_EVENTS, 0);
           this.#waitingUntil = -1;
@@ -304,7 +385,7 @@ export class EventLoop {
           if (m > 0) this.#dispatch(m);
           sliceStart = this.now;
         }
-      } else {
+      } else if (active) {
         const now = performance.now();
         let timeout = IDLE_WAIT_MS;
         if (this.#nextSweep !== Infinity) {
@@ -318,7 +399,7 @@ export class EventLoop {
         if (m > 0) this.#dispatch(m);
       }
       if (this.now >= this.#nextSweep) this.#sweep();
-      if (performance.now() - this.#lastPark >= PARK_AFTER_MS && this.#count > 0) {
+      if (performance.now() - this.#lastPark >= PARK_AFTER_MS && this.#active) {
         // A macrotask: only the runtime's timer phase runs timers (intervals, the HTTP
         // endpoint's keep-alive, the load tester's progress); FFI ops that complete at once,
         // busy or idle, never get the runtime there.
@@ -326,7 +407,7 @@ export class EventLoop {
         this.#lastPark = this.now = performance.now();
       }
     }
-    this.#closeFds();
+    if (this.#count === 0) this.#closeFds();
   }
 
   #dispatch(n: number): void {
