@@ -2,10 +2,16 @@
  * One socket fd in the loop: who gets its events (a relay or echo that took it over, or the
  * promise API's read/write waiters) and its interest mask.
  *
+ * Two modes. Level-triggered (listeners, connects, relays and echoes): registered while
+ * someone waits, with the mask of what they wait for. Edge-triggered ({@linkcode
+ * FdHandle.useEdges}, the promise API of a connection): registered once for both directions
+ * until closed or handed to a relay, with the readiness kept here (`readable`, `writable`) so
+ * a read or write that would block is not tried at all, and no `epoll_ctl` per wait.
+ *
  * @module
  */
 
-import { EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, libc } from "./_libc.ts";
+import { EPOLLERR, EPOLLET, EPOLLHUP, EPOLLIN, EPOLLOUT, libc } from "./_libc.ts";
 import { type EventLoop, loop, type Pollable } from "./_loop.ts";
 
 /** Takes over all events of a handle (a relay or an echo). */
@@ -21,6 +27,8 @@ export interface Delegate {
 
 const READY_IN = EPOLLIN | EPOLLERR | EPOLLHUP;
 const READY_OUT = EPOLLOUT | EPOLLERR | EPOLLHUP;
+/** The edge-triggered mask: both directions (as a positive number, like the mask field). */
+const EDGES = (EPOLLIN | EPOLLOUT | EPOLLET) >>> 0;
 
 /** A socket fd registered on demand in this thread's loop. */
 export class FdHandle implements Pollable {
@@ -30,8 +38,18 @@ export class FdHandle implements Pollable {
   token = 0;
   /** Interest mask, -1 while not in the epoll set. */
   mask = -1;
+  /** Not keeping the loop running (edge-triggered, nobody waiting). */
+  passive = false;
   /** True once closed. */
   closed = false;
+  /**
+   * Edge-triggered mode: a read may find data (set by each readiness event; cleared by the
+   * reader when a read would block or drained the socket).
+   */
+  readable = true;
+  /** Edge-triggered mode: a write may find room (cleared by the writer on EAGAIN). */
+  writable = true;
+  #edges = false;
   /** The loop (created on first handle). */
   readonly loop: EventLoop = loop();
   #delegate: Delegate | undefined;
@@ -60,6 +78,23 @@ export class FdHandle implements Pollable {
   delegateTo(delegate: Delegate, side: number): void {
     this.#delegate = delegate;
     this.#side = side;
+    if (!this.#edges) return;
+    // Back to level-triggered: the delegate sets its own mask (a change, so an EPOLL_CTL_MOD;
+    // data already there is reported at once).
+    this.#edges = false;
+    this.loop.setPassive(this, false);
+  }
+
+  /**
+   * Switch to edge-triggered mode: register for both directions now, until closed or
+   * delegated; waiters then only set callbacks.
+   *
+   * @throws {Error} When epoll_ctl fails (e.g. ENOMEM).
+   */
+  useEdges(): void {
+    if (this.#edges) return;
+    this.loop.watch(this, EDGES, !this.waiting);
+    this.#edges = true;
   }
 
   /**
@@ -100,6 +135,7 @@ export class FdHandle implements Pollable {
   }
 
   #update(): void {
+    if (this.#edges) return this.loop.setPassive(this, !this.waiting);
     const mask = (this.#onReadable ? EPOLLIN : 0) | (this.#onWritable ? EPOLLOUT : 0);
     if (mask === 0) this.loop.unwatch(this);
     else this.loop.watch(this, mask);
@@ -123,8 +159,14 @@ export class FdHandle implements Pollable {
    */
   onEvents(events: number): void {
     if (this.#delegate !== undefined) return this.#delegate.onEvents(this.#side, events);
-    if ((events & READY_IN) !== 0) this.#onReadable?.();
-    if ((events & READY_OUT) !== 0 && !this.closed) this.#onWritable?.();
+    if ((events & READY_IN) !== 0) {
+      this.readable = true;
+      this.#onReadable?.();
+    }
+    if ((events & READY_OUT) !== 0 && !this.closed) {
+      this.writable = true;
+      this.#onWritable?.();
+    }
   }
 
   /**
