@@ -17,10 +17,10 @@ import { badResource, EAGAIN, EINTR, osError } from "./_errors.ts";
 import { FdHandle } from "./_handle.ts";
 import { decodeSockAddr, SOCKADDR_SIZE } from "./_sockaddr.ts";
 
-/** A pending read or write: its buffer and promise. */
-interface Waiter<T> {
+/** A pending read or write: its buffer and promise (a write never resolves with null). */
+interface Waiter {
   p: Uint8Array;
-  resolve: (value: T) => void;
+  resolve: (value: number | null) => void;
   reject: (error: unknown) => void;
 }
 
@@ -46,8 +46,8 @@ export class EpollConn {
   #handle: FdHandle;
   #local: Deno.NetAddr | undefined;
   #remote: Deno.NetAddr | undefined;
-  #reader: Waiter<number | null> | undefined;
-  #writer: Waiter<number> | undefined;
+  #reader: Waiter | undefined;
+  #writer: Waiter | undefined;
   #retryRead: (() => void) | undefined;
   #retryWrite: (() => void) | undefined;
 
@@ -122,7 +122,7 @@ export class EpollConn {
     const { promise, resolve, reject } = Promise.withResolvers<number | null>();
     this.#reader = { p, resolve, reject };
     // Made on first use: a connection a relay takes over never needs it.
-    const retry = this.#retryRead ??= () => this.#readAgain();
+    const retry = this.#retryRead ??= () => this.#again(true);
     h.onReadable(retry);
     if (defer) h.loop.defer(retry);
     return promise;
@@ -146,26 +146,6 @@ export class EpollConn {
       }
       if (code !== EINTR) throw osError(code);
     }
-  }
-
-  #readAgain(): void {
-    const reader = this.#reader;
-    if (reader === undefined || this.#handle.closed || !this.#handle.readable) return;
-    let n: number | null | undefined;
-    try {
-      n = this.#tryRead(reader.p);
-      if (n === undefined) return;
-    } catch (error) {
-      this.#endRead();
-      return reader.reject(error);
-    }
-    this.#endRead();
-    reader.resolve(n);
-  }
-
-  #endRead(): void {
-    this.#reader = undefined;
-    this.#handle.clearReadable();
   }
 
   /**
@@ -199,8 +179,9 @@ export class EpollConn {
       }
     }
     const { promise, resolve, reject } = Promise.withResolvers<number>();
-    this.#writer = { p, resolve, reject };
-    h.onWritable(this.#retryWrite ??= () => this.#writeAgain());
+    // #trySend never returns null, so the waiter only ever resolves with a number.
+    this.#writer = { p, resolve: resolve as Waiter["resolve"], reject };
+    h.onWritable(this.#retryWrite ??= () => this.#again(false));
     return promise;
   }
 
@@ -219,24 +200,31 @@ export class EpollConn {
     }
   }
 
-  #writeAgain(): void {
-    const writer = this.#writer;
-    if (writer === undefined || this.#handle.closed || !this.#handle.writable) return;
-    let n: number | undefined;
+  /** On a readiness event: retry the pending read (or write) unless it would still block. */
+  #again(reading: boolean): void {
+    const h = this.#handle;
+    const waiter = reading ? this.#reader : this.#writer;
+    if (waiter === undefined || h.closed || !(reading ? h.readable : h.writable)) return;
+    let n: number | null | undefined;
     try {
-      n = this.#trySend(writer.p);
+      n = reading ? this.#tryRead(waiter.p) : this.#trySend(waiter.p);
       if (n === undefined) return;
     } catch (error) {
-      this.#endWrite();
-      return writer.reject(error);
+      this.#endWait(reading);
+      return waiter.reject(error);
     }
-    this.#endWrite();
-    writer.resolve(n);
+    this.#endWait(reading);
+    waiter.resolve(n);
   }
 
-  #endWrite(): void {
-    this.#writer = undefined;
-    this.#handle.clearWritable();
+  #endWait(reading: boolean): void {
+    if (reading) {
+      this.#reader = undefined;
+      this.#handle.clearReadable();
+    } else {
+      this.#writer = undefined;
+      this.#handle.clearWritable();
+    }
   }
 
   /**
