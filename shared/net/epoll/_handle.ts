@@ -11,7 +11,7 @@
  * @module
  */
 
-import { EPOLLERR, EPOLLET, EPOLLHUP, EPOLLIN, EPOLLOUT, libc } from "./_libc.ts";
+import { EPOLLERR, EPOLLET, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP, libc } from "./_libc.ts";
 import { type EventLoop, loop, type Pollable } from "./_loop.ts";
 
 /** Takes over all events of a handle (a relay or an echo). */
@@ -25,10 +25,11 @@ export interface Delegate {
   onEvents(side: number, events: number): void;
 }
 
-const READY_IN = EPOLLIN | EPOLLERR | EPOLLHUP;
+const READY_IN = EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP;
+const HANGUP = EPOLLRDHUP | EPOLLERR | EPOLLHUP;
 const READY_OUT = EPOLLOUT | EPOLLERR | EPOLLHUP;
 /** The edge-triggered mask: both directions (as a positive number, like the mask field). */
-const EDGES = (EPOLLIN | EPOLLOUT | EPOLLET) >>> 0;
+const EDGES = (EPOLLIN | EPOLLRDHUP | EPOLLOUT | EPOLLET) >>> 0;
 
 /** A socket fd registered on demand in this thread's loop. */
 export class FdHandle implements Pollable {
@@ -47,6 +48,11 @@ export class FdHandle implements Pollable {
    * reader when a read would block or drained the socket).
    */
   readable = true;
+  /**
+   * The peer shut down or the socket failed (sticky): a short read no longer means drained,
+   * since the end of input after it brings no new event.
+   */
+  hangup = false;
   /** Edge-triggered mode: a write may find room (cleared by the writer on EAGAIN). */
   writable = true;
   #edges = false;
@@ -160,6 +166,7 @@ export class FdHandle implements Pollable {
   onEvents(events: number): void {
     if (this.#delegate !== undefined) return this.#delegate.onEvents(this.#side, events);
     if ((events & READY_IN) !== 0) {
+      if ((events & HANGUP) !== 0) this.hangup = true;
       this.readable = true;
       this.#onReadable?.();
     }

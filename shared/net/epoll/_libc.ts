@@ -49,6 +49,8 @@ export const EPOLLOUT = 0x4;
 export const EPOLLERR = 0x8;
 /** Hung up (always reported). */
 export const EPOLLHUP = 0x10;
+/** The peer shut down its sending side (asked for, like EPOLLIN). */
+export const EPOLLRDHUP = 0x2000;
 /** Edge-triggered: report a change once, not the state on every wait (bit 31, kept positive). */
 export const EPOLLET = 0x80000000;
 /** epoll_create1() flag: close on exec. */

@@ -135,7 +135,7 @@ export class EpollConn {
       const n = libc().read(h.fd, p, p.length);
       if (n > 0) {
         // Edge-triggered: a short read drained the socket; new data brings a new event.
-        if (n < p.length) h.readable = false;
+        if (n < p.length && !h.hangup) h.readable = false;
         return n;
       }
       if (n === 0) return null;
