@@ -2,10 +2,9 @@
  * The per-thread epoll event loop: one epoll set, one event buffer, one shared read buffer,
  * and an idle sweep, all module-level state (so one loop per Deno Worker).
  *
- * Level-triggered, chosen by measurement and by the shape of the work: a relay does one
- * `read` and one `send` per readiness event either way, and edge-triggered would need either
- * a read until EAGAIN (one more syscall per chunk on ping-pong) or a short-read heuristic;
- * level-triggered only costs an `EPOLL_CTL_MOD` when backpressure starts or ends.
+ * Level-triggered for relays, echoes, listeners and connects (one `read` and one `send` per
+ * event either way; only an `EPOLL_CTL_MOD` when backpressure starts or ends); edge-triggered
+ * for connections used through their promise API, with a short-read rule (`_handle.ts`).
  *
  * Scheduling: while events keep arriving, a synchronous `epoll_wait(0)` (a V8 fast call),
  * and right after a busy batch a synchronous wait of at most {@linkcode BUSY_WAIT_MS}; after
@@ -13,9 +12,8 @@
  * worker thread), and every {@linkcode PARK_AFTER_MS} a short sleep there instead (so the
  * runtime parks), so timers, signals and the HTTP endpoint get their turn; when nothing is
  * ready, a `nonblocking` `epoll_wait` with a real timeout. The loop stops when no fd is
- * registered, or only passive ones (edge-triggered connections nobody waits on; an eventfd
- * wakes a pending wait), so a process or Worker exits normally; the epoll set is closed with
- * the last fd.
+ * registered or only passive ones (edge-triggered, nobody waiting; an eventfd wakes a pending
+ * wait), so a process or Worker exits normally; the epoll set closes with the last fd.
  *
  * @module
  */
@@ -33,33 +31,12 @@ import {
   libc,
 } from "./_libc.ts";
 import { osError } from "./_errors.ts";
+import { IdleSweep, type IdleWatch } from "./_idle_sweep.ts";
 
-/** Something registered in the loop: gets the epoll event bits for its fd. */
-export interface Pollable {
-  /** The file descriptor. */
-  readonly fd: number;
-  /** Registration token (set by the loop; 0 while not registered). */
-  token: number;
-  /** The current interest mask, or -1 while not in the epoll set. */
-  mask: number;
-  /**
-   * Registered but not keeping the loop running (an edge-triggered fd nobody waits on; set
-   * through {@linkcode EventLoop.setPassive}).
-   */
-  passive: boolean;
-  /** Called from the loop with the ready event bits. */
-  onEvents(events: number): void;
-}
+import type { Pollable } from "./_pollable.ts";
 
-/** Something with an idle deadline, checked by the loop's sweep. */
-export interface IdleWatch {
-  /** When there was last traffic (`loop.now` units: `performance.now()` ms). */
-  last: number;
-  /** Idle timeout in ms. */
-  readonly idleMs: number;
-  /** Called once the timeout passed. */
-  onIdle(): void;
-}
+export type { IdleWatch } from "./_idle_sweep.ts";
+export type { Pollable } from "./_pollable.ts";
 
 /** Busy time after which the loop yields to Deno's event loop once (measured: costs ~0). */
 export const YIELD_AFTER_MS = 5;
@@ -90,9 +67,6 @@ const MAX_EVENTS = 1024;
 const IDLE_WAIT_MS = 1000;
 /** The shared read buffer: one per loop, reused by every relay and echo. */
 export const READ_BUFFER_SIZE = 64 * 1024;
-const MIN_SWEEP_MS = 10;
-const MAX_SWEEP_MS = 1000;
-const SWEEP_FRACTION = 4;
 const EVENTFD_TOKEN = 0xffffffff;
 const TOKEN_LIMIT = 0xfffffff0;
 
@@ -115,13 +89,10 @@ export class EventLoop {
   #count = 0;
   #passive = 0;
   #deferred: (() => void)[] = [];
-  #deferredNext: (() => void)[] = [];
   #nextToken = 1;
   #running = false;
   #waitingUntil = -1;
-  #idle = new Set<IdleWatch>();
-  #sweepMs = MAX_SWEEP_MS;
-  #nextSweep = Infinity;
+  #sweeps = new IdleSweep();
   #stopped: PromiseWithResolvers<void> | undefined;
   #busy = false;
   #lastPark = 0;
@@ -167,8 +138,8 @@ export class EventLoop {
   }
 
   /**
-   * Resolve once the loop is stopped (at once when it is); its own fds are closed then too,
-   * unless passive fds are still registered.
+   * Resolve once the loop is stopped (at once when it is; its fds stay open while passive fds
+   * are registered).
    *
    * @returns A promise.
    */
@@ -189,9 +160,8 @@ export class EventLoop {
   }
 
   /**
-   * Mark a registered `p` passive (it stays in the epoll set, its events are still dispatched,
-   * but it does not keep the loop running: an idle connection does not keep a process alive)
-   * or active again.
+   * Mark a registered `p` passive (still in the epoll set and dispatched, but not keeping the
+   * loop, or the process, running) or active again.
    *
    * @param p A registered pollable.
    * @param passive The new state.
@@ -201,7 +171,6 @@ export class EventLoop {
     p.passive = passive;
     if (passive) {
       this.#passive++;
-      // Nothing active left while a wait is in flight: let it return so the loop stops.
       if (!this.#active && this.#waitingUntil >= 0) this.#wake();
     } else {
       this.#passive--;
@@ -210,9 +179,8 @@ export class EventLoop {
   }
 
   /**
-   * Run `callback` on the loop's next turn (after its next `epoll_wait`), without blocking in
-   * that wait: for work that must wait for the loop but has no event coming (an edge-triggered
-   * fd whose data is already there).
+   * Run `callback` after the loop's next `epoll_wait`, which then does not block: for work that
+   * must wait a turn with no event coming (an edge-triggered fd whose data is already there).
    *
    * @param callback Called once.
    */
@@ -222,11 +190,9 @@ export class EventLoop {
   }
 
   #runDeferred(): void {
-    const now = this.#deferred;
-    this.#deferred = this.#deferredNext;
-    this.#deferredNext = now;
-    for (let i = 0; i < now.length; i++) now[i]!();
-    now.length = 0;
+    const due = this.#deferred;
+    this.#deferred = [];
+    for (const callback of due) callback();
   }
 
   /**
@@ -301,17 +267,8 @@ export class EventLoop {
    * @param w The watch.
    */
   addIdle(w: IdleWatch): void {
-    this.#idle.add(w);
-    const interval = Math.min(
-      MAX_SWEEP_MS,
-      Math.max(MIN_SWEEP_MS, Math.floor(w.idleMs / SWEEP_FRACTION)),
-    );
-    if (interval < this.#sweepMs || this.#nextSweep === Infinity) {
-      this.#sweepMs = Math.min(this.#sweepMs, interval);
-      const due = performance.now() + this.#sweepMs;
-      if (due < this.#nextSweep) this.#nextSweep = due;
-      if (this.#waitingUntil >= 0 && due < this.#waitingUntil) this.#wake();
-    }
+    const due = this.#sweeps.add(w);
+    if (due !== undefined && this.#waitingUntil >= 0 && due < this.#waitingUntil) this.#wake();
   }
 
   /**
@@ -320,11 +277,7 @@ export class EventLoop {
    * @param w The watch.
    */
   removeIdle(w: IdleWatch): void {
-    this.#idle.delete(w);
-    if (this.#idle.size === 0) {
-      this.#sweepMs = MAX_SWEEP_MS;
-      this.#nextSweep = Infinity;
-    }
+    this.#sweeps.remove(w);
   }
 
   #wake(): void {
@@ -352,9 +305,8 @@ export class EventLoop {
     let sliceStart = performance.now();
     while (this.#count > 0) {
       if (!this.#active) {
-        // The waiters the last batch woke usually wait again a microtask or two later (after
-        // a write): give them those before stopping, or every batch would restart the loop
-        // (and its first wait would be the thread hop).
+        // Woken waiters usually wait again a microtask or two later (after a write): give them
+        // those before stopping (a restart's first wait would be the thread hop).
         for (let i = 0; i < SETTLE_TICKS && !this.#active; i++) await undefined;
         // Nothing waits and the last turn found nothing: stop (the next waiter starts it).
         if (!this.#active && !this.#busy) break;
@@ -388,8 +340,9 @@ export class EventLoop {
       } else if (active) {
         const now = performance.now();
         let timeout = IDLE_WAIT_MS;
-        if (this.#nextSweep !== Infinity) {
-          timeout = Math.max(0, Math.min(timeout, Math.ceil(this.#nextSweep - now)));
+        const nextSweep = this.#sweeps.next;
+        if (nextSweep !== Infinity) {
+          timeout = Math.max(0, Math.min(timeout, Math.ceil(nextSweep - now)));
         }
         this.#waitingUntil = now + timeout;
         const m = await lib.epoll_wait_nb(this.#ep, events, MAX_EVENTS, timeout);
@@ -398,7 +351,7 @@ export class EventLoop {
         sliceStart = this.now;
         if (m > 0) this.#dispatch(m);
       }
-      if (this.now >= this.#nextSweep) this.#sweep();
+      if (this.now >= this.#sweeps.next) this.#sweeps.run(this.now);
       if (performance.now() - this.#lastPark >= PARK_AFTER_MS && this.#active) {
         // A macrotask: only the runtime's timer phase runs timers (intervals, the HTTP
         // endpoint's keep-alive, the load tester's progress); FFI ops that complete at once,
@@ -425,22 +378,6 @@ export class EventLoop {
       const p = handlers[words[base + dataAt]!];
       // The token guards against an fd closed and reused earlier in the same batch.
       if (p !== undefined && p.token === token) p.onEvents(words[base]!);
-    }
-  }
-
-  #sweep(): void {
-    const now = this.now;
-    // A sweep far past its due time means this thread did not run (a GC pause, a starved
-    // process): that time is nobody's idleness, so it is not counted against the connections.
-    const late = this.#nextSweep === Infinity ? 0 : now - this.#nextSweep;
-    const stalled = late > this.#sweepMs ? late : 0;
-    this.#nextSweep = this.#idle.size === 0 ? Infinity : now + this.#sweepMs;
-    for (const w of this.#idle) {
-      if (stalled > 0) w.last += stalled;
-      if (now - w.last >= w.idleMs) {
-        this.#idle.delete(w);
-        w.onIdle();
-      }
     }
   }
 }
