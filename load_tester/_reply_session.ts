@@ -52,6 +52,8 @@ export class ReplySession {
   pending: number | undefined;
   /** The server asked to close (or closed) the connection at a reply boundary. */
   closing = false;
+  /** When the last {@linkcode ReplySession.drain} judged its first reply (0: none). */
+  drainedAt = 0;
   readonly #ctx = { conn: 0, seq: 0 };
 
   /**
@@ -101,12 +103,12 @@ export class ReplySession {
    * @param count Requests.
    * @param intended Their intended send time (open loop), or 0.
    * @param first Include the first send.
+   * @param sent Their send time (a clock read just taken, to save one).
    */
-  render(count: number, intended: number, first: boolean): void {
+  render(count: number, intended: number, first: boolean, sent = performance.now()): void {
     const out = this.out;
     out.reset();
     const ctx = this.#ctx;
-    const sent = performance.now();
     if (first) {
       const bytes = this.client.firstSend(ctx);
       if (bytes !== undefined) {
@@ -197,7 +199,6 @@ export class ReplySession {
     this.end = used;
   }
 
-  /** Judge every complete reply buffered; returns how many. */
   /**
    * Judge every complete reply buffered.
    *
@@ -209,12 +210,14 @@ export class ReplySession {
     const meter = host.meter;
     const depth = this.#sent.length;
     let judged = 0;
+    // One clock read per drain: every reply judged here arrived by the read before it.
+    let done = 0;
     while (this.inflight > 0 && this.start < this.end) {
       const head = this.#head;
       const mix = this.#mix[head]!;
       const after = client.parse(this.buf, this.start, this.end, mix);
       if (after < 0) break;
-      const done = performance.now();
+      if (judged === 0) done = this.drainedAt = performance.now();
       this.start = after;
       this.#head = (head + 1) % depth;
       this.inflight--;
@@ -260,6 +263,8 @@ export async function replyLoop(host: LoopHost, slot: Slot, conn: NetConn): Prom
   const depth = host.spec.protocol!.pipeline;
   const interval = host.interval;
   let first = true;
+  // A clock read taken since the last await (the last drain's), reused as the send time.
+  let clock = 0;
   while (!host.stopped) {
     let count = depth - s.inflight;
     let intended = 0;
@@ -270,6 +275,7 @@ export async function replyLoop(host: LoopHost, slot: Slot, conn: NetConn): Prom
       if (wait > SEND_AHEAD_MS || count === 0) {
         if (s.inflight === 0 && !first) {
           await host.sleep(slot, wait - SEND_AHEAD_MS);
+          clock = 0;
           continue;
         }
         count = 0;
@@ -280,8 +286,9 @@ export async function replyLoop(host: LoopHost, slot: Slot, conn: NetConn): Prom
       }
     }
     if (count > 0 || first) {
-      s.render(count, intended, first);
+      s.render(count, intended, first, clock > 0 ? clock : performance.now());
       first = false;
+      clock = 0;
       // In flight from now on (the watchdog and the end-of-run count see them during the write).
       slot.since = s.oldest();
       // Written and read inline (no helper promise per request): this is the hot loop.
@@ -290,9 +297,11 @@ export async function replyLoop(host: LoopHost, slot: Slot, conn: NetConn): Prom
       while (written < batch.length) written += await conn.write(batch.subarray(written));
     }
     if (s.inflight === 0) continue;
+    s.drainedAt = 0;
     while (s.drain(host) === 0 && !s.closing) {
       if (!s.received(host, await conn.read(s.room()))) break;
     }
+    clock = s.drainedAt;
     slot.since = s.oldest();
     if (s.closing) {
       host.meter.reconnects++;

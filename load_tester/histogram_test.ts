@@ -67,3 +67,16 @@ Deno.test("a histogram's memory does not grow with the number of samples", () =>
   for (let i = 0; i < 200_000; i++) recordMicros(h, (i % 5000) + 1);
   assert.equal(h.estimatedFootprintInBytes, before);
 });
+
+Deno.test("createHistogram()'s integer slot lookup matches the library's for every magnitude", () => {
+  const h = createHistogram() as unknown as { countsArrayIndex(v: number): number };
+  const library = Object.getPrototypeOf(h).countsArrayIndex as (v: number) => number;
+  assert.notEqual(h.countsArrayIndex, library);
+  const values = [0, 1, 2, 1023, 1024, 2047, 2048, 2049, 123_456, 3_600_000_000, 2 ** 32 - 1];
+  for (let k = 0; k < 32; k++) values.push(2 ** k - 1, 2 ** k, 2 ** k + 1, 3 * 2 ** k);
+  for (let v = 0; v < 70_000; v += 7) values.push(v);
+  for (const v of values) {
+    if (v >= 2 ** 32) continue;
+    assert.equal(h.countsArrayIndex(v), library.call(h, v), `value ${v}`);
+  }
+});

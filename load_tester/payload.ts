@@ -47,8 +47,14 @@ const NATIVE_COMPARE_FROM = 256;
 export class PayloadChecker {
   /** The bytes sent. */
   readonly payload: Uint8Array;
-  /** Where the echo is read into (same length as the payload). */
+  /** The echo, once read (same length as the payload). */
   readonly received: Uint8Array;
+  /**
+   * Where the echo is read into: `received` and one byte more. The read that completes the
+   * echo is then a short read, which tells the epoll engine the socket is drained (no read
+   * that would block before the next reply), and a byte past the echo shows.
+   */
+  readonly room: Uint8Array;
   #sentWords: Uint32Array;
   #receivedWords: Uint32Array;
   #tail: number;
@@ -66,8 +72,9 @@ export class PayloadChecker {
       ? payload
       : copyAligned(payload);
     this.payload = sent;
-    const receivedBacking = new Uint8Array(Math.ceil(payload.length / 4) * 4);
+    const receivedBacking = new Uint8Array(Math.ceil((payload.length + 1) / 4) * 4);
     this.received = receivedBacking.subarray(0, payload.length);
+    this.room = receivedBacking.subarray(0, payload.length + 1);
     this.#sentWords = new Uint32Array(sent.buffer, 0, words);
     this.#receivedWords = new Uint32Array(receivedBacking.buffer, 0, words);
     this.#tail = words * 4;

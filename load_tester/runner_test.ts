@@ -1,4 +1,4 @@
-import { closedPortAddr, requires, testEachEngine } from "@monkey/testing";
+import { acceptLoop, closedPortAddr, requires, testEachEngine, writeAll } from "@monkey/testing";
 import assert from "node:assert/strict";
 import { ConnectError } from "@monkey/shared";
 import type { Scenario } from "./config.ts";
@@ -123,6 +123,39 @@ testEachEngine("runScenario() catches a server that flips a byte", async ({ engi
     await server.close();
   }
 });
+
+testEachEngine(
+  "runScenario() catches a server that sends a byte past the echo",
+  async ({ engine }) => {
+    const size = 100;
+    let messages = 0;
+    const server = acceptLoop(async (conn) => {
+      const buf = new Uint8Array(size + 1);
+      for (;;) {
+        let got = 0;
+        while (got < size) {
+          const n = await conn.read(buf.subarray(got, size));
+          if (n === null) return;
+          got += n;
+        }
+        // Every 5th echo carries one byte more, in the same write.
+        buf[size] = 0x21;
+        await writeAll(conn, buf.subarray(0, ++messages % 5 === 0 ? size + 1 : size));
+      }
+    });
+    try {
+      const result = await runScenario(scenario({ connections: 2, message_size: size }), {
+        engine,
+        target: server.addr,
+      });
+      assert.ok(result.errors.by_kind["mismatch"]! > 0, JSON.stringify(result.errors));
+      assert.ok(result.requests > 0);
+      assert.equal(result.errors.total, result.errors.by_kind["mismatch"]);
+    } finally {
+      await server.close();
+    }
+  },
+);
 
 testEachEngine(
   "runScenario() counts short reads when the server closes at once, and allFailed() says so",

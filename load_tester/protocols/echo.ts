@@ -36,31 +36,33 @@ const CONCURRENT_ABOVE = 256 * 1024;
 export async function echoClosedLoop(host: LoopHost, slot: Slot, conn: NetConn): Promise<void> {
   const checker = slot.checker!;
   const payload = checker.payload;
-  const received = checker.received;
+  const room = checker.room;
   const size = payload.length;
   const meter = host.meter;
   const latency = meter.latency;
   if (size > CONCURRENT_ABOVE) return await echoOpenLoop(host, slot, conn, 0);
+  // One clock read per request: a reply's arrival time is the next request's send time.
+  let sent = performance.now();
   while (!host.stopped) {
-    const sent = performance.now();
     slot.since = sent;
     // The exchange is inlined: one await per write and per read, no extra promise.
     let written = await conn.write(payload);
     while (written < size) written += await conn.write(payload.subarray(written));
-    let got = await conn.read(received);
+    let got = await conn.read(room);
     if (got === null) throw new LoadError("short_read", "connection closed before the echo");
     while (got < size) {
-      const n = await conn.read(received.subarray(got));
+      const n = await conn.read(room.subarray(got));
       if (n === null) throw new LoadError("short_read", `connection closed after ${got} bytes`);
       got += n;
     }
     slot.since = 0;
-    if (!checker.matches()) {
-      meter.error("mismatch");
-      continue;
+    const done = performance.now();
+    if (got > size || !checker.matches()) meter.error("mismatch");
+    else {
+      recordMicros(latency, (done - sent) * US_PER_MS);
+      meter.requests++;
     }
-    recordMicros(latency, (performance.now() - sent) * US_PER_MS);
-    meter.requests++;
+    sent = done;
   }
 }
 
@@ -81,7 +83,7 @@ export async function echoOpenLoop(
 ): Promise<void> {
   const checker = slot.checker!;
   const payload = checker.payload;
-  const received = checker.received;
+  const room = checker.room;
   const size = payload.length;
   const meter = host.meter;
   const latency = meter.latency;
@@ -95,9 +97,9 @@ export async function echoOpenLoop(
     }
     const sent = performance.now();
     slot.since = sent;
-    await exchange(conn, payload, received, size);
+    const got = await exchange(conn, payload, room, size);
     slot.since = 0;
-    if (!checker.matches()) {
+    if (got > size || !checker.matches()) {
       meter.error("mismatch");
       continue;
     }
@@ -119,7 +121,7 @@ export async function echoOpenLoop(
 export async function echoChurnLoop(host: LoopHost, slot: Slot): Promise<void> {
   const checker = slot.checker!;
   const payload = checker.payload;
-  const received = checker.received;
+  const room = checker.room;
   const size = payload.length;
   const meter = host.meter;
   const interval = host.interval;
@@ -130,11 +132,11 @@ export async function echoChurnLoop(host: LoopHost, slot: Slot): Promise<void> {
     const { conn, intended, start, connected } = round;
     try {
       slot.since = connected;
-      await exchange(conn, payload, received, size);
+      const got = await exchange(conn, payload, room, size);
       slot.since = 0;
       closeQuietly(conn);
       slot.conn = undefined;
-      if (!checker.matches()) {
+      if (got > size || !checker.matches()) {
         meter.error("mismatch");
         continue;
       }
@@ -151,29 +153,34 @@ export async function echoChurnLoop(host: LoopHost, slot: Slot): Promise<void> {
   }
 }
 
-/** Write the payload, read exactly its length back. */
+/**
+ * Write the payload, read at least its length back into `room` (one byte longer).
+ *
+ * @returns The bytes read: more than `size` when the server sent a byte past the echo.
+ */
 async function exchange(
   conn: NetConn,
   payload: Uint8Array,
-  received: Uint8Array,
+  room: Uint8Array,
   size: number,
-): Promise<void> {
+): Promise<number> {
   if (size > CONCURRENT_ABOVE) {
-    await Promise.all([writeAll(conn, payload), readFull(conn, received, size)]);
-    return;
+    const [, got] = await Promise.all([writeAll(conn, payload), readFull(conn, room, size)]);
+    return got;
   }
   await writeAll(conn, payload);
-  await readFull(conn, received, size);
+  return await readFull(conn, room, size);
 }
 
-async function readFull(conn: NetConn, received: Uint8Array, size: number): Promise<void> {
-  let got = await conn.read(received);
+async function readFull(conn: NetConn, room: Uint8Array, size: number): Promise<number> {
+  let got = await conn.read(room);
   if (got === null) throw new LoadError("short_read", "connection closed before the echo");
   while (got < size) {
-    const n = await conn.read(received.subarray(got));
+    const n = await conn.read(room.subarray(got));
     if (n === null) {
       throw new LoadError("short_read", `connection closed after ${got} of ${size} bytes`);
     }
     got += n;
   }
+  return got;
 }

@@ -8,7 +8,7 @@
 
 import { ConfigError } from "@monkey/shared";
 import { LoadError } from "../errors.ts";
-import { ByteBuffer, escapeSample } from "./_buffer.ts";
+import { ByteBuffer, escapeSample, indexOfByte } from "./_buffer.ts";
 import { type RenderContext, Template } from "./templates.ts";
 import type { ProtocolClient } from "./types.ts";
 
@@ -165,8 +165,8 @@ export class HttpClient implements ProtocolClient {
 
   /** {@inheritDoc ProtocolClient.parse} */
   parse(buf: Uint8Array, start: number, end: number, mix: number): number {
-    const lineEnd = buf.indexOf(LF, start);
-    if (lineEnd < 0 || lineEnd >= end) return incomplete(start, end);
+    const lineEnd = indexOfByte(buf, LF, start, end);
+    if (lineEnd < 0) return incomplete(start, end);
     let length = -1;
     let chunked = false;
     let close = buf[start + 7] === 0x30; // HTTP/1.0
@@ -174,16 +174,16 @@ export class HttpClient implements ProtocolClient {
     // One pass over the header lines; only Content-Length, Transfer-Encoding and Connection
     // (first letters c and t) are looked at.
     for (let line = lineEnd + 1;;) {
-      const next = buf.indexOf(LF, line);
-      if (next < 0 || next >= end) return incomplete(start, end);
+      const next = indexOfByte(buf, LF, line, end);
+      if (next < 0) return incomplete(start, end);
       if (next === line || (next === line + 1 && buf[line] === CR)) {
         bodyStart = next + 1;
         break;
       }
       const first = buf[line]! | 0x20;
       if (first === 0x63 || first === 0x74) {
-        const colon = buf.indexOf(COLON, line);
-        if (colon > 0 && colon < next) {
+        const colon = indexOfByte(buf, COLON, line, next);
+        if (colon > 0) {
           if (nameIs(buf, line, colon, CONTENT_LENGTH)) length = parseDecimal(buf, colon + 1, next);
           else if (nameIs(buf, line, colon, TRANSFER_ENCODING)) {
             chunked = contains(buf, colon + 1, next, CHUNKED);
@@ -259,8 +259,8 @@ function parseStatusLine(buf: Uint8Array, start: number, lineEnd: number): numbe
 /** Index after the chunked body at `pos` (trailers included), or -1 when incomplete. */
 function skipChunks(buf: Uint8Array, pos: number, end: number): number {
   for (;;) {
-    const lf = buf.indexOf(LF, pos);
-    if (lf < 0 || lf >= end) return -1;
+    const lf = indexOfByte(buf, LF, pos, end);
+    if (lf < 0) return -1;
     let size = 0;
     let i = pos;
     for (; i < lf; i++) {
@@ -278,8 +278,8 @@ function skipChunks(buf: Uint8Array, pos: number, end: number): number {
     if (size === 0) {
       // Trailers, then an empty line.
       for (;;) {
-        const eol = buf.indexOf(LF, pos);
-        if (eol < 0 || eol >= end) return -1;
+        const eol = indexOfByte(buf, LF, pos, end);
+        if (eol < 0) return -1;
         const empty = eol === pos || (eol === pos + 1 && buf[pos] === CR);
         pos = eol + 1;
         if (empty) return pos;

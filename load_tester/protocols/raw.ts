@@ -9,7 +9,7 @@
  */
 
 import { ConfigError } from "@monkey/shared";
-import { ByteBuffer, escapeSample, indexOfBytes } from "./_buffer.ts";
+import { ByteBuffer, escapeSample, indexOfByte, indexOfBytes } from "./_buffer.ts";
 import { type RenderContext, Template, unescapeBytes } from "./templates.ts";
 import type { ProtocolClient } from "./types.ts";
 
@@ -174,7 +174,7 @@ export class RawClient implements ProtocolClient {
     if (rule.kind === "bytes") after = start + rule.n <= end ? start + rule.n : -1;
     else {
       const at = rule.text.length === 1
-        ? buf.indexOf(rule.text[0]!, start)
+        ? indexOfByte(buf, rule.text[0]!, start, end)
         : indexOfBytes(buf, rule.text, start, end);
       after = at < 0 || at + rule.text.length > end ? -1 : at + rule.text.length;
     }

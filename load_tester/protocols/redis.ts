@@ -8,13 +8,12 @@
 
 import { ConfigError } from "@monkey/shared";
 import { LoadError } from "../errors.ts";
-import { ByteBuffer, escapeSample } from "./_buffer.ts";
+import { ByteBuffer, escapeSample, indexOfByte } from "./_buffer.ts";
 import { type RenderContext, Template } from "./templates.ts";
 import type { ProtocolClient } from "./types.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;
-const CRLF = new Uint8Array([CR, LF]);
 const DOLLAR = 0x24;
 const STAR = 0x2a;
 /** Deepest nesting parsed. */
@@ -70,16 +69,16 @@ function compile(line: string, origin: string): Command {
 function writeCommand(out: ByteBuffer, args: readonly Template[], ctx: RenderContext): void {
   out.pushByte(STAR);
   out.pushInt(args.length);
-  out.push(CRLF);
+  out.pushCrlf();
   for (const arg of args) {
     const fixed = arg.fixed;
     const length = fixed !== undefined ? fixed.length : arg.prepare(ctx);
     out.pushByte(DOLLAR);
     out.pushInt(length);
-    out.push(CRLF);
+    out.pushCrlf();
     if (fixed !== undefined) out.push(fixed);
     else arg.writePrepared(out);
-    out.push(CRLF);
+    out.pushCrlf();
   }
 }
 
@@ -218,8 +217,8 @@ function skipValue(buf: Uint8Array, pos: number, end: number, depth: number): nu
 
 /** Index of the `\r` of the `\r\n` ending the line that starts at `from`, or -1. */
 function lineEnd(buf: Uint8Array, from: number, end: number): number {
-  const lf = buf.indexOf(LF, from);
-  if (lf < 0 || lf >= end) return -1;
+  const lf = indexOfByte(buf, LF, from, end);
+  if (lf < 0) return -1;
   if (buf[lf - 1] !== CR) {
     throw new LoadError(
       "unexpected_reply",

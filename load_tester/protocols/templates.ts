@@ -183,8 +183,7 @@ export class Template {
       const p = parts[i]!;
       if (p.kind === "literal") out.push(p.bytes);
       else if (p.kind === "bytes") {
-        const from = this.#values[i]!;
-        out.push(this.#pool!.subarray(from, from + p.n));
+        out.pushRange(this.#pool!, this.#values[i]!, p.n);
       } else out.pushInt(this.#values[i]!);
     }
   }

@@ -53,6 +53,10 @@ export const EPOLLHUP = 0x10;
 export const READY_IN: number = EPOLLIN | EPOLLERR | EPOLLHUP;
 /** Events after which a write makes progress: writable, or an error or hang-up to report. */
 export const READY_OUT: number = EPOLLOUT | EPOLLERR | EPOLLHUP;
+/** The peer shut down its sending side (asked for, like EPOLLIN). */
+export const EPOLLRDHUP = 0x2000;
+/** Edge-triggered: report a change once, not the state on every wait (bit 31, kept positive). */
+export const EPOLLET = 0x80000000;
 /** epoll_create1() flag: close on exec. */
 export const EPOLL_CLOEXEC = 0o2000000;
 /** eventfd() flag: non-blocking. */

@@ -1,7 +1,13 @@
 /**
  * {@linkcode EpollConn}: a non-blocking TCP socket with the promise API of a `Deno.TcpConn`
- * (for the non-hot paths: PROXY headers, health checks, tests). The hot paths take the fd
- * over with `epollRelay` / `epollEcho`.
+ * (PROXY headers, health checks, the load tester's request loops, tests). The services' hot
+ * paths take the fd over with `epollRelay` / `epollEcho`.
+ *
+ * Edge-triggered: the fd joins the epoll set on first use, for both directions, until closed
+ * or relayed (no `epoll_ctl` per wait), and the handle remembers whether the socket may have
+ * data or room. A read after one that returned EAGAIN, or fewer bytes than asked (the socket
+ * is drained), is not tried: it waits for the next readiness event. So a request/reply
+ * client pays one `send` and one `read` per exchange, plus its share of one `epoll_wait`.
  *
  * @module
  */
@@ -10,6 +16,13 @@ import { errno, IPPROTO_TCP, libc, SEND_FLAGS, SHUT_WR, TCP_NODELAY } from "./_l
 import { badResource, EAGAIN, EINTR, osError } from "./_errors.ts";
 import { FdHandle } from "./_handle.ts";
 import { decodeSockAddr, SOCKADDR_SIZE } from "./_sockaddr.ts";
+
+/** A pending read or write: its buffer and promise (a write never resolves with null). */
+interface Waiter {
+  p: Uint8Array;
+  resolve: (value: number | null) => void;
+  reject: (error: unknown) => void;
+}
 
 /** Internal: the handle behind a connection (for the relay and echo in this folder). */
 export let handleOf: (conn: EpollConn) => FdHandle;
@@ -33,7 +46,10 @@ export class EpollConn {
   #handle: FdHandle;
   #local: Deno.NetAddr | undefined;
   #remote: Deno.NetAddr | undefined;
-  #pending: Set<{ reject: (error: unknown) => void }> | undefined;
+  #reader: Waiter | undefined;
+  #writer: Waiter | undefined;
+  #retryRead: (() => void) | undefined;
+  #retryWrite: (() => void) | undefined;
 
   static {
     handleOf = (conn) => conn.#handle;
@@ -68,39 +84,68 @@ export class EpollConn {
   }
 
   /**
-   * Read into `p`.
+   * Read into `p`. A read that would block is not tried: after one returned EAGAIN or drained
+   * the socket (fewer bytes than asked), the next waits for the loop's readiness event first.
    *
    * @param p Destination.
    * @returns The byte count, or null at end of input.
    * @throws {Deno.errors.ConnectionReset} When the peer reset the connection.
    * @throws {Deno.errors.BadResource} When closed (before or during the read).
+   * @throws {Deno.errors.Busy} When another read is pending, or a relay owns the connection.
    */
   read(p: Uint8Array): Promise<number | null> {
     const h = this.#handle;
     if (h.closed) return Promise.reject(badResource("read on a closed EpollConn"));
     if (h.delegated) return Promise.reject(new Deno.errors.Busy("EpollConn is being relayed"));
-    if (p.length === 0) return Promise.resolve(0);
-    const attempt = (): number | null | undefined => {
-      for (;;) {
-        const n = libc().read(h.fd, p, p.length);
-        if (n > 0) return n;
-        if (n === 0) return null;
-        const code = errno();
-        if (code === EAGAIN) return undefined;
-        if (code !== EINTR) throw osError(code);
-      }
-    };
-    // Past the loop's budget the read waits for the loop's next turn even if data is there
-    // (level-triggered: it is reported at once), so a fast peer cannot starve the loop.
-    if (h.loop.syncBudget-- > 0) {
-      try {
-        const n = attempt();
-        if (n !== undefined) return Promise.resolve(n);
-      } catch (error) {
-        return Promise.reject(error);
-      }
+    if (this.#reader !== undefined) {
+      return Promise.reject(new Deno.errors.Busy("EpollConn has a read pending"));
     }
-    return this.#wait(attempt, true);
+    if (p.length === 0) return Promise.resolve(0);
+    try {
+      h.useEdges();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let defer = false;
+    if (h.readable) {
+      // Past the loop's budget the read waits for the loop's next turn even if data is there,
+      // so a fast peer cannot starve the loop.
+      if (h.loop.syncBudget-- > 0) {
+        try {
+          const n = this.#tryRead(p);
+          if (n !== undefined) return Promise.resolve(n);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      } else defer = true;
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<number | null>();
+    this.#reader = { p, resolve, reject };
+    // Made on first use: a connection a relay takes over never needs it.
+    const retry = this.#retryRead ??= () => this.#again(true);
+    h.onReadable(retry);
+    if (defer) h.loop.defer(retry);
+    return promise;
+  }
+
+  /** One read: the count, null at end of input, undefined when it would block. */
+  #tryRead(p: Uint8Array): number | null | undefined {
+    const h = this.#handle;
+    for (;;) {
+      const n = libc().read(h.fd, p, p.length);
+      if (n > 0) {
+        // Edge-triggered: a short read drained the socket; new data brings a new event.
+        if (n < p.length && !h.hangup) h.readable = false;
+        return n;
+      }
+      if (n === 0) return null;
+      const code = errno();
+      if (code === EAGAIN) {
+        h.readable = false;
+        return undefined;
+      }
+      if (code !== EINTR) throw osError(code);
+    }
   }
 
   /**
@@ -111,52 +156,75 @@ export class EpollConn {
    * @throws {Deno.errors.BrokenPipe} When the peer is gone.
    * @throws {Deno.errors.ConnectionReset} When the peer reset the connection.
    * @throws {Deno.errors.BadResource} When closed.
+   * @throws {Deno.errors.Busy} When another write is pending, or a relay owns the connection.
    */
   write(p: Uint8Array): Promise<number> {
     const h = this.#handle;
     if (h.closed) return Promise.reject(badResource("write on a closed EpollConn"));
     if (h.delegated) return Promise.reject(new Deno.errors.Busy("EpollConn is being relayed"));
-    const attempt = (): number | undefined => {
-      for (;;) {
-        const n = libc().send(h.fd, p, p.length, SEND_FLAGS);
-        if (n >= 0) return n;
-        const code = errno();
-        if (code === EAGAIN) return undefined;
-        if (code !== EINTR) throw osError(code);
-      }
-    };
+    if (this.#writer !== undefined) {
+      return Promise.reject(new Deno.errors.Busy("EpollConn has a write pending"));
+    }
     try {
-      const n = attempt();
-      if (n !== undefined) return Promise.resolve(n);
+      h.useEdges();
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#wait(attempt, false);
+    if (h.writable) {
+      try {
+        const n = this.#trySend(p);
+        if (n !== undefined) return Promise.resolve(n);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<number>();
+    // #trySend never returns null, so the waiter only ever resolves with a number.
+    this.#writer = { p, resolve: resolve as Waiter["resolve"], reject };
+    h.onWritable(this.#retryWrite ??= () => this.#again(false));
+    return promise;
   }
 
-  #wait<T>(attempt: () => T | undefined, readable: boolean): Promise<T> {
+  /** One send: the count, or undefined when the socket buffer is full. */
+  #trySend(p: Uint8Array): number | undefined {
     const h = this.#handle;
-    const { promise, resolve, reject } = Promise.withResolvers<T>();
-    const clear = () => readable ? h.clearReadable() : h.clearWritable();
-    const retry = () => {
-      if (h.closed) return;
-      try {
-        const result = attempt();
-        if (result === undefined) return;
-        clear();
-        resolve(result);
-      } catch (error) {
-        clear();
-        reject(error);
+    for (;;) {
+      const n = libc().send(h.fd, p, p.length, SEND_FLAGS);
+      if (n >= 0) return n;
+      const code = errno();
+      if (code === EAGAIN) {
+        h.writable = false;
+        return undefined;
       }
-    };
-    const pending = { reject };
-    const all = this.#pending ??= new Set();
-    all.add(pending);
-    promise.finally(() => all.delete(pending)).catch(() => {});
-    if (readable) h.onReadable(retry);
-    else h.onWritable(retry);
-    return promise;
+      if (code !== EINTR) throw osError(code);
+    }
+  }
+
+  /** On a readiness event: retry the pending read (or write) unless it would still block. */
+  #again(reading: boolean): void {
+    const h = this.#handle;
+    const waiter = reading ? this.#reader : this.#writer;
+    if (waiter === undefined || h.closed || !(reading ? h.readable : h.writable)) return;
+    let n: number | null | undefined;
+    try {
+      n = reading ? this.#tryRead(waiter.p) : this.#trySend(waiter.p);
+      if (n === undefined) return;
+    } catch (error) {
+      this.#endWait(reading);
+      return waiter.reject(error);
+    }
+    this.#endWait(reading);
+    waiter.resolve(n);
+  }
+
+  #endWait(reading: boolean): void {
+    if (reading) {
+      this.#reader = undefined;
+      this.#handle.clearReadable();
+    } else {
+      this.#writer = undefined;
+      this.#handle.clearWritable();
+    }
   }
 
   /**
@@ -188,9 +256,11 @@ export class EpollConn {
       // Not connected any more: only what was read before stays available.
     }
     h.close();
-    if (this.#pending === undefined) return;
-    for (const pending of this.#pending) pending.reject(badResource("EpollConn closed"));
-    this.#pending = undefined;
+    const reader = this.#reader;
+    const writer = this.#writer;
+    this.#reader = this.#writer = undefined;
+    reader?.reject(badResource("EpollConn closed"));
+    writer?.reject(badResource("EpollConn closed"));
   }
 
   /** Whether {@linkcode EpollConn.close} ran (directly or by a relay). */
