@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ConfigError } from "@monkey/shared";
+import { concatBytes, ConfigError } from "@monkey/shared";
 import { type ByteBuffer, digitCount } from "./_buffer.ts";
 
 /** What a placeholder is rendered from. */
@@ -99,7 +99,9 @@ export class Template {
     this.#parts = parts;
     this.#values = new Float64Array(parts.length);
     const dynamic = parts.some((p) => p.kind !== "literal");
-    this.fixed = dynamic ? undefined : concat(parts.map((p) => (p as { bytes: Uint8Array }).bytes));
+    this.fixed = dynamic
+      ? undefined
+      : concatBytes(...parts.map((p) => (p as { bytes: Uint8Array }).bytes));
     const widest = Math.max(0, ...parts.map((p) => (p.kind === "bytes" ? p.n : 0)));
     this.#pool = widest > 0 ? printablePool(widest + POOL_SLACK) : undefined;
   }
@@ -227,14 +229,4 @@ function printablePool(size: number): Uint8Array {
   for (let i = 65_536; i < size; i++) pool[i] = pool[i % 65_536]! ^ (i >> 16);
   for (let i = 0; i < size; i++) pool[i] = PRINTABLE_FIRST + (pool[i]! % PRINTABLE_COUNT);
   return pool;
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
