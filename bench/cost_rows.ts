@@ -10,23 +10,29 @@
  * - `limits`: the proxy with per-client limits far above what the run reaches, against the
  *   proxy without limits.
  *
- * Each pair's ratio is the median of the per-repetition ratios (the two runs of a repetition
- * are seconds apart, so a shared machine's slow drifts cancel). The serving process's CPU time
- * per request is shown beside it (Linux: `/proc/PID/stat`): a cost the throughput may not
- * show when the service is not the bottleneck.
+ * Every repetition starts both sides afresh and runs them back to back, the order alternating;
+ * the pair's ratio is the median of the per-repetition ratios (so neither a shared machine's
+ * slow drifts nor one process's own speed pass for the feature's cost). The plain pairs are
+ * driven by the C client when it is built, the TLS pair by our load tester. The serving
+ * process's CPU time per request is shown beside it (Linux: `/proc/PID/stat`): a cost the
+ * throughput may not show when the service is not the bottleneck.
  *
  * @module
  */
 
-import type { ScenarioResult } from "@monkey/load-tester";
+import { type ClientTlsSettings, runScenario } from "@monkey/load-tester";
 import type { EngineName } from "@monkey/shared";
 import type { BenchOptions } from "./args.ts";
-import { type PlannedTarget, runMatrix } from "./matrix.ts";
+import { isSuspectRun, RUN_TIMEOUT_SECS, SUSPECT_RETRIES } from "./matrix.ts";
 import { startServe } from "./ours.ts";
-import type { BenchTarget, ProcessGroup } from "./process_group.ts";
+import { type BenchTarget, cpuSecs, type ProcessGroup } from "./process_group.ts";
+import { openDashboards } from "./dashboards.ts";
 import { markdownTable, median } from "./table.ts";
 import { benchClientTls, rowScenario, startAuto } from "./tls_rows.ts";
+import { runPingpong } from "./yardsticks.ts";
 
+/** Fewest repetitions of the cost pairs in a full run. */
+export const COST_REPS = 7;
 /** How many dashboards the `dashboards` pair opens. */
 export const DASHBOARDS = 10;
 /** Per-client limits of the `limits` pair: far above one client's 10 connections. */
@@ -35,10 +41,6 @@ export const UNREACHED_LIMITS = {
   max_conn_rate_per_client: 1000,
   max_conn_burst_per_client: 1000,
 } as const;
-/** How long the dashboards may take to receive their first update, ms. */
-const FIRST_UPDATE_MS = 5000;
-/** Linux clock ticks per second (USER_HZ) in `/proc/PID/stat`. */
-const TICKS_PER_SEC = 100;
 
 /** One pair, measured. */
 export interface CostPair {
@@ -69,99 +71,6 @@ export interface CostPair {
 }
 
 /**
- * CPU seconds (user + system) a process has used so far, from `/proc/PID/stat` (read with
- * `cat`: Deno reads another process's `/proc` entries only with --allow-all), or undefined
- * off Linux.
- */
-async function cpuSecs(pid: number): Promise<number | undefined> {
-  try {
-    const out = await new Deno.Command("cat", { args: [`/proc/${pid}/stat`], stderr: "null" })
-      .output();
-    if (!out.success) return undefined;
-    const stat = new TextDecoder().decode(out.stdout);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const secs = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SEC;
-    return Number.isFinite(secs) ? secs : undefined;
-  } catch {
-    return undefined; // no cat: not a Unix
-  }
-}
-
-/**
- * Open `count` dashboards' event streams and wait until each has its first update.
- *
- * @param metricsAddr The service's HTTP endpoint.
- * @param count How many.
- * @returns The updates received so far, and a function closing them all.
- * @throws {Error} When one fails or gets no update within 5 s.
- * @example
- * ```ts
- * const dashboards = await openDashboards("127.0.0.1:9090", 10);
- * await dashboards.close();
- * ```
- */
-export async function openDashboards(
-  metricsAddr: string,
-  count: number,
-): Promise<{ updates(): number; close(): Promise<void> }> {
-  const controller = new AbortController();
-  let updates = 0;
-  const firsts: Promise<void>[] = [];
-  const readers: Promise<void>[] = [];
-  for (let i = 0; i < count; i++) {
-    const first = Promise.withResolvers<void>();
-    firsts.push(first.promise);
-    readers.push(
-      (async () => {
-        const res = await fetch(`http://${metricsAddr}/events`, { signal: controller.signal });
-        if (!res.ok || res.body === null) throw new Error(`GET /events answered ${res.status}`);
-        for await (const chunk of res.body.pipeThrough(new TextDecoderStream())) {
-          const n = chunk.match(/^data:/gm)?.length ?? 0;
-          updates += n;
-          if (n > 0) first.resolve();
-        }
-      })().catch((error) => first.reject(error)),
-    );
-  }
-  const close = async () => {
-    controller.abort();
-    await Promise.allSettled(readers);
-  };
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([
-      Promise.all(firsts),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error("no update within 5 s")), FIRST_UPDATE_MS);
-      }),
-    ]);
-  } catch (error) {
-    await close();
-    throw new Error(`Cannot open ${count} dashboards on ${metricsAddr}: ${error}`);
-  } finally {
-    clearTimeout(timer);
-  }
-  return { updates: () => updates, close };
-}
-
-/** Measures the target's CPU µs per request of each run into `perRequest`. */
-function cpuMeter(target: BenchTarget, perRequest: number[]) {
-  return async () => {
-    const cpu0 = await cpuSecs(target.pid);
-    const started = performance.now();
-    return async (result: ScenarioResult) => {
-      const elapsed = performance.now() - started;
-      const cpu1 = await cpuSecs(target.pid);
-      // Warmup and connects count too: requests estimated at the measured rate.
-      const requests = result.rps * elapsed / 1000;
-      if (cpu0 !== undefined && cpu1 !== undefined && requests > 0) {
-        perRequest.push(((cpu1 - cpu0) * 1e6) / requests);
-      }
-    };
-  };
-}
-
-/**
  * The LB config of the `sni` pair: an `sni = "localhost"` route to a pool holding the same
  * backend as the default pool.
  *
@@ -186,13 +95,113 @@ export function sniRouteConfig(backend: string): string {
   ].join("\n");
 }
 
+/** One run of one side of a pair. */
+interface CostSample {
+  rps: number;
+  errors: number;
+  /** The serving process's CPU µs per request; undefined off Linux. */
+  cpuUs: number | undefined;
+}
+
+/** What one repetition of a pair started: fresh processes, closed at the end of it. */
+interface PairRun {
+  base: BenchTarget;
+  variant: BenchTarget;
+  /** Before the variant's run (e.g. open the dashboards). */
+  open?: () => Promise<void>;
+  /** After it. */
+  close?: () => Promise<void>;
+}
+
+/** A pair: what it compares, and how to start both sides afresh. */
+interface PairSpec {
+  id: string;
+  case: string;
+  base: string;
+  variant: string;
+  /** The client speaks TLS end to end (our load tester then, the C client cannot). */
+  tls?: ClientTlsSettings;
+  start(): Promise<PairRun>;
+}
+
 /**
- * Run the three pairs; every process they start is stopped before it returns.
+ * Repetitions of the cost pairs: at least {@linkcode COST_REPS} (a few percent is what they
+ * judge, and both a run and a process carry about that much noise here), `--reps` with
+ * `--quick`.
+ *
+ * @param options The bench's options.
+ * @returns How many repetitions.
+ * @example
+ * ```ts
+ * costReps(parseBenchArgs([])); // 7
+ * ```
+ */
+export function costReps(options: BenchOptions): number {
+  return options.quick ? options.reps : Math.max(options.reps, COST_REPS);
+}
+
+/**
+ * One measured run against `target`: the C client when built and the pair is plain TCP (its
+ * own run-to-run spread is a third of our load tester's), else our load tester. CPU is read
+ * around the measured part only.
+ */
+async function measure(
+  target: BenchTarget,
+  spec: PairSpec,
+  options: BenchOptions,
+  pingpong: string | undefined,
+): Promise<CostSample> {
+  const { secs } = options;
+  const scenario = rowScenario("cost-1k-10", options);
+  if (pingpong !== undefined && spec.tls === undefined) {
+    await runPingpong(pingpong, target.addr, scenario.connections, 1024, scenario.warmup_secs);
+    const cpu0 = await cpuSecs(target.pid);
+    const run = await runPingpong(pingpong, target.addr, scenario.connections, 1024, secs);
+    const cpu1 = await cpuSecs(target.pid);
+    return { rps: run.rps, errors: run.errors, cpuUs: cpuPerRequest(cpu0, cpu1, run.rps * secs) };
+  }
+  for (let attempt = 0;; attempt++) {
+    const cpu0 = await cpuSecs(target.pid);
+    const started = performance.now();
+    const result = await runScenario(scenario, {
+      target: target.addr,
+      timeout_secs: RUN_TIMEOUT_SECS,
+      engine: options.clientEngine,
+      tls: spec.tls,
+    });
+    const elapsed = performance.now() - started;
+    const cpu1 = await cpuSecs(target.pid);
+    if (attempt < SUSPECT_RETRIES && isSuspectRun(result, secs)) continue;
+    // Warmup and connects count too: requests estimated at the measured rate.
+    const requests = result.rps * elapsed / 1000;
+    return {
+      rps: result.rps,
+      errors: result.errors.total,
+      cpuUs: cpuPerRequest(cpu0, cpu1, requests),
+    };
+  }
+}
+
+function cpuPerRequest(
+  cpu0: number | undefined,
+  cpu1: number | undefined,
+  requests: number,
+): number | undefined {
+  if (cpu0 === undefined || cpu1 === undefined || !(requests > 0)) return undefined;
+  return ((cpu1 - cpu0) * 1e6) / requests;
+}
+
+/**
+ * Run the three pairs. Every repetition starts both sides of a pair afresh (a process keeps its
+ * own speed for its life, a few percent either way here, which a pair of long-lived processes
+ * would report as the feature's cost), runs them back to back, the order alternating, and stops
+ * them.
  *
  * @param group Process tracking.
  * @param backend The plain echo backend (dashboards and limits pairs).
  * @param auto What `engine = "auto"` resolves to here.
  * @param options Repetitions, seconds, client engine.
+ * @param pingpong The C client, when built: the client of the plain pairs.
  * @returns One entry per pair: `sni`, `dashboards`, `limits`.
  * @example
  * ```ts
@@ -204,113 +213,132 @@ export async function costPairs(
   backend: BenchTarget,
   auto: EngineName,
   options: BenchOptions,
+  pingpong?: string,
 ): Promise<CostPair[]> {
-  const started: BenchTarget[] = [];
-  let dashboards: Awaited<ReturnType<typeof openDashboards>> | undefined;
-  const start = async (target: Promise<BenchTarget>) => {
-    const t = await target;
-    started.push(t);
-    return t;
-  };
+  const tlsEcho = await startServe(group, "tls-echo", "tls-echo", []);
   try {
-    const tlsEcho = await start(startServe(group, "tls-echo", "tls-echo", []));
     const config = `${group.tempDir()}/lb-sni.toml`;
     Deno.writeTextFileSync(config, sniRouteConfig(tlsEcho.addr));
-    const withEndpoint = await start(
-      startAuto(group, "proxy+endpoint", "proxy", {
-        target_addr: backend.addr,
-        metrics_addr: "127.0.0.1:0",
-      }),
-    );
     let updates = 0;
-    const pairs = [
+    const specs: PairSpec[] = [
       {
         id: "sni",
         case: "SNI passthrough: LB with an sni route vs no routes, TLS end to end",
-        base: await start(startAuto(group, "lb-tls-pass", "lb", { backend: tlsEcho.addr })),
-        variant: await start(startAuto(group, "lb-sni-route", "lb", { config })),
+        base: "lb-tls-pass",
+        variant: "lb-sni-route",
         tls: benchClientTls(),
+        start: async () => {
+          const [base, variant] = await Promise.all([
+            startAuto(group, "lb-tls-pass", "lb", { backend: tlsEcho.addr }),
+            startAuto(group, "lb-sni-route", "lb", { config }),
+          ]);
+          return { base, variant };
+        },
       },
       {
         id: "dashboards",
         case: `${DASHBOARDS} open dashboards (SSE on /events) vs none, proxy`,
-        base: withEndpoint,
-        variant: { ...withEndpoint, name: `proxy+${DASHBOARDS}-dashboards` },
-        open: async () =>
-          void (dashboards = await openDashboards(withEndpoint.metricsAddr!, DASHBOARDS)),
-        close: async () => {
-          updates += dashboards?.updates() ?? 0;
-          await dashboards?.close();
+        base: "proxy+endpoint",
+        variant: `proxy+${DASHBOARDS}-dashboards`,
+        start: async () => {
+          const base = await startAuto(group, "proxy+endpoint", "proxy", {
+            target_addr: backend.addr,
+            metrics_addr: "127.0.0.1:0",
+          });
+          let open: Awaited<ReturnType<typeof openDashboards>> | undefined;
+          return {
+            base,
+            variant: { ...base, name: `proxy+${DASHBOARDS}-dashboards`, stop: async () => {} },
+            open: async () => void (open = await openDashboards(base.metricsAddr!, DASHBOARDS)),
+            close: async () => {
+              updates += open?.updates() ?? 0;
+              await open?.close();
+              open = undefined;
+            },
+          };
         },
       },
       {
         id: "limits",
         case: "per-client limits configured, not hit, vs none, proxy",
-        base: await start(startAuto(group, "proxy", "proxy", { target_addr: backend.addr })),
-        variant: await start(
-          startAuto(group, "proxy+limits", "proxy", {
-            target_addr: backend.addr,
-            ...UNREACHED_LIMITS,
-          }),
-        ),
+        base: "proxy",
+        variant: "proxy+limits",
+        start: async () => {
+          const [base, variant] = await Promise.all([
+            startAuto(group, "proxy", "proxy", { target_addr: backend.addr }),
+            startAuto(group, "proxy+limits", "proxy", {
+              target_addr: backend.addr,
+              ...UNREACHED_LIMITS,
+            }),
+          ]);
+          return { base, variant };
+        },
       },
     ];
-    const cpu = new Map<string, number[]>();
-    const plan: PlannedTarget[] = pairs.flatMap((pair) =>
-      [pair.base, pair.variant].map((target): PlannedTarget => {
-        const perRequest: number[] = [];
-        cpu.set(target.name, perRequest);
-        const meter = cpuMeter(target, perRequest);
-        const open = target === pair.variant ? pair.open : undefined;
-        const close = target === pair.variant ? pair.close : undefined;
-        return {
-          target,
-          runs: () => true,
-          ...(pair.tls ? { tls: pair.tls } : {}),
-          around: async () => {
-            await open?.();
-            const after = await meter();
-            return async (result) => {
-              await after(result);
-              await close?.();
-            };
-          },
-        };
-      })
-    );
+    const reps = costReps(options);
     console.log(
-      `costs (engine auto = ${auto}): ${
-        pairs.map((p) => `${p.base.name} vs ${p.variant.name}`).join("; ")
-      }`,
+      `costs (engine auto = ${auto}, ${reps} repetitions, fresh processes each; client: ${
+        pingpong ? "pingpong (C), our load tester for TLS" : "our load tester"
+      }): ${specs.map((p) => `${p.base} vs ${p.variant}`).join("; ")}`,
     );
-    const scenario = rowScenario("cost-1k-10", options);
-    const samples = await runMatrix(plan, [scenario], options, true);
-    if (updates === 0) throw new Error("the dashboards pair received no update");
-    console.log(`  dashboards received ${updates} updates in all`);
-    const runsOf = (name: string) => samples.get(name)?.get(scenario.name) ?? [];
-    return pairs.map((pair) => {
-      const base = runsOf(pair.base.name);
-      const variant = runsOf(pair.variant.name);
-      const baseCpu = median(cpu.get(pair.base.name) ?? []);
-      const variantCpu = median(cpu.get(pair.variant.name) ?? []);
-      return {
-        id: pair.id,
-        case: pair.case,
+    const pairs: CostPair[] = [];
+    for (const spec of specs) {
+      const base: CostSample[] = [];
+      const variant: CostSample[] = [];
+      let engineLabel: string | undefined;
+      for (let rep = 1; rep <= reps; rep++) {
+        const run = await spec.start();
+        engineLabel ??= run.variant.engine;
+        try {
+          const sides = [
+            { target: run.base, into: base },
+            { target: run.variant, into: variant, open: run.open, close: run.close },
+          ];
+          if (rep % 2 === 0) sides.reverse();
+          for (const side of sides) {
+            await side.open?.();
+            try {
+              const sample = await measure(side.target, spec, options, pingpong);
+              side.into.push(sample);
+              console.log(
+                `  rep ${rep}/${reps} ${side.target.name.padEnd(20)} ${
+                  Math.round(sample.rps).toString().padStart(7)
+                } req/s  CPU ${sample.cpuUs?.toFixed(1) ?? "-"} µs/req` +
+                  (sample.errors > 0 ? `  errors ${sample.errors}` : ""),
+              );
+            } finally {
+              await side.close?.();
+            }
+          }
+        } finally {
+          await run.variant.stop();
+          await run.base.stop();
+        }
+      }
+      const cpu = (samples: CostSample[]) =>
+        median(samples.flatMap((s) => s.cpuUs === undefined ? [] : [s.cpuUs]));
+      const baseCpu = cpu(base);
+      const variantCpu = cpu(variant);
+      pairs.push({
+        id: spec.id,
+        case: spec.case,
         engine: auto,
-        engine_label: pair.variant.engine ?? auto,
-        base: pair.base.name,
-        variant: pair.variant.name,
+        engine_label: engineLabel ?? auto,
+        base: spec.base,
+        variant: spec.variant,
         base_rps: median(base.map((r) => r.rps)),
         variant_rps: median(variant.map((r) => r.rps)),
         ratio: median(variant.map((r, i) => r.rps / (base[i]?.rps ?? NaN))),
         ...(Number.isFinite(baseCpu) ? { base_cpu_us: baseCpu } : {}),
         ...(Number.isFinite(variantCpu) ? { variant_cpu_us: variantCpu } : {}),
-        errors: [...base, ...variant].reduce((sum, r) => sum + r.errors.total, 0),
-      };
-    });
+        errors: [...base, ...variant].reduce((sum, r) => sum + r.errors, 0),
+      });
+    }
+    if (updates === 0) throw new Error("the dashboards pair received no update");
+    console.log(`  dashboards received ${updates} updates in all`);
+    return pairs;
   } finally {
-    await dashboards?.close(); // open only when a run failed in between
-    for (const target of started) await target.stop();
+    await tlsEcho.stop();
   }
 }
 

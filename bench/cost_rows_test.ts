@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { requires, tlsDial } from "@monkey/testing";
 import { parseBenchArgs } from "./args.ts";
-import { costPairs, openDashboards, renderCosts, sniRouteConfig } from "./cost_rows.ts";
+import { costPairs, renderCosts, sniRouteConfig } from "./cost_rows.ts";
+import { openDashboards } from "./dashboards.ts";
 import { startOurEcho, startServe } from "./ours.ts";
-import { ProcessGroup } from "./process_group.ts";
+import { hasProgram, ProcessGroup } from "./process_group.ts";
+import { buildYardsticks } from "./yardsticks.ts";
 import { startAuto } from "./tls_rows.ts";
 
 const NEEDS = requires("run", "read", "write", "env", "sys");
@@ -84,3 +86,31 @@ Deno.test("costPairs() measures the three pairs side by side, with no error", NE
     await group.stopAll();
   }
 });
+
+Deno.test(
+  "costPairs() drives the plain pairs with the C client when it is built",
+  { ...NEEDS, ignore: NEEDS.ignore || !hasProgram("cc") },
+  async () => {
+    const built = await buildYardsticks();
+    if ("skipped" in built) throw new Error(built.skipped);
+    const group = new ProcessGroup();
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (...args: unknown[]) => void lines.push(args.join(" "));
+    try {
+      const backend = await startOurEcho(group);
+      const options = parseBenchArgs(["--quick", "--reps", "2", "--secs", "0.3"]);
+      const pairs = await costPairs(group, backend, "deno", options, built.pingpong);
+      for (const pair of pairs) {
+        assert.ok(pair.base_rps > 0 && pair.variant_rps > 0, pair.id);
+        assert.equal(pair.errors, 0, pair.id);
+      }
+      assert.match(lines[0]!, /2 repetitions, fresh processes each; client: pingpong \(C\)/);
+      // Two repetitions of three pairs, each side once: twelve runs, each on its own process.
+      assert.equal(lines.filter((l) => /^ {2}rep [12]\/2 /.test(l)).length, 12);
+    } finally {
+      console.log = log;
+      await group.stopAll();
+    }
+  },
+);

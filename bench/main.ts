@@ -183,7 +183,9 @@ export async function bench(args: readonly string[]): Promise<void> {
     // TLS termination against HAProxy and nginx, then what SNI routing, dashboards and
     // per-client limits cost.
     const tls = has("tls") ? await tlsTermination(group, backend, options) : [];
-    const costs = has("costs") ? await costPairs(group, backend, engine.auto, options) : [];
+    const costs = has("costs")
+      ? await costPairs(group, backend, engine.auto, options, yardsticks?.pingpong)
+      : [];
 
     const summary: BenchSummary = {
       machine: info,

@@ -22,11 +22,11 @@ import { type BenchTarget, hasProgram, type ProcessGroup } from "./process_group
 import { type BenchCell, type BenchRow, median } from "./table.ts";
 
 /** Per-run timeout for the load tester, s. */
-const RUN_TIMEOUT_SECS = 5;
+export const RUN_TIMEOUT_SECS = 5;
 /** A run whose measured time is off the planned time by more than this share is suspect. */
 const DURATION_TOLERANCE = 0.2;
 /** Runs again after a suspect run, at most. */
-const SUSPECT_RETRIES = 2;
+export const SUSPECT_RETRIES = 2;
 /** Connection counts our echo server runs at (1 KiB; compared with the C echo server). */
 const ECHO_CONNECTIONS = new Set([10, 100]);
 

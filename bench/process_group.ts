@@ -191,3 +191,32 @@ export async function startExternal(
     stop: () => group.stop(proc),
   };
 }
+
+/** Linux clock ticks per second (USER_HZ) in `/proc/PID/stat`. */
+const TICKS_PER_SEC = 100;
+
+/**
+ * CPU seconds (user + system) a process has used so far, from `/proc/PID/stat` (read with
+ * `cat`: Deno reads another process's `/proc` entries only with --allow-all), or undefined
+ * off Linux.
+ *
+ * @param pid The process.
+ * @returns Its CPU seconds so far.
+ * @example
+ * ```ts
+ * const before = await cpuSecs(target.pid);
+ * ```
+ */
+export async function cpuSecs(pid: number): Promise<number | undefined> {
+  try {
+    const out = await new Deno.Command("cat", { args: [`/proc/${pid}/stat`], stderr: "null" })
+      .output();
+    if (!out.success) return undefined;
+    const stat = new TextDecoder().decode(out.stdout);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const secs = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SEC;
+    return Number.isFinite(secs) ? secs : undefined;
+  } catch {
+    return undefined; // no cat: not a Unix
+  }
+}
