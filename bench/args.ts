@@ -11,7 +11,13 @@ import type { Scenario } from "@monkey/load-tester";
 /** Usage line for `--help`. */
 export const BENCH_USAGE =
   "Usage: deno task bench [--quick] [--reps N] [--secs S] [--json FILE] [--baseline FILE] " +
-  "[--fail-on-regression PCT] [--client-engine auto|epoll|deno] [--only SECTION,...]";
+  "[--fail-on-regression PCT] [--client c|load-tester] [--client-engine auto|epoll|deno] " +
+  "[--only SECTION,...]";
+
+/** Who drives the matrix: the C `pingpong` yardstick, or our load tester. */
+export const BENCH_CLIENTS = ["c", "load-tester"] as const;
+/** One of {@linkcode BENCH_CLIENTS}. */
+export type BenchClient = typeof BENCH_CLIENTS[number];
 
 /**
  * The parts of a run, in the order they run: the ping-pong matrix, the load tester against
@@ -55,6 +61,15 @@ export interface BenchOptions {
    * @default "deno"
    */
   clientEngine: EngineChoice;
+  /**
+   * The client of the ping-pong matrix: `c`, the C `pingpong` from `bench/c/` (built with
+   * `cc`; the issue's goals are stated with it, and it is the cheapest client, so the servers'
+   * differences are not blurred by the client's own cost), or `load-tester`, ours in the bench
+   * process. Without a C compiler the load tester drives it anyway, with a note. TLS rows are
+   * always driven by the load tester.
+   * @default "c"
+   */
+  client: BenchClient;
   /** The sections that run (`--only`). @default every section */
   only: ReadonlySet<BenchSection>;
   /** `--help` was given: print {@linkcode BENCH_USAGE} and do nothing else. */
@@ -112,6 +127,7 @@ export function parseBenchArgs(args: readonly string[]): BenchOptions {
         baseline: { type: "string" },
         "fail-on-regression": { type: "string" },
         "client-engine": { type: "string" },
+        client: { type: "string" },
         only: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -130,6 +146,12 @@ export function parseBenchArgs(args: readonly string[]): BenchOptions {
         `got '${clientEngine}'`,
     );
   }
+  const client = parsed.client ?? "c";
+  if (!(BENCH_CLIENTS as readonly string[]).includes(client)) {
+    throw new ConfigError(
+      `Cannot parse flag --client: expected one of ${BENCH_CLIENTS.join(", ")}, got '${client}'`,
+    );
+  }
   return {
     only: parseOnly(parsed.only),
     quick,
@@ -142,6 +164,7 @@ export function parseBenchArgs(args: readonly string[]): BenchOptions {
       : numberFlag("fail-on-regression", failOnRegression, 10, 0),
     idleConnections: quick ? 500 : 2000,
     clientEngine: clientEngine as EngineChoice,
+    client: client as BenchClient,
     help: parsed.help === true,
   };
 }

@@ -126,3 +126,12 @@ Deno.test("parseBenchArgs() --only runs the sections named, every section by def
     );
   }
 });
+
+Deno.test("parseBenchArgs() --client picks the matrix's client: the C pingpong by default", () => {
+  assert.equal(parseBenchArgs([]).client, "c");
+  assert.equal(parseBenchArgs(["--client", "load-tester"]).client, "load-tester");
+  assert.throws(
+    () => parseBenchArgs(["--client", "wrk"]),
+    /^ConfigError: Cannot parse flag --client: expected one of c, load-tester, got 'wrk'$/,
+  );
+});

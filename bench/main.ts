@@ -147,6 +147,10 @@ export async function bench(args: readonly string[]): Promise<void> {
       console.log(`sections: ${[...options.only].join(", ")} (--only)`);
     }
     let samples = new Map<string, Map<string, ScenarioResult[]>>();
+    const pingpong = options.client === "c" ? yardsticks?.pingpong : undefined;
+    const matrixClient = pingpong
+      ? "pingpong (C, bench/c/)"
+      : `1 load-tester worker (${options.clientEngine} engine)`;
     if (has("matrix")) {
       const plan = await startMatrixTargets(group, backend, engine.available);
       console.log(
@@ -154,7 +158,17 @@ export async function bench(args: readonly string[]): Promise<void> {
           plan.map((p) => p.target.name).join(", ")
         }`,
       );
-      samples = await runMatrix(plan, scenarios, options);
+      if (options.client === "c" && pingpong === undefined) {
+        console.log(
+          "note: no C compiler: our load tester drives the matrix (--client load-tester)",
+        );
+      }
+      console.log(
+        `matrix client: ${
+          pingpong ? "pingpong (C, bench/c/)" : `our load tester (${options.clientEngine} engine)`
+        }`,
+      );
+      samples = await runMatrix(plan, scenarios, options, false, pingpong);
       for (const { target } of plan.slice(1)) await target.stop();
     }
     const rows = has("matrix") ? matrixRows(scenarios, samples) : [];
@@ -198,6 +212,7 @@ export async function bench(args: readonly string[]): Promise<void> {
       tls,
       costs,
       reps: options.reps,
+      client: matrixClient,
       secs: options.secs,
     };
     summary.goals = evaluateGoals(summary, engine.auto);

@@ -20,6 +20,7 @@ import { startNginxStream } from "./nginx.ts";
 import { ECHO_ROWS, OUR_ROWS, rowsFor, startOurEcho, startOurs } from "./ours.ts";
 import { type BenchTarget, hasProgram, type ProcessGroup } from "./process_group.ts";
 import { type BenchCell, type BenchRow, median } from "./table.ts";
+import { runPingpong } from "./yardsticks.ts";
 
 /** Per-run timeout for the load tester, s. */
 export const RUN_TIMEOUT_SECS = 5;
@@ -116,8 +117,10 @@ export function isSuspectRun(
 }
 
 /**
- * Every scenario against every target that runs it, `reps` times, interleaved, with the load
- * tester on `options.clientEngine`. A suspect run ({@linkcode isSuspectRun}) is repeated up to
+ * Every scenario against every target that runs it, `reps` times, interleaved, driven by the C
+ * `pingpong` when it is given (a warmup run of the scenario's warmup time first, then the
+ * measured run; TLS targets excepted) or else by the load tester on `options.clientEngine`.
+ * A suspect run ({@linkcode isSuspectRun}) is repeated up to
  * twice; if it stays suspect it is kept and counted in its cell's `suspect`.
  *
  * @param plan Targets and their scenarios.
@@ -125,6 +128,7 @@ export function isSuspectRun(
  * @param options Repetitions.
  * @param alternate Go through the targets in reverse order every second repetition (pairs
  *   compared side by side then take turns running first). @default false
+ * @param pingpong The compiled C client, to drive the plain targets with.
  * @returns Results by target name, then scenario name.
  * @example
  * ```ts
@@ -136,6 +140,7 @@ export async function runMatrix(
   scenarios: readonly Scenario[],
   options: BenchOptions,
   alternate = false,
+  pingpong?: string,
 ): Promise<Map<string, Map<string, ScenarioResult[]>>> {
   const samples = new Map<string, Map<string, ScenarioResult[]>>();
   for (let rep = 1; rep <= options.reps; rep++) {
@@ -145,12 +150,14 @@ export async function runMatrix(
         if (!runs(scenario)) continue;
         const once = async () => {
           const after = await around?.();
-          const result = await runScenario(scenario, {
-            target: target.addr,
-            timeout_secs: RUN_TIMEOUT_SECS,
-            engine: options.clientEngine,
-            tls,
-          });
+          const result = pingpong !== undefined && tls === undefined
+            ? await runPingpongScenario(pingpong, target.addr, scenario)
+            : await runScenario(scenario, {
+              target: target.addr,
+              timeout_secs: RUN_TIMEOUT_SECS,
+              engine: options.clientEngine,
+              tls,
+            });
           await after?.(result);
           return result;
         };
@@ -179,6 +186,59 @@ export async function runMatrix(
     }
   }
   return samples;
+}
+
+/**
+ * One ping-pong scenario through the C client: a warmup run, then the measured one, as the
+ * load tester's result shape (the fields the matrix reads: rates, latency percentiles, errors).
+ *
+ * @param binary The compiled `pingpong`.
+ * @param addr The target.
+ * @param scenario Connections, message size, seconds, warmup.
+ * @returns The measured run.
+ * @throws {Error} When pingpong fails.
+ * @example
+ * ```ts
+ * const result = await runPingpongScenario(built.pingpong, "127.0.0.1:8081", scenario);
+ * ```
+ */
+export async function runPingpongScenario(
+  binary: string,
+  addr: string,
+  scenario: Scenario,
+): Promise<ScenarioResult> {
+  const { connections, message_size: size, duration_secs: secs } = scenario;
+  if (scenario.warmup_secs > 0) {
+    await runPingpong(binary, addr, connections, size, scenario.warmup_secs);
+  }
+  const run = await runPingpong(binary, addr, connections, size, secs);
+  const latency = {
+    min: NaN,
+    mean: NaN,
+    p50: run.p50_us,
+    p90: NaN,
+    p95: NaN,
+    p99: run.p99_us,
+    p999: NaN,
+    max: run.max_us,
+  };
+  const requests = Math.round(run.rps * secs);
+  return {
+    name: scenario.name,
+    mode: "pingpong",
+    connections,
+    message_size: size,
+    duration_secs: secs,
+    target_rate: 0,
+    requests,
+    rps: run.rps,
+    throughput_up_bps: run.rps * size,
+    throughput_down_bps: run.rps * size,
+    latency_us: latency,
+    errors: { total: run.errors, by_kind: run.errors > 0 ? { broken: run.errors } : {} },
+    error_rate: requests > 0 ? run.errors / requests : 0,
+    histogram: "",
+  };
 }
 
 /**

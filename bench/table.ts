@@ -92,6 +92,8 @@ export interface BenchSummary {
   reps: number;
   /** Seconds per run. */
   secs: number;
+  /** What drove the matrix. @default "1 load-tester worker" (runs saved before it was recorded) */
+  client?: string;
 }
 
 /**
@@ -181,7 +183,9 @@ export function renderBench(summary: BenchSummary): string {
   const m = summary.machine;
   out.push(`Machine: ${m.cpu}, ${m.cpus} cores, ${m.os} ${m.kernel}, Deno ${m.deno}; ${m.date}`);
   out.push(
-    `Medians of ${summary.reps} run(s) of ${summary.secs}s each, 1 load-tester worker, ping-pong.`,
+    `Medians of ${summary.reps} run(s) of ${summary.secs}s each, ping-pong, client: ${
+      summary.client ?? "1 load-tester worker"
+    }.`,
   );
   if (targets.length > 0) out.push("", "Requests/s (p99) per target:");
   if (targets.length > 0) {
