@@ -186,7 +186,7 @@ export async function bench(args: readonly string[]): Promise<void> {
       : [];
     // GET /metrics under 500-connection ping-pong through a fresh proxy per engine.
     const probes = has("probe")
-      ? await metricsProbe(group, backend, engine.available, options)
+      ? await metricsProbe(group, backend, engine.available, options, pingpong)
       : [];
     // RSS per idle connection on fresh processes (a heap grown by the load runs would hide the
     // cost of new connections), then bulk and HTTP.

@@ -13,6 +13,7 @@ import { runLoadTestProcess } from "./load_test_process.ts";
 import { engineLabelOf, OUR_ROWS, startOurs } from "./ours.ts";
 import type { BenchTarget, ProcessGroup } from "./process_group.ts";
 import { median } from "./table.ts";
+import { runPingpong } from "./yardsticks.ts";
 
 /** Pause between the end of one `/metrics` answer and the next request, ms. */
 export const PROBE_INTERVAL_MS = 50;
@@ -129,15 +130,32 @@ export async function pollMetrics(
   return { latencies, failures };
 }
 
+/** The C client's load for `secs`, with `during` running until it ends. */
+async function underPingpong(
+  binary: string,
+  addr: string,
+  secs: number,
+  during: (done: AbortSignal) => Promise<void>,
+): Promise<{ rps: number }> {
+  const done = new AbortController();
+  const load = runPingpong(binary, addr, PROBE_CONNECTIONS, PROBE_MESSAGE_SIZE, secs)
+    .finally(() => done.abort());
+  const [run] = await Promise.all([load, during(done.signal)]);
+  if (run.errors > 0) throw new Error(`the /metrics probe's load saw ${run.errors} errors`);
+  return run;
+}
+
 /**
- * The probe on each engine: a fresh single-threaded proxy with its endpoint on, the load
- * tester (auto engine) running {@linkcode PROBE_CONNECTIONS} connections through it in its own
- * process, `GET /metrics` polled meanwhile; runs interleaved over engines, medians per engine.
+ * The probe on each engine: a fresh single-threaded proxy with its endpoint on,
+ * {@linkcode PROBE_CONNECTIONS} ping-pong connections through it from a process of their own
+ * (the C `pingpong` when given, as in the matrix, else the load tester on its auto engine),
+ * `GET /metrics` polled meanwhile; runs interleaved over engines, medians per engine.
  *
  * @param group Process tracking.
  * @param backend The echo backend.
  * @param engines Engines to probe.
  * @param options Repetitions and seconds.
+ * @param pingpong The compiled C client, to make the load with.
  * @returns One result per engine.
  * @example
  * ```ts
@@ -149,6 +167,7 @@ export async function metricsProbe(
   backend: BenchTarget,
   engines: readonly EngineName[],
   options: BenchOptions,
+  pingpong?: string,
 ): Promise<ProbeResult[]> {
   const runs = new Map<EngineName, { stats: ProbeStats; rps: number }[]>();
   for (let rep = 1; rep <= options.reps; rep++) {
@@ -157,15 +176,20 @@ export async function metricsProbe(
       const proxy = await startOurs(group, row, backend.addr, { metrics_addr: "127.0.0.1:0" });
       try {
         let polled = { latencies: [] as number[], failures: 0 };
-        const { result } = await runLoadTestProcess(group, {
-          target: proxy.addr,
-          connections: PROBE_CONNECTIONS,
-          message_size: PROBE_MESSAGE_SIZE,
-          secs: options.secs,
-          warmup_secs: options.quick ? 0.2 : 0.5,
-        }, async (done) => {
-          polled = await pollMetrics(`http://${proxy.metricsAddr}/metrics`, done);
-        });
+        const url = `http://${proxy.metricsAddr}/metrics`;
+        const result = pingpong !== undefined
+          ? await underPingpong(pingpong, proxy.addr, options.secs, async (done) => {
+            polled = await pollMetrics(url, done);
+          })
+          : (await runLoadTestProcess(group, {
+            target: proxy.addr,
+            connections: PROBE_CONNECTIONS,
+            message_size: PROBE_MESSAGE_SIZE,
+            secs: options.secs,
+            warmup_secs: options.quick ? 0.2 : 0.5,
+          }, async (done) => {
+            polled = await pollMetrics(url, done);
+          })).result;
         const stats = summarizeProbe(polled.latencies, polled.failures);
         runs.set(engine, [...runs.get(engine) ?? [], { stats, rps: result.rps }]);
         console.log(

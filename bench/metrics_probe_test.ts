@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { percentile, pollMetrics, summarizeProbe } from "./metrics_probe.ts";
+import { metricsProbe, percentile, pollMetrics, summarizeProbe } from "./metrics_probe.ts";
+import { requires } from "@monkey/testing";
+import { parseBenchArgs } from "./args.ts";
+import { hasProgram, ProcessGroup } from "./process_group.ts";
+import { buildYardsticks, startEchoSrv } from "./yardsticks.ts";
 
 Deno.test("percentile() is the nearest rank: the smallest value with p% at or below it", () => {
   const hundred = Array.from({ length: 100 }, (_, i) => i + 1);
@@ -51,4 +55,27 @@ Deno.test("pollMetrics() times each answer until aborted and counts the failed o
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test({
+  name: "metricsProbe() with the C client: /metrics answers under its 500-connection load",
+  ...requires("run", "read", "write", "env", "sys"),
+  ignore: requires("run", "read", "write", "env", "sys").ignore || !hasProgram("cc"),
+  async fn() {
+    const built = await buildYardsticks();
+    if ("skipped" in built) throw new Error(built.skipped);
+    const group = new ProcessGroup();
+    try {
+      const backend = await startEchoSrv(group, built.echoSrv);
+      const options = parseBenchArgs(["--quick", "--secs", "1"]);
+      const [probe] = await metricsProbe(group, backend, ["deno"], options, built.pingpong);
+      assert.equal(probe!.engine, "deno");
+      assert.ok(probe!.load_rps > 0, `load ${probe!.load_rps} req/s`);
+      assert.ok(probe!.count > 0, `${probe!.count} answers`);
+      assert.equal(probe!.failures, 0);
+      assert.ok(probe!.p50_ms <= probe!.p99_ms && probe!.p99_ms <= probe!.max_ms);
+    } finally {
+      await group.stopAll();
+    }
+  },
 });
