@@ -36,19 +36,86 @@ export function runLoadTester(
   return runDeno(["run", ...CLI_PERMISSIONS, "load_tester/main.ts", ...args], REPO_ROOT, env);
 }
 
+/** The load tester's real program, started by {@linkcode spawnLoadTester}. */
+export interface LoadTesterChild extends AsyncDisposable {
+  /** The child process (stdout and stderr piped; stderr is read by this object). */
+  readonly child: Deno.ChildProcess;
+  /** What stderr has said so far. */
+  readonly stderr: string;
+  /**
+   * Read stderr until what it has said matches `pattern`.
+   *
+   * @returns The match, or null when stderr ended first.
+   */
+  waitForStderr(pattern: RegExp): Promise<RegExpExecArray | null>;
+  /**
+   * Wait for the exit, reading the rest of stdout and stderr.
+   *
+   * @returns Exit code, all of stdout and all of stderr.
+   */
+  finish(): Promise<DenoOutput>;
+}
+
 /**
- * Start the load tester's real program (`load_tester/main.ts`), stdout and stderr piped.
+ * Start the load tester's real program (`load_tester/main.ts`), stdout and stderr piped; the
+ * child is killed on dispose unless it has exited.
  *
  * @param args Its arguments.
  * @returns The child.
+ * @example
+ * ```ts
+ * await using run = spawnLoadTester(["--target", echo.addr, "-d", "20"]);
+ * await run.waitForStderr(/\ndefault: /);
+ * run.child.kill("SIGINT");
+ * const { code, stdout } = await run.finish();
+ * ```
  */
-export function spawnLoadTester(args: readonly string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
+export function spawnLoadTester(args: readonly string[]): LoadTesterChild {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...CLI_PERMISSIONS, "load_tester/main.ts", ...args],
     cwd: REPO_ROOT,
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let stderr = "";
+  const waitForStderr = async (pattern: RegExp) => {
+    for (;;) {
+      const match = pattern.exec(stderr);
+      if (match) return match;
+      const { value, done } = await reader.read();
+      if (done) return null;
+      stderr += value;
+    }
+  };
+  return {
+    child,
+    get stderr() {
+      return stderr;
+    },
+    waitForStderr,
+    finish: async () => {
+      const readRest = async () => {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          stderr += value;
+        }
+      };
+      const [status, stdout] = await Promise.all([
+        child.status,
+        new Response(child.stdout).text(),
+        readRest(),
+      ]);
+      return { code: status.code, stdout, stderr };
+    },
+    [Symbol.asyncDispose]: () => {
+      try {
+        child.kill();
+      } catch { /* exited */ }
+      return Promise.resolve();
+    },
+  };
 }
 
 /** Bytes per fake request, each way. */

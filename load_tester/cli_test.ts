@@ -196,22 +196,14 @@ Deno.test("CLI prints CSV and Markdown", NEEDS, async () => {
 
 Deno.test("CLI serves live metrics and prints a partial report on SIGINT", NEEDS, async () => {
   const echo = echoServer();
-  const child = spawnLoadTester(
-    ["--config", "/dev/null", "--target", echo.addr, "-d", "20", "-c", "2"].concat(
-      ["--metrics", "127.0.0.1:0"],
-    ),
-  );
   try {
-    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    let seen = "";
-    let url: string | undefined;
-    while (url === undefined) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += value;
-      url = /metrics on (http:\/\/\S+)/.exec(seen)?.[1];
-    }
-    assert.ok(url, seen);
+    await using run = spawnLoadTester(
+      ["--config", "/dev/null", "--target", echo.addr, "-d", "20", "-c", "2"].concat(
+        ["--metrics", "127.0.0.1:0"],
+      ),
+    );
+    const url = (await run.waitForStderr(/metrics on (http:\/\/\S+)/))?.[1];
+    assert.ok(url, run.stderr);
     let requests = 0;
     for (let i = 0; i < 50 && requests === 0; i++) {
       const text = await (await fetch(url)).text();
@@ -221,28 +213,14 @@ Deno.test("CLI serves live metrics and prints a partial report on SIGINT", NEEDS
       if (requests === 0) await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(requests > 0);
-    child.kill("SIGINT");
-    const rest = (async () => {
-      while (true) {
-        const { value, done } = await reader.read();
-        if (done) return seen;
-        seen += value;
-      }
-    })();
-    const [status, stdout] = await Promise.all([
-      child.status,
-      new Response(child.stdout).text(),
-    ]);
-    const stderr = await rest;
-    assert.equal(status.code, 0, stderr);
+    run.child.kill("SIGINT");
+    const { code, stdout, stderr } = await run.finish();
+    assert.equal(code, 0, stderr);
     assert.match(stdout, /=== default \(pingpong\) ===/);
     const duration = Number(/Duration:\s+([\d.]+)s/.exec(stdout)?.[1]);
     assert.ok(duration > 0 && duration < 15, `${duration}`);
     assert.match(stderr, /stopped early/);
   } finally {
-    try {
-      child.kill();
-    } catch { /* exited */ }
     await echo.close();
   }
 });
