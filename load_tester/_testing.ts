@@ -145,6 +145,42 @@ export function echoServer(): TestServer {
   return { addr: echo.addr, close: async () => void (await echo.shutdown(0)) };
 }
 
+/** What {@linkcode cliFixture} sets up for a CLI test. */
+export interface CliFixture extends AsyncDisposable {
+  /** The echo server's address. */
+  addr: string;
+  /** A temporary directory for result files. */
+  dir: string;
+  /** `--config /dev/null --target <addr>` and the given flags. */
+  base: string[];
+}
+
+/**
+ * Start the project's echo server and make a temporary directory, for a CLI test that writes
+ * result files; disposing closes the server and removes the directory.
+ *
+ * @param flags Flags every run of the test takes (after `--config` and `--target`).
+ * @returns The fixture.
+ * @example
+ * ```ts
+ * await using fixture = await cliFixture(["-d", "0.3"]);
+ * await runLoadTester([...fixture.base, "--out", `${fixture.dir}/a.json`]);
+ * ```
+ */
+export async function cliFixture(flags: readonly string[]): Promise<CliFixture> {
+  const echo = echoServer();
+  const dir = await Deno.makeTempDir();
+  return {
+    addr: echo.addr,
+    dir,
+    base: ["--config", "/dev/null", "--target", echo.addr, ...flags],
+    [Symbol.asyncDispose]: async () => {
+      await echo.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
 /** How a misbehaving server treats each chunk it echoes (`conn` numbers the connection). */
 export type ChunkHook = (chunk: Uint8Array, conn: number) => Promise<void> | void;
 
