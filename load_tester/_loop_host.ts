@@ -8,6 +8,7 @@
 import { connectTcp, type Engine, type NetConn } from "@monkey/shared";
 import type { EngineSpec } from "./engine_types.ts";
 import { classifyError } from "./errors.ts";
+import { recordMicros } from "./histogram.ts";
 import type { Meter } from "./meter.ts";
 import type { PayloadChecker } from "./payload.ts";
 import type { ReplySession } from "./_reply_session.ts";
@@ -145,4 +146,52 @@ export async function churnConnect(
     return undefined;
   }
   return { conn, intended, start, connected: performance.now() };
+}
+
+/**
+ * One churn round's requests and replies on its new connection (it may throw: the round then
+ * counts as a failed connection).
+ *
+ * @param round The round.
+ * @returns False when a reply was judged wrong (counted already): the round is not timed.
+ */
+export type ChurnExchange = (round: ChurnRound) => Promise<boolean>;
+
+/**
+ * Churn until the run stops: connect ({@linkcode churnConnect}), `exchange` on the new
+ * connection, close; then `timed` and the connect time are recorded. A connection that fails
+ * mid-round is counted and, in closed loop, backed off.
+ *
+ * @param host The engine.
+ * @param slot The connection's state.
+ * @param exchange One round's requests and replies.
+ * @param timed After a good round's close: record what the protocol measures per round.
+ */
+export async function churnLoop(
+  host: LoopHost,
+  slot: Slot,
+  exchange: ChurnExchange,
+  timed?: (round: ChurnRound) => void,
+): Promise<void> {
+  const meter = host.meter;
+  while (!host.stopped) {
+    const round = await churnConnect(host, slot);
+    if (round === undefined) return;
+    if (round === null) continue;
+    let good: boolean;
+    try {
+      slot.since = round.connected;
+      good = await exchange(round);
+      slot.since = 0;
+      closeQuietly(round.conn);
+      slot.conn = undefined;
+    } catch (error) {
+      host.fail(slot, error);
+      if (host.interval === 0 && !host.stopped) await host.sleep(slot, FAILURE_BACKOFF_MS);
+      continue;
+    }
+    if (!good) continue;
+    timed?.(round);
+    recordMicros(meter.connect!, (round.connected - round.start) * US_PER_MS);
+  }
 }

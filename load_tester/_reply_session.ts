@@ -11,9 +11,8 @@ import { LoadError } from "./errors.ts";
 import { recordMicros } from "./histogram.ts";
 import { ByteBuffer, createClient, type ProtocolClient } from "./protocols/mod.ts";
 import {
-  churnConnect,
+  churnLoop,
   closeQuietly,
-  FAILURE_BACKOFF_MS,
   type LoopHost,
   SEND_AHEAD_MS,
   type Slot,
@@ -320,30 +319,13 @@ export async function replyLoop(host: LoopHost, slot: Slot, conn: NetConn): Prom
  * @param slot The connection's state.
  */
 export async function replyChurnLoop(host: LoopHost, slot: Slot): Promise<void> {
-  const spec = host.spec;
-  const meter = host.meter;
   const s = session(host, slot);
-  const interval = host.interval;
-  const depth = spec.protocol!.pipeline;
-  while (!host.stopped) {
-    const round = await churnConnect(host, slot);
-    if (round === undefined) return;
-    if (round === null) continue;
-    const { conn, intended, start, connected } = round;
+  const depth = host.spec.protocol!.pipeline;
+  await churnLoop(host, slot, async ({ conn, intended }) => {
     s.reset();
-    try {
-      s.render(depth, intended, true);
-      slot.since = connected;
-      await s.flush(conn);
-      while (s.inflight > 0 && !s.closing) await s.receive(host, conn);
-      slot.since = 0;
-      closeQuietly(conn);
-      slot.conn = undefined;
-    } catch (error) {
-      host.fail(slot, error);
-      if (interval === 0 && !host.stopped) await host.sleep(slot, FAILURE_BACKOFF_MS);
-      continue;
-    }
-    recordMicros(meter.connect!, (connected - start) * US_PER_MS);
-  }
+    s.render(depth, intended, true);
+    await s.flush(conn);
+    while (s.inflight > 0 && !s.closing) await s.receive(host, conn);
+    return true;
+  });
 }

@@ -36,19 +36,86 @@ export function runLoadTester(
   return runDeno(["run", ...CLI_PERMISSIONS, "load_tester/main.ts", ...args], REPO_ROOT, env);
 }
 
+/** The load tester's real program, started by {@linkcode spawnLoadTester}. */
+export interface LoadTesterChild extends AsyncDisposable {
+  /** The child process (stdout and stderr piped; stderr is read by this object). */
+  readonly child: Deno.ChildProcess;
+  /** What stderr has said so far. */
+  readonly stderr: string;
+  /**
+   * Read stderr until what it has said matches `pattern`.
+   *
+   * @returns The match, or null when stderr ended first.
+   */
+  waitForStderr(pattern: RegExp): Promise<RegExpExecArray | null>;
+  /**
+   * Wait for the exit, reading the rest of stdout and stderr.
+   *
+   * @returns Exit code, all of stdout and all of stderr.
+   */
+  finish(): Promise<DenoOutput>;
+}
+
 /**
- * Start the load tester's real program (`load_tester/main.ts`), stdout and stderr piped.
+ * Start the load tester's real program (`load_tester/main.ts`), stdout and stderr piped; the
+ * child is killed on dispose unless it has exited.
  *
  * @param args Its arguments.
  * @returns The child.
+ * @example
+ * ```ts
+ * await using run = spawnLoadTester(["--target", echo.addr, "-d", "20"]);
+ * await run.waitForStderr(/\ndefault: /);
+ * run.child.kill("SIGINT");
+ * const { code, stdout } = await run.finish();
+ * ```
  */
-export function spawnLoadTester(args: readonly string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
+export function spawnLoadTester(args: readonly string[]): LoadTesterChild {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...CLI_PERMISSIONS, "load_tester/main.ts", ...args],
     cwd: REPO_ROOT,
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let stderr = "";
+  const waitForStderr = async (pattern: RegExp) => {
+    for (;;) {
+      const match = pattern.exec(stderr);
+      if (match) return match;
+      const { value, done } = await reader.read();
+      if (done) return null;
+      stderr += value;
+    }
+  };
+  return {
+    child,
+    get stderr() {
+      return stderr;
+    },
+    waitForStderr,
+    finish: async () => {
+      const readRest = async () => {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          stderr += value;
+        }
+      };
+      const [status, stdout] = await Promise.all([
+        child.status,
+        new Response(child.stdout).text(),
+        readRest(),
+      ]);
+      return { code: status.code, stdout, stderr };
+    },
+    [Symbol.asyncDispose]: () => {
+      try {
+        child.kill();
+      } catch { /* exited */ }
+      return Promise.resolve();
+    },
+  };
 }
 
 /** Bytes per fake request, each way. */
@@ -76,6 +143,42 @@ export interface TestServer {
 export function echoServer(): TestServer {
   const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", log_level: "error" });
   return { addr: echo.addr, close: async () => void (await echo.shutdown(0)) };
+}
+
+/** What {@linkcode cliFixture} sets up for a CLI test. */
+export interface CliFixture extends AsyncDisposable {
+  /** The echo server's address. */
+  addr: string;
+  /** A temporary directory for result files. */
+  dir: string;
+  /** `--config /dev/null --target <addr>` and the given flags. */
+  base: string[];
+}
+
+/**
+ * Start the project's echo server and make a temporary directory, for a CLI test that writes
+ * result files; disposing closes the server and removes the directory.
+ *
+ * @param flags Flags every run of the test takes (after `--config` and `--target`).
+ * @returns The fixture.
+ * @example
+ * ```ts
+ * await using fixture = await cliFixture(["-d", "0.3"]);
+ * await runLoadTester([...fixture.base, "--out", `${fixture.dir}/a.json`]);
+ * ```
+ */
+export async function cliFixture(flags: readonly string[]): Promise<CliFixture> {
+  const echo = echoServer();
+  const dir = await Deno.makeTempDir();
+  return {
+    addr: echo.addr,
+    dir,
+    base: ["--config", "/dev/null", "--target", echo.addr, ...flags],
+    [Symbol.asyncDispose]: async () => {
+      await echo.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
 }
 
 /** How a misbehaving server treats each chunk it echoes (`conn` numbers the connection). */

@@ -36,39 +36,33 @@ Deno.test(
   NEEDS,
   async () => {
     const silent = fakeServer(() => [[], ""], () => "");
-    const child = spawnLoadTester(
-      ["--config", "/dev/null", "--target", silent.addr, "-d", "20", "-c", "2", "--timeout", "30"],
-    );
     try {
-      const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-      let seen = "";
-      while (!/\ndefault: /.test(seen)) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        seen += value;
-      }
-      child.kill("SIGINT");
+      await using run = spawnLoadTester(
+        [
+          "--config",
+          "/dev/null",
+          "--target",
+          silent.addr,
+          "-d",
+          "20",
+          "-c",
+          "2",
+          "--timeout",
+          "30",
+        ],
+      );
+      await run.waitForStderr(/\ndefault: /);
+      run.child.kill("SIGINT");
       await new Promise((r) => setTimeout(r, 5)); // the repeat deno task sends
       try {
-        child.kill("SIGINT");
+        run.child.kill("SIGINT");
       } catch { /* already exited: fine, it must still have exited 0 */ }
-      const rest = (async () => {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) return seen;
-          seen += value;
-        }
-      })();
-      const [status, stdout] = await Promise.all([child.status, new Response(child.stdout).text()]);
-      const stderr = await rest;
-      assert.equal(status.code, 0, stderr);
+      const { code, stdout, stderr } = await run.finish();
+      assert.equal(code, 0, stderr);
       assert.match(stdout, /=== default \(pingpong\) ===/);
       assert.match(stdout, /Unfinished:\s+2 /);
       assert.match(stderr, /stopped early/);
     } finally {
-      try {
-        child.kill();
-      } catch { /* exited */ }
       await silent.close();
     }
   },

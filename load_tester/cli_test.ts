@@ -1,6 +1,12 @@
 import { requires } from "@monkey/testing";
 import assert from "node:assert/strict";
-import { customServer, echoServer, runLoadTester, spawnLoadTester } from "./_testing.ts";
+import {
+  cliFixture,
+  customServer,
+  echoServer,
+  runLoadTester,
+  spawnLoadTester,
+} from "./_testing.ts";
 
 const NEEDS = requires("run", "read", "write", "env", "sys");
 
@@ -109,69 +115,62 @@ Deno.test(
   "CLI writes JSON, compares with a baseline, fails on regression, merges",
   NEEDS,
   async () => {
-    const echo = echoServer();
-    const dir = await Deno.makeTempDir();
-    try {
-      const base = ["--config", "/dev/null", "--target", echo.addr, "-d", "0.3", "-c", "2"];
-      const first = await cli([...base, "--format", "json", "--out", `${dir}/a.json`]);
-      assert.equal(first.code, 0, first.stderr);
-      const doc = JSON.parse(await Deno.readTextFile(`${dir}/a.json`));
-      assert.equal(doc.target, echo.addr);
-      assert.equal(doc.scenarios.length, 1);
-      const s = doc.scenarios[0];
-      assert.ok(s.requests > 0 && s.rps > 0 && s.latency_us.p99 > 0);
+    await using fixture = await cliFixture(["-d", "0.3", "-c", "2"]);
+    const { base, dir } = fixture;
+    const first = await cli([...base, "--format", "json", "--out", `${dir}/a.json`]);
+    assert.equal(first.code, 0, first.stderr);
+    const doc = JSON.parse(await Deno.readTextFile(`${dir}/a.json`));
+    assert.equal(doc.target, fixture.addr);
+    assert.equal(doc.scenarios.length, 1);
+    const s = doc.scenarios[0];
+    assert.ok(s.requests > 0 && s.rps > 0 && s.latency_us.p99 > 0);
+    // Write a changed copy of the result as `dir/name` and return that path.
+    const variant = async (name: string, change: (copy: typeof doc) => void) => {
+      const copy = structuredClone(doc);
+      change(copy);
+      await Deno.writeTextFile(`${dir}/${name}`, JSON.stringify(copy));
+      return `${dir}/${name}`;
+    };
+    const gated = (baseline: string) =>
+      cli([...base, "--baseline", baseline, "--fail-on-regression", "10"]);
 
-      const better = structuredClone(doc);
-      better.scenarios[0].rps = s.rps * 10;
-      await Deno.writeTextFile(`${dir}/fast.json`, JSON.stringify(better));
-      const regressed = await cli([
-        ...base,
-        "--baseline",
-        `${dir}/fast.json`,
-        "--fail-on-regression",
-        "10",
-      ]);
-      assert.equal(regressed.code, 1);
-      assert.match(regressed.stderr, /regression: default: RPS fell/);
-      assert.match(regressed.stdout, /ΔRPS\s+Δp99/);
+    const regressed = await gated(
+      await variant("fast.json", (better) => {
+        better.scenarios[0].rps = s.rps * 10;
+      }),
+    );
+    assert.equal(regressed.code, 1);
+    assert.match(regressed.stderr, /regression: default: RPS fell/);
+    assert.match(regressed.stdout, /ΔRPS\s+Δp99/);
 
-      const worse = structuredClone(doc);
-      worse.scenarios[0].rps = s.rps / 10;
-      worse.scenarios[0].latency_us.p99 = s.latency_us.p99 * 1000;
-      await Deno.writeTextFile(`${dir}/slow.json`, JSON.stringify(worse));
-      const fine = await cli([
-        ...base,
-        "--baseline",
-        `${dir}/slow.json`,
-        "--fail-on-regression",
-        "10",
-      ]);
-      assert.equal(fine.code, 0, fine.stderr);
+    const fine = await gated(
+      await variant("slow.json", (worse) => {
+        worse.scenarios[0].rps = s.rps / 10;
+        worse.scenarios[0].latency_us.p99 = s.latency_us.p99 * 1000;
+      }),
+    );
+    assert.equal(fine.code, 0, fine.stderr);
 
-      const twice = await cli(["merge", `${dir}/a.json`, `${dir}/a.json`, "--format", "json"]);
-      assert.equal(twice.code, 2);
-      assert.match(twice.stderr, /Cannot merge .*a\.json: it is the same run as .*a\.json/);
-      await Deno.copyFile(`${dir}/a.json`, `${dir}/copy.json`);
-      const copied = await cli(["merge", `${dir}/a.json`, `${dir}/copy.json`]);
-      assert.equal(copied.code, 2);
-      assert.match(copied.stderr, /copy\.json: it is the same run as .*a\.json/);
-      const other = structuredClone(doc);
-      other.started_at = "2026-01-01T00:00:00.000Z";
-      await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(other));
-      const merged = await cli(["merge", `${dir}/a.json`, `${dir}/b.json`, "--format", "json"]);
-      assert.equal(merged.code, 0, merged.stderr);
-      const m = JSON.parse(merged.stdout).scenarios[0];
-      assert.equal(m.requests, s.requests * 2);
-      assert.ok(Math.abs(m.rps - s.rps * 2) < 0.5);
-      assert.equal(m.latency_us.p99, s.latency_us.p99);
+    const twice = await cli(["merge", `${dir}/a.json`, `${dir}/a.json`, "--format", "json"]);
+    assert.equal(twice.code, 2);
+    assert.match(twice.stderr, /Cannot merge .*a\.json: it is the same run as .*a\.json/);
+    await Deno.copyFile(`${dir}/a.json`, `${dir}/copy.json`);
+    const copied = await cli(["merge", `${dir}/a.json`, `${dir}/copy.json`]);
+    assert.equal(copied.code, 2);
+    assert.match(copied.stderr, /copy\.json: it is the same run as .*a\.json/);
+    const other = await variant("b.json", (copy) => {
+      copy.started_at = "2026-01-01T00:00:00.000Z";
+    });
+    const merged = await cli(["merge", `${dir}/a.json`, other, "--format", "json"]);
+    assert.equal(merged.code, 0, merged.stderr);
+    const m = JSON.parse(merged.stdout).scenarios[0];
+    assert.equal(m.requests, s.requests * 2);
+    assert.ok(Math.abs(m.rps - s.rps * 2) < 0.5);
+    assert.equal(m.latency_us.p99, s.latency_us.p99);
 
-      const missing = await cli(["merge", `${dir}/nope.json`]);
-      assert.equal(missing.code, 2);
-      assert.match(missing.stderr, /Cannot read result file .*nope\.json: not found/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-      await echo.close();
-    }
+    const missing = await cli(["merge", `${dir}/nope.json`]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /Cannot read result file .*nope\.json: not found/);
   },
 );
 
@@ -196,22 +195,14 @@ Deno.test("CLI prints CSV and Markdown", NEEDS, async () => {
 
 Deno.test("CLI serves live metrics and prints a partial report on SIGINT", NEEDS, async () => {
   const echo = echoServer();
-  const child = spawnLoadTester(
-    ["--config", "/dev/null", "--target", echo.addr, "-d", "20", "-c", "2"].concat(
-      ["--metrics", "127.0.0.1:0"],
-    ),
-  );
   try {
-    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    let seen = "";
-    let url: string | undefined;
-    while (url === undefined) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += value;
-      url = /metrics on (http:\/\/\S+)/.exec(seen)?.[1];
-    }
-    assert.ok(url, seen);
+    await using run = spawnLoadTester(
+      ["--config", "/dev/null", "--target", echo.addr, "-d", "20", "-c", "2"].concat(
+        ["--metrics", "127.0.0.1:0"],
+      ),
+    );
+    const url = (await run.waitForStderr(/metrics on (http:\/\/\S+)/))?.[1];
+    assert.ok(url, run.stderr);
     let requests = 0;
     for (let i = 0; i < 50 && requests === 0; i++) {
       const text = await (await fetch(url)).text();
@@ -221,28 +212,14 @@ Deno.test("CLI serves live metrics and prints a partial report on SIGINT", NEEDS
       if (requests === 0) await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(requests > 0);
-    child.kill("SIGINT");
-    const rest = (async () => {
-      while (true) {
-        const { value, done } = await reader.read();
-        if (done) return seen;
-        seen += value;
-      }
-    })();
-    const [status, stdout] = await Promise.all([
-      child.status,
-      new Response(child.stdout).text(),
-    ]);
-    const stderr = await rest;
-    assert.equal(status.code, 0, stderr);
+    run.child.kill("SIGINT");
+    const { code, stdout, stderr } = await run.finish();
+    assert.equal(code, 0, stderr);
     assert.match(stdout, /=== default \(pingpong\) ===/);
     const duration = Number(/Duration:\s+([\d.]+)s/.exec(stdout)?.[1]);
     assert.ok(duration > 0 && duration < 15, `${duration}`);
     assert.match(stderr, /stopped early/);
   } finally {
-    try {
-      child.kill();
-    } catch { /* exited */ }
     await echo.close();
   }
 });
@@ -250,15 +227,9 @@ Deno.test("CLI serves live metrics and prints a partial report on SIGINT", NEEDS
 Deno.test("CLI --find-capacity prints the table of steps", NEEDS, async () => {
   const echo = echoServer();
   try {
+    const args = ["--config", "/dev/null", "--target", echo.addr, "-c", "2", "-d", "0.1"];
     const run = await cli([
-      "--config",
-      "/dev/null",
-      "--target",
-      echo.addr,
-      "-c",
-      "2",
-      "-d",
-      "0.1",
+      ...args,
       "--find-capacity",
       "--rate",
       "40",
@@ -272,7 +243,6 @@ Deno.test("CLI --find-capacity prints the table of steps", NEEDS, async () => {
     assert.match(run.stdout, /\n\s+2\s+40\s+.*failed: max /);
     assert.match(run.stdout, /\n\s+3\s+20\s+/);
     assert.match(run.stdout, /Capacity: no tested rate held the SLO/);
-    const args = ["--config", "/dev/null", "--target", echo.addr, "-c", "2", "-d", "0.1"];
     const json = await cli([
       ...args,
       "--find-capacity",

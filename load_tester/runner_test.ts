@@ -4,7 +4,7 @@ import { ConnectError } from "@monkey/shared";
 import type { Scenario } from "./config.ts";
 import { resultHistogram, type ScenarioResult } from "./result.ts";
 import { allFailed, runMatrix, type RunOptions, runScenario } from "./runner.ts";
-import { customServer, echoServer, scenario } from "./_testing.ts";
+import { customServer, echoServer, scenario, type TestServer } from "./_testing.ts";
 
 const NEEDS = requires("read");
 
@@ -106,56 +106,59 @@ Deno.test("runScenario() open loop shows a server's 200 ms stall in p99; uncorre
   }
 });
 
-testEachEngine("runScenario() catches a server that flips a byte", async ({ engine }) => {
-  let chunks = 0;
-  const server = customServer((chunk) => {
-    if (++chunks % 10 === 0) chunk[chunk.length - 1]! ^= 0x01;
-  });
-  try {
-    const result = await runScenario(scenario({ connections: 2, message_size: 100 }), {
-      engine,
-      target: server.addr,
-    });
-    assert.ok(result.errors.by_kind["mismatch"]! > 0);
-    assert.ok(result.requests > 0);
-    assert.equal(result.errors.total, result.errors.by_kind["mismatch"]);
-  } finally {
-    await server.close();
-  }
-});
+/** Bytes per request against the servers that get the echo wrong. */
+const WRONG_ECHO_SIZE = 100;
 
-testEachEngine(
-  "runScenario() catches a server that sends a byte past the echo",
-  async ({ engine }) => {
-    const size = 100;
-    let messages = 0;
-    const server = acceptLoop(async (conn) => {
-      const buf = new Uint8Array(size + 1);
-      for (;;) {
-        let got = 0;
-        while (got < size) {
-          const n = await conn.read(buf.subarray(got, size));
-          if (n === null) return;
-          got += n;
-        }
-        // Every 5th echo carries one byte more, in the same write.
-        buf[size] = 0x21;
-        await writeAll(conn, buf.subarray(0, ++messages % 5 === 0 ? size + 1 : size));
-      }
-    });
-    try {
-      const result = await runScenario(scenario({ connections: 2, message_size: size }), {
-        engine,
-        target: server.addr,
+/** Echo servers that get an echo wrong now and then: each wrong echo is a mismatch. */
+const WRONG_ECHO_SERVERS: { name: string; start: () => TestServer }[] = [
+  {
+    name: "runScenario() catches a server that flips a byte",
+    start: () => {
+      let chunks = 0;
+      return customServer((chunk) => {
+        if (++chunks % 10 === 0) chunk[chunk.length - 1]! ^= 0x01;
       });
+    },
+  },
+  {
+    name: "runScenario() catches a server that sends a byte past the echo",
+    start: () => {
+      const size = WRONG_ECHO_SIZE;
+      let messages = 0;
+      return acceptLoop(async (conn) => {
+        const buf = new Uint8Array(size + 1);
+        for (;;) {
+          let got = 0;
+          while (got < size) {
+            const n = await conn.read(buf.subarray(got, size));
+            if (n === null) return;
+            got += n;
+          }
+          // Every 5th echo carries one byte more, in the same write.
+          buf[size] = 0x21;
+          await writeAll(conn, buf.subarray(0, ++messages % 5 === 0 ? size + 1 : size));
+        }
+      });
+    },
+  },
+];
+
+for (const { name, start } of WRONG_ECHO_SERVERS) {
+  testEachEngine(name, async ({ engine }) => {
+    const server = start();
+    try {
+      const result = await runScenario(
+        scenario({ connections: 2, message_size: WRONG_ECHO_SIZE }),
+        { engine, target: server.addr },
+      );
       assert.ok(result.errors.by_kind["mismatch"]! > 0, JSON.stringify(result.errors));
       assert.ok(result.requests > 0);
       assert.equal(result.errors.total, result.errors.by_kind["mismatch"]);
     } finally {
       await server.close();
     }
-  },
-);
+  });
+}
 
 testEachEngine(
   "runScenario() counts short reads when the server closes at once, and allFailed() says so",

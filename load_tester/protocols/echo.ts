@@ -9,10 +9,9 @@
 import type { NetConn } from "@monkey/shared";
 import { LoadError } from "../errors.ts";
 import { recordMicros } from "../histogram.ts";
+import type { PayloadChecker } from "../payload.ts";
 import {
-  churnConnect,
-  closeQuietly,
-  FAILURE_BACKOFF_MS,
+  churnLoop,
   type LoopHost,
   SEND_AHEAD_MS,
   type Slot,
@@ -82,9 +81,6 @@ export async function echoOpenLoop(
   interval = host.interval,
 ): Promise<void> {
   const checker = slot.checker!;
-  const payload = checker.payload;
-  const room = checker.room;
-  const size = payload.length;
   const meter = host.meter;
   const latency = meter.latency;
   const uncorrected = meter.uncorrected;
@@ -97,9 +93,9 @@ export async function echoOpenLoop(
     }
     const sent = performance.now();
     slot.since = sent;
-    const got = await exchange(conn, payload, room, size);
+    const good = await exchangeMatches(conn, checker);
     slot.since = 0;
-    if (got > size || !checker.matches()) {
+    if (!good) {
       meter.error("mismatch");
       continue;
     }
@@ -120,56 +116,37 @@ export async function echoOpenLoop(
  */
 export async function echoChurnLoop(host: LoopHost, slot: Slot): Promise<void> {
   const checker = slot.checker!;
-  const payload = checker.payload;
-  const room = checker.room;
-  const size = payload.length;
   const meter = host.meter;
-  const interval = host.interval;
-  while (!host.stopped) {
-    const round = await churnConnect(host, slot);
-    if (round === undefined) return;
-    if (round === null) continue;
-    const { conn, intended, start, connected } = round;
-    try {
-      slot.since = connected;
-      const got = await exchange(conn, payload, room, size);
-      slot.since = 0;
-      closeQuietly(conn);
-      slot.conn = undefined;
-      if (got > size || !checker.matches()) {
-        meter.error("mismatch");
-        continue;
-      }
-    } catch (error) {
-      host.fail(slot, error);
-      if (interval === 0 && !host.stopped) await host.sleep(slot, FAILURE_BACKOFF_MS);
-      continue;
-    }
+  await churnLoop(host, slot, async ({ conn }) => {
+    if (await exchangeMatches(conn, checker)) return true;
+    meter.error("mismatch");
+    return false;
+  }, ({ intended, start }) => {
     const done = performance.now();
-    recordMicros(meter.connect!, (connected - start) * US_PER_MS);
     recordMicros(meter.latency, (done - intended) * US_PER_MS);
     if (meter.uncorrected) recordMicros(meter.uncorrected, (done - start) * US_PER_MS);
     meter.requests++;
-  }
+  });
 }
 
 /**
- * Write the payload, read at least its length back into `room` (one byte longer).
+ * Write the checker's payload, read at least its length back into its room (one byte longer)
+ * and verify it.
  *
- * @returns The bytes read: more than `size` when the server sent a byte past the echo.
+ * @returns True when exactly the payload came back: false on a changed byte, or a byte sent
+ * past the echo.
  */
-async function exchange(
-  conn: NetConn,
-  payload: Uint8Array,
-  room: Uint8Array,
-  size: number,
-): Promise<number> {
+async function exchangeMatches(conn: NetConn, checker: PayloadChecker): Promise<boolean> {
+  const payload = checker.payload;
+  const size = payload.length;
+  let got: number;
   if (size > CONCURRENT_ABOVE) {
-    const [, got] = await Promise.all([writeAll(conn, payload), readFull(conn, room, size)]);
-    return got;
+    [, got] = await Promise.all([writeAll(conn, payload), readFull(conn, checker.room, size)]);
+  } else {
+    await writeAll(conn, payload);
+    got = await readFull(conn, checker.room, size);
   }
-  await writeAll(conn, payload);
-  return await readFull(conn, room, size);
+  return got <= size && checker.matches();
 }
 
 async function readFull(conn: NetConn, room: Uint8Array, size: number): Promise<number> {

@@ -10,7 +10,7 @@ import { ConfigError } from "@monkey/shared";
 import { LoadError } from "../errors.ts";
 import { ByteBuffer, escapeSample, indexOfByte } from "./_buffer.ts";
 import { type RenderContext, Template } from "./templates.ts";
-import type { ProtocolClient } from "./types.ts";
+import { type ProtocolClient, ReplyVerdict } from "./types.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -86,17 +86,9 @@ export function parseExpectStatus(text: string): boolean[] {
  *   expectStatus: "2xx", host: "127.0.0.1:8080" });
  * ```
  */
-export class HttpClient implements ProtocolClient {
+export class HttpClient extends ReplyVerdict implements ProtocolClient {
   /** Requests in rotation order. */
   readonly mix: readonly string[];
-  /** Last reply's error kind. */
-  error: ProtocolClient["error"] = undefined;
-  /** The unexpected status line. */
-  sample = "";
-  /** Last reply's status. */
-  status = 0;
-  /** Last reply said `Connection: close` (or was HTTP/1.0 without keep-alive). */
-  close = false;
   readonly #requests: Request[];
   readonly #ok: boolean[];
   readonly #tail: Uint8Array;
@@ -109,6 +101,7 @@ export class HttpClient implements ProtocolClient {
    * @throws {ConfigError} On a bad request line, header or template.
    */
   constructor(settings: HttpSettings) {
+    super();
     const list = settings.requests.length > 0 ? settings.requests : [DEFAULT_HTTP_REQUEST];
     this.mix = list;
     this.#ok = parseExpectStatus(settings.expectStatus);

@@ -11,7 +11,7 @@
 import { ConfigError } from "@monkey/shared";
 import { ByteBuffer, escapeSample, indexOfByte, indexOfBytes } from "./_buffer.ts";
 import { type RenderContext, Template, unescapeBytes } from "./templates.ts";
-import type { ProtocolClient } from "./types.ts";
+import { type ProtocolClient, ReplyVerdict } from "./types.ts";
 
 const LF = 0x0a;
 
@@ -106,17 +106,9 @@ function parseExpect(text: string | undefined, endText: string): { end: End; che
  *   expect: "exact:+PONG\\r\\n", expectEnd: "line" });
  * ```
  */
-export class RawClient implements ProtocolClient {
+export class RawClient extends ReplyVerdict implements ProtocolClient {
   /** The request. */
   readonly mix: readonly string[];
-  /** Last reply's error kind. */
-  error: ProtocolClient["error"] = undefined;
-  /** Escaped sample of a reply that failed its check. */
-  sample = "";
-  /** Always 0. */
-  status = 0;
-  /** Always false. */
-  close = false;
   readonly #send: Template | undefined;
   readonly #sendBytes: Uint8Array | undefined;
   readonly #first: Template | undefined;
@@ -132,6 +124,7 @@ export class RawClient implements ProtocolClient {
    *   compile.
    */
   constructor(settings: RawSettings) {
+    super();
     if (settings.send === undefined && settings.sendBytes === undefined) {
       throw new ConfigError(
         "Cannot parse flag --send: protocol raw needs --send TEXT or --send-file PATH, got neither",

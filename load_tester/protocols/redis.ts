@@ -10,7 +10,7 @@ import { ConfigError } from "@monkey/shared";
 import { LoadError } from "../errors.ts";
 import { ByteBuffer, escapeSample, indexOfByte } from "./_buffer.ts";
 import { type RenderContext, Template } from "./templates.ts";
-import type { ProtocolClient } from "./types.ts";
+import { type ProtocolClient, ReplyVerdict } from "./types.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -101,17 +101,9 @@ export function validateRedis(commands: readonly string[], firstSend: string | u
  * const client = new RedisClient(["PING"], undefined);
  * ```
  */
-export class RedisClient implements ProtocolClient {
+export class RedisClient extends ReplyVerdict implements ProtocolClient {
   /** Commands in rotation order. */
   readonly mix: readonly string[];
-  /** Last reply's error kind. */
-  error: ProtocolClient["error"] = undefined;
-  /** Last error's message. */
-  sample = "";
-  /** Always 0. */
-  status = 0;
-  /** Always false. */
-  close = false;
   readonly #commands: Command[];
   readonly #first: Command | undefined;
   #next = 0;
@@ -124,6 +116,7 @@ export class RedisClient implements ProtocolClient {
    * @throws {ConfigError} On a bad command or template.
    */
   constructor(commands: readonly string[], firstSend: string | undefined) {
+    super();
     const list = commands.length > 0 ? commands : [DEFAULT_REDIS_COMMAND];
     this.mix = list;
     this.#commands = list.map((c) => compile(c, "flag --command"));

@@ -61,18 +61,41 @@ export const ECHO_PROTOCOL: ProtocolSpec = {
   host: "",
 };
 
+/**
+ * The last reply's verdict, the part of a {@linkcode ProtocolClient} that every request/reply
+ * client keeps the same way: the clients extend it.
+ *
+ * @example
+ * ```ts
+ * class PongJudge extends ReplyVerdict {
+ *   judge(reply: string): void {
+ *     this.error = reply === "+PONG" ? undefined : "unexpected_reply";
+ *     this.sample = reply;
+ *   }
+ * }
+ * ```
+ */
+export class ReplyVerdict {
+  /** The last parsed reply's error kind, or undefined when it was good. */
+  error: ErrorKind | undefined = undefined;
+  /**
+   * With `error`: a short sample (redis: the server's message; http: the status line; raw: the
+   * escaped reply).
+   */
+  sample = "";
+  /** http: the last reply's status; 0 otherwise. */
+  status = 0;
+  /**
+   * http: the last reply asked to close the connection (`Connection: close`, or HTTP/1.0
+   * without keep-alive); always false otherwise.
+   */
+  close = false;
+}
+
 /** One connection's protocol state (request/reply protocols: redis, http, raw). */
-export interface ProtocolClient {
+export interface ProtocolClient extends ReplyVerdict {
   /** Labels of the request mix (commands or requests), in rotation order. */
   readonly mix: readonly string[];
-  /** The last parsed reply's error kind, or undefined when it was good. */
-  error: ErrorKind | undefined;
-  /** With `error`: a short sample (the server's message, or the escaped reply). */
-  sample: string;
-  /** http: the last reply's status; 0 otherwise. */
-  status: number;
-  /** The last reply asked to close the connection (`Connection: close`). */
-  close: boolean;
   /**
    * Bytes to send once after connecting (`--first-send`), or undefined.
    *
