@@ -1,16 +1,8 @@
 import assert from "node:assert/strict";
 import { readAll, readExactly, writeAll } from "@monkey/testing";
 import { epollConnect, epollListen } from "./mod.ts";
-import {
-  acceptOne,
-  epollConnectTo,
-  IGNORE,
-  loopStopped,
-  openFds,
-  registeredFds,
-  resetClose,
-  SKIP_NOTE,
-} from "./_testing.ts";
+import { IGNORE, loopStopped, openFds, registeredFds, resetClose, SKIP_NOTE } from "./_testing.ts";
+import { acceptOne, epollConnectTo } from "./_testing_accept.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
 import { randomBytes, readAll, readExactly, sha256, writeAll } from "@monkey/testing";
 import { epollEcho, type EpollEchoOptions, type EpollEchoResult } from "./mod.ts";
-import {
-  acceptOne,
-  denoConnect,
-  IGNORE,
-  loopStopped,
-  openFds,
-  registeredFds,
-  SKIP_NOTE,
-} from "./_testing.ts";
+import { IGNORE, loopStopped, openFds, registeredFds, SKIP_NOTE } from "./_testing.ts";
+import { acceptOne, denoConnect } from "./_testing_accept.ts";
 
 const MiB = 1024 * 1024;
 

@@ -2,15 +2,8 @@ import assert from "node:assert/strict";
 import { randomBytes, readAll, readExactly, sha256, writeAll } from "@monkey/testing";
 import { type EpollConn, epollConnect } from "./mod.ts";
 import { SPLICE_CHUNK, spliceCounts, spliceFaults, SplicePipe } from "./_splice.ts";
-import {
-  acceptOne,
-  denoConnect,
-  IGNORE,
-  loopStopped,
-  openFds,
-  relayRig,
-  SKIP_NOTE,
-} from "./_testing.ts";
+import { IGNORE, loopStopped, openFds, relayRig, SKIP_NOTE } from "./_testing.ts";
+import { acceptOne, denoConnect } from "./_testing_accept.ts";
 
 const ignore = IGNORE;
 
