@@ -80,22 +80,25 @@ export function parseIPv6(text: string): Uint8Array | undefined {
  */
 export function encodeSockAddr(hostname: string, port: number): SockAddr | undefined {
   const v4 = parseIPv4(hostname);
-  if (v4 !== undefined) {
-    const bytes = new Uint8Array(SOCKADDR_IN_SIZE);
-    const view = new DataView(bytes.buffer);
-    view.setUint16(0, AF_INET, true);
-    view.setUint16(2, port, false);
-    bytes.set(v4, 4);
-    return { family: AF_INET, bytes };
-  }
+  if (v4 !== undefined) return sockAddr(AF_INET, SOCKADDR_IN_SIZE, 4, v4, port);
   const v6 = parseIPv6(hostname);
-  if (v6 === undefined) return undefined;
-  const bytes = new Uint8Array(SOCKADDR_SIZE);
+  return v6 === undefined ? undefined : sockAddr(AF_INET6, SOCKADDR_SIZE, 8, v6, port);
+}
+
+/** A `sockaddr_in` or `sockaddr_in6`: family (host order), port (network order), address. */
+function sockAddr(
+  family: number,
+  size: number,
+  ipOffset: number,
+  ip: Uint8Array,
+  port: number,
+): SockAddr {
+  const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);
-  view.setUint16(0, AF_INET6, true);
+  view.setUint16(0, family, true);
   view.setUint16(2, port, false);
-  bytes.set(v6, 8);
-  return { family: AF_INET6, bytes };
+  bytes.set(ip, ipOffset);
+  return { family, bytes };
 }
 
 /**
