@@ -51,66 +51,63 @@ Deno.test("plural() says '1 connection' and '2 connections'", () => {
   assert.equal(plural(2, "connection"), "2 connections");
 });
 
-/** Runs of the fake service that end at once: flags, exit code, and what it prints. */
-const RUNS: {
-  name: string;
-  args: string[];
-  code: number;
-  /** Equal to this string, or matching this pattern. */
-  stdout?: string | RegExp;
-  /** Equal to this string, or matching this pattern. */
-  stderr?: string | RegExp;
-}[] = [
-  {
-    name: "serviceMain() --version prints the product version and exits 0",
-    args: ["--version"],
-    code: 0,
-    stdout: new RegExp(`^monkey-fake ${VERSION.replaceAll(".", "\\.")} \\(deno `),
-  },
-  {
-    name: "serviceMain() --check validates and exits 0 without starting the service",
-    args: ["--check", "--fail", "service"],
-    code: 0,
-    stdout: "fake: configuration (defaults and flags) is valid\n",
-  },
-  {
-    name: "serviceMain() --check exits 2 with the error line on a bad value",
-    args: ["--check", "--count", "-x"],
-    code: 2,
-    stderr: /--count/,
-  },
-  {
-    name: "an unknown flag names the nearest one and --help, exit 2",
-    args: ["--cout", "3"],
-    code: 2,
-    stderr: "Cannot parse command line: unknown flag --cout: did you mean --count? See --help\n",
-  },
-  {
-    name: "runMain() exits 2 with one line on a config error",
-    args: ["--count", "abc"],
-    code: 2,
-    stderr: "Cannot parse flag --count: expected an integer, got 'abc'\n",
-  },
-  {
-    name: "runMain() exits 1 with the ServiceError's one line",
-    args: ["--fail", "service"],
-    code: 1,
-    stderr: "Cannot listen on 127.0.0.1:1 (listen_addr): address already in use\n",
-  },
-  {
-    name: "runMain() exits 1 with 'error:' and the first line of any other error",
-    args: ["--fail", "error"],
-    code: 1,
-    stderr: "error: boom\n",
-  },
+/** What a run prints: equal to a string, or matching a pattern. */
+type Expect = { stdout?: string | RegExp; stderr?: string | RegExp };
+
+/** Runs of the fake service that end at once: test name, flags, exit code, what it prints. */
+const RUNS: [name: string, args: string[], code: number, expect: Expect][] = [
+  [
+    "serviceMain() --version prints the product version and exits 0",
+    ["--version"],
+    0,
+    { stdout: new RegExp(`^monkey-fake ${VERSION.replaceAll(".", "\\.")} \\(deno `) },
+  ],
+  [
+    "serviceMain() --check validates and exits 0 without starting the service",
+    ["--check", "--fail", "service"],
+    0,
+    { stdout: "fake: configuration (defaults and flags) is valid\n" },
+  ],
+  [
+    "serviceMain() --check exits 2 with the error line on a bad value",
+    ["--check", "--count", "-x"],
+    2,
+    { stderr: /--count/ },
+  ],
+  [
+    "an unknown flag names the nearest one and --help, exit 2",
+    ["--cout", "3"],
+    2,
+    {
+      stderr: "Cannot parse command line: unknown flag --cout: did you mean --count? See --help\n",
+    },
+  ],
+  [
+    "runMain() exits 2 with one line on a config error",
+    ["--count", "abc"],
+    2,
+    { stderr: "Cannot parse flag --count: expected an integer, got 'abc'\n" },
+  ],
+  [
+    "runMain() exits 1 with the ServiceError's one line",
+    ["--fail", "service"],
+    1,
+    { stderr: "Cannot listen on 127.0.0.1:1 (listen_addr): address already in use\n" },
+  ],
+  [
+    "runMain() exits 1 with 'error:' and the first line of any other error",
+    ["--fail", "error"],
+    1,
+    { stderr: "error: boom\n" },
+  ],
 ];
 
-for (const run of RUNS) {
-  Deno.test(run.name, CLI, async () => {
-    const out = await runDeno(["run", "--allow-read", FAKE, ...run.args], ".");
-    assert.equal(out.code, run.code, out.stderr);
+for (const [name, args, code, expect] of RUNS) {
+  Deno.test(name, CLI, async () => {
+    const out = await runDeno(["run", "--allow-read", FAKE, ...args], ".");
+    assert.equal(out.code, code, out.stderr);
     for (const stream of ["stdout", "stderr"] as const) {
-      const want = run[stream];
+      const want = expect[stream];
       if (typeof want === "string") assert.equal(out[stream], want, stream);
       else if (want !== undefined) assert.match(out[stream], want, stream);
     }
