@@ -227,7 +227,7 @@ export function startTestLb(config: LbConfigInput): LoadBalancer & AsyncDisposab
  *
  * @param engine The I/O engine.
  * @param tags One backend per tag.
- * @param config Keys on top of the test defaults.
+ * @param config Keys on top of the test defaults, or a function of the started backends giving them.
  * @param body The test, given the balancer, the backends and the log lines.
  * @returns Resolves when everything is closed.
  * @example
@@ -240,7 +240,7 @@ export function startTestLb(config: LbConfigInput): LoadBalancer & AsyncDisposab
 export async function withTaggedLb(
   engine: EngineName,
   tags: readonly string[],
-  config: LbConfigInput,
+  config: LbConfigInput | ((backends: TaggedBackend[]) => LbConfigInput),
   body: (lb: LoadBalancer, backends: TaggedBackend[], lines: string[]) => Promise<void>,
 ): Promise<void> {
   const backends = tags.map((tag) => startTagged(tag));
@@ -248,7 +248,7 @@ export async function withTaggedLb(
     const list = backends.map((b) => ({ addr: b.addr }));
     await withAdminLb(
       engine,
-      { backends: list, ...config },
+      { backends: list, ...(typeof config === "function" ? config(backends) : config) },
       (lb, lines) => body(lb, backends, lines),
     );
   } finally {
