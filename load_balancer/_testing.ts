@@ -9,7 +9,7 @@
 import { type EngineName, Logger, memorySink } from "@monkey/shared";
 import { acceptLoop, dial, echoUntilEof, readLine, writeAll } from "@monkey/testing";
 import { type LoadBalancer, startLoadBalancer } from "./balancer.ts";
-import type { LbConfigInput } from "./config.ts";
+import { type LbConfig, type LbConfigInput, loadLbConfig } from "./config.ts";
 
 /** Echo buffer of a tagged backend. */
 const ECHO_BUFFER = 16 * 1024;
@@ -254,4 +254,18 @@ export async function withTaggedLb(
   } finally {
     await closeAll(backends);
   }
+}
+
+/**
+ * The configuration a command line gives, written as in a shell (no file: defaults under it).
+ *
+ * @param commandLine Flags and values separated by single spaces.
+ * @returns The normalised configuration.
+ * @example
+ * ```ts
+ * assert.deepEqual(lbConfigFromFlags("--allow 10.0.0.0/8 --allow ::1").allow, ["10.0.0.0/8", "::1"]);
+ * ```
+ */
+export function lbConfigFromFlags(commandLine: string): LbConfig {
+  return loadLbConfig(commandLine.split(" ")).config;
 }
