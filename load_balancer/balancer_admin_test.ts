@@ -146,7 +146,7 @@ const PROXY_HEADER_CASES: {
 
 for (const { name, listen, version, header } of PROXY_HEADER_CASES) {
   testEachEngine(`proxy_protocol ${name}, before any client byte`, async ({ engine }) => {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const backends = [{ addr: `127.0.0.1:${listener.addr.port}` }];
     await withLb(engine, { listen_addr: listen, proxy_protocol: version, backends }, async (lb) => {
       const [hostname, port] = splitAddr(lb.addr);
@@ -160,48 +160,36 @@ for (const { name, listen, version, header } of PROXY_HEADER_CASES) {
       assert.equal(await readLine(upstream), null);
       upstream.close();
     });
-    listener.close();
   });
 }
 
 testEachEngine(
   "a listen address in use fails with one clear line and leaves nothing running",
   async ({ engine }) => {
-    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const addr = `127.0.0.1:${(taken.addr as Deno.NetAddr).port}`;
-    const backend = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    try {
-      assert.throws(
-        () =>
-          startLoadBalancer({
-            listen_addr: addr,
-            metrics_addr: "off",
-            engine,
-            health_check: { interval_ms: 10 },
-            backends: [{ addr: `127.0.0.1:${(backend.addr as Deno.NetAddr).port}` }],
-          }, { logger: quietLogger().logger }),
-        new RegExp(`Cannot listen on ${addr} \\(listen_addr\\): address already in use`),
-      );
-      // No health check may probe the backend afterwards (ten intervals of silence).
-      const probe = backend.accept().then((conn) => {
-        conn.close();
-        return "probed";
-      }, () => "closed");
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const quiet = new Promise<string>((resolve) =>
-        timer = setTimeout(() => resolve("quiet"), 100)
-      );
-      assert.equal(await Promise.race([probe, quiet]), "quiet");
-      clearTimeout(timer);
-      backend.close();
-      await probe;
-    } finally {
-      taken.close();
-      try {
-        backend.close();
-      } catch {
-        // Closed above.
-      }
-    }
+    using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const addr = `127.0.0.1:${taken.addr.port}`;
+    using backend = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    assert.throws(
+      () =>
+        startLoadBalancer({
+          listen_addr: addr,
+          metrics_addr: "off",
+          engine,
+          health_check: { interval_ms: 10 },
+          backends: [{ addr: `127.0.0.1:${backend.addr.port}` }],
+        }, { logger: quietLogger().logger }),
+      new RegExp(`Cannot listen on ${addr} \\(listen_addr\\): address already in use`),
+    );
+    // No health check may probe the backend afterwards (ten intervals of silence).
+    const probe = backend.accept().then((conn) => {
+      conn.close();
+      return "probed";
+    }, () => "closed");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const quiet = new Promise<string>((resolve) => timer = setTimeout(() => resolve("quiet"), 100));
+    assert.equal(await Promise.race([probe, quiet]), "quiet");
+    clearTimeout(timer);
+    backend.close();
+    await probe;
   },
 );
