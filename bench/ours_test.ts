@@ -59,29 +59,25 @@ Deno.test(
   "startOurs() runs a row on each engine through bench/serve.ts: bytes go proxy -> echo and back",
   requires("run", "read"),
   async () => {
-    const group = new ProcessGroup();
+    await using group = new ProcessGroup();
     // epoll is Linux only; elsewhere the deno rows still run.
     const engines = Deno.build.os === "linux" ? ["epoll", "deno"] as const : ["deno"] as const;
-    try {
-      const echo = await startOurEcho(group, rowsFor(ECHO_ROWS, engines)[0]!);
-      for (const row of rowsFor(OUR_ROWS, engines).filter((r) => r.service === "proxy")) {
-        const proxy = await startOurs(group, row, echo.addr, { metrics_addr: "127.0.0.1:0" });
-        assert.equal(proxy.name, row.label);
-        assert.match(proxy.addr, /^127\.0\.0\.1:\d+$/);
-        assert.match(proxy.metricsAddr ?? "", /^127\.0\.0\.1:\d+$/, "banner names the endpoint");
-        const conn = await dial(proxy.addr);
-        const message = new TextEncoder().encode(`monkey bench via ${row.label}`);
-        await writeAll(conn, message);
-        assert.deepEqual(await readExactly(conn, message.length), message, row.label);
-        conn.close();
-        await proxy.stop();
-      }
-      assert.throws(
-        () => startOursByLabel(group, "no-such-row", echo.addr),
-        /Cannot start row 'no-such-row': expected one of proxy-epoll, proxy-deno, /,
-      );
-    } finally {
-      await group.stopAll();
+    const echo = await startOurEcho(group, rowsFor(ECHO_ROWS, engines)[0]!);
+    for (const row of rowsFor(OUR_ROWS, engines).filter((r) => r.service === "proxy")) {
+      const proxy = await startOurs(group, row, echo.addr, { metrics_addr: "127.0.0.1:0" });
+      assert.equal(proxy.name, row.label);
+      assert.match(proxy.addr, /^127\.0\.0\.1:\d+$/);
+      assert.match(proxy.metricsAddr ?? "", /^127\.0\.0\.1:\d+$/, "banner names the endpoint");
+      const conn = await dial(proxy.addr);
+      const message = new TextEncoder().encode(`monkey bench via ${row.label}`);
+      await writeAll(conn, message);
+      assert.deepEqual(await readExactly(conn, message.length), message, row.label);
+      conn.close();
+      await proxy.stop();
     }
+    assert.throws(
+      () => startOursByLabel(group, "no-such-row", echo.addr),
+      /Cannot start row 'no-such-row': expected one of proxy-epoll, proxy-deno, /,
+    );
   },
 );

@@ -31,8 +31,11 @@ export interface BenchTarget {
   stop(): Promise<void>;
 }
 
-/** Tracks every process the bench starts so all are stopped, also on Ctrl+C or error. */
-export class ProcessGroup {
+/**
+ * Tracks every process the bench starts so all are stopped, also on Ctrl+C or error;
+ * `await using` stops them at the end of the scope.
+ */
+export class ProcessGroup implements AsyncDisposable {
   #procs = new Set<LineProcess>();
   #dirs = new Set<string>();
 
@@ -99,6 +102,11 @@ export class ProcessGroup {
     this.#procs.clear();
     for (const dir of this.#dirs) Deno.removeSync(dir, { recursive: true });
     this.#dirs.clear();
+  }
+
+  /** {@linkcode ProcessGroup.stopAll}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stopAll();
   }
 }
 

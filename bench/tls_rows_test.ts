@@ -18,28 +18,24 @@ Deno.test(
   "tlsTermination() runs TLS ping-pong through our proxy and LB (and HAProxy, nginx when installed)",
   requires("run", "read", "write", "env", "sys"),
   async () => {
-    const group = new ProcessGroup();
-    try {
-      const backend = await startOurEcho(group);
-      const options = parseBenchArgs(["--quick", "--reps", "1", "--secs", "0.3"]);
-      const rows = await tlsTermination(group, backend, options);
-      const names = rows.map((r) => r.target);
-      assert.deepEqual(names.slice(0, 2), ["proxy-tls", "lb-tls"]);
-      for (const row of rows) {
-        // The client verifies the certificate and every echoed byte: requests mean TLS worked.
-        assert.ok(row.cell.rps > 0, `${row.target}: no request`);
-        assert.equal(row.cell.errors, 0, row.target);
-      }
-      // Our services say which engine really ran: TLS forces the deno engine.
-      assert.equal(rows[0]!.engine, "deno (TLS needs it)");
-      assert.equal(rows[1]!.engine, "deno (TLS needs it)");
-      const text = renderTls(rows);
-      assert.match(text, /\| proxy-tls +\| deno \(TLS needs it\) +\| \d+ +\|/);
-      if (names.includes("haproxy-tls")) {
-        assert.match(text, /\| haproxy-tls +\| - +\| \d+ .*1\.00x/);
-      } else console.log("note: haproxy is not installed: its TLS row was not tried");
-    } finally {
-      await group.stopAll();
+    await using group = new ProcessGroup();
+    const backend = await startOurEcho(group);
+    const options = parseBenchArgs(["--quick", "--reps", "1", "--secs", "0.3"]);
+    const rows = await tlsTermination(group, backend, options);
+    const names = rows.map((r) => r.target);
+    assert.deepEqual(names.slice(0, 2), ["proxy-tls", "lb-tls"]);
+    for (const row of rows) {
+      // The client verifies the certificate and every echoed byte: requests mean TLS worked.
+      assert.ok(row.cell.rps > 0, `${row.target}: no request`);
+      assert.equal(row.cell.errors, 0, row.target);
     }
+    // Our services say which engine really ran: TLS forces the deno engine.
+    assert.equal(rows[0]!.engine, "deno (TLS needs it)");
+    assert.equal(rows[1]!.engine, "deno (TLS needs it)");
+    const text = renderTls(rows);
+    assert.match(text, /\| proxy-tls +\| deno \(TLS needs it\) +\| \d+ +\|/);
+    if (names.includes("haproxy-tls")) {
+      assert.match(text, /\| haproxy-tls +\| - +\| \d+ .*1\.00x/);
+    } else console.log("note: haproxy is not installed: its TLS row was not tried");
   },
 );

@@ -9,7 +9,7 @@
 import { type EngineName, Logger, memorySink } from "@monkey/shared";
 import { acceptLoop, dial, echoUntilEof, readLine, writeAll } from "@monkey/testing";
 import { type LoadBalancer, startLoadBalancer } from "./balancer.ts";
-import type { LbConfigInput } from "./config.ts";
+import { type LbConfig, type LbConfigInput, loadLbConfig } from "./config.ts";
 
 /** Echo buffer of a tagged backend. */
 const ECHO_BUFFER = 16 * 1024;
@@ -227,7 +227,7 @@ export function startTestLb(config: LbConfigInput): LoadBalancer & AsyncDisposab
  *
  * @param engine The I/O engine.
  * @param tags One backend per tag.
- * @param config Keys on top of the test defaults.
+ * @param config Keys on top of the test defaults, or a function of the started backends giving them.
  * @param body The test, given the balancer, the backends and the log lines.
  * @returns Resolves when everything is closed.
  * @example
@@ -240,7 +240,7 @@ export function startTestLb(config: LbConfigInput): LoadBalancer & AsyncDisposab
 export async function withTaggedLb(
   engine: EngineName,
   tags: readonly string[],
-  config: LbConfigInput,
+  config: LbConfigInput | ((backends: TaggedBackend[]) => LbConfigInput),
   body: (lb: LoadBalancer, backends: TaggedBackend[], lines: string[]) => Promise<void>,
 ): Promise<void> {
   const backends = tags.map((tag) => startTagged(tag));
@@ -248,10 +248,24 @@ export async function withTaggedLb(
     const list = backends.map((b) => ({ addr: b.addr }));
     await withAdminLb(
       engine,
-      { backends: list, ...config },
+      { backends: list, ...(typeof config === "function" ? config(backends) : config) },
       (lb, lines) => body(lb, backends, lines),
     );
   } finally {
     await closeAll(backends);
   }
+}
+
+/**
+ * The configuration a command line gives, written as in a shell (no file: defaults under it).
+ *
+ * @param commandLine Flags and values separated by single spaces.
+ * @returns The normalised configuration.
+ * @example
+ * ```ts
+ * assert.deepEqual(lbConfigFromFlags("--allow 10.0.0.0/8 --allow ::1").allow, ["10.0.0.0/8", "::1"]);
+ * ```
+ */
+export function lbConfigFromFlags(commandLine: string): LbConfig {
+  return loadLbConfig(commandLine.split(" ")).config;
 }

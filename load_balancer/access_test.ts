@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "@monkey/shared";
-import { connectTagged, startTagged, withLb } from "./_testing.ts";
+import { connectTagged, lbConfigFromFlags, startTagged, withLb } from "./_testing.ts";
 import type { LbConfigInput } from "./config.ts";
 import { loadLbConfig } from "./config.ts";
 import { scrapeMetrics, testEachEngine } from "@monkey/testing";
@@ -39,14 +39,7 @@ testEachEngine(
 );
 
 Deno.test("load balancer allow/deny come from lb.toml and --allow/--deny, bad blocks rejected in one line", () => {
-  const { config } = loadLbConfig([
-    "--allow",
-    "10.0.0.0/8",
-    "--allow",
-    "::1",
-    "--deny",
-    "10.6.6.6",
-  ]);
+  const config = lbConfigFromFlags("--allow 10.0.0.0/8 --allow ::1 --deny 10.6.6.6");
   assert.deepEqual(config.allow, ["10.0.0.0/8", "::1"]);
   assert.deepEqual(config.deny, ["10.6.6.6"]);
   assert.throws(

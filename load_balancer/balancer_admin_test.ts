@@ -3,14 +3,13 @@ import { ConfigError, Logger, memorySink } from "@monkey/shared";
 import { readExactly, readLine, splitAddr, testEachEngine, waitFor } from "@monkey/testing";
 import {
   adminRequest,
-  closeAll,
   connectTagged,
   echoLine,
-  startTagged,
   type TaggedBackend,
   tagOf,
   TEST_TOKEN,
   withAdminLb as withLb,
+  withTaggedLb,
 } from "./_testing.ts";
 import { startLoadBalancer } from "./balancer.ts";
 
@@ -22,8 +21,7 @@ function quietLogger() {
 testEachEngine(
   "drain and delete through the admin API keep live connections until they finish",
   async ({ engine }) => {
-    const backends = ["a", "b"].map((t) => startTagged(t));
-    await withLb(engine, { backends: backends.map((b) => ({ addr: b.addr })) }, async (lb) => {
+    await withTaggedLb(engine, ["a", "b"], {}, async (lb, backends) => {
       const live = await connectTagged(lb.addr);
       assert.equal(live.tag, "a");
       const drained = await adminRequest(lb, "POST", `/backends/${backends[0]!.addr}/drain`);
@@ -50,27 +48,27 @@ testEachEngine(
       // Bytes of the removed backend stay in the frontend totals.
       assert.ok(lb.snapshot().bytes_upstream >= "still here\nafter delete\n".length);
     });
-    await closeAll(backends);
   },
 );
 
 testEachEngine("POST /backends adds a backend that takes traffic at once", async ({ engine }) => {
-  const backends = ["a", "b"].map((t) => startTagged(t));
-  await withLb(engine, { backends: [{ addr: backends[0]!.addr }] }, async (lb) => {
+  const onlyFirst = (backends: TaggedBackend[]) => ({ backends: [{ addr: backends[0]!.addr }] });
+  await withTaggedLb(engine, ["a", "b"], onlyFirst, async (lb, backends) => {
     const res = await adminRequest(lb, "POST", "/backends", { addr: backends[1]!.addr, weight: 2 });
     assert.equal(res.status, 201);
     const tags = new Set([await tagOf(lb.addr), await tagOf(lb.addr)]);
     assert.deepEqual([...tags].sort(), ["a", "b"]);
   });
-  await closeAll(backends);
 });
 
 testEachEngine(
   "reload keeps live connections, adds and drains backends, and rejects a bad config",
   async ({ engine }) => {
-    const backends = ["a", "b", "c"].map((t) => startTagged(t));
-    const [a, b, c] = backends as [TaggedBackend, TaggedBackend, TaggedBackend];
-    await withLb(engine, { backends: [{ addr: a.addr }, { addr: b.addr }] }, async (lb) => {
+    const firstTwo = (backends: TaggedBackend[]) => ({
+      backends: backends.slice(0, 2).map((b) => ({ addr: b.addr })),
+    });
+    await withTaggedLb(engine, ["a", "b", "c"], firstTwo, async (lb, backends) => {
+      const [a, b, c] = backends as [TaggedBackend, TaggedBackend, TaggedBackend];
       const live = await connectTagged(lb.addr);
       assert.equal(live.tag, "a");
       const { changes } = await lb.reload({
@@ -107,7 +105,6 @@ testEachEngine(
       await waitFor(() => lb.backends.get(a.addr) === undefined, "a removed when idle");
       assert.equal(lb.snapshot().reloads, 1);
     });
-    await closeAll(backends);
   },
 );
 
@@ -149,7 +146,7 @@ const PROXY_HEADER_CASES: {
 
 for (const { name, listen, version, header } of PROXY_HEADER_CASES) {
   testEachEngine(`proxy_protocol ${name}, before any client byte`, async ({ engine }) => {
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const backends = [{ addr: `127.0.0.1:${listener.addr.port}` }];
     await withLb(engine, { listen_addr: listen, proxy_protocol: version, backends }, async (lb) => {
       const [hostname, port] = splitAddr(lb.addr);
@@ -163,48 +160,36 @@ for (const { name, listen, version, header } of PROXY_HEADER_CASES) {
       assert.equal(await readLine(upstream), null);
       upstream.close();
     });
-    listener.close();
   });
 }
 
 testEachEngine(
   "a listen address in use fails with one clear line and leaves nothing running",
   async ({ engine }) => {
-    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const addr = `127.0.0.1:${(taken.addr as Deno.NetAddr).port}`;
-    const backend = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    try {
-      assert.throws(
-        () =>
-          startLoadBalancer({
-            listen_addr: addr,
-            metrics_addr: "off",
-            engine,
-            health_check: { interval_ms: 10 },
-            backends: [{ addr: `127.0.0.1:${(backend.addr as Deno.NetAddr).port}` }],
-          }, { logger: quietLogger().logger }),
-        new RegExp(`Cannot listen on ${addr} \\(listen_addr\\): address already in use`),
-      );
-      // No health check may probe the backend afterwards (ten intervals of silence).
-      const probe = backend.accept().then((conn) => {
-        conn.close();
-        return "probed";
-      }, () => "closed");
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const quiet = new Promise<string>((resolve) =>
-        timer = setTimeout(() => resolve("quiet"), 100)
-      );
-      assert.equal(await Promise.race([probe, quiet]), "quiet");
-      clearTimeout(timer);
-      backend.close();
-      await probe;
-    } finally {
-      taken.close();
-      try {
-        backend.close();
-      } catch {
-        // Closed above.
-      }
-    }
+    using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const addr = `127.0.0.1:${taken.addr.port}`;
+    using backend = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    assert.throws(
+      () =>
+        startLoadBalancer({
+          listen_addr: addr,
+          metrics_addr: "off",
+          engine,
+          health_check: { interval_ms: 10 },
+          backends: [{ addr: `127.0.0.1:${backend.addr.port}` }],
+        }, { logger: quietLogger().logger }),
+      new RegExp(`Cannot listen on ${addr} \\(listen_addr\\): address already in use`),
+    );
+    // No health check may probe the backend afterwards (ten intervals of silence).
+    const probe = backend.accept().then((conn) => {
+      conn.close();
+      return "probed";
+    }, () => "closed");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const quiet = new Promise<string>((resolve) => timer = setTimeout(() => resolve("quiet"), 100));
+    assert.equal(await Promise.race([probe, quiet]), "quiet");
+    clearTimeout(timer);
+    backend.close();
+    await probe;
   },
 );

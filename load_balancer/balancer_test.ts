@@ -48,14 +48,13 @@ testEachEngine(
 testEachEngine(
   "weighted_round_robin interleaves real connections by weight (streams relay)",
   async ({ engine }) => {
-    const backends = ["a", "b", "c"].map((t) => startTagged(t));
-    await withLb(engine, {
+    await withTaggedLb(engine, ["a", "b", "c"], (backends) => ({
       strategy: "weighted_round_robin",
       relay: "streams",
       backends: [{ addr: backends[0]!.addr, weight: 5 }, { addr: backends[1]!.addr }, {
         addr: backends[2]!.addr,
       }],
-    }, async (lb) => {
+    }), async (lb) => {
       let order = "";
       for (let i = 0; i < 7; i++) order += await tagOf(lb.addr);
       assert.equal(order, "aabacaa");
@@ -63,7 +62,6 @@ testEachEngine(
       assert.equal(await echoLine(conn, "through pipeTo"), "through pipeTo");
       conn.close();
     });
-    await closeAll(backends);
   },
 );
 
@@ -118,11 +116,7 @@ testEachEngine(
 );
 
 testEachEngine("least_latency measures connect time per backend", async ({ engine }) => {
-  const backends = ["a", "b"].map((t) => startTagged(t));
-  await withLb(engine, {
-    strategy: "least_latency",
-    backends: backends.map((b) => ({ addr: b.addr })),
-  }, async (lb) => {
+  await withTaggedLb(engine, ["a", "b"], { strategy: "least_latency" }, async (lb) => {
     for (let i = 0; i < 4; i++) assert.ok(await tagOf(lb.addr));
     // Unmeasured backends are tried first, so both have a connect-time EWMA now.
     for (const b of lb.backends.list()) assert.ok(b.latencyEwma !== undefined && b.latencyEwma > 0);
@@ -131,19 +125,17 @@ testEachEngine("least_latency measures connect time per backend", async ({ engin
     }[];
     assert.ok(rows.every((r) => typeof r.connect_latency_ms === "number"));
   });
-  await closeAll(backends);
 });
 
 testEachEngine(
   "a refused connect is retried on the next pick, marks the backend down after fall, and no client fails",
   async ({ engine }) => {
-    const alive = ["a", "b"].map((t) => startTagged(t));
     const dead = closedPortAddr();
-    await withLb(engine, {
+    await withTaggedLb(engine, ["a", "b"], (alive) => ({
       retries: 2,
       health_check: { interval_ms: 60_000, fall: 2 },
       backends: [{ addr: dead }, ...alive.map((b) => ({ addr: b.addr }))],
-    }, async (lb, lines) => {
+    }), async (lb, _alive, lines) => {
       const tags = [];
       for (let i = 0; i < 6; i++) tags.push(await tagOf(lb.addr));
       assert.ok(tags.every((t) => t === "a" || t === "b"), tags.join(","));
@@ -155,7 +147,6 @@ testEachEngine(
       assert.equal(lb.snapshot().failed_connections, 0);
       assert.ok(lines.some((l) => l.includes(`backend ${dead} is DOWN`)));
     });
-    await closeAll(alive);
   },
 );
 
@@ -257,10 +248,9 @@ testEachEngine(
 );
 
 testEachEngine("a backend at its max_connections is skipped", async ({ engine }) => {
-  const backends = ["a", "b"].map((t) => startTagged(t));
-  await withLb(engine, {
+  await withTaggedLb(engine, ["a", "b"], (backends) => ({
     backends: [{ addr: backends[0]!.addr, max_connections: 1 }, { addr: backends[1]!.addr }],
-  }, async (lb) => {
+  }), async (lb) => {
     const held = await connectTagged(lb.addr);
     assert.equal(held.tag, "a");
     const tags = [];
@@ -268,5 +258,4 @@ testEachEngine("a backend at its max_connections is skipped", async ({ engine })
     assert.deepEqual(tags, ["b", "b", "b", "b"]);
     held.conn.close();
   });
-  await closeAll(backends);
 });

@@ -10,6 +10,7 @@ import {
   writeAll,
 } from "@monkey/testing";
 import { startLoadBalancer } from "./balancer.ts";
+import { lbConfigFromFlags } from "./_testing.ts";
 import { loadLbConfig } from "./config.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -93,20 +94,10 @@ Deno.test("LB: max_connections_per_client closes the client over it at once and 
 });
 
 Deno.test("LB: the receive and limit keys come from flags, bad values rejected in one line", () => {
-  const { config } = loadLbConfig([
-    "--accept-proxy",
-    "v2",
-    "--trusted-proxy",
-    "10.0.0.0/8",
-    "--trusted-proxy",
-    "::1",
-    "--max-conn-rate-per-client",
-    "50",
-    "--discovery",
-    "dns+srv://_echo._tcp.service.consul",
-    "--resolver",
-    "127.0.0.1:8600",
-  ]);
+  const config = lbConfigFromFlags(
+    "--accept-proxy v2 --trusted-proxy 10.0.0.0/8 --trusted-proxy ::1 --max-conn-rate-per-client 50 " +
+      "--discovery dns+srv://_echo._tcp.service.consul --resolver 127.0.0.1:8600",
+  );
   assert.equal(config.accept_proxy, "v2");
   assert.deepEqual(config.trusted_proxies, ["10.0.0.0/8", "::1"]);
   assert.equal(config.max_conn_rate_per_client, 50);

@@ -9,6 +9,7 @@ import {
   parseLbConfig,
 } from "./config.ts";
 import { helpText } from "@monkey/shared";
+import { lbConfigFromFlags } from "./_testing.ts";
 
 const NEEDS = requires("read", "env");
 
@@ -49,18 +50,10 @@ Deno.test("the shipped lb.toml loads: three backends, defaults from the issue", 
 });
 
 Deno.test("repeatable --backend flags replace the file's backends; flags win", () => {
-  const { config } = loadLbConfig([
-    "--listen",
-    "127.0.0.1:0",
-    "--strategy",
-    "least_connections",
-    "--backend",
-    "127.0.0.1:9001,weight=3",
-    "--backend",
-    "127.0.0.1:9002,backup",
-    "--admin-token",
-    "t0k",
-  ]);
+  const config = lbConfigFromFlags(
+    "--listen 127.0.0.1:0 --strategy least_connections --backend 127.0.0.1:9001,weight=3 " +
+      "--backend 127.0.0.1:9002,backup --admin-token t0k",
+  );
   assert.equal(config.listen_addr, "127.0.0.1:0");
   assert.equal(config.strategy, "least_connections");
   assert.equal(config.admin_token, "t0k");

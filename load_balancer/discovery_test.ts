@@ -43,6 +43,38 @@ async function withLb(
   }
 }
 
+/** Echo servers on one port, one per loopback IP (the first picks the port); they stop after. */
+function echoesOnOnePort(ips: readonly string[]) {
+  const first = startEcho({ listen_addr: `${ips[0]}:0`, metrics_addr: "off" });
+  const port = Number(first.addr.split(":")[1]);
+  const rest = ips.slice(1).map((ip) =>
+    startEcho({ listen_addr: `${ip}:${port}`, metrics_addr: "off" })
+  );
+  return { echoes: [first, ...rest], port };
+}
+
+/** Fast lookups, and checks that bring a new backend in after one pass. */
+const QUICK_DISCOVERY = {
+  min_refresh_secs: 0.05,
+  max_refresh_secs: 0.1,
+  refresh_secs: 0.2,
+  health_check: { interval_ms: 50, rise: 1, timeout_ms: 500 },
+};
+
+/** Send `text` through the balancer and expect it back. */
+async function assertEchoed(addr: string, text: string): Promise<void> {
+  const conn = await dial(addr);
+  await writeAll(conn, new TextEncoder().encode(text));
+  assert.equal(new TextDecoder().decode(await readExactly(conn, text.length)), text);
+  conn.close();
+}
+
+/** The first sample of monkey_lb_discovery_failures_total whose name contains `label`. */
+function discoveryFailures(lb: LoadBalancer, label = ""): number {
+  const family = lb.families().find((f) => f.name === "monkey_lb_discovery_failures_total");
+  return Number(family?.samples.find(([name]) => name.includes(label))?.[1] ?? 0);
+}
+
 Deno.test("discovery config: a bad URL, resolver or refresh range is a one-line config error", () => {
   assert.throws(
     () => normalizeLbConfig({ discovery: "dns://echo.service.consul" }),
@@ -62,14 +94,7 @@ Deno.test(
   "LB discovers three backends, adds a fourth, drains a removed one, keeps all while DNS is down",
   withDnsmasq,
   async () => {
-    const first = startEcho({ listen_addr: "127.0.0.2:0", metrics_addr: "off" });
-    const port = Number(first.addr.split(":")[1]);
-    const echoes = [
-      first,
-      ...["127.0.0.3", "127.0.0.4", "127.0.0.5"].map((ip) =>
-        startEcho({ listen_addr: `${ip}:${port}`, metrics_addr: "off" })
-      ),
-    ];
+    const { echoes, port } = echoesOnOnePort(["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"]);
     await using dns = await startDnsmasq({
       hosts: { "echo.test": ["127.0.0.2", "127.0.0.3", "127.0.0.4"] },
     });
@@ -77,10 +102,7 @@ Deno.test(
       {
         discovery: `dns://echo.test:${port}`,
         resolver: dns.addr,
-        min_refresh_secs: 0.05,
-        max_refresh_secs: 0.1,
-        refresh_secs: 0.2,
-        health_check: { interval_ms: 50, rise: 1, timeout_ms: 500 },
+        ...QUICK_DISCOVERY,
       },
       echoes,
       async (lb, lines) => {
@@ -121,11 +143,8 @@ Deno.test(
         );
 
         await dns.stop();
-        const failures = () =>
-          lb.families().find((f) => f.name === "monkey_lb_discovery_failures_total")?.samples[0]
-            ?.[1] ?? 0;
         await waitFor(
-          () => Number(failures()) >= 2,
+          () => discoveryFailures(lb) >= 2,
           "lookups to fail while dnsmasq is stopped",
           10_000,
         );
@@ -192,9 +211,7 @@ Deno.test(
   "LB discovery: when every target changes at once the new ones serve at once (never zero backends)",
   withDnsmasq,
   async () => {
-    const first = startEcho({ listen_addr: "127.0.0.2:0", metrics_addr: "off" });
-    const port = Number(first.addr.split(":")[1]);
-    const second = startEcho({ listen_addr: `127.0.0.3:${port}`, metrics_addr: "off" });
+    const { echoes, port } = echoesOnOnePort(["127.0.0.2", "127.0.0.3"]);
     await using dns = await startDnsmasq({ hosts: { "all.test": ["127.0.0.2"] } });
     await withLb(
       {
@@ -205,16 +222,13 @@ Deno.test(
         // Checks so slow they never run during the test: joining cannot wait for them.
         health_check: { interval_ms: 600_000 },
       },
-      [first, second],
+      echoes,
       async (lb) => {
         await waitFor(() => lb.backends.get(`127.0.0.2:${port}`)?.state === "up", "first target");
         await dns.reload({ hosts: { "all.test": ["127.0.0.3"] } });
         await waitFor(() => lb.backends.get(`127.0.0.3:${port}`) !== undefined, "the new target");
         assert.equal(lb.backends.get(`127.0.0.3:${port}`)!.state, "up");
-        const conn = await dial(lb.addr);
-        await writeAll(conn, new TextEncoder().encode("z"));
-        assert.equal(new TextDecoder().decode(await readExactly(conn, 1)), "z");
-        conn.close();
+        await assertEchoed(lb.addr, "z");
       },
     );
   },
@@ -224,11 +238,7 @@ Deno.test(
   "a named pool discovers backends from DNS (resolver inherited), checks a new one in, drains a removed one, counts failures",
   withDnsmasq,
   async () => {
-    const first = startEcho({ listen_addr: "127.0.0.2:0", metrics_addr: "off" });
-    const port = Number(first.addr.split(":")[1]);
-    const others = ["127.0.0.3", "127.0.0.4"].map((ip) =>
-      startEcho({ listen_addr: `${ip}:${port}`, metrics_addr: "off" })
-    );
+    const { echoes, port } = echoesOnOnePort(["127.0.0.2", "127.0.0.3", "127.0.0.4"]);
     await using dns = await startDnsmasq({ hosts: { "web.test": ["127.0.0.2", "127.0.0.3"] } });
     await withLb(
       {
@@ -237,14 +247,11 @@ Deno.test(
         pools: {
           web: {
             discovery: `dns://web.test:${port}`,
-            min_refresh_secs: 0.05,
-            max_refresh_secs: 0.1,
-            refresh_secs: 0.2,
-            health_check: { interval_ms: 50, rise: 1, timeout_ms: 500 },
+            ...QUICK_DISCOVERY,
           },
         },
       },
-      [first, ...others],
+      echoes,
       async (lb) => {
         const web = () => lb.snapshot().pools!.find((p) => p.name === "web")!.backends;
         const addrs = () => web().map((b) => `${b.addr}:${b.source}`).sort().join(" ");
@@ -254,10 +261,7 @@ Deno.test(
           "the pool's two discovered backends",
         );
         assert.equal(lb.backends.list().length, 0, "the default pool stays empty");
-        const conn = await dial(lb.addr);
-        await writeAll(conn, new TextEncoder().encode("w"));
-        assert.equal(new TextDecoder().decode(await readExactly(conn, 1)), "w");
-        conn.close();
+        await assertEchoed(lb.addr, "w");
 
         // The new one starts down (the pool has backends in service) and its checks bring it in.
         await dns.reload({ hosts: { "web.test": ["127.0.0.3", "127.0.0.4"] } });
@@ -271,10 +275,11 @@ Deno.test(
         );
 
         await dns.stop();
-        const failures = () =>
-          lb.families().find((f) => f.name === "monkey_lb_discovery_failures_total")?.samples
-            .find(([name]) => name.includes('pool="web"'))?.[1] ?? 0;
-        await waitFor(() => Number(failures()) >= 2, "the pool's lookups to fail", 10_000);
+        await waitFor(
+          () => discoveryFailures(lb, 'pool="web"') >= 2,
+          "the pool's lookups to fail",
+          10_000,
+        );
         assert.equal(addrs(), `127.0.0.3:${port}:dns 127.0.0.4:${port}:dns`, "on_failure = keep");
       },
     );

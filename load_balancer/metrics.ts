@@ -273,23 +273,27 @@ function registerGauges(
     {},
     source.accepting() ? 0 : 1,
   ]]);
-  const perBackend = (
-    name: string,
-    help: string,
-    kind: "counter" | "gauge",
-    value: (b: Backend) => number,
-  ) =>
+  for (const [name, help, kind, value] of PER_BACKEND) {
+    const read = typeof value === "function" ? value : (b: Backend) => b[value];
     registry.collect(
       name,
       help,
       kind,
-      () => source.pool.list().map((b) => [{ backend: b.addr }, value(b)] as const),
+      () => source.pool.list().map((b) => [{ backend: b.addr }, read(b)] as const),
     );
-  for (const [name, help, kind, value] of PER_BACKEND) perBackend(name, help, kind, value);
+  }
 }
 
-/** Per-backend families: name, help, kind, value. */
-const PER_BACKEND: readonly [string, string, "counter" | "gauge", (b: Backend) => number][] = [
+/** A numeric property of a backend. */
+type BackendNumber = { [K in keyof Backend]: Backend[K] extends number ? K : never }[keyof Backend];
+
+/** Per-backend families: name, help, kind, and the Backend field read (or how to read it). */
+const PER_BACKEND: readonly [
+  string,
+  string,
+  "counter" | "gauge",
+  BackendNumber | ((b: Backend) => number),
+][] = [
   [
     "monkey_lb_backend_up",
     "1 when health checks pass, 0 when down",
@@ -302,48 +306,48 @@ const PER_BACKEND: readonly [string, string, "counter" | "gauge", (b: Backend) =
     "gauge",
     (b) => b.draining ? 1 : 0,
   ],
-  ["monkey_lb_backend_weight", "Configured weight", "gauge", (b) => b.weight],
+  ["monkey_lb_backend_weight", "Configured weight", "gauge", "weight"],
   [
     "monkey_lb_backend_connections_active",
     "Connections open to the backend",
     "gauge",
-    (b) => b.active,
+    "active",
   ],
   [
     "monkey_lb_backend_connections_total",
     "Connections established to the backend",
     "counter",
-    (b) => b.total,
+    "total",
   ],
   [
     "monkey_lb_backend_upstream_bytes_total",
     "Bytes from clients to the backend",
     "counter",
-    (b) => b.bytesIn,
+    "bytesIn",
   ],
   [
     "monkey_lb_backend_downstream_bytes_total",
     "Bytes from the backend to clients",
     "counter",
-    (b) => b.bytesOut,
+    "bytesOut",
   ],
   [
     "monkey_lb_backend_connect_errors_total",
     "Failed connects to the backend (refused, timed out, unreachable)",
     "counter",
-    (b) => b.connectErrors,
+    "connectErrors",
   ],
   [
     "monkey_lb_backend_retries_total",
     "Clients retried on another backend after a failed connect to this one",
     "counter",
-    (b) => b.retries,
+    "retries",
   ],
   [
     "monkey_lb_backend_health_check_failures_total",
     "Failed active health checks",
     "counter",
-    (b) => b.checkFailures,
+    "checkFailures",
   ],
   [
     "monkey_lb_backend_connect_latency_seconds",

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Registry } from "@monkey/shared";
+import type { Labels, Registry } from "@monkey/shared";
 import type { BackendSnapshot } from "./backend.ts";
 import type { TlsCounters } from "./connection.ts";
 import type { Route, RoutedPool } from "./routing.ts";
@@ -129,38 +129,38 @@ export function registerRoutingMetrics(
       "Clients closed for sending no ClientHello within inspect_timeout_ms",
     ),
   };
-  registry.collect(
-    "monkey_lb_pool_connections_total",
-    "Connections routed to each pool",
-    "counter",
-    () => pools().map((p) => [{ pool: p.name }, p.traffic.connections]),
-  );
-  registry.collect(
-    "monkey_lb_pool_bytes_total",
-    "Bytes through each pool, by direction (finished connections)",
-    "counter",
-    () =>
-      pools().flatMap((p) => [
-        [{ pool: p.name, direction: "upstream" }, p.traffic.bytesUp],
-        [{ pool: p.name, direction: "downstream" }, p.traffic.bytesDown],
-      ]),
-  );
-  registry.collect(
-    "monkey_lb_route_connections_total",
-    "Connections each route matched",
-    "counter",
-    () =>
-      routes().map((r) => [{ route: r.name, pool: r.config.pool ?? "" }, r.traffic.connections]),
-  );
-  registry.collect(
-    "monkey_lb_route_bytes_total",
-    "Bytes through each route, by direction (finished connections)",
-    "counter",
-    () =>
-      routes().flatMap((r) => [
-        [{ route: r.name, direction: "upstream" }, r.traffic.bytesUp],
-        [{ route: r.name, direction: "downstream" }, r.traffic.bytesDown],
-      ]),
-  );
+  registerTraffic(registry, "pool", "Connections routed to each pool", pools, (p) => ({
+    pool: p.name,
+  }));
+  registerTraffic(registry, "route", "Connections each route matched", routes, (r) => ({
+    route: r.name,
+    pool: r.config.pool ?? "",
+  }));
   return counters;
+}
+
+/** `monkey_lb_{kind}_connections_total` and `monkey_lb_{kind}_bytes_total` (by direction). */
+function registerTraffic<T extends RoutedPool | Route>(
+  registry: Registry,
+  kind: "pool" | "route",
+  connectionsHelp: string,
+  items: () => readonly T[],
+  connectionLabels: (item: T) => Labels,
+): void {
+  registry.collect(
+    `monkey_lb_${kind}_connections_total`,
+    connectionsHelp,
+    "counter",
+    () => items().map((t) => [connectionLabels(t), t.traffic.connections]),
+  );
+  registry.collect(
+    `monkey_lb_${kind}_bytes_total`,
+    `Bytes through each ${kind}, by direction (finished connections)`,
+    "counter",
+    () =>
+      items().flatMap((t) => [
+        [{ [kind]: t.name, direction: "upstream" }, t.traffic.bytesUp],
+        [{ [kind]: t.name, direction: "downstream" }, t.traffic.bytesDown],
+      ]),
+  );
 }

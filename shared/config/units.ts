@@ -54,7 +54,9 @@ export function parseSize(text: string): number | undefined {
 
 /**
  * Format a byte count the way the seed's log lines do: `512B`, `800.0KB`, `1.5MB`, `2.1GB`
- * (binary multiples, one decimal).
+ * (binary multiples, one decimal; a fraction under 1 KB is rounded). The dashboards and
+ * reports run this very function in the browser (as `fmtBytes`, see
+ * `shared/http/dashboard/assets.ts`): it must stay plain JavaScript once types are stripped.
  *
  * @param bytes A byte count.
  * @returns Short text.
@@ -64,7 +66,7 @@ export function parseSize(text: string): number | undefined {
  * ```
  */
 export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes}B`;
+  if (bytes < 1024) return `${Math.round(bytes)}B`;
   const units = ["KB", "MB", "GB", "TB"];
   let value = bytes / 1024;
   let unit = 0;
@@ -76,7 +78,8 @@ export function formatBytes(bytes: number): string {
 }
 
 /**
- * Format a duration given in microseconds: `850µs`, `1.25ms`, `3.20s`.
+ * Format a duration given in microseconds: `850µs`, `1.25ms`, `3.20s`. Also run in the browser
+ * (as `fmtMicros`), like {@linkcode formatBytes}.
  *
  * @param micros Microseconds.
  * @returns Short text.

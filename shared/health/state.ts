@@ -41,24 +41,16 @@ export function recordResult(
   ok: boolean,
   policy: HealthPolicy,
 ): "up" | "down" | undefined {
-  if (target.healthy) {
-    if (ok) {
-      target.consecutiveFailures = 0;
-      return undefined;
-    }
-    target.consecutiveFailures++;
-    if (target.consecutiveFailures < policy.fall) return undefined;
-    target.healthy = false;
-    target.consecutiveSuccesses = 0;
-    return "down";
-  }
-  if (!ok) {
-    target.consecutiveSuccesses = 0;
+  // The streak that can change the state: failures while up, successes while down.
+  const streak = target.healthy ? "consecutiveFailures" : "consecutiveSuccesses";
+  const other = target.healthy ? "consecutiveSuccesses" : "consecutiveFailures";
+  if (ok === target.healthy) {
+    target[streak] = 0;
     return undefined;
   }
-  target.consecutiveSuccesses++;
-  if (target.consecutiveSuccesses < policy.rise) return undefined;
-  target.healthy = true;
-  target.consecutiveFailures = 0;
-  return "up";
+  target[streak]++;
+  if (target[streak] < (target.healthy ? policy.fall : policy.rise)) return undefined;
+  target.healthy = ok;
+  target[other] = 0;
+  return ok ? "up" : "down";
 }

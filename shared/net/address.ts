@@ -12,22 +12,27 @@ export interface HostPort {
   port: number;
 }
 
-/** Thrown by {@linkcode parseAddress} when a string is not a `host:port` address. */
-export class AddressError extends Error {
+/** Text that does not parse: the base of {@linkcode AddressError} and `CidrError`. */
+export class InputError extends Error {
   /** The input that failed to parse. */
   readonly input: string;
 
   /**
-   * An address that does not parse.
+   * Text that does not parse.
    *
    * @param input The rejected string.
    * @param reason Why it was rejected, e.g. "expected host:port".
    */
   constructor(input: string, reason: string) {
     super(`${reason}, got '${input}'`);
-    this.name = "AddressError";
     this.input = input;
   }
+}
+
+/** Thrown by {@linkcode parseAddress} when a string is not a `host:port` address. */
+export class AddressError extends InputError {
+  /** "AddressError". */
+  override name = "AddressError";
 }
 
 const MAX_PORT = 65535;

@@ -6,24 +6,12 @@
  * @module
  */
 
-import { formatIPv6, isIPv4, parseIPv6 } from "./address.ts";
+import { formatIPv6, InputError, isIPv4, parseIPv6 } from "./address.ts";
 
 /** Thrown by {@linkcode parseCidr} for text that is not a CIDR block or IP address. */
-export class CidrError extends Error {
-  /** The rejected text. */
-  readonly input: string;
-
-  /**
-   * A CIDR block that does not parse.
-   *
-   * @param input The rejected text.
-   * @param reason Why, e.g. "expected a prefix length 0-32".
-   */
-  constructor(input: string, reason: string) {
-    super(`${reason}, got '${input}'`);
-    this.name = "CidrError";
-    this.input = input;
-  }
+export class CidrError extends InputError {
+  /** "CidrError". */
+  override name = "CidrError";
 }
 
 /** A parsed CIDR block. */

@@ -1,7 +1,32 @@
 import assert from "node:assert/strict";
-import { resolveEngine } from "./engine.ts";
-import { TcpServer } from "./server.ts";
+import { type EngineChoice, resolveEngine } from "./engine.ts";
+import { TcpServer, type TcpServerOptions } from "./server.ts";
 import { dial, readOutcome, testEachEngine } from "@monkey/testing";
+
+/** A server on 127.0.0.1 port 0 (unless `options.listen` says otherwise) with this engine. */
+function serve(
+  engine: EngineChoice,
+  options: Omit<TcpServerOptions, "listen"> & { listen?: string },
+): TcpServer {
+  return new TcpServer({ listen: "127.0.0.1:0", engine: resolveEngine(engine), ...options });
+}
+
+/** A server and one client, returned once the handler has it. */
+async function serveOne(
+  engine: EngineChoice,
+  handler: TcpServerOptions["handler"],
+): Promise<{ server: TcpServer; client: Deno.TcpConn }> {
+  const open = Promise.withResolvers<void>();
+  const server = serve(engine, {
+    handler: (conn, signal) => {
+      open.resolve();
+      return handler(conn, signal);
+    },
+  });
+  const client = await dial(server.addr);
+  await open.promise;
+  return { server, client };
+}
 
 testEachEngine(
   "TcpServer closes connections over maxConnections at once and counts them",
@@ -10,9 +35,7 @@ testEachEngine(
     const release = Promise.withResolvers<void>();
     const bothOpen = Promise.withResolvers<void>();
     let opened = 0;
-    const server = new TcpServer({
-      listen: "127.0.0.1:0",
-      engine: resolveEngine(engine),
+    const server = serve(engine, {
       maxConnections: 2,
       onReject: () => rejected++,
       handler: async (conn) => {
@@ -37,20 +60,12 @@ testEachEngine(
 testEachEngine(
   "TcpServer.shutdown() waits for live connections, then forces the rest",
   async ({ engine }) => {
-    const open = Promise.withResolvers<void>();
-    const server = new TcpServer({
-      listen: "127.0.0.1:0",
-      engine: resolveEngine(engine),
-      handler: async (conn, signal) => {
-        open.resolve();
-        const closed = Promise.withResolvers<void>();
-        signal.addEventListener("abort", () => closed.resolve(), { once: true });
-        await closed.promise;
-        conn.close();
-      },
+    const { server, client } = await serveOne(engine, async (conn, signal) => {
+      const closed = Promise.withResolvers<void>();
+      signal.addEventListener("abort", () => closed.resolve(), { once: true });
+      await closed.promise;
+      conn.close();
     });
-    const client = await dial(server.addr);
-    await open.promise;
     const started = performance.now();
     const { forced } = await server.shutdown(100);
     assert.ok(performance.now() - started >= 90, "waited for the grace period");
@@ -65,18 +80,10 @@ testEachEngine(
 testEachEngine(
   "TcpServer.shutdown() returns as soon as the last connection ends",
   async ({ engine }) => {
-    const open = Promise.withResolvers<void>();
-    const server = new TcpServer({
-      listen: "127.0.0.1:0",
-      engine: resolveEngine(engine),
-      handler: async (conn) => {
-        open.resolve();
-        await readOutcome(conn);
-        conn.close();
-      },
+    const { server, client } = await serveOne(engine, async (conn) => {
+      await readOutcome(conn);
+      conn.close();
     });
-    const client = await dial(server.addr);
-    await open.promise;
     const done = server.shutdown(30_000);
     client.close();
     const { forced } = await done;
@@ -90,9 +97,7 @@ testEachEngine(
     const handled: string[] = [];
     let refuse = true;
     let rejected = 0;
-    const server = new TcpServer({
-      listen: "127.0.0.1:0",
-      engine: resolveEngine(engine),
+    const server = serve(engine, {
       maxConnections: 1,
       onReject: () => rejected++,
       admit: () => {
@@ -125,9 +130,8 @@ testEachEngine(
   "TcpServer listens on IPv6 and hands the handler the client's ::1 address",
   async ({ engine }) => {
     const seen = Promise.withResolvers<Deno.NetAddr>();
-    const server = new TcpServer({
+    const server = serve(engine, {
       listen: "[::1]:0",
-      engine: resolveEngine(engine),
       handler: (conn) => {
         seen.resolve(conn.remoteAddr as Deno.NetAddr);
         conn.close();

@@ -23,6 +23,33 @@ async function tlsClient(port: number, name: string, ca = "ca.pem"): Promise<Den
   return conn;
 }
 
+/**
+ * A TLS engine on 127.0.0.1 port 0 with the certificate `name`: each accepted connection
+ * completes its handshake, then echoes. `close()` stops accepting and waits for the echoes.
+ */
+function tlsEchoServer(name: string) {
+  const engine = createTlsEngine({ certificate: pem(name) });
+  const listener = engine.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    const tasks: Promise<unknown>[] = [];
+    for (;;) {
+      let conn;
+      try {
+        conn = await listener.accept();
+      } catch {
+        break;
+      }
+      tasks.push(completeHandshake(conn).then(() => engine.echo(conn)));
+    }
+    await Promise.all(tasks);
+  })();
+  const close = async () => {
+    listener.close();
+    await serving;
+  };
+  return { engine, port: (listener.addr as Deno.NetAddr).port, close };
+}
+
 Deno.test({
   name: "loadTlsCertificate() reads a matching pair and names the file and key otherwise",
   ...read,
@@ -66,22 +93,7 @@ Deno.test({
   name: "a TLS engine listener terminates TLS and swaps its certificate without dropping a conn",
   ...read,
   async fn() {
-    const engine = createTlsEngine({ certificate: pem("a.test") });
-    const listener = engine.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (listener.addr as Deno.NetAddr).port;
-    const serving = (async () => {
-      const tasks: Promise<unknown>[] = [];
-      for (;;) {
-        let conn;
-        try {
-          conn = await listener.accept();
-        } catch {
-          break;
-        }
-        tasks.push(completeHandshake(conn).then(() => engine.echo(conn)));
-      }
-      await Promise.all(tasks);
-    })();
+    const { engine, port, close } = tlsEchoServer("a.test");
     const first = await tlsClient(port, "a.test");
     await writeAll(first, new Uint8Array([1, 2, 3]));
     assert.deepEqual(await readExactly(first, 3), new Uint8Array([1, 2, 3]));
@@ -94,8 +106,7 @@ Deno.test({
     assert.deepEqual(await readExactly(first, 2), new Uint8Array([4, 5]));
     first.close();
     second.close();
-    listener.close();
-    await serving;
+    await close();
   },
 });
 
@@ -103,19 +114,7 @@ Deno.test({
   name: "a TLS engine connect verifies the backend against upstream_ca and refuses a wrong CA",
   ...read,
   async fn() {
-    const server = createTlsEngine({ certificate: pem("localhost") });
-    const listener = server.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (listener.addr as Deno.NetAddr).port;
-    const serving = (async () => {
-      for (;;) {
-        try {
-          const conn = await listener.accept();
-          void completeHandshake(conn).then(() => server.echo(conn));
-        } catch {
-          return;
-        }
-      }
-    })();
+    const { port, close } = tlsEchoServer("localhost");
     const good = createTlsEngine({
       upstream: loadUpstreamTls({ upstream_tls: true, upstream_ca: `${dir}ca.pem` }, "t"),
     });
@@ -134,7 +133,6 @@ Deno.test({
     await writeAll(lab, new TextEncoder().encode("lab"));
     assert.equal(new TextDecoder().decode(await readExactly(lab, 3)), "lab");
     lab.close();
-    listener.close();
-    await serving;
+    await close();
   },
 });

@@ -51,36 +51,68 @@ Deno.test("plural() says '1 connection' and '2 connections'", () => {
   assert.equal(plural(2, "connection"), "2 connections");
 });
 
-Deno.test("serviceMain() --version prints the product version and exits 0", CLI, async () => {
-  const out = await runDeno(["run", "--allow-read", FAKE, "--version"], ".");
-  assert.equal(out.code, 0);
-  assert.match(out.stdout, new RegExp(`^monkey-fake ${VERSION.replaceAll(".", "\\.")} \\(deno `));
-});
+/** What a run prints: equal to a string, or matching a pattern. */
+type Expect = { stdout?: string | RegExp; stderr?: string | RegExp };
 
-Deno.test(
-  "serviceMain() --check validates and exits 0 without starting the service",
-  CLI,
-  async () => {
-    const out = await runDeno(["run", "--allow-read", FAKE, "--check", "--fail", "service"], ".");
-    assert.equal(out.code, 0, out.stderr);
-    assert.equal(out.stdout, "fake: configuration (defaults and flags) is valid\n");
-  },
-);
+/** Runs of the fake service that end at once: test name, flags, exit code, what it prints. */
+const RUNS: [name: string, args: string[], code: number, expect: Expect][] = [
+  [
+    "serviceMain() --version prints the product version and exits 0",
+    ["--version"],
+    0,
+    { stdout: new RegExp(`^monkey-fake ${VERSION.replaceAll(".", "\\.")} \\(deno `) },
+  ],
+  [
+    "serviceMain() --check validates and exits 0 without starting the service",
+    ["--check", "--fail", "service"],
+    0,
+    { stdout: "fake: configuration (defaults and flags) is valid\n" },
+  ],
+  [
+    "serviceMain() --check exits 2 with the error line on a bad value",
+    ["--check", "--count", "-x"],
+    2,
+    { stderr: /--count/ },
+  ],
+  [
+    "an unknown flag names the nearest one and --help, exit 2",
+    ["--cout", "3"],
+    2,
+    {
+      stderr: "Cannot parse command line: unknown flag --cout: did you mean --count? See --help\n",
+    },
+  ],
+  [
+    "runMain() exits 2 with one line on a config error",
+    ["--count", "abc"],
+    2,
+    { stderr: "Cannot parse flag --count: expected an integer, got 'abc'\n" },
+  ],
+  [
+    "runMain() exits 1 with the ServiceError's one line",
+    ["--fail", "service"],
+    1,
+    { stderr: "Cannot listen on 127.0.0.1:1 (listen_addr): address already in use\n" },
+  ],
+  [
+    "runMain() exits 1 with 'error:' and the first line of any other error",
+    ["--fail", "error"],
+    1,
+    { stderr: "error: boom\n" },
+  ],
+];
 
-Deno.test("serviceMain() --check exits 2 with the error line on a bad value", CLI, async () => {
-  const out = await runDeno(["run", "--allow-read", FAKE, "--check", "--count", "-x"], ".");
-  assert.equal(out.code, 2);
-  assert.match(out.stderr, /--count/);
-});
-
-Deno.test("an unknown flag names the nearest one and --help, exit 2", CLI, async () => {
-  const out = await runDeno(["run", "--allow-read", FAKE, "--cout", "3"], ".");
-  assert.equal(out.code, 2);
-  assert.equal(
-    out.stderr,
-    "Cannot parse command line: unknown flag --cout: did you mean --count? See --help\n",
-  );
-});
+for (const [name, args, code, expect] of RUNS) {
+  Deno.test(name, CLI, async () => {
+    const out = await runDeno(["run", "--allow-read", FAKE, ...args], ".");
+    assert.equal(out.code, code, out.stderr);
+    for (const stream of ["stdout", "stderr"] as const) {
+      const want = expect[stream];
+      if (typeof want === "string") assert.equal(out[stream], want, stream);
+      else if (want !== undefined) assert.match(out[stream], want, stream);
+    }
+  });
+}
 
 Deno.test(
   "serviceMain() names the PID in the startup line, writes pid_file and removes it at exit",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { requires, runDeno, spawnLines } from "@monkey/testing";
+import { requires, spawnLines } from "@monkey/testing";
 import { Logger, memorySink } from "./logger.ts";
 import { startSummaryLogger } from "./main.ts";
 
@@ -46,31 +46,6 @@ Deno.test("startSummaryLogger() with 0 seconds never calls line()", () => {
   const stop = startSummaryLogger(0, () => assert.fail("called"), new Logger());
   stop();
 });
-
-Deno.test("runMain() exits 2 with one line on a config error", CLI, async () => {
-  const out = await runDeno(["run", "--allow-read", FAKE, "--count", "abc"], ".");
-  assert.equal(out.code, 2);
-  assert.equal(out.stderr, "Cannot parse flag --count: expected an integer, got 'abc'\n");
-});
-
-Deno.test("runMain() exits 1 with the ServiceError's one line", CLI, async () => {
-  const out = await runDeno(["run", "--allow-read", FAKE, "--fail", "service"], ".");
-  assert.equal(out.code, 1);
-  assert.equal(
-    out.stderr,
-    "Cannot listen on 127.0.0.1:1 (listen_addr): address already in use\n",
-  );
-});
-
-Deno.test(
-  "runMain() exits 1 with 'error:' and the first line of any other error",
-  CLI,
-  async () => {
-    const out = await runDeno(["run", "--allow-read", FAKE, "--fail", "error"], ".");
-    assert.equal(out.code, 1);
-    assert.equal(out.stderr, "error: boom\n");
-  },
-);
 
 Deno.test("serviceMain() drains on SIGTERM and prints the final summary", CLI, async () => {
   await using proc = spawnLines(Deno.execPath(), ["run", "--allow-read", FAKE, "--count", "3"]);

@@ -1,26 +1,7 @@
 // deno-lint-ignore-file no-unused-vars
 // Number formatting shared by the dashboards and the load test report, as the [METRICS]
-// line writes them (shared/config/units.ts): 1.5MB, 850µs, 1.25ms.
-
-/** Bytes as 512B, 1.5KB, 3.2MB. */
-function fmtBytes(bytes) {
-  if (bytes < 1024) return `${Math.round(bytes)}B`;
-  const units = ["KB", "MB", "GB", "TB"];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)}${units[unit]}`;
-}
-
-/** Microseconds as 850µs, 1.25ms, 3.20s. */
-function fmtMicros(micros) {
-  if (micros < 1000) return `${Math.round(micros)}µs`;
-  if (micros < 1_000_000) return `${(micros / 1000).toFixed(2)}ms`;
-  return `${(micros / 1_000_000).toFixed(2)}s`;
-}
+// line writes them: 1.5MB, 850µs, 1.25ms. fmtBytes and fmtMicros are formatBytes and
+// formatMicros of shared/config/units.ts themselves, put before this file by assets.ts.
 
 /** Seconds as 42s, 3m05s, 2h03m. */
 function fmtSecs(secs) {

@@ -1,12 +1,13 @@
 /**
  * What the epoll relay and echo share: one result promise resolved once, the abort signal, the
- * idle watch, and the way a session starts and ends.
+ * idle watch, the way a session starts and ends, and the non-blocking send and shutdown steps.
  *
  * @module
  */
 
 import { type Abortable, unwatchAbort, watchAbort } from "./_abort.ts";
-import { isPeerGone, osError } from "./_errors.ts";
+import { EAGAIN, EINTR, isPeerGone, osError } from "./_errors.ts";
+import { errno, libc, SEND_FLAGS, SHUT_WR } from "./_libc.ts";
 import type { EventLoop, IdleWatch } from "./_loop.ts";
 import type { EpollEnd } from "./relay.ts";
 
@@ -75,6 +76,43 @@ export abstract class LoopSession<R extends { reason: EpollEnd; error?: unknown 
   protected fail(code: number): void {
     if (isPeerGone(code)) this.finish("reset");
     else this.finish("error", osError(code));
+  }
+
+  /** End on an errno unless it only says "not now" (EAGAIN, EINTR). */
+  protected failUnlessAgain(code: number = errno()): void {
+    if (code !== EAGAIN && code !== EINTR) this.fail(code);
+  }
+
+  /**
+   * Send the first `n` bytes just read into the loop's `buffer`: null when all went out, else a
+   * copy of the unsent rest to park (a hard error also ends the session).
+   */
+  protected sendRead(fd: number, buffer: Uint8Array, n: number): Uint8Array | null {
+    const w = libc().send(fd, buffer, n, SEND_FLAGS);
+    if (w === n) return null;
+    if (w < 0) this.failUnlessAgain();
+    return buffer.slice(w < 0 ? 0 : w, n);
+  }
+
+  /**
+   * Send parked bytes once `fd` is writable: null when all went out, else what is still
+   * unsent (`pending` itself when nothing went; a hard error also ends the session).
+   */
+  protected sendPending(fd: number, pending: Uint8Array): Uint8Array | null {
+    const w = libc().send(fd, pending, pending.length, SEND_FLAGS);
+    if (w < 0) {
+      this.failUnlessAgain();
+      return pending;
+    }
+    this.last = this.#loop.now;
+    return w < pending.length ? pending.subarray(w) : null;
+  }
+
+  /** Shut `fd` down for writing (the FIN); false when that failed and ended the session. */
+  protected shutdownWrite(fd: number): boolean {
+    if (libc().shutdown(fd, SHUT_WR) >= 0) return true;
+    this.fail(errno());
+    return false;
   }
 
   /** End once: stop watching, close, resolve. */

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { formatIPv6 as formatGroups, parseIPv6 as parseGroups } from "../address.ts";
 import { AF_INET, AF_INET6 } from "./_libc.ts";
 
 /** Bytes of the largest socket address handled (`sockaddr_in6`). */
@@ -55,37 +56,9 @@ export function parseIPv4(text: string): Uint8Array | undefined {
  */
 export function parseIPv6(text: string): Uint8Array | undefined {
   if (text.startsWith("[") && text.endsWith("]")) text = text.slice(1, -1);
-  if (!text.includes(":") || text.includes("%")) return undefined;
-  const groups: number[] = [];
-  const halves = text.split("::");
-  if (halves.length > 2) return undefined;
-  const parseHalf = (half: string): number[] | undefined => {
-    if (half === "") return [];
-    const out: number[] = [];
-    const parts = half.split(":");
-    for (let i = 0; i < parts.length; i++) {
-      const part = parts[i]!;
-      if (i === parts.length - 1 && part.includes(".")) {
-        const v4 = parseIPv4(part);
-        if (v4 === undefined) return undefined;
-        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(part)) return undefined;
-        out.push(parseInt(part, 16));
-      }
-    }
-    return out;
-  };
-  const head = parseHalf(halves[0]!);
-  const tail = halves.length === 2 ? parseHalf(halves[1]!) : [];
-  if (head === undefined || tail === undefined) return undefined;
-  if (halves.length === 2) {
-    if (head.length + tail.length > 7) return undefined;
-    groups.push(...head, ...new Array(8 - head.length - tail.length).fill(0), ...tail);
-  } else {
-    if (head.length !== 8) return undefined;
-    groups.push(...head);
-  }
+  if (text.includes("%")) return undefined;
+  const groups = parseGroups(text);
+  if (groups === undefined) return undefined;
   const out = new Uint8Array(16);
   groups.forEach((g, i) => {
     out[2 * i] = g >> 8;
@@ -107,22 +80,25 @@ export function parseIPv6(text: string): Uint8Array | undefined {
  */
 export function encodeSockAddr(hostname: string, port: number): SockAddr | undefined {
   const v4 = parseIPv4(hostname);
-  if (v4 !== undefined) {
-    const bytes = new Uint8Array(SOCKADDR_IN_SIZE);
-    const view = new DataView(bytes.buffer);
-    view.setUint16(0, AF_INET, true);
-    view.setUint16(2, port, false);
-    bytes.set(v4, 4);
-    return { family: AF_INET, bytes };
-  }
+  if (v4 !== undefined) return sockAddr(AF_INET, SOCKADDR_IN_SIZE, 4, v4, port);
   const v6 = parseIPv6(hostname);
-  if (v6 === undefined) return undefined;
-  const bytes = new Uint8Array(SOCKADDR_SIZE);
+  return v6 === undefined ? undefined : sockAddr(AF_INET6, SOCKADDR_SIZE, 8, v6, port);
+}
+
+/** A `sockaddr_in` or `sockaddr_in6`: family (host order), port (network order), address. */
+function sockAddr(
+  family: number,
+  size: number,
+  ipOffset: number,
+  ip: Uint8Array,
+  port: number,
+): SockAddr {
+  const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);
-  view.setUint16(0, AF_INET6, true);
+  view.setUint16(0, family, true);
   view.setUint16(2, port, false);
-  bytes.set(v6, 8);
-  return { family: AF_INET6, bytes };
+  bytes.set(ip, ipOffset);
+  return { family, bytes };
 }
 
 /**
@@ -162,25 +138,5 @@ export function decodeSockAddr(bytes: Uint8Array): Deno.NetAddr {
 export function formatIPv6(b: Uint8Array): string {
   const groups: number[] = [];
   for (let i = 0; i < 8; i++) groups.push((b[2 * i]! << 8) | b[2 * i + 1]!);
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-  }
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(":");
-  if (bestLen < 2) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  return formatGroups(groups);
 }

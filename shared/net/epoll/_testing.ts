@@ -5,9 +5,10 @@
  * @module
  */
 
-import { epollAvailable, type EpollConn, epollConnect, epollListen, epollRelay } from "./mod.ts";
+import { epollAvailable, type EpollConn, epollConnect, epollRelay } from "./mod.ts";
 import type { EpollRelayOptions, EpollRelayResult, EpollStats } from "./relay.ts";
 import { loop } from "./_loop.ts";
+import { acceptOne, denoConnect } from "./_testing_accept.ts";
 
 /** Why the engine's tests are ignored here, or undefined when they run. */
 export const SKIP_REASON: string | undefined = epollAvailable()
@@ -115,10 +116,7 @@ export async function relayRig(
   idleBeforeMs = 0,
 ): Promise<RelayRig> {
   const upstreamListener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const front = epollListen({ hostname: "127.0.0.1", port: 0 });
-  const clientP = Deno.connect({ hostname: "127.0.0.1", port: front.addr.port });
-  const accepted = await front.accept();
-  front.close();
+  const { accepted, peer: client } = await acceptOne(denoConnect);
   const upstreamConnP = upstreamListener.accept();
   const toUpstream = await epollConnect({
     hostname: "127.0.0.1",
@@ -126,7 +124,6 @@ export async function relayRig(
   });
   const upstream = await upstreamConnP;
   upstreamListener.close();
-  const client = await clientP;
   if (idleBeforeMs > 0) {
     await loopStopped();
     await new Promise((resolve) => setTimeout(resolve, idleBeforeMs));

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readAll, readExactly, writeAll } from "@monkey/testing";
 import { epollConnect, epollListen } from "./mod.ts";
 import { IGNORE, loopStopped, openFds, registeredFds, resetClose, SKIP_NOTE } from "./_testing.ts";
+import { acceptOne, epollConnectTo } from "./_testing_accept.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -121,11 +122,7 @@ Deno.test({
   name: `EpollConn reads, writes, closeWrite()s and closes like a Deno.TcpConn${SKIP_NOTE}`,
   ignore: IGNORE,
   async fn() {
-    const listener = epollListen({ hostname: "localhost", port: 0 });
-    const clientP = epollConnect({ hostname: "localhost", port: listener.addr.port });
-    const server = await listener.accept();
-    const client = await clientP;
-    listener.close();
+    const { accepted: server, peer: client } = await acceptOne(epollConnectTo, "localhost");
     assert.deepEqual(client.remoteAddr, server.localAddr);
     client.setNoDelay(false);
     client.setNoDelay();
@@ -157,11 +154,7 @@ Deno.test({
   name: `EpollConn.read rejects with ConnectionReset when the peer resets${SKIP_NOTE}`,
   ignore: IGNORE,
   async fn() {
-    const listener = epollListen({ hostname: "127.0.0.1", port: 0 });
-    const peerP = epollConnect({ hostname: "127.0.0.1", port: listener.addr.port });
-    const conn = await listener.accept();
-    const peer = await peerP;
-    listener.close();
+    const { accepted: conn, peer } = await acceptOne(epollConnectTo);
     const pending = conn.read(new Uint8Array(16));
     resetClose(peer);
     await assert.rejects(pending, Deno.errors.ConnectionReset);

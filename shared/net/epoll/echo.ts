@@ -4,17 +4,7 @@
  * @module
  */
 
-import {
-  EPOLLIN,
-  EPOLLOUT,
-  errno,
-  libc,
-  READY_IN,
-  READY_OUT,
-  SEND_FLAGS,
-  SHUT_WR,
-} from "./_libc.ts";
-import { EAGAIN, EINTR } from "./_errors.ts";
+import { EPOLLIN, EPOLLOUT, libc, READY_IN, READY_OUT } from "./_libc.ts";
 import type { Delegate, FdHandle } from "./_handle.ts";
 import { type EpollConn, handleOf } from "./conn.ts";
 import { LoopSession } from "./_session.ts";
@@ -78,23 +68,14 @@ class Echo extends LoopSession<EpollEchoResult> implements Delegate {
   }
 
   #pump(): void {
-    const lib = libc();
     const h = this.#h;
     const buffer = h.loop.buffer;
-    const n = lib.read(h.fd, buffer, buffer.length);
+    const n = libc().read(h.fd, buffer, buffer.length);
     if (n > 0) {
       this.#stats.up += n;
       this.last = h.loop.now;
-      const w = lib.send(h.fd, buffer, n, SEND_FLAGS);
-      if (w === n) return;
-      if (w < 0) {
-        const code = errno();
-        if (code !== EAGAIN && code !== EINTR) return this.fail(code);
-        this.#pending = buffer.slice(0, n);
-      } else {
-        this.#pending = buffer.slice(w, n);
-      }
-      this.#mask();
+      this.#pending = this.sendRead(h.fd, buffer, n);
+      if (this.#pending !== null) this.#mask();
       return;
     }
     if (n === 0) {
@@ -103,32 +84,19 @@ class Echo extends LoopSession<EpollEchoResult> implements Delegate {
       this.#endIfFlushed();
       return;
     }
-    const code = errno();
-    if (code !== EAGAIN && code !== EINTR) this.fail(code);
+    this.failUnlessAgain();
   }
 
   #flush(): void {
-    const pending = this.#pending!;
-    const w = libc().send(this.#h.fd, pending, pending.length, SEND_FLAGS);
-    if (w < 0) {
-      const code = errno();
-      if (code !== EAGAIN && code !== EINTR) this.fail(code);
-      return;
-    }
-    this.last = this.#h.loop.now;
-    if (w < pending.length) {
-      this.#pending = pending.subarray(w);
-      return;
-    }
-    this.#pending = null;
+    this.#pending = this.sendPending(this.#h.fd, this.#pending!);
+    if (this.#pending !== null) return;
     this.#mask();
     this.#endIfFlushed();
   }
 
   #endIfFlushed(): void {
     if (!this.#eof || this.#pending !== null || this.done) return;
-    if (libc().shutdown(this.#h.fd, SHUT_WR) < 0) return this.fail(errno());
-    this.finish("done");
+    if (this.shutdownWrite(this.#h.fd)) this.finish("done");
   }
 
   #mask(): void {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { randomBytes, readAll, readExactly, sha256, writeAll } from "@monkey/testing";
-import { epollEcho, type EpollEchoOptions, type EpollEchoResult, epollListen } from "./mod.ts";
+import { epollEcho, type EpollEchoOptions, type EpollEchoResult } from "./mod.ts";
 import { IGNORE, loopStopped, openFds, registeredFds, SKIP_NOTE } from "./_testing.ts";
+import { acceptOne, denoConnect } from "./_testing_accept.ts";
 
 const MiB = 1024 * 1024;
 
@@ -9,11 +10,8 @@ const MiB = 1024 * 1024;
 async function echoRig(
   options: EpollEchoOptions = {},
 ): Promise<{ client: Deno.TcpConn; result: Promise<EpollEchoResult> }> {
-  const listener = epollListen({ hostname: "127.0.0.1", port: 0 });
-  const clientP = Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-  const conn = await listener.accept();
-  listener.close();
-  return { client: await clientP, result: epollEcho(conn, options) };
+  const { accepted, peer } = await acceptOne(denoConnect);
+  return { client: peer, result: epollEcho(accepted, options) };
 }
 
 Deno.test({

@@ -15,9 +15,7 @@ import {
   READY_IN,
   READY_OUT,
   SEND_FLAGS,
-  SHUT_WR,
 } from "./_libc.ts";
-import { EAGAIN, EINTR } from "./_errors.ts";
 import type { Delegate, FdHandle } from "./_handle.ts";
 import { type EpollConn, handleOf } from "./conn.ts";
 import { spliceCounts } from "./_splice.ts";
@@ -164,23 +162,20 @@ class Relay extends LoopSession<EpollRelayResult> implements Delegate {
       if (dir === UP) this.#stats.up += n;
       else this.#stats.down += n;
       this.last = loop.now;
-      let code = 0;
       if (pipe !== null) {
         flow.bulk = !flow.copy && n >= BULK_MIN;
         if (pipe.rest === null) return;
         flow.pending = pipe.rest;
-        code = pipe.code;
+        if (pipe.code !== 0) this.failUnlessAgain(pipe.code);
       } else {
-        const w = lib.send(flow.dst.fd, buffer, n, SEND_FLAGS);
+        flow.pending = this.sendRead(flow.dst.fd, buffer, n);
         // A read that fills the buffer is bulk: splice the next chunks (no copy through JS).
-        if (w === n) {
+        if (flow.pending === null) {
           flow.bulk = !flow.copy && n === buffer.length;
           return;
         }
-        if (w < 0) code = errno();
-        flow.pending = buffer.slice(w < 0 ? 0 : w, n);
       }
-      if (code !== 0 && code !== EAGAIN && code !== EINTR) return this.fail(code);
+      if (this.done) return;
       this.#blocked(flow);
       return;
     }
@@ -196,24 +191,12 @@ class Relay extends LoopSession<EpollRelayResult> implements Delegate {
       this.#endIfFlushed(flow);
       return;
     }
-    const code = pipe !== null ? pipe.code : errno();
-    if (code !== EAGAIN && code !== EINTR) this.fail(code);
+    this.failUnlessAgain(pipe !== null ? pipe.code : errno());
   }
 
   #flush(flow: Flow, _dir: number): void {
-    const pending = flow.pending!;
-    const w = libc().send(flow.dst.fd, pending, pending.length, SEND_FLAGS);
-    if (w < 0) {
-      const code = errno();
-      if (code !== EAGAIN && code !== EINTR) this.fail(code);
-      return;
-    }
-    this.last = flow.src.loop.now;
-    if (w < pending.length) {
-      flow.pending = pending.subarray(w);
-      return;
-    }
-    flow.pending = null;
+    flow.pending = this.sendPending(flow.dst.fd, flow.pending!);
+    if (flow.pending !== null) return;
     this.#masks();
     this.#endIfFlushed(flow);
   }
@@ -226,7 +209,7 @@ class Relay extends LoopSession<EpollRelayResult> implements Delegate {
   #endIfFlushed(flow: Flow): void {
     if (!flow.eof || flow.pending !== null || flow.ended || this.done) return;
     flow.ended = true;
-    if (libc().shutdown(flow.dst.fd, SHUT_WR) < 0) return this.fail(errno());
+    if (!this.shutdownWrite(flow.dst.fd)) return;
     const [up, down] = this.#flows;
     if (up.ended && down.ended) this.finish("done");
   }

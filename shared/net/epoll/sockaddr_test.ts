@@ -36,6 +36,7 @@ Deno.test("socket address parsing rejects what is not an IP literal", () => {
       "1::2::3",
       "1:2:3:4:5:6:7:8:9",
       "fe80::1%eth0",
+      "::ffff:01.2.3.4",
       "",
     ]
   ) {

@@ -1,18 +1,16 @@
 import assert from "node:assert/strict";
 import { randomBytes, readAll, readExactly, sha256, writeAll } from "@monkey/testing";
-import { type EpollConn, epollConnect, epollListen } from "./mod.ts";
+import { type EpollConn, epollConnect } from "./mod.ts";
 import { SPLICE_CHUNK, spliceCounts, spliceFaults, SplicePipe } from "./_splice.ts";
 import { IGNORE, loopStopped, openFds, relayRig, SKIP_NOTE } from "./_testing.ts";
+import { acceptOne, denoConnect } from "./_testing_accept.ts";
 
 const ignore = IGNORE;
 
 /** A Deno client writing into an accepted EpollConn (the splice source). */
 async function source(): Promise<{ writer: Deno.TcpConn; src: EpollConn }> {
-  const listener = epollListen({ hostname: "127.0.0.1", port: 0 });
-  const writerP = Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-  const src = await listener.accept();
-  listener.close();
-  return { writer: await writerP, src };
+  const { accepted, peer } = await acceptOne(denoConnect);
+  return { writer: peer, src: accepted };
 }
 
 /** An EpollConn to a Deno server that reads only when the test says (the destination). */
