@@ -10,7 +10,10 @@
  * serving a small file over keep-alive at 10 and 100 connections: ours against `wrk -t1`.
  * Rows are interleaved (ours, peer, next row, ...) and repeated; the table shows medians.
  * redis-benchmark runs `SET` and `GET` one after the other, so its mix figure is the rate of
- * the two at equal counts (2 / (1/set + 1/get)); ours rotates the two commands.
+ * the two at equal counts (2 / (1/set + 1/get)) and its latencies the mean of the two tests'
+ * percentiles; ours rotates the two commands. Latencies: p50 and p99 per row (medians over the
+ * repetitions), ours from its JSON report, redis-benchmark's from `--csv`, wrk's from
+ * `--latency`.
  *
  * @module
  */
@@ -18,11 +21,18 @@
 import { parseArgs } from "node:util";
 import { hasProgram, startNginx, startRedis } from "./_real_servers.ts";
 
+/** One run's rate and latency (ms). */
+interface Run {
+  rps: number;
+  p50_ms: number;
+  p99_ms: number;
+}
+
 interface Row {
   label: string;
   peer: string;
   ours: string[];
-  peerRun: (secs: number, oursRps: number) => Promise<number>;
+  peerRun: (secs: number, oursRps: number) => Promise<Run>;
 }
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -38,7 +48,7 @@ async function output(program: string, args: string[]): Promise<string> {
   return text;
 }
 
-async function ours(target: string, args: string[], secs: number, engine: string): Promise<number> {
+async function ours(target: string, args: string[], secs: number, engine: string): Promise<Run> {
   const text = await output(Deno.execPath(), [
     "run",
     "-A",
@@ -60,7 +70,11 @@ async function ours(target: string, args: string[], secs: number, engine: string
   if (result.errors.total > 0) {
     throw new Error(`ours ${args.join(" ")}: ${result.errors.total} errors`);
   }
-  return result.rps;
+  return {
+    rps: result.rps,
+    p50_ms: result.latency_us.p50 / 1000,
+    p99_ms: result.latency_us.p99 / 1000,
+  };
 }
 
 async function redisBenchmark(
@@ -69,7 +83,7 @@ async function redisBenchmark(
   conns: number,
   pipeline: number,
   requests: number,
-): Promise<number> {
+): Promise<Run> {
   const [host, port] = addr.split(":") as [string, string];
   const text = await output("redis-benchmark", [
     "-h",
@@ -90,22 +104,38 @@ async function redisBenchmark(
     tests,
     "--csv",
   ]);
-  const rates = [...text.matchAll(/^"([A-Z_]+)","([\d.]+)"/gm)].map((m) => Number(m[2]));
-  if (rates.length === 0) throw new Error(`no rate in redis-benchmark output: ${text}`);
-  return rates.length / rates.reduce((sum, r) => sum + 1 / r, 0);
+  // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms",
+  // "p99_latency_ms","max_latency_ms"
+  const rows = [...text.matchAll(/^"([A-Z_]+)",(.*)$/gm)].map((m) =>
+    m[2]!.split(",").map((v) => Number(v.replaceAll('"', "")))
+  );
+  if (rows.length === 0) throw new Error(`no rate in redis-benchmark output: ${text}`);
+  const mean = (column: number) => rows.reduce((sum, t) => sum + t[column]!, 0) / rows.length;
+  return {
+    rps: rows.length / rows.reduce((sum, t) => sum + 1 / t[0]!, 0),
+    p50_ms: mean(3),
+    p99_ms: mean(5),
+  };
 }
 
-async function wrk(addr: string, conns: number, secs: number): Promise<number> {
+async function wrk(addr: string, conns: number, secs: number): Promise<Run> {
   const text = await output("wrk", [
     "-t1",
     `-c${conns}`,
     `-d${secs}s`,
+    "--latency",
     `http://${addr}/index.html`,
   ]);
   if (/Non-2xx or 3xx responses/.test(text)) throw new Error(`wrk saw errors: ${text}`);
   const m = /Requests\/sec:\s+([\d.]+)/.exec(text);
   if (!m) throw new Error(`no rate in wrk output: ${text}`);
-  return Number(m[1]);
+  // Its latency distribution: "     50%   92.00us", "     99%    2.52ms".
+  const percentile = (p: number) => {
+    const line = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)$`, "m").exec(text);
+    if (!line) throw new Error(`no ${p}% latency in wrk output: ${text}`);
+    return Number(line[1]) * { us: 0.001, ms: 1, s: 1000 }[line[2] as "us" | "ms" | "s"];
+  };
+  return { rps: Number(m[1]), p50_ms: percentile(50), p99_ms: percentile(99) };
 }
 
 function median(values: number[]): number {
@@ -194,22 +224,40 @@ if (import.meta.main) {
       ...rows.filter((r) => r.label.includes(values.only!)),
     );
   }
-  const results = rows.map(() => ({ ours: [] as number[], peer: [] as number[] }));
+  const results = rows.map(() => ({ ours: [] as Run[], peer: [] as Run[] }));
   for (let rep = 0; rep < reps; rep++) {
     for (const [i, row] of rows.entries()) {
       const target = row.peer === "wrk -t1" ? nginx!.addr : redis!.addr;
       const a = await ours(target, row.ours, secs, engine);
-      const b = await row.peerRun(secs, a);
+      const b = await row.peerRun(secs, a.rps);
       results[i]!.ours.push(a);
       results[i]!.peer.push(b);
-      console.error(`rep ${rep + 1}: ${row.label}: ours ${fmt(a)}, ${row.peer} ${fmt(b)}`);
+      console.error(
+        `rep ${rep + 1}: ${row.label}: ours ${fmt(a.rps)}, ${row.peer} ${fmt(b.rps)}`,
+      );
     }
   }
-  console.log(`| target | peer | ours req/s | peer req/s | ours / peer |`);
-  console.log(`| --- | --- | ---: | ---: | ---: |`);
+  console.log(
+    "| target | peer | ours req/s | peer req/s | ours / peer | ours p50 / p99 | peer p50 / p99 |",
+  );
+  console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+  const ms = (n: number) => n < 1 ? `${(n * 1000).toFixed(0)}µs` : `${n.toFixed(2)}ms`;
   for (const [i, row] of rows.entries()) {
-    const a = median(results[i]!.ours);
-    const b = median(results[i]!.peer);
-    console.log(`| ${row.label} | ${row.peer} | ${fmt(a)} | ${fmt(b)} | ${(a / b).toFixed(2)}x |`);
+    const cell = (runs: Run[]) => {
+      const rps = median(runs.map((r) => r.rps));
+      return {
+        rps,
+        latency: `${ms(median(runs.map((r) => r.p50_ms)))} / ${
+          ms(median(runs.map((r) => r.p99_ms)))
+        }`,
+      };
+    };
+    const a = cell(results[i]!.ours);
+    const b = cell(results[i]!.peer);
+    console.log(
+      `| ${row.label} | ${row.peer} | ${fmt(a.rps)} | ${fmt(b.rps)} | ${
+        (a.rps / b.rps).toFixed(2)
+      }x | ${a.latency} | ${b.latency} |`,
+    );
   }
 }
