@@ -6,6 +6,7 @@ import {
   closedPortAddr,
   dial,
   dialEchoed,
+  type EngineName,
   randomBytes,
   readAll,
   readExactly,
@@ -18,18 +19,33 @@ import {
   writeAll,
 } from "@monkey/testing";
 import type { ProxyConfig } from "./config.ts";
-import { startTestEcho, startTestProxy } from "./_testing.ts";
+import { startTestEcho, startTestProxy, type TestProxy } from "./_testing.ts";
 
 const MiB = 1024 * 1024;
+
+/**
+ * A test on each engine of a proxy (`config` over the test defaults) in front of an echo server
+ * on the same engine and address family.
+ */
+function testEchoProxy(
+  name: string,
+  config: Partial<ProxyConfig>,
+  fn: (proxy: TestProxy, engine: EngineName) => Promise<void>,
+) {
+  testEachEngine(name, async ({ engine }) => {
+    await using echo = startTestEcho(engine, config.listen_addr);
+    await using proxy = startTestProxy({ target_addr: echo.addr, engine, ...config });
+    await fn(proxy, engine);
+  });
+}
 
 for (const relay of ["loop", "streams"] as const) {
   // The relay key picks the deno engine's relay; the epoll engine has one data path (the
   // streams case runs it a second time, a cheap check that the key is ignored there).
-  testEachEngine(
+  testEchoProxy(
     `proxy (relay=${relay}) carries 8 MiB each way byte-exact through an echo server`,
-    async ({ engine }) => {
-      await using echo = startTestEcho(engine);
-      await using proxy = startTestProxy({ target_addr: echo.addr, engine, relay });
+    { relay },
+    async (proxy) => {
       const conn = await dial(proxy.addr);
       const payload = randomBytes(8 * MiB);
       const [back] = await Promise.all([
@@ -46,11 +62,10 @@ for (const relay of ["loop", "streams"] as const) {
   );
 }
 
-testEachEngine(
+testEchoProxy(
   "proxy reports exact metrics after known traffic, in JSON and in Prometheus text",
-  async ({ engine }) => {
-    await using echo = startTestEcho(engine);
-    await using proxy = startTestProxy({ target_addr: echo.addr, engine });
+  {},
+  async (proxy, engine) => {
     for (const size of [1000, 24]) {
       const conn = await dial(proxy.addr);
       await writeAll(conn, new Uint8Array(size));
@@ -154,11 +169,10 @@ testEachEngine(
   },
 );
 
-testEachEngine(
+testEchoProxy(
   "proxy closes connections idle for idle_timeout_secs and counts them",
-  async ({ engine }) => {
-    await using echo = startTestEcho(engine);
-    await using proxy = startTestProxy({ target_addr: echo.addr, engine, idle_timeout_secs: 0.1 });
+  { idle_timeout_secs: 0.1 },
+  async (proxy) => {
     const conn = await dial(proxy.addr);
     await writeAll(conn, new Uint8Array(3));
     await readExactly(conn, 3);
@@ -169,11 +183,10 @@ testEachEngine(
   },
 );
 
-testEachEngine(
+testEchoProxy(
   "proxy closes clients over max_connections at once and counts them",
-  async ({ engine }) => {
-    await using echo = startTestEcho(engine);
-    await using proxy = startTestProxy({ target_addr: echo.addr, engine, max_connections: 1 });
+  { max_connections: 1 },
+  async (proxy) => {
     const first = await dialEchoed(proxy.addr); // established end to end
     const second = await dial(proxy.addr);
     assert.equal(await readOutcome(second), "eof");
@@ -184,20 +197,18 @@ testEachEngine(
   },
 );
 
-testEachEngine(
+testEchoProxy(
   "proxy drains on shutdown: 503 on /health, live connection served, then closed after the grace period",
-  async ({ engine }) => {
-    await using echo = startTestEcho(engine);
-    await using proxy = startTestProxy({ target_addr: echo.addr, engine });
+  {},
+  async (proxy) => {
     await assertDrains(proxy, 200, () => assert.equal(proxy.snapshot().draining, true));
   },
 );
 
-testEachEngine(
+testEchoProxy(
   "proxy shutdown returns early when the last live connection finishes",
-  async ({ engine }) => {
-    await using echo = startTestEcho(engine);
-    await using proxy = startTestProxy({ target_addr: echo.addr, engine });
+  {},
+  async (proxy) => {
     const conn = await dialEchoed(proxy.addr);
     const done = proxy.shutdown(30_000);
     await conn.closeWrite();
@@ -309,11 +320,10 @@ testEachEngine(
   },
 );
 
-testEachEngine(
+testEchoProxy(
   "proxy relays between IPv6 client and target and names the client ::1",
-  async ({ engine }) => {
-    await using echo = startTestEcho(engine, "[::1]:0");
-    await using proxy = startTestProxy({ target_addr: echo.addr, engine, listen_addr: "[::1]:0" });
+  { listen_addr: "[::1]:0" },
+  async (proxy) => {
     assert.match(proxy.addr, /^\[::1\]:\d+$/);
     const conn = await dial(proxy.addr);
     await writeAll(conn, new TextEncoder().encode("six"));
