@@ -8,6 +8,7 @@
 
 import { type EchoServer, startEcho } from "@monkey/echo";
 import { type EngineName, Logger, type LogLevel, memorySink } from "@monkey/shared";
+import { type CertFiles, certFiles, echoUntilEof, requires, startPeer } from "@monkey/testing";
 import type { ProxyConfig } from "./config.ts";
 import { type ProxyCluster, startProxyCluster } from "./cluster.ts";
 import { type Proxy, startProxy } from "./proxy.ts";
@@ -79,6 +80,42 @@ export async function startTestCluster(config: Partial<ProxyConfig>): Promise<Te
     ...config,
   }, { logger: new Logger({ sink }) });
   return Object.assign(disposable(cluster), { lines });
+}
+
+/** What {@linkcode testWithCertFiles} hands its test. */
+export interface CertFilesTest {
+  /** An echo peer to proxy to. */
+  readonly target: string;
+  /** Certificate files (`a.test` at first) the test may swap. */
+  readonly files: CertFiles;
+  /** The config keys naming `files`. */
+  readonly tls: Pick<ProxyConfig, "tls_cert" | "tls_key">;
+}
+
+/**
+ * A test (allowed to read and write files) of a proxy that terminates TLS with certificate
+ * files it may swap, in front of an echo peer.
+ *
+ * @param name The test's name.
+ * @param fn The test.
+ * @example
+ * ```ts
+ * testWithCertFiles("reload", async ({ target, tls }) => {
+ *   await using proxy = startTestProxy({ target_addr: target, ...tls });
+ * });
+ * ```
+ */
+export function testWithCertFiles(name: string, fn: (t: CertFilesTest) => Promise<void>): void {
+  Deno.test({
+    name,
+    permissions: { read: true, write: true, net: true },
+    ...requires("read", "write"),
+    async fn() {
+      await using echo = startPeer((conn) => echoUntilEof(conn));
+      using files = certFiles("a.test");
+      await fn({ target: echo.addr, files, tls: { tls_cert: files.cert, tls_key: files.key } });
+    },
+  });
 }
 
 /**

@@ -1,19 +1,16 @@
 import assert from "node:assert/strict";
 import {
   assertSamples,
-  certFiles,
   closeEachAfterEof,
-  echoUntilEof,
   openEchoed,
   readExactly,
   requires,
   scrapeMetrics,
-  startPeer,
   testEachEngine,
   tlsDial,
   writeAll,
 } from "@monkey/testing";
-import { startTestCluster, startTestEcho } from "./_testing.ts";
+import { startTestCluster, startTestEcho, testWithCertFiles } from "./_testing.ts";
 
 const NEEDS = requires("read");
 
@@ -51,19 +48,10 @@ testEachEngine(
   NEEDS,
 );
 
-Deno.test({
-  name:
-    "a TLS proxy with 2 workers: reloadTls reaches every worker; a bad pair keeps the old one and says why",
-  permissions: { read: true, write: true, net: true },
-  ...requires("read", "write"),
-  async fn() {
-    await using echo = startPeer((conn) => echoUntilEof(conn));
-    using files = certFiles("a.test");
-    await using cluster = await startTestCluster({
-      target_addr: echo.addr,
-      tls_cert: files.cert,
-      tls_key: files.key,
-    });
+testWithCertFiles(
+  "a TLS proxy with 2 workers: reloadTls reaches every worker; a bad pair keeps the old one and says why",
+  async ({ target, files, tls }) => {
+    await using cluster = await startTestCluster({ target_addr: target, ...tls });
     const { lines } = cluster;
     const live = await tlsDial(cluster.addr, "a.test");
     files.useCert("b.test"); // the key no longer matches
@@ -90,4 +78,4 @@ Deno.test({
     assert.deepEqual(await readExactly(live, 2), new Uint8Array([1, 2]));
     live.close();
   },
-});
+);

@@ -3,7 +3,6 @@ import net from "node:net";
 import tls from "node:tls";
 import { encodeProxyV2 } from "@monkey/shared";
 import {
-  certFiles,
   dial,
   echoUntilEof,
   haproxyPath,
@@ -22,7 +21,7 @@ import {
   writeAll,
 } from "@monkey/testing";
 import type { ProxyConfig } from "./config.ts";
-import { startTestCluster, startTestProxy, type TestProxy } from "./_testing.ts";
+import { startTestCluster, startTestProxy, type TestProxy, testWithCertFiles } from "./_testing.ts";
 
 const read = requires("read");
 const { cert, key } = testCertPaths("localhost");
@@ -137,18 +136,12 @@ testTrustingProxy(
   haproxyPath() === undefined || requires("run", "write", "read").ignore,
 );
 
-Deno.test({
-  name:
-    "the proxy with accept_proxy and TLS: plain fallback clients do TLS at once, bad handshakes are counted, a reload swaps the certificate",
-  permissions: { read: true, write: true, net: true },
-  ...requires("read", "write"),
-  async fn() {
-    await using echo = echoPeer();
-    using files = certFiles("a.test");
+testWithCertFiles(
+  "the proxy with accept_proxy and TLS: plain fallback clients do TLS at once, bad handshakes are counted, a reload swaps the certificate",
+  async ({ target, files, tls }) => {
     await using proxy = startTestProxy({
-      target_addr: echo.addr,
-      tls_cert: files.cert,
-      tls_key: files.key,
+      target_addr: target,
+      ...tls,
       tls_alpn: ["h2"],
       accept_proxy: "v1",
       trusted_proxies: ["10.0.0.0/8"],
@@ -173,19 +166,14 @@ Deno.test({
     await assert.rejects(() => tlsDial(proxy.addr, "a.test"), /not valid for name "a.test"/);
     (await tlsDial(proxy.addr, "b.test")).close();
   },
-});
+);
 
-Deno.test({
-  name: "a proxy with 2 workers, accept_proxy and TLS: every worker reads the header, then TLS",
-  permissions: { read: true, write: true, net: true },
-  ...requires("read", "write"),
-  async fn() {
-    await using echo = echoPeer();
-    using files = certFiles("a.test");
+testWithCertFiles(
+  "a proxy with 2 workers, accept_proxy and TLS: every worker reads the header, then TLS",
+  async ({ target, files, tls }) => {
     await using cluster = await startTestCluster({
-      target_addr: echo.addr,
-      tls_cert: files.cert,
-      tls_key: files.key,
+      target_addr: target,
+      ...tls,
       ...TRUST_LOOPBACK,
     });
     files.useCert("b.test");
@@ -200,4 +188,4 @@ Deno.test({
     }
     assert.equal((await cluster.snapshot())["tls_reloads"], 2, "both workers reloaded");
   },
-});
+);

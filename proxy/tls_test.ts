@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import {
   assertCertReload,
   assertEchoes,
-  certFiles,
   dial,
   echoUntilEof,
   opensslClient,
@@ -21,7 +20,7 @@ import {
 import { ConfigError } from "@monkey/shared";
 import type { ProxyConfig } from "./config.ts";
 import { startProxy } from "./proxy.ts";
-import { startTestProxy, type TestProxy } from "./_testing.ts";
+import { startTestProxy, type TestProxy, testWithCertFiles } from "./_testing.ts";
 
 const read = requires("read");
 
@@ -63,18 +62,14 @@ testTlsProxy("the proxy counts a failed client handshake and keeps serving", asy
   conn.close();
 });
 
-Deno.test({
-  name: "the proxy keeps its certificate when a reload finds a bad one, and swaps a good one",
-  permissions: { read: true, write: true, net: true },
-  ...requires("read", "write"),
-  async fn() {
-    await using echo = startPeer((conn) => echoUntilEof(conn));
-    using files = certFiles("a.test");
-    await using proxy = startTlsProxy(echo.addr, { tls_cert: files.cert, tls_key: files.key });
+testWithCertFiles(
+  "the proxy keeps its certificate when a reload finds a bad one, and swaps a good one",
+  async ({ target, files, tls }) => {
+    await using proxy = startTlsProxy(target, tls);
     await assertCertReload(files, proxy.addr, () => proxy.reloadTls());
     assert.equal(proxy.snapshot().tls_reload_failures, 1);
   },
-});
+);
 
 Deno.test({
   name: "the proxy originates TLS, verifying the CA, and refuses a backend a wrong CA signed",
