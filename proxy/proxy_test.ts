@@ -7,6 +7,7 @@ import {
   dial,
   dialEchoed,
   type EngineName,
+  metricsJson,
   randomBytes,
   readAll,
   readExactly,
@@ -74,11 +75,9 @@ testEchoProxy(
       assert.equal(await readOutcome(conn), "eof");
       conn.close();
     }
-    const held = await dial(proxy.addr);
-    await writeAll(held, new Uint8Array(5));
-    await readExactly(held, 5);
+    const held = await dialEchoed(proxy.addr, 5);
 
-    const json = await (await proxy.app.request("/metrics?format=json")).json();
+    const json = await metricsJson(proxy.app);
     assert.equal(json.active_connections, 1);
     assert.equal(json.total_connections, 3);
     assert.equal(json.bytes_upstream, 1029);
