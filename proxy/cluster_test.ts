@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import {
+  assertEchoes,
   assertSamples,
   closeEachAfterEof,
   openEchoed,
-  readExactly,
   requires,
   scrapeMetrics,
   testEachEngine,
   tlsDial,
-  writeAll,
 } from "@monkey/testing";
 import { startTestCluster, startTestEcho, testWithCertFiles } from "./_testing.ts";
 
@@ -74,8 +73,7 @@ testWithCertFiles(
       await assert.rejects(() => tlsDial(cluster.addr, "a.test"), /not valid for name "a.test"/);
       (await tlsDial(cluster.addr, "b.test")).close();
     }
-    await writeAll(live, new Uint8Array([1, 2]));
-    assert.deepEqual(await readExactly(live, 2), new Uint8Array([1, 2]));
+    await assertEchoes(live, 2);
     live.close();
   },
 );

@@ -3,12 +3,12 @@ import net from "node:net";
 import tls from "node:tls";
 import { encodeProxyV2 } from "@monkey/shared";
 import {
+  assertEchoes,
   dial,
   echoUntilEof,
   haproxyPath,
   randomBytes,
   readAll,
-  readExactly,
   readOutcome,
   requires,
   splitAddr,
@@ -79,12 +79,7 @@ testTrustingProxy(
   "v2",
   async (proxy) => {
     const conn = await tlsDialWithHeader(proxy.addr);
-    const payload = randomBytes(1024 * 1024);
-    const [, back] = await Promise.all([
-      writeAll(conn, payload),
-      readExactly(conn, payload.length),
-    ]);
-    assert.deepEqual(back, payload);
+    await assertEchoes(conn, 1024 * 1024);
     assert.deepEqual(proxy.clientRows().map((row) => row.ip), ["192.0.2.9"]);
     conn.close();
   },
@@ -150,8 +145,7 @@ testWithCertFiles(
     // Not a trusted proxy: no header expected, TLS from the first byte.
     const direct = await tlsDial(proxy.addr, "a.test", { alpn: ["h2"] });
     assert.equal((await direct.handshake()).alpnProtocol, "h2");
-    await writeAll(direct, new Uint8Array([1, 2, 3]));
-    assert.deepEqual(await readExactly(direct, 3), new Uint8Array([1, 2, 3]));
+    await assertEchoes(direct, 3);
     direct.close();
 
     const garbage = await dial(proxy.addr);
@@ -182,8 +176,7 @@ testWithCertFiles(
     // The kernel spreads connections over both workers: each must take the header first.
     for (let i = 0; i < 8; i++) {
       const conn = await tlsDialWithHeader(cluster.addr, "b.test");
-      await writeAll(conn, new Uint8Array([i]));
-      assert.deepEqual(await readExactly(conn, 1), new Uint8Array([i]));
+      await assertEchoes(conn, 1, `connection ${i}`);
       conn.close();
     }
     assert.equal((await cluster.snapshot())["tls_reloads"], 2, "both workers reloaded");

@@ -5,7 +5,6 @@ import {
   dial,
   echoUntilEof,
   opensslClient,
-  readExactly,
   readOutcome,
   requires,
   startPeer,
@@ -15,7 +14,6 @@ import {
   tlsDial,
   tlsFiles,
   waitFor,
-  writeAll,
 } from "@monkey/testing";
 import { ConfigError } from "@monkey/shared";
 import type { ProxyConfig } from "./config.ts";
@@ -83,8 +81,7 @@ Deno.test({
       upstream_sni: "localhost",
     });
     const conn = await dial(good.addr);
-    await writeAll(conn, new TextEncoder().encode("over tls"));
-    assert.equal(new TextDecoder().decode(await readExactly(conn, 8)), "over tls");
+    await assertEchoes(conn, 8);
     conn.close();
     await good.shutdown(1000);
 
