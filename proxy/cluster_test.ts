@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import {
+  assertClusterStops,
   assertEchoes,
   assertSamples,
-  closeEachAfterEof,
   openEchoed,
   requires,
   scrapeMetrics,
@@ -10,8 +10,6 @@ import {
   tlsDial,
 } from "@monkey/testing";
 import { startTestCluster, startTestEcho, testWithCertFiles } from "./_testing.ts";
-
-const NEEDS = requires("read");
 
 testEachEngine(
   "startProxyCluster() runs 2 workers on one port and adds up their metrics",
@@ -34,17 +32,9 @@ testEachEngine(
     const clients = await (await cluster.app.request("/clients")).json();
     assert.equal(clients[0].total_connections, 16);
     assert.match(await cluster.summaryLine(), /^\[METRICS\] active: 16 \| total: 16 \| up: 1\.6KB/);
-    await closeEachAfterEof(conns);
-    const summary = await cluster.shutdown(1000);
-    assert.equal(summary.total_connections, 16);
-    assert.match(
-      await cluster.summaryLine(),
-      /^\[METRICS\] active: 0 \| total: 16 /,
-      "final metrics after shutdown",
-    );
-    assert.equal(summary.forced, 0);
+    await assertClusterStops(cluster, conns, 16);
   },
-  NEEDS,
+  requires("read"),
 );
 
 testWithCertFiles(
