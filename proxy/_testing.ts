@@ -1,7 +1,8 @@
 /**
  * Proxy test helpers: a proxy, an echo server and a 2-worker proxy for one test, each on
  * 127.0.0.1 port 0 with the endpoint off, logging into memory, and shut down by `await using`
- * (unless the test shut it down itself, to assert on the summary).
+ * (unless the test shut it down itself, to assert on the summary); and a test of a TLS proxy
+ * whose certificate files it may swap.
  *
  * @module
  */
