@@ -4,6 +4,8 @@ import {
   assertDrains,
   assertSamples,
   dial,
+  dialEchoed,
+  metricsJson,
   randomBytes,
   readAll,
   readExactly,
@@ -37,13 +39,9 @@ testEachEngine(
   "startEcho() counts connections and bytes in JSON and Prometheus metrics",
   async ({ engine }) => {
     const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
-    const a = await dial(echo.addr);
-    const b = await dial(echo.addr);
-    await writeAll(a, new Uint8Array(1000));
-    await readExactly(a, 1000);
-    await writeAll(b, new Uint8Array(24));
-    await readExactly(b, 24);
-    const live = await (await echo.app.request("/metrics?format=json")).json();
+    const a = await dialEchoed(echo.addr, 1000);
+    const b = await dialEchoed(echo.addr, 24);
+    const live = await metricsJson(echo.app);
     assert.equal(live.active_connections, 2);
     assert.equal(live.total_connections, 2);
     assert.equal(live.bytes_echoed, 1024);

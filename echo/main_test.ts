@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import {
+  assertEchoes,
   dial,
-  readExactly,
   REPO_ROOT,
   requires,
   runDeno,
   spawnDeno,
   testEachEngine,
-  writeAll,
 } from "@monkey/testing";
 
 const NEEDS = requires("run", "read", "env");
@@ -30,8 +29,7 @@ testEachEngine(
     );
     assert.equal(label, engine);
     const conn = await dial(addr!);
-    await writeAll(conn, new TextEncoder().encode("ping"));
-    assert.equal(new TextDecoder().decode(await readExactly(conn, 4)), "ping");
+    await assertEchoes(conn, 4);
     conn.close();
     const status = await echo.stop("SIGINT");
     assert.equal(status.code, 0);

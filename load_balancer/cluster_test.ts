@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
 import { Logger, memorySink } from "@monkey/shared";
 import {
-  closeEachAfterEof,
+  assertClusterStops,
   dial,
   openEchoed,
   readExactly,
@@ -72,14 +72,7 @@ testEachEngine(
       401,
     );
 
-    await closeEachAfterEof(conns);
-    const summary = await cluster.shutdown(1000);
-    assert.equal(summary.total_connections, 12);
-    assert.match(
-      await cluster.summaryLine(),
-      /^\[METRICS\] active: 0 \| total: 12 /,
-      "final metrics after shutdown",
-    );
+    await assertClusterStops(cluster, conns, 12);
     await a.shutdown(1000);
     await b.shutdown(1000);
   },

@@ -44,40 +44,25 @@ testEachEngine(
     const deadLb = start({ backends: [{ addr: deadAddr }] });
     // Its holders wait while the knocks are refused: no idle close may free a slot meanwhile.
     const limited = start({ max_connections: LIMIT, idle_timeout_secs: 30 });
-    const fdsAtStart = await fault.openFds();
-    try {
-      const report = await fault.runFaultSuite(
-        {
-          main: fault.serviceTarget(main),
-          dead: fault.serviceTarget(deadLb),
-          limited: { ...fault.serviceTarget(limited), limit: LIMIT },
-        },
-        upstream,
-        RUNS[engine],
-      );
-      console.log(fault.formatFaultReport(report, `load balancer engine=${engine}`));
-
-      // Defaults: 16 stalled readers of 48 MiB floods, each may cost 2 MiB RSS (+48 MiB slack).
-      fault.assertFaultReport(report, { minConnections: RUNS[engine].connections });
-
-      const snap = main.snapshot();
-      assert.equal(snap.active_connections, 0);
-      assert.equal(snap.failed_connections, 0, "the dead backend never cost a client");
-      assert.equal(snap.no_backend, 0);
-      assert.ok(snap.retries > 0, "the dead backend was retried past");
-      assert.ok(snap.idle_timeouts > 0, "silent backends were closed by the idle timeout");
-      assert.ok(snap.relay_errors > 0, "resets were seen and counted");
-      for (const backend of snap.backends) assert.equal(backend.active_connections, 0);
-      assert.equal(limited.snapshot().rejected_connections, report.rejectedOverLimit);
-      const deadSnap = deadLb.snapshot();
-      assert.ok(deadSnap.failed_connections + deadSnap.no_backend >= report.byKind.dead_port);
-      const errors = lines.filter((l) => /ERROR/.test(l));
-      assert.deepEqual(errors, [], "no handler failure was logged");
-    } finally {
-      await Promise.all([main.shutdown(0), deadLb.shutdown(0), limited.shutdown(0)]);
-    }
-    await upstream.close();
-    assert.ok(await fault.openFds() <= fdsAtStart, "every socket of the run is closed");
+    await fault.runFaultTrial({
+      upstream,
+      main,
+      dead: deadLb,
+      limited,
+      limit: LIMIT,
+      ...RUNS[engine],
+      label: `load balancer engine=${engine}`,
+      logLines: lines,
+      check(report) {
+        const snap = main.snapshot();
+        assert.equal(snap.failed_connections, 0, "the dead backend never cost a client");
+        assert.equal(snap.no_backend, 0);
+        assert.ok(snap.retries > 0, "the dead backend was retried past");
+        for (const backend of snap.backends) assert.equal(backend.active_connections, 0);
+        const deadSnap = deadLb.snapshot();
+        assert.ok(deadSnap.failed_connections + deadSnap.no_backend >= report.byKind.dead_port);
+      },
+    });
   },
   requires("read", "run"),
 );

@@ -1,39 +1,21 @@
 import assert from "node:assert/strict";
-import { startEcho } from "@monkey/echo";
-import { Logger, memorySink } from "@monkey/shared";
 import {
+  assertClusterStops,
+  assertEchoes,
   assertSamples,
-  certFiles,
-  closeEachAfterEof,
-  echoUntilEof,
   openEchoed,
-  readExactly,
   requires,
   scrapeMetrics,
-  startPeer,
   testEachEngine,
   tlsDial,
-  writeAll,
 } from "@monkey/testing";
-import { startProxyCluster } from "./cluster.ts";
-
-const NEEDS = requires("read");
+import { startTestCluster, startTestEcho, testWithCertFiles } from "./_testing.ts";
 
 testEachEngine(
   "startProxyCluster() runs 2 workers on one port and adds up their metrics",
   async ({ engine }) => {
-    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
-    const { sink } = memorySink();
-    const cluster = await startProxyCluster(
-      {
-        listen_addr: "127.0.0.1:0",
-        target_addr: echo.addr,
-        metrics_addr: "off",
-        workers: 2,
-        engine,
-      },
-      { logger: new Logger({ sink }) },
-    );
+    await using echo = startTestEcho(engine);
+    await using cluster = await startTestCluster({ target_addr: echo.addr, engine });
     assert.equal(cluster.workers, 2);
     const conns = await openEchoed(cluster.addr, 16, 100);
     const json = await cluster.snapshot();
@@ -50,65 +32,38 @@ testEachEngine(
     const clients = await (await cluster.app.request("/clients")).json();
     assert.equal(clients[0].total_connections, 16);
     assert.match(await cluster.summaryLine(), /^\[METRICS\] active: 16 \| total: 16 \| up: 1\.6KB/);
-    await closeEachAfterEof(conns);
-    const summary = await cluster.shutdown(1000);
-    assert.equal(summary.total_connections, 16);
-    assert.match(
-      await cluster.summaryLine(),
-      /^\[METRICS\] active: 0 \| total: 16 /,
-      "final metrics after shutdown",
-    );
-    assert.equal(summary.forced, 0);
-    await echo.shutdown(1000);
+    await assertClusterStops(cluster, conns, 16);
   },
-  NEEDS,
+  requires("read"),
 );
 
-Deno.test({
-  name:
-    "a TLS proxy with 2 workers: reloadTls reaches every worker; a bad pair keeps the old one and says why",
-  permissions: { read: true, write: true, net: true },
-  ...requires("read", "write"),
-  async fn() {
-    await using echo = startPeer((conn) => echoUntilEof(conn));
-    using files = certFiles("a.test");
-    const { sink, lines } = memorySink();
-    const cluster = await startProxyCluster({
-      listen_addr: "127.0.0.1:0",
-      target_addr: echo.addr,
-      metrics_addr: "off",
-      workers: 2,
-      log_level: "error", // the workers log to the console
-      tls_cert: files.cert,
-      tls_key: files.key,
-    }, { logger: new Logger({ sink }) });
-    try {
-      const live = await tlsDial(cluster.addr, "a.test");
-      files.useCert("b.test"); // the key no longer matches
-      assert.equal(await cluster.reloadTls(), false);
-      assert.ok(
-        lines.some((l) => /reload failed, keeping the old one: .*does not match/.test(l)),
-        lines.join("\n"),
-      );
-      let json = await cluster.snapshot();
-      assert.equal(json["tls_reload_failures"], 1);
-      assert.equal(json["tls_reloads"], 0);
-      (await tlsDial(cluster.addr, "a.test")).close();
+testWithCertFiles(
+  "a TLS proxy with 2 workers: reloadTls reaches every worker; a bad pair keeps the old one and says why",
+  async ({ target, files, tls }) => {
+    await using cluster = await startTestCluster({ target_addr: target, ...tls });
+    const { lines } = cluster;
+    const live = await tlsDial(cluster.addr, "a.test");
+    files.useCert("b.test"); // the key no longer matches
+    assert.equal(await cluster.reloadTls(), false);
+    assert.ok(
+      lines.some((l) => /reload failed, keeping the old one: .*does not match/.test(l)),
+      lines.join("\n"),
+    );
+    let json = await cluster.snapshot();
+    assert.equal(json["tls_reload_failures"], 1);
+    assert.equal(json["tls_reloads"], 0);
+    (await tlsDial(cluster.addr, "a.test")).close();
 
-      files.useKey("b.test");
-      assert.equal(await cluster.reloadTls(), true);
-      json = await cluster.snapshot();
-      assert.equal(json["tls_reloads"], 2, "both workers reloaded");
-      // The kernel spreads connections over both workers: every one gets the new certificate.
-      for (let i = 0; i < 8; i++) {
-        await assert.rejects(() => tlsDial(cluster.addr, "a.test"), /not valid for name "a.test"/);
-        (await tlsDial(cluster.addr, "b.test")).close();
-      }
-      await writeAll(live, new Uint8Array([1, 2]));
-      assert.deepEqual(await readExactly(live, 2), new Uint8Array([1, 2]));
-      live.close();
-    } finally {
-      await cluster.shutdown(1000);
+    files.useKey("b.test");
+    assert.equal(await cluster.reloadTls(), true);
+    json = await cluster.snapshot();
+    assert.equal(json["tls_reloads"], 2, "both workers reloaded");
+    // The kernel spreads connections over both workers: every one gets the new certificate.
+    for (let i = 0; i < 8; i++) {
+      await assert.rejects(() => tlsDial(cluster.addr, "a.test"), /not valid for name "a.test"/);
+      (await tlsDial(cluster.addr, "b.test")).close();
     }
+    await assertEchoes(live, 2);
+    live.close();
   },
-});
+);

@@ -65,47 +65,23 @@ for (const { engine, relay, proxyProtocol, full } of CASES) {
       const deadProxy = start({ target_addr: deadAddr });
       // Its holders wait while the knocks are refused: no idle close may free a slot meanwhile.
       const limited = start({ max_connections: 4, idle_timeout_secs: 30 });
-      const fdsAtStart = await fault.openFds();
-
-      try {
-        const report = await fault.runFaultSuite(
-          {
-            main: fault.serviceTarget(main),
-            dead: fault.serviceTarget(deadProxy),
-            limited: { ...fault.serviceTarget(limited), limit: 4 },
-          },
-          upstream,
-          {
-            connections: full ? 2000 : 600,
-            concurrency: full ? FULL_CONCURRENCY : 120,
-          },
-        );
-        console.log(
-          fault.formatFaultReport(
-            report,
-            `proxy engine=${engine} relay=${relay} proxy_protocol=${proxyProtocol}`,
-          ),
-        );
-
-        // Defaults: 16 stalled readers of 48 MiB floods, each may cost 2 MiB RSS (+48 MiB slack).
-        fault.assertFaultReport(report, { minConnections: full ? 2000 : 600 });
-
-        const snap = main.snapshot();
-        assert.equal(snap.active_connections, 0);
-        assert.ok(snap.idle_timeouts > 0, "silent upstreams were closed by the idle timeout");
-        assert.ok(snap.relay_errors > 0, "resets were seen and counted");
-        assert.equal(limited.snapshot().rejected_connections, report.rejectedOverLimit);
-        assert.ok(deadProxy.snapshot().connect_errors >= report.byKind.dead_port);
-        if (proxyProtocol !== "off") {
-          assert.ok(upstream.proxyHeaders > 0, "the upstream parsed PROXY headers");
-        }
-        const errors = lines.filter((l) => /ERROR/.test(l));
-        assert.deepEqual(errors, [], "no handler failure was logged");
-      } finally {
-        await Promise.all([main.shutdown(0), deadProxy.shutdown(0), limited.shutdown(0)]);
-      }
-      await upstream.close();
-      assert.ok(await fault.openFds() <= fdsAtStart, "every socket of the run is closed");
+      await fault.runFaultTrial({
+        upstream,
+        main,
+        dead: deadProxy,
+        limited,
+        limit: 4,
+        connections: full ? 2000 : 600,
+        concurrency: full ? FULL_CONCURRENCY : 120,
+        label: `proxy engine=${engine} relay=${relay} proxy_protocol=${proxyProtocol}`,
+        logLines: lines,
+        check(report) {
+          assert.ok(deadProxy.snapshot().connect_errors >= report.byKind.dead_port);
+          if (proxyProtocol !== "off") {
+            assert.ok(upstream.proxyHeaders > 0, "the upstream parsed PROXY headers");
+          }
+        },
+      });
     },
   });
 }

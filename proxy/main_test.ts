@@ -1,18 +1,19 @@
 import assert from "node:assert/strict";
 import { startEcho } from "@monkey/echo";
 import {
+  assertEchoes,
   certFiles,
   dial,
   type EngineName,
-  readExactly,
+  metricsJson,
   REPO_ROOT,
   requires,
   runDeno,
   spawnDeno,
   testEachEngine,
   tlsDial,
-  writeAll,
 } from "@monkey/testing";
+import { startTestEcho } from "./_testing.ts";
 
 const NEEDS = requires("run", "read", "write", "env");
 
@@ -24,23 +25,17 @@ function runOn(engine: EngineName): string[] {
   return ["run", "--allow-net", "--allow-read", ...ffi, "proxy/main.ts", "--engine", engine];
 }
 
+/** Flags that proxy a free loopback port to `target`, the endpoint on `metrics`. */
+function toTarget(target: string, metrics = "off"): string[] {
+  return ["--listen", "127.0.0.1:0", "--target", target, "--metrics", metrics];
+}
+
 testEachEngine(
   "deno task proxy relays, serves metrics, and drains on SIGINT with a final summary",
   async ({ engine }) => {
-    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
+    await using echo = startTestEcho(engine);
     await using proxy = spawnDeno(
-      [
-        "task",
-        "proxy",
-        "--engine",
-        engine,
-        "--listen",
-        "127.0.0.1:0",
-        "--target",
-        echo.addr,
-        "--metrics",
-        "127.0.0.1:0",
-      ],
+      ["task", "proxy", "--engine", engine, ...toTarget(echo.addr, "127.0.0.1:0")],
       REPO_ROOT,
     );
     const [, addr, label, metrics] = await proxy.waitForLine(
@@ -48,9 +43,8 @@ testEachEngine(
     );
     assert.equal(label, engine === "epoll" ? "epoll" : "deno (loop relay)");
     const conn = await dial(addr!);
-    await writeAll(conn, new TextEncoder().encode("hello"));
-    assert.equal(new TextDecoder().decode(await readExactly(conn, 5)), "hello");
-    const json = await (await fetch(`http://${metrics}/metrics?format=json`)).json();
+    await assertEchoes(conn, 5);
+    const json = await metricsJson(metrics!);
     assert.equal(json.engine, engine);
     assert.equal(json.active_connections, 1);
     assert.equal(json.bytes_upstream, 5);
@@ -62,7 +56,6 @@ testEachEngine(
       proxy.lines.join("\n"),
     );
     assert.ok(proxy.lines.some((l) => /stopped after .*: 1 connection$/.test(l)));
-    await echo.shutdown(1000);
   },
   NEEDS,
 );
@@ -199,25 +192,14 @@ Deno.test("proxy/main.ts --help lists every key as a flag", NEEDS, async () => {
 testEachEngine(
   "proxy/main.ts logs [METRICS] periodically and a second signal exits at once",
   async ({ engine }) => {
-    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
+    await using echo = startTestEcho(engine);
     await using proxy = spawnDeno(
-      [
-        ...runOn(engine),
-        "--listen",
-        "127.0.0.1:0",
-        "--target",
-        echo.addr,
-        "--metrics",
-        "off",
-        "--metrics-log-interval-secs",
-        "0.05",
-      ],
+      [...runOn(engine), ...toTarget(echo.addr), "--metrics-log-interval-secs", "0.05"],
       REPO_ROOT,
     );
     const [, addr] = await proxy.waitForLine(/proxying (\S+) ->/);
     const conn = await dial(addr!);
-    await writeAll(conn, new Uint8Array(2048));
-    await readExactly(conn, 2048);
+    await assertEchoes(conn, 2048);
     await proxy.waitForLine(/\[METRICS\] active: 1 \| total: 1 \| up: 2\.0KB \| down: 2\.0KB/);
     proxy.child.kill("SIGINT"); // starts a drain with the default 30 s grace period
     await proxy.waitForLine(/shutting down \(SIGINT\): .*press Ctrl\+C again/);
@@ -236,7 +218,6 @@ testEachEngine(
     );
     assert.ok(proxy.lines.some((l) => /second signal \(SIGINT\): exiting now/.test(l)));
     conn.close();
-    await echo.shutdown(1000);
   },
   NEEDS,
 );
@@ -283,12 +264,7 @@ Deno.test(
         ...RUN,
         "--workers",
         "2",
-        "--listen",
-        "127.0.0.1:0",
-        "--target",
-        echo.addr,
-        "--metrics",
-        "off",
+        ...toTarget(echo.addr),
         "--tls-cert",
         files.cert,
         "--tls-key",

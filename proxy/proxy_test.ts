@@ -1,6 +1,4 @@
 import assert from "node:assert/strict";
-import { startEcho } from "@monkey/echo";
-import { type EngineName, Logger, memorySink } from "@monkey/shared";
 import {
   assertDrains,
   assertEchoes,
@@ -8,6 +6,8 @@ import {
   closedPortAddr,
   dial,
   dialEchoed,
+  type EngineName,
+  metricsJson,
   randomBytes,
   readAll,
   readExactly,
@@ -20,37 +20,33 @@ import {
   writeAll,
 } from "@monkey/testing";
 import type { ProxyConfig } from "./config.ts";
-import { startProxy } from "./proxy.ts";
+import { startTestEcho, startTestProxy, type TestProxy } from "./_testing.ts";
 
 const MiB = 1024 * 1024;
 
-function quietLogger() {
-  const { sink, lines } = memorySink();
-  return { logger: new Logger({ name: "proxy", sink, level: "debug" }), lines };
-}
-
-function proxyTo(engine: EngineName, target: string, config: Partial<ProxyConfig> = {}) {
-  const { logger, lines } = quietLogger();
-  const proxy = startProxy({
-    listen_addr: "127.0.0.1:0",
-    target_addr: target,
-    metrics_addr: "off",
-    engine,
-    ...config,
-  }, {
-    logger,
+/**
+ * A test on each engine of a proxy (`config` over the test defaults) in front of an echo server
+ * on the same engine and address family.
+ */
+function testEchoProxy(
+  name: string,
+  config: Partial<ProxyConfig>,
+  fn: (proxy: TestProxy, engine: EngineName) => Promise<void>,
+) {
+  testEachEngine(name, async ({ engine }) => {
+    await using echo = startTestEcho(engine, config.listen_addr);
+    await using proxy = startTestProxy({ target_addr: echo.addr, engine, ...config });
+    await fn(proxy, engine);
   });
-  return { proxy, lines };
 }
 
 for (const relay of ["loop", "streams"] as const) {
   // The relay key picks the deno engine's relay; the epoll engine has one data path (the
   // streams case runs it a second time, a cheap check that the key is ignored there).
-  testEachEngine(
+  testEchoProxy(
     `proxy (relay=${relay}) carries 8 MiB each way byte-exact through an echo server`,
-    async ({ engine }) => {
-      const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
-      const { proxy } = proxyTo(engine, echo.addr, { relay });
+    { relay },
+    async (proxy) => {
       const conn = await dial(proxy.addr);
       const payload = randomBytes(8 * MiB);
       const [back] = await Promise.all([
@@ -63,16 +59,14 @@ for (const relay of ["loop", "streams"] as const) {
       const summary = await proxy.shutdown(1000);
       assert.equal(summary.bytes_upstream, 8 * MiB);
       assert.equal(summary.bytes_downstream, 8 * MiB);
-      await echo.shutdown(1000);
     },
   );
 }
 
-testEachEngine(
+testEchoProxy(
   "proxy reports exact metrics after known traffic, in JSON and in Prometheus text",
-  async ({ engine }) => {
-    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
-    const { proxy } = proxyTo(engine, echo.addr);
+  {},
+  async (proxy, engine) => {
     for (const size of [1000, 24]) {
       const conn = await dial(proxy.addr);
       await writeAll(conn, new Uint8Array(size));
@@ -81,11 +75,9 @@ testEachEngine(
       assert.equal(await readOutcome(conn), "eof");
       conn.close();
     }
-    const held = await dial(proxy.addr);
-    await writeAll(held, new Uint8Array(5));
-    await readExactly(held, 5);
+    const held = await dialEchoed(proxy.addr, 5);
 
-    const json = await (await proxy.app.request("/metrics?format=json")).json();
+    const json = await metricsJson(proxy.app);
     assert.equal(json.active_connections, 1);
     assert.equal(json.total_connections, 3);
     assert.equal(json.bytes_upstream, 1029);
@@ -117,8 +109,6 @@ testEachEngine(
       /^\[METRICS\] active: 1 \| total: 3 \| up: 1\.0KB \| down: 1\.0KB$/,
     );
     held.close();
-    await proxy.shutdown(1000);
-    await echo.shutdown(1000);
   },
 );
 
@@ -126,7 +116,7 @@ testEachEngine(
   "proxy closes the client at once when the target refuses, counts it, logs once, keeps serving",
   async ({ engine }) => {
     const deadAddr = closedPortAddr();
-    const { proxy, lines } = proxyTo(engine, deadAddr);
+    await using proxy = startTestProxy({ target_addr: deadAddr, engine });
     for (let i = 0; i < 3; i++) {
       const conn = await dial(proxy.addr);
       assert.notEqual(await readOutcome(conn), "data");
@@ -135,13 +125,12 @@ testEachEngine(
     const snap = proxy.snapshot();
     assert.equal(snap.connect_errors, 3);
     assert.equal(snap.active_connections, 0);
-    const warnings = lines.filter((l) => l.includes("connection refused"));
+    const warnings = proxy.lines.filter((l) => l.includes("connection refused"));
     assert.equal(warnings.length, 1, "repeated failures are folded into one line");
     assert.match(
       warnings[0]!,
       new RegExp(`WARN  proxy: cannot connect to ${deadAddr}: connection refused`),
     );
-    await proxy.shutdown(1000);
   },
 );
 
@@ -149,7 +138,7 @@ testEachEngine(
   "proxy gives up on a target that never accepts after connect_timeout_ms",
   async ({ engine }) => {
     using hole = await startBlackHole();
-    const { proxy } = proxyTo(engine, hole.addr, { connect_timeout_ms: 100 });
+    await using proxy = startTestProxy({ target_addr: hole.addr, engine, connect_timeout_ms: 100 });
     const conn = await dial(proxy.addr);
     const started = performance.now();
     assert.notEqual(await readOutcome(conn), "data");
@@ -158,7 +147,6 @@ testEachEngine(
     assert.equal(proxy.snapshot().connect_timeouts, 1);
     assert.equal(proxy.snapshot().connect_errors, 1);
     conn.close();
-    await proxy.shutdown(1000);
   },
 );
 
@@ -169,7 +157,7 @@ testEachEngine(
       await readExactly(conn, 1); // take one byte, leave the rest unread, then close: RST
       conn.close();
     });
-    const { proxy } = proxyTo(engine, resetter.addr);
+    await using proxy = startTestProxy({ target_addr: resetter.addr, engine });
     const conn = await dial(proxy.addr);
     await writeAll(conn, randomBytes(64 * 1024));
     assert.notEqual(await readOutcome(conn), "data");
@@ -180,11 +168,10 @@ testEachEngine(
   },
 );
 
-testEachEngine(
+testEchoProxy(
   "proxy closes connections idle for idle_timeout_secs and counts them",
-  async ({ engine }) => {
-    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
-    const { proxy } = proxyTo(engine, echo.addr, { idle_timeout_secs: 0.1 });
+  { idle_timeout_secs: 0.1 },
+  async (proxy) => {
     const conn = await dial(proxy.addr);
     await writeAll(conn, new Uint8Array(3));
     await readExactly(conn, 3);
@@ -192,15 +179,13 @@ testEachEngine(
     conn.close();
     await proxy.shutdown(1000);
     assert.equal(proxy.snapshot().idle_timeouts, 1);
-    await echo.shutdown(1000);
   },
 );
 
-testEachEngine(
+testEchoProxy(
   "proxy closes clients over max_connections at once and counts them",
-  async ({ engine }) => {
-    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
-    const { proxy } = proxyTo(engine, echo.addr, { max_connections: 1 });
+  { max_connections: 1 },
+  async (proxy) => {
     const first = await dialEchoed(proxy.addr); // established end to end
     const second = await dial(proxy.addr);
     assert.equal(await readOutcome(second), "eof");
@@ -208,54 +193,40 @@ testEachEngine(
     await assertEchoes(first, 1, "the first connection is unaffected");
     first.close();
     second.close();
-    await proxy.shutdown(1000);
-    await echo.shutdown(1000);
   },
 );
 
-testEachEngine(
+testEchoProxy(
   "proxy drains on shutdown: 503 on /health, live connection served, then closed after the grace period",
-  async ({ engine }) => {
-    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
-    const { proxy } = proxyTo(engine, echo.addr);
+  {},
+  async (proxy) => {
     await assertDrains(proxy, 200, () => assert.equal(proxy.snapshot().draining, true));
-    await echo.shutdown(1000);
   },
 );
 
-testEachEngine(
+testEchoProxy(
   "proxy shutdown returns early when the last live connection finishes",
-  async ({ engine }) => {
-    const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
-    const { proxy } = proxyTo(engine, echo.addr);
+  {},
+  async (proxy) => {
     const conn = await dialEchoed(proxy.addr);
     const done = proxy.shutdown(30_000);
     await conn.closeWrite();
     assert.equal(await readOutcome(conn), "eof");
     conn.close();
     assert.equal((await done).forced, 0);
-    await echo.shutdown(1000);
   },
 );
 
 testEachEngine("proxy logs each connection only at debug level", async ({ engine }) => {
-  const echo = startEcho({ listen_addr: "127.0.0.1:0", metrics_addr: "off", engine });
-  const { sink, lines } = memorySink();
-  const proxy = startProxy({
-    listen_addr: "127.0.0.1:0",
-    target_addr: echo.addr,
-    metrics_addr: "off",
-    engine,
-  }, {
-    logger: new Logger({ sink, level: "info" }),
-  });
+  await using echo = startTestEcho(engine);
+  await using proxy = startTestProxy({ target_addr: echo.addr, engine }, "info");
   const conn = await dial(proxy.addr);
   await writeAll(conn, new Uint8Array(10));
   await readExactly(conn, 10);
   conn.close();
   await proxy.shutdown(1000);
   await echo.shutdown(1000);
-  assert.deepEqual(lines, []);
+  assert.deepEqual(proxy.lines, []);
 });
 
 for (
@@ -276,7 +247,11 @@ for (
         received.resolve(await readAll(conn));
         conn.close(); // the relay ends now, not at the shutdown deadline
       });
-      const { proxy } = proxyTo(engine, target.addr, { proxy_protocol: mode });
+      await using proxy = startTestProxy({
+        target_addr: target.addr,
+        engine,
+        proxy_protocol: mode,
+      });
       const conn = await dial(proxy.addr);
       await writeAll(conn, new TextEncoder().encode("payload"));
       await conn.closeWrite();
@@ -298,7 +273,6 @@ for (
         assert.equal(new TextDecoder().decode(bytes.subarray(28)), "payload");
       }
       conn.close();
-      await proxy.shutdown(1000);
     },
   );
 }
@@ -320,7 +294,7 @@ testEachEngine(
       [{ deny: ["::1", "192.168.0.0/16"] }, true],
     ];
     for (const [rules, served] of cases) {
-      const { proxy } = proxyTo(engine, target.addr, rules);
+      await using proxy = startTestProxy({ target_addr: target.addr, engine, ...rules });
       const before = upstreamConnects;
       const conn = await dial(proxy.addr);
       if (served) {
@@ -345,11 +319,10 @@ testEachEngine(
   },
 );
 
-testEachEngine(
+testEchoProxy(
   "proxy relays between IPv6 client and target and names the client ::1",
-  async ({ engine }) => {
-    const echo = startEcho({ listen_addr: "[::1]:0", metrics_addr: "off", engine });
-    const { proxy } = proxyTo(engine, echo.addr, { listen_addr: "[::1]:0" });
+  { listen_addr: "[::1]:0" },
+  async (proxy) => {
     assert.match(proxy.addr, /^\[::1\]:\d+$/);
     const conn = await dial(proxy.addr);
     await writeAll(conn, new TextEncoder().encode("six"));
@@ -357,7 +330,5 @@ testEachEngine(
     const clients = await (await proxy.app.request("/clients")).json();
     assert.deepEqual(clients.map((c: { ip: string }) => c.ip), ["::1"]);
     conn.close();
-    await proxy.shutdown(1000);
-    await echo.shutdown(1000);
   },
 );

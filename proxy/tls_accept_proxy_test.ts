@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import tls from "node:tls";
-import { encodeProxyV2, Logger } from "@monkey/shared";
+import { encodeProxyV2 } from "@monkey/shared";
 import {
-  certFiles,
+  assertEchoes,
   dial,
   echoUntilEof,
   haproxyPath,
   randomBytes,
   readAll,
-  readExactly,
   readOutcome,
   requires,
   splitAddr,
@@ -21,27 +20,19 @@ import {
   waitFor,
   writeAll,
 } from "@monkey/testing";
-import { startProxyCluster } from "./cluster.ts";
-import { startProxy } from "./proxy.ts";
+import type { ProxyConfig } from "./config.ts";
+import { startTestCluster, startTestProxy, type TestProxy, testWithCertFiles } from "./_testing.ts";
 
-const quiet = () => new Logger({ name: "proxy", level: "error" });
 const read = requires("read");
 const { cert, key } = testCertPaths("localhost");
 const SOURCE = { hostname: "192.0.2.9", port: 4242 };
 const DESTINATION = { hostname: "198.51.100.1", port: 443 };
 
-/** A TLS-terminating proxy to `target` that takes a PROXY header from 127.0.0.1 first. */
-function trustingProxy(target: string, acceptProxy: "v2" | "any") {
-  return startProxy({
-    listen_addr: "127.0.0.1:0",
-    target_addr: target,
-    metrics_addr: "off",
-    tls_cert: cert,
-    tls_key: key,
-    accept_proxy: acceptProxy,
-    trusted_proxies: ["127.0.0.1/32"],
-  }, { logger: quiet() });
-}
+/** Trust a PROXY v2 header from 127.0.0.1 (the test's clients and HAProxy). */
+const TRUST_LOOPBACK: Partial<ProxyConfig> = {
+  accept_proxy: "v2",
+  trusted_proxies: ["127.0.0.1/32"],
+};
 
 /** The target: echoes everything, then ends its side once it has seen ours end. */
 function echoPeer() {
@@ -51,51 +42,62 @@ function echoPeer() {
   });
 }
 
-Deno.test({
-  name: "the proxy reads a PROXY v2 header in clear, then terminates TLS: 1 MiB echoes byte-exact",
-  ...read,
-  async fn() {
-    await using echo = echoPeer();
-    const proxy = trustingProxy(echo.addr, "v2");
-    try {
-      const conn = await tlsDial(proxy.addr, "localhost", {
-        preamble: encodeProxyV2(SOURCE, DESTINATION),
+/**
+ * A test of a TLS-terminating proxy (certificate `localhost`) that takes a PROXY header from
+ * 127.0.0.1 first (`acceptProxy`), in front of {@linkcode echoPeer}.
+ */
+function testTrustingProxy(
+  name: string,
+  acceptProxy: "v2" | "any",
+  fn: (proxy: TestProxy) => Promise<void>,
+  ignore = read.ignore,
+) {
+  Deno.test({
+    name,
+    ignore,
+    async fn() {
+      await using echo = echoPeer();
+      await using proxy = startTestProxy({
+        target_addr: echo.addr,
+        tls_cert: cert,
+        tls_key: key,
+        ...TRUST_LOOPBACK,
+        accept_proxy: acceptProxy,
       });
-      const payload = randomBytes(1024 * 1024);
-      const [, back] = await Promise.all([
-        writeAll(conn, payload),
-        readExactly(conn, payload.length),
-      ]);
-      assert.deepEqual(back, payload);
-      assert.deepEqual(proxy.clientRows().map((row) => row.ip), ["192.0.2.9"]);
-      conn.close();
-    } finally {
-      await proxy.shutdown(1000);
-    }
-  },
-});
+      await fn(proxy);
+    },
+  });
+}
 
-Deno.test({
-  name: "the proxy with accept_proxy and TLS propagates the client's half-close",
-  ...read,
-  async fn() {
-    await using echo = echoPeer();
-    const proxy = trustingProxy(echo.addr, "any");
-    try {
-      const conn = await tlsDial(proxy.addr, "localhost", {
-        preamble: encodeProxyV2(SOURCE, DESTINATION),
-      });
-      const payload = randomBytes(100_000);
-      await writeAll(conn, payload);
-      await conn.closeWrite();
-      // The echo server answers everything, sees our end of input, and closes: we read EOF.
-      assert.deepEqual(await readAll(conn), payload);
-      conn.close();
-    } finally {
-      await proxy.shutdown(1000);
-    }
+/** A TLS connection to `addr` that sends the PROXY v2 header of SOURCE -> DESTINATION first. */
+function tlsDialWithHeader(addr: string, name = "localhost") {
+  return tlsDial(addr, name, { preamble: encodeProxyV2(SOURCE, DESTINATION) });
+}
+
+testTrustingProxy(
+  "the proxy reads a PROXY v2 header in clear, then terminates TLS: 1 MiB echoes byte-exact",
+  "v2",
+  async (proxy) => {
+    const conn = await tlsDialWithHeader(proxy.addr);
+    await assertEchoes(conn, 1024 * 1024);
+    assert.deepEqual(proxy.clientRows().map((row) => row.ip), ["192.0.2.9"]);
+    conn.close();
   },
-});
+);
+
+testTrustingProxy(
+  "the proxy with accept_proxy and TLS propagates the client's half-close",
+  "any",
+  async (proxy) => {
+    const conn = await tlsDialWithHeader(proxy.addr);
+    const payload = randomBytes(100_000);
+    await writeAll(conn, payload);
+    await conn.closeWrite();
+    // The echo server answers everything, sees our end of input, and closes: we read EOF.
+    assert.deepEqual(await readAll(conn), payload);
+    conn.close();
+  },
+);
 
 /** A node:tls client bound to `localAddress`, verified against the test CA, handshake done. */
 function tlsFrom(addr: string, localAddress: string): Promise<tls.TLSSocket> {
@@ -111,107 +113,72 @@ function tlsFrom(addr: string, localAddress: string): Promise<tls.TLSSocket> {
   });
 }
 
-Deno.test({
-  name: "HAProxy send-proxy-v2 in front of the TLS proxy: a TLS client from 127.0.0.5 is 127.0.0.5",
-  ignore: haproxyPath() === undefined || requires("run", "write", "read").ignore,
-  async fn() {
-    await using echo = echoPeer();
-    const proxy = trustingProxy(echo.addr, "v2");
-    try {
-      await using haproxy = await startFrontHaproxy(proxy.addr, "send-proxy-v2");
-      const client = await tlsFrom(haproxy.addr, "127.0.0.5");
-      const back = new Promise<string>((resolve) => client.once("data", (d) => resolve(`${d}`)));
-      client.write("ping over haproxy");
-      assert.equal(await back, "ping over haproxy");
-      assert.ok(
-        proxy.clientRows().some((row) => row.ip === "127.0.0.5"),
-        JSON.stringify(proxy.clientRows()),
-      );
-      client.destroy();
-    } finally {
-      await proxy.shutdown(1000);
-    }
+testTrustingProxy(
+  "HAProxy send-proxy-v2 in front of the TLS proxy: a TLS client from 127.0.0.5 is 127.0.0.5",
+  "v2",
+  async (proxy) => {
+    await using haproxy = await startFrontHaproxy(proxy.addr, "send-proxy-v2");
+    const client = await tlsFrom(haproxy.addr, "127.0.0.5");
+    const back = new Promise<string>((resolve) => client.once("data", (d) => resolve(`${d}`)));
+    client.write("ping over haproxy");
+    assert.equal(await back, "ping over haproxy");
+    assert.ok(
+      proxy.clientRows().some((row) => row.ip === "127.0.0.5"),
+      JSON.stringify(proxy.clientRows()),
+    );
+    client.destroy();
   },
-});
+  haproxyPath() === undefined || requires("run", "write", "read").ignore,
+);
 
-Deno.test({
-  name:
-    "the proxy with accept_proxy and TLS: plain fallback clients do TLS at once, bad handshakes are counted, a reload swaps the certificate",
-  permissions: { read: true, write: true, net: true },
-  ...requires("read", "write"),
-  async fn() {
-    await using echo = echoPeer();
-    using files = certFiles("a.test");
-    const proxy = startProxy({
-      listen_addr: "127.0.0.1:0",
-      target_addr: echo.addr,
-      metrics_addr: "off",
-      tls_cert: files.cert,
-      tls_key: files.key,
+testWithCertFiles(
+  "the proxy with accept_proxy and TLS: plain fallback clients do TLS at once, bad handshakes are counted, a reload swaps the certificate",
+  async ({ target, files, tls }) => {
+    await using proxy = startTestProxy({
+      target_addr: target,
+      ...tls,
       tls_alpn: ["h2"],
       accept_proxy: "v1",
       trusted_proxies: ["10.0.0.0/8"],
       proxy_fallback: "plain",
-    }, { logger: quiet() });
-    try {
-      // Not a trusted proxy: no header expected, TLS from the first byte.
-      const direct = await tlsDial(proxy.addr, "a.test", { alpn: ["h2"] });
-      assert.equal((await direct.handshake()).alpnProtocol, "h2");
-      await writeAll(direct, new Uint8Array([1, 2, 3]));
-      assert.deepEqual(await readExactly(direct, 3), new Uint8Array([1, 2, 3]));
-      direct.close();
+    });
+    // Not a trusted proxy: no header expected, TLS from the first byte.
+    const direct = await tlsDial(proxy.addr, "a.test", { alpn: ["h2"] });
+    assert.equal((await direct.handshake()).alpnProtocol, "h2");
+    await assertEchoes(direct, 3);
+    direct.close();
 
-      const garbage = await dial(proxy.addr);
-      await writeAll(garbage, new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
-      while (await readOutcome(garbage) === "data");
-      garbage.close();
-      await waitFor(() => proxy.snapshot().tls_handshake_failures === 1, "the failure counted");
+    const garbage = await dial(proxy.addr);
+    await writeAll(garbage, new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+    while (await readOutcome(garbage) === "data");
+    garbage.close();
+    await waitFor(() => proxy.snapshot().tls_handshake_failures === 1, "the failure counted");
 
-      files.useCert("b.test");
-      files.useKey("b.test");
-      assert.equal(await proxy.reloadTls(), true);
-      await assert.rejects(() => tlsDial(proxy.addr, "a.test"), /not valid for name "a.test"/);
-      (await tlsDial(proxy.addr, "b.test")).close();
-    } finally {
-      await proxy.shutdown(1000);
-    }
+    files.useCert("b.test");
+    files.useKey("b.test");
+    assert.equal(await proxy.reloadTls(), true);
+    await assert.rejects(() => tlsDial(proxy.addr, "a.test"), /not valid for name "a.test"/);
+    (await tlsDial(proxy.addr, "b.test")).close();
   },
-});
+);
 
-Deno.test({
-  name: "a proxy with 2 workers, accept_proxy and TLS: every worker reads the header, then TLS",
-  permissions: { read: true, write: true, net: true },
-  ...requires("read", "write"),
-  async fn() {
-    await using echo = echoPeer();
-    using files = certFiles("a.test");
-    const cluster = await startProxyCluster({
-      listen_addr: "127.0.0.1:0",
-      target_addr: echo.addr,
-      metrics_addr: "off",
-      workers: 2,
-      log_level: "error", // the workers log to the console
-      tls_cert: files.cert,
-      tls_key: files.key,
-      accept_proxy: "v2",
-      trusted_proxies: ["127.0.0.1/32"],
-    }, { logger: quiet() });
-    try {
-      files.useCert("b.test");
-      files.useKey("b.test");
-      assert.equal(await cluster.reloadTls(), true);
-      // The kernel spreads connections over both workers: each must take the header first.
-      for (let i = 0; i < 8; i++) {
-        const conn = await tlsDial(cluster.addr, "b.test", {
-          preamble: encodeProxyV2(SOURCE, DESTINATION),
-        });
-        await writeAll(conn, new Uint8Array([i]));
-        assert.deepEqual(await readExactly(conn, 1), new Uint8Array([i]));
-        conn.close();
-      }
-      assert.equal((await cluster.snapshot())["tls_reloads"], 2, "both workers reloaded");
-    } finally {
-      await cluster.shutdown(1000);
+testWithCertFiles(
+  "a proxy with 2 workers, accept_proxy and TLS: every worker reads the header, then TLS",
+  async ({ target, files, tls }) => {
+    await using cluster = await startTestCluster({
+      target_addr: target,
+      ...tls,
+      ...TRUST_LOOPBACK,
+    });
+    files.useCert("b.test");
+    files.useKey("b.test");
+    assert.equal(await cluster.reloadTls(), true);
+    // The kernel spreads connections over both workers: each must take the header first.
+    for (let i = 0; i < 8; i++) {
+      const conn = await tlsDialWithHeader(cluster.addr, "b.test");
+      await assertEchoes(conn, 1, `connection ${i}`);
+      conn.close();
     }
+    assert.equal((await cluster.snapshot())["tls_reloads"], 2, "both workers reloaded");
   },
-});
+);

@@ -2,118 +2,93 @@ import assert from "node:assert/strict";
 import {
   assertCertReload,
   assertEchoes,
-  certFiles,
+  dial,
   echoUntilEof,
   opensslClient,
-  readExactly,
   readOutcome,
   requires,
   startPeer,
   startTlsEcho,
-  testCertPaths,
   TLS_TESTDATA,
   tlsDial,
   tlsFiles,
   waitFor,
-  writeAll,
 } from "@monkey/testing";
-import { ConfigError, Logger } from "@monkey/shared";
+import { ConfigError } from "@monkey/shared";
 import type { ProxyConfig } from "./config.ts";
 import { startProxy } from "./proxy.ts";
+import { startTestProxy, type TestProxy, testWithCertFiles } from "./_testing.ts";
 
-const quiet = () => new Logger({ name: "proxy", level: "error" });
 const read = requires("read");
 
 /** A proxy to `target` that terminates TLS (test certificate `localhost` unless `tls` says). */
 function startTlsProxy(target: string, tls: Partial<ProxyConfig> = tlsFiles("localhost")) {
-  const config = { listen_addr: "127.0.0.1:0", target_addr: target, metrics_addr: "off", ...tls };
-  return startProxy(config, { logger: quiet() });
+  return startTestProxy({ target_addr: target, ...tls });
 }
 
-Deno.test({
-  name: "the proxy terminates TLS and echoes 256 KiB byte-exact",
-  ...read,
-  async fn() {
-    await using echo = startPeer((conn) => echoUntilEof(conn));
-    const proxy = startTlsProxy(echo.addr);
-    assert.equal(proxy.engine, "deno (TLS needs it)");
-    const conn = await tlsDial(proxy.addr, "localhost");
-    await assertEchoes(conn, 256 * 1024);
-    conn.close();
-    await proxy.shutdown(1000);
-  },
+/** A test of a TLS-terminating proxy (certificate `localhost`) in front of an echo peer. */
+function testTlsProxy(name: string, fn: (proxy: TestProxy) => Promise<void>, needs = read) {
+  Deno.test({
+    name,
+    ...needs,
+    async fn() {
+      await using echo = startPeer((conn) => echoUntilEof(conn));
+      await using proxy = startTlsProxy(echo.addr);
+      await fn(proxy);
+    },
+  });
+}
+
+testTlsProxy("the proxy terminates TLS and echoes 256 KiB byte-exact", async (proxy) => {
+  assert.equal(proxy.engine, "deno (TLS needs it)");
+  const conn = await tlsDial(proxy.addr, "localhost");
+  await assertEchoes(conn, 256 * 1024);
+  conn.close();
 });
 
-Deno.test({
-  name: "the proxy counts a failed client handshake and keeps serving",
-  ...read,
-  async fn() {
-    await using echo = startPeer((conn) => echoUntilEof(conn));
-    const proxy = startTlsProxy(echo.addr);
-    const port = Number(proxy.addr.split(":")[1]);
-    const plain = await Deno.connect({ hostname: "127.0.0.1", port });
-    await plain.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
-    // The server answers with a TLS alert, then closes.
-    assert.equal(await readOutcome(plain), "data");
-    while (await readOutcome(plain) === "data");
-    plain.close();
-    await waitFor(() => proxy.snapshot().tls_handshake_failures === 1, "the failure counted");
-    const conn = await tlsDial(proxy.addr, "localhost");
-    await assertEchoes(conn, 1);
-    conn.close();
-    await proxy.shutdown(1000);
-  },
+testTlsProxy("the proxy counts a failed client handshake and keeps serving", async (proxy) => {
+  const plain = await dial(proxy.addr);
+  await plain.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+  // The server answers with a TLS alert, then closes.
+  assert.equal(await readOutcome(plain), "data");
+  while (await readOutcome(plain) === "data");
+  plain.close();
+  await waitFor(() => proxy.snapshot().tls_handshake_failures === 1, "the failure counted");
+  const conn = await tlsDial(proxy.addr, "localhost");
+  await assertEchoes(conn, 1);
+  conn.close();
 });
 
-Deno.test({
-  name: "the proxy keeps its certificate when a reload finds a bad one, and swaps a good one",
-  permissions: { read: true, write: true, net: true },
-  ...requires("read", "write"),
-  async fn() {
-    await using echo = startPeer((conn) => echoUntilEof(conn));
-    using files = certFiles("a.test");
-    const proxy = startTlsProxy(echo.addr, { tls_cert: files.cert, tls_key: files.key });
+testWithCertFiles(
+  "the proxy keeps its certificate when a reload finds a bad one, and swaps a good one",
+  async ({ target, files, tls }) => {
+    await using proxy = startTlsProxy(target, tls);
     await assertCertReload(files, proxy.addr, () => proxy.reloadTls());
     assert.equal(proxy.snapshot().tls_reload_failures, 1);
-    await proxy.shutdown(1000);
   },
-});
+);
 
 Deno.test({
   name: "the proxy originates TLS, verifying the CA, and refuses a backend a wrong CA signed",
   ...read,
   async fn() {
     await using backend = startTlsEcho("localhost");
-    const good = startProxy({
-      listen_addr: "127.0.0.1:0",
-      target_addr: backend.addr,
-      metrics_addr: "off",
-      upstream_tls: true,
+    const upstream = { target_addr: backend.addr, upstream_tls: true };
+    await using good = startTestProxy({
+      ...upstream,
       upstream_ca: `${TLS_TESTDATA}ca.pem`,
       upstream_sni: "localhost",
-    }, { logger: quiet() });
-    const port = Number(good.addr.split(":")[1]);
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    await writeAll(conn, new TextEncoder().encode("over tls"));
-    assert.equal(new TextDecoder().decode(await readExactly(conn, 8)), "over tls");
+    });
+    const conn = await dial(good.addr);
+    await assertEchoes(conn, 8);
     conn.close();
     await good.shutdown(1000);
 
-    const wrong = startProxy({
-      listen_addr: "127.0.0.1:0",
-      target_addr: backend.addr,
-      metrics_addr: "off",
-      upstream_tls: true,
-      upstream_ca: `${TLS_TESTDATA}other_ca.pem`,
-    }, { logger: quiet() });
-    const refused = await Deno.connect({
-      hostname: "127.0.0.1",
-      port: Number(wrong.addr.split(":")[1]),
-    });
+    await using wrong = startTestProxy({ ...upstream, upstream_ca: `${TLS_TESTDATA}other_ca.pem` });
+    const refused = await dial(wrong.addr);
     assert.equal(await refused.read(new Uint8Array(8)).catch(() => null), null);
     refused.close();
     assert.equal(wrong.snapshot().connect_errors, 1);
-    await wrong.shutdown(1000);
   },
 });
 
@@ -121,40 +96,22 @@ Deno.test({
   name: "the proxy refuses engine = epoll with TLS, and a key that does not match",
   ...read,
   fn() {
-    assert.throws(
-      () => startProxy({ engine: "epoll", metrics_addr: "off", ...tlsFiles("a.test") }),
-      (e) => e instanceof ConfigError && /'engine'.*TLS/.test(e.message),
-    );
-    assert.throws(
-      () =>
-        startProxy({
-          metrics_addr: "off",
-          tls_cert: testCertPaths("a.test").cert,
-          tls_key: testCertPaths("b.test").key,
-        }),
-      (e) => e instanceof ConfigError && /'tls_key'.*does not match/.test(e.message),
-    );
-  },
-});
-
-Deno.test({
-  name: "openssl s_client talks to the TLS-terminating proxy",
-  ...requires("read", "run"),
-  async fn() {
-    await using echo = startPeer((conn) => echoUntilEof(conn));
-    const proxy = startTlsProxy(echo.addr);
-    try {
-      const line = "hello from openssl";
-      const out = await opensslClient(
-        proxy.addr,
-        "localhost",
-        (s) => s.includes(line),
-        `${line}\n`,
+    const refused: [Partial<ProxyConfig>, RegExp][] = [
+      [{ engine: "epoll", ...tlsFiles("a.test") }, /'engine'.*TLS/],
+      [{ ...tlsFiles("a.test"), tls_key: tlsFiles("b.test").tls_key }, /'tls_key'.*does not match/],
+    ];
+    for (const [config, pattern] of refused) {
+      assert.throws(
+        () => startProxy({ metrics_addr: "off", ...config }),
+        (e) => e instanceof ConfigError && pattern.test(e.message),
       );
-      if (out === undefined) return; // no openssl here: the Deno clients above cover termination
-      assert.match(out, /hello from openssl/);
-    } finally {
-      await proxy.shutdown(1000);
     }
   },
 });
+
+testTlsProxy("openssl s_client talks to the TLS-terminating proxy", async (proxy) => {
+  const line = "hello from openssl";
+  const out = await opensslClient(proxy.addr, "localhost", (s) => s.includes(line), `${line}\n`);
+  if (out === undefined) return; // no openssl here: the Deno clients above cover termination
+  assert.match(out, /hello from openssl/);
+}, requires("read", "run"));

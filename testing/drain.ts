@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { assertEchoes, readOutcome } from "./io.ts";
-import { dial, dialEchoed } from "./peers.ts";
+import { closeEachAfterEof, dial, dialEchoed } from "./peers.ts";
 
 /** What {@linkcode assertDrains} drives: a started service in front of (or being) an echo. */
 export interface DrainingService {
@@ -50,4 +50,43 @@ export async function assertDrains(
   assert.equal(summary.forced, 1);
   assert.notEqual(await readOutcome(conn), "data");
   conn.close();
+}
+
+/** What {@linkcode assertClusterStops} drives: a running multi-worker service. */
+export interface StoppingCluster {
+  /** Drain every worker for `graceMs`. */
+  shutdown(graceMs: number): Promise<{ total_connections: number; forced: number }>;
+  /** The `[METRICS]` line over every worker. */
+  summaryLine(): Promise<string>;
+}
+
+/**
+ * End each of `conns` cleanly ({@linkcode closeEachAfterEof}), shut `cluster` down, and assert
+ * that the summary and the final `[METRICS]` line count `total` connections, none live and none
+ * forced.
+ *
+ * @param cluster The service, every connection of which is in `conns`.
+ * @param conns Its live connections, to an echo behind it.
+ * @param total Connections it accepted since start.
+ * @returns Resolves when the cluster has stopped.
+ * @example
+ * ```ts
+ * const conns = await openEchoed(cluster.addr, 16, 100);
+ * await assertClusterStops(cluster, conns, 16);
+ * ```
+ */
+export async function assertClusterStops(
+  cluster: StoppingCluster,
+  conns: Deno.TcpConn[],
+  total: number,
+): Promise<void> {
+  await closeEachAfterEof(conns);
+  const summary = await cluster.shutdown(1000);
+  assert.equal(summary.total_connections, total);
+  assert.equal(summary.forced, 0);
+  assert.match(
+    await cluster.summaryLine(),
+    new RegExp(`^\\[METRICS\\] active: 0 \\| total: ${total} `),
+    "final metrics after shutdown",
+  );
 }

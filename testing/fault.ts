@@ -49,3 +49,4 @@ export {
   formatFaultReport,
 } from "./fault/report.ts";
 export { openFds } from "./fault/fds.ts";
+export { type FaultTrialOptions, runFaultTrial, type TrialService } from "./fault/trial.ts";

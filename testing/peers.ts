@@ -10,13 +10,13 @@ import assert from "node:assert/strict";
 import { closeQuietly, readExactly, readOutcome, writeAll } from "./io.ts";
 
 /** A loopback listener with its accept loop; `close()` stops it and closes every connection. */
-export interface AcceptLoop extends AsyncDisposable {
+export interface AcceptLoop<C extends Deno.Conn = Deno.TcpConn> extends AsyncDisposable {
   /** Its first (usually only) address, `127.0.0.1:port`. */
   readonly addr: string;
   /** Every listener's address, in order. */
   readonly addrs: string[];
   /** Connections accepted and not yet closed by the loop. */
-  readonly live: ReadonlySet<Deno.TcpConn>;
+  readonly live: ReadonlySet<C>;
   /** Connections accepted so far. */
   readonly accepted: number;
   /** Stop listening, close every connection still open, wait for every handler. */
@@ -58,11 +58,32 @@ export function acceptLoop(
     { length: count },
     () => Deno.listen({ hostname: "127.0.0.1", port: count === 1 ? options.port ?? 0 : 0 }),
   );
-  const closeWhenDone = options.closeWhenDone ?? true;
-  const live = new Set<Deno.TcpConn>();
+  return serveListeners(listeners, onConn, options.closeWhenDone ?? true);
+}
+
+/**
+ * The accept loop behind {@linkcode acceptLoop} and the TLS echo server, for any kind of
+ * listener: runs `onConn` for each connection, swallowing its errors.
+ *
+ * @param listeners Bound listeners; the loop owns them.
+ * @param onConn Behaviour per connection.
+ * @param closeWhenDone Close each connection when its handler returns.
+ * @returns The running loop.
+ * @example
+ * ```ts
+ * const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert, key });
+ * await using server = serveListeners([listener], (conn) => echoUntilEof(conn), true);
+ * ```
+ */
+export function serveListeners<C extends Deno.Conn>(
+  listeners: Deno.Listener<C>[],
+  onConn: (conn: C) => Promise<void> | void,
+  closeWhenDone: boolean,
+): AcceptLoop<C> {
+  const live = new Set<C>();
   const tasks = new Set<Promise<void>>();
   let accepted = 0;
-  const serve = async (conn: Deno.TcpConn) => {
+  const serve = async (conn: C) => {
     try {
       await onConn(conn);
     } catch {
@@ -76,7 +97,7 @@ export function acceptLoop(
   };
   const loops = listeners.map(async (listener) => {
     for (;;) {
-      let conn: Deno.TcpConn;
+      let conn: C;
       try {
         conn = await listener.accept();
       } catch {
@@ -95,7 +116,7 @@ export function acceptLoop(
     for (const conn of live) closeQuietly(conn);
     await Promise.allSettled([...tasks]);
   };
-  const addrs = listeners.map((l) => formatAddress(l.addr));
+  const addrs = listeners.map((l) => formatAddress(l.addr as Deno.NetAddr));
   return {
     addr: addrs[0]!,
     addrs,

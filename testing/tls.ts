@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { echoUntilEof, readExactly, writeAll } from "./io.ts";
+import { serveListeners } from "./peers.ts";
 import { runTool } from "./process.ts";
 
 /** The folder of the test certificates (regenerate with its `gen.sh`). */
@@ -94,49 +95,12 @@ export function startTlsEcho(name: string, greeting?: string): TlsEchoServer {
     cert: Deno.readTextFileSync(cert),
     key: Deno.readTextFileSync(key),
   });
-  const open = new Set<Deno.TlsConn>();
-  const tasks = new Set<Promise<void>>();
-  const loop = (async () => {
-    for (;;) {
-      let conn: Deno.TlsConn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return;
-      }
-      open.add(conn);
-      const task = (async () => {
-        try {
-          if (greeting !== undefined) await conn.write(new TextEncoder().encode(greeting));
-          await echoUntilEof(conn);
-        } catch {
-          // The client went away mid-handshake or mid-echo.
-        } finally {
-          open.delete(conn);
-          try {
-            conn.close();
-          } catch {
-            // Closed already.
-          }
-        }
-      })();
-      tasks.add(task);
-      void task.finally(() => tasks.delete(task));
-    }
-  })();
-  const close = async () => {
-    listener.close();
-    await loop;
-    for (const conn of open) {
-      try {
-        conn.close();
-      } catch {
-        // Closed already.
-      }
-    }
-    await Promise.allSettled([...tasks]);
-  };
-  return { addr: `127.0.0.1:${listener.addr.port}`, close, [Symbol.asyncDispose]: close };
+  const loop = serveListeners([listener], async (conn) => {
+    if (greeting !== undefined) await conn.write(new TextEncoder().encode(greeting));
+    await echoUntilEof(conn);
+  }, true);
+  const close = () => loop.close();
+  return { addr: loop.addr, close, [Symbol.asyncDispose]: close };
 }
 
 /** Options for {@linkcode tlsDial}. */
