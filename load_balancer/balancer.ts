@@ -15,7 +15,7 @@ import {
   type ServiceShutdownSummary,
   setupServiceTls,
   startEndpoint,
-  startFrontend,
+  startGatedFrontend,
   type StartServiceOptions,
   type TcpServer,
   ThrottledLog,
@@ -222,18 +222,12 @@ export function startLoadBalancer(
     terminatesTls: tls.terminates,
     tlsCounters,
   });
-  const admitted = (client: Parameters<typeof handleConnection>[0], force: AbortSignal) =>
-    gate.wrap(handleConnection)(client, force);
-
-  const frontend: TcpServer = startFrontend({
-    listen: initial.listen_addr,
-    handler: admitted,
-    maxConnections: initial.max_connections,
+  const frontend: TcpServer = startGatedFrontend(initial, {
+    gate: () => gate,
+    handler: handleConnection,
+    counters: metrics,
     reusePort: options.reusePort ?? false,
     engine,
-    admits: (ip) => gate.atAccept(ip),
-    denied: metrics.denied,
-    rejected: metrics.rejected,
     throttled,
     logger,
   });

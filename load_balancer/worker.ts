@@ -13,11 +13,8 @@ serveInWorker((config) => {
     reusePort: true,
   });
   return {
-    addr: lb.addr,
-    snapshot: lb.snapshot,
-    families: lb.families,
+    ...lb, // addr, snapshot, families, shutdown
     fetch: (request) => lb.app.fetch(request),
     reload: (next) => lb.reload(next as LbConfig),
-    shutdown: (graceMs) => lb.shutdown(graceMs),
   };
 });

@@ -27,7 +27,7 @@ import {
   type ServiceShutdownSummary,
   setupServiceTls,
   startEndpoint,
-  startFrontend,
+  startGatedFrontend,
   type StartServiceOptions,
   ThrottledLog,
   withDefaults,
@@ -196,15 +196,12 @@ export function startProxy(
     });
   };
 
-  const server = startFrontend({
-    listen: cfg.listen_addr,
-    handler: gate.wrap(handler),
-    maxConnections: cfg.max_connections,
+  const server = startGatedFrontend(cfg, {
+    gate: () => gate,
+    handler,
+    counters: m,
     reusePort: options.reusePort ?? false,
     engine,
-    admits: (ip) => gate.atAccept(ip),
-    denied: m.denied,
-    rejected: m.rejected,
     throttled,
     logger,
   });

@@ -13,15 +13,12 @@ serveInWorker((config) => {
     reusePort: true,
   });
   return {
-    addr: proxy.addr,
-    snapshot: proxy.snapshot,
-    families: proxy.families,
+    ...proxy, // addr, snapshot, families, shutdown
     extra: proxy.clientRows,
     // SIGHUP on the main thread: re-read the certificate (the main thread checked the files).
     reload: async () => {
       if (!(await proxy.reloadTls())) throw new Error("the worker kept its old certificate");
       return true;
     },
-    shutdown: (graceMs) => proxy.shutdown(graceMs),
   };
 });

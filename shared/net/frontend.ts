@@ -10,7 +10,8 @@ import { bindError } from "../service/errors.ts";
 import type { ThrottledLog } from "../service/logger.ts";
 import type { Logger } from "../service/logger.ts";
 import type { Counter } from "../metrics/registry.ts";
-import type { Engine } from "./engine.ts";
+import type { AdmittedClient, ClientGate } from "./client_gate.ts";
+import type { Engine, NetConn } from "./engine.ts";
 import { type ConnectionHandler, TcpServer } from "./server.ts";
 
 /** Options for {@linkcode startFrontend}. */
@@ -84,4 +85,45 @@ export function startFrontend(options: FrontendOptions): TcpServer {
   } catch (error) {
     throw bindError("listen_addr", options.listen, error);
   }
+}
+
+/** What {@linkcode startGatedFrontend} needs besides the service's configuration. */
+export interface GatedFrontendOptions
+  extends Pick<FrontendOptions, "reusePort" | "engine" | "throttled" | "logger"> {
+  /** The client gate in force, read per connection (a reload may build a new one). */
+  gate: () => ClientGate;
+  /** Handles each client the gate admitted (its address from a PROXY header, if any). */
+  handler: (conn: NetConn, force: AbortSignal, client: AdmittedClient) => Promise<void>;
+  /** Counts clients refused by allow/deny (`denied`) and over `max_connections` (`rejected`). */
+  counters: { readonly denied: Counter; readonly rejected: Counter };
+}
+
+/**
+ * Bind the client-facing listener of a service whose clients pass a {@linkcode ClientGate}
+ * (PROXY protocol, allow/deny, per-client limits): {@linkcode startFrontend} with the gate's
+ * accept check and its wrapped handler, from the service's `listen_addr` and `max_connections`.
+ *
+ * @param config The service's listen address and connection limit.
+ * @param options The gate, handler, counters and logging.
+ * @returns The running server.
+ * @throws {ServiceError} When the address cannot be bound.
+ * @example
+ * ```ts
+ * const server = startGatedFrontend(cfg, { gate: () => gate, handler, counters: m, throttled, logger });
+ * ```
+ */
+export function startGatedFrontend(
+  config: { readonly listen_addr: string; readonly max_connections: number },
+  options: GatedFrontendOptions,
+): TcpServer {
+  const { gate, handler, counters, ...rest } = options;
+  return startFrontend({
+    ...rest,
+    listen: config.listen_addr,
+    maxConnections: config.max_connections,
+    handler: (conn, force) => gate().wrap(handler)(conn, force),
+    admits: (ip) => gate().atAccept(ip),
+    denied: counters.denied,
+    rejected: counters.rejected,
+  });
 }

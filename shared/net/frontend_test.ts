@@ -3,14 +3,17 @@ import {
   assertClosedWithoutData,
   dial,
   type EngineName,
+  readAll,
   readOutcome,
   testEachEngine,
+  writeAll,
 } from "@monkey/testing";
 import { Counter } from "../metrics/registry.ts";
 import { ServiceError } from "../service/errors.ts";
 import { Logger, memorySink, ThrottledLog } from "../service/logger.ts";
 import { resolveEngine } from "./engine.ts";
-import { type FrontendOptions, startFrontend } from "./frontend.ts";
+import { ClientGate } from "./client_gate.ts";
+import { type FrontendOptions, startFrontend, startGatedFrontend } from "./frontend.ts";
 
 function options(engine: EngineName, overrides: Partial<FrontendOptions> = {}) {
   const { sink, lines } = memorySink();
@@ -77,3 +80,41 @@ testEachEngine("startFrontend() turns a bind error into a one-line ServiceError"
     return true;
   });
 });
+
+testEachEngine(
+  "startGatedFrontend() asks the gate in force for each client: a swapped gate applies at once",
+  async ({ engine }) => {
+    const { opts, denied } = options(engine);
+    const gateCounters = {
+      denied: new Counter(),
+      rateLimited: new Counter(),
+      proxyErrors: new Counter(),
+      proxyRejected: new Counter(),
+    };
+    const gateOf = (admits: boolean) =>
+      new ClientGate({ admits: () => admits, counters: gateCounters, throttled: opts.throttled });
+    let gate = gateOf(true);
+    const served: string[] = [];
+    const server = startGatedFrontend({ listen_addr: "127.0.0.1:0", max_connections: 0 }, {
+      gate: () => gate,
+      handler: async (conn, _force, client) => {
+        served.push(client.ip);
+        await writeAll(conn, new TextEncoder().encode(`hello ${client.ip}`));
+        conn.close();
+      },
+      counters: { denied, rejected: new Counter() },
+      engine: resolveEngine(engine),
+      throttled: opts.throttled,
+      logger: opts.logger,
+    });
+    // Admitted by the first gate: the handler gets the client's address and the connection.
+    const conn = await dial(server.addr);
+    assert.equal(new TextDecoder().decode(await readAll(conn)), "hello 127.0.0.1");
+    conn.close();
+    gate = gateOf(false); // a reload built a stricter one
+    await assertClosedWithoutData(server.addr);
+    assert.deepEqual(served, ["127.0.0.1"]);
+    assert.equal(denied.value, 1);
+    await server.shutdown(0);
+  },
+);
