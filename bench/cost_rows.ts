@@ -8,12 +8,15 @@
  * - `dashboards`: one proxy with its HTTP endpoint on, without and with 10 dashboards open
  *   (10 server-sent event streams on `/events`, each receiving its update every second);
  * - `limits`: the proxy with per-client limits far above what the run reaches, against the
- *   proxy without limits.
+ *   proxy without limits;
+ * - `control`: the proxy against an identical proxy: the ratio the method reports when nothing
+ *   differs, i.e. its resolution on this machine.
  *
- * Every repetition starts both sides afresh and runs them back to back, the order alternating;
- * the pair's ratio is the median of the per-repetition ratios (so neither a shared machine's
- * slow drifts nor one process's own speed pass for the feature's cost). The plain pairs are
- * driven by the C client when it is built, the TLS pair by our load tester. The serving
+ * Every repetition starts both sides afresh, in one process (two instances side by side, or the
+ * one proxy without and with its dashboards open), and runs them back to back, the order
+ * alternating; the pair's ratio is the median of the per-repetition ratios (so neither a
+ * shared machine's slow drifts nor one process's own speed pass for the feature's cost). The
+ * plain pairs are driven by the C client when it is built, the TLS pair by our load tester. The serving
  * process's CPU time per request is shown beside it (Linux: `/proc/PID/stat`): a cost the
  * throughput may not show when the service is not the bottleneck.
  *
@@ -28,11 +31,11 @@ import { startServe } from "./ours.ts";
 import { type BenchTarget, cpuSecs, type ProcessGroup } from "./process_group.ts";
 import { openDashboards } from "./dashboards.ts";
 import { markdownTable, median } from "./table.ts";
-import { benchClientTls, rowScenario, startAuto } from "./tls_rows.ts";
+import { benchClientTls, rowScenario, startAuto, startAutoPair } from "./tls_rows.ts";
 import { runPingpong } from "./yardsticks.ts";
 
 /** Fewest repetitions of the cost pairs in a full run. */
-export const COST_REPS = 7;
+export const COST_REPS = 9;
 /** How many dashboards the `dashboards` pair opens. */
 export const DASHBOARDS = 10;
 /** Per-client limits of the `limits` pair: far above one client's 10 connections. */
@@ -133,7 +136,7 @@ interface PairSpec {
  * @returns How many repetitions.
  * @example
  * ```ts
- * costReps(parseBenchArgs([])); // 7
+ * costReps(parseBenchArgs([])); // 9
  * ```
  */
 export function costReps(options: BenchOptions): number {
@@ -192,17 +195,17 @@ function cpuPerRequest(
 }
 
 /**
- * Run the three pairs. Every repetition starts both sides of a pair afresh (a process keeps its
- * own speed for its life, a few percent either way here, which a pair of long-lived processes
- * would report as the feature's cost), runs them back to back, the order alternating, and stops
- * them.
+ * Run the three pairs. Every repetition starts both sides afresh in one process (a process
+ * keeps its own speed for its life, up to 15% either way here, which two processes would
+ * report as the feature's cost; two instances in one process share it), runs them back to
+ * back, the order alternating, and stops them.
  *
  * @param group Process tracking.
  * @param backend The plain echo backend (dashboards and limits pairs).
  * @param auto What `engine = "auto"` resolves to here.
  * @param options Repetitions, seconds, client engine.
  * @param pingpong The C client, when built: the client of the plain pairs.
- * @returns One entry per pair: `sni`, `dashboards`, `limits`.
+ * @returns One entry per pair: `sni`, `dashboards`, `limits`, `control`.
  * @example
  * ```ts
  * const pairs = await costPairs(group, backend, "epoll", parseBenchArgs(["--quick"]));
@@ -228,10 +231,12 @@ export async function costPairs(
         variant: "lb-sni-route",
         tls: benchClientTls(),
         start: async () => {
-          const [base, variant] = await Promise.all([
-            startAuto(group, "lb-tls-pass", "lb", { backend: tlsEcho.addr }),
-            startAuto(group, "lb-sni-route", "lb", { config }),
-          ]);
+          const [base, variant] = await startAutoPair(
+            group,
+            "lb",
+            ["lb-tls-pass", { backend: tlsEcho.addr }],
+            ["lb-sni-route", { config }],
+          );
           return { base, variant };
         },
       },
@@ -264,20 +269,35 @@ export async function costPairs(
         base: "proxy",
         variant: "proxy+limits",
         start: async () => {
-          const [base, variant] = await Promise.all([
-            startAuto(group, "proxy", "proxy", { target_addr: backend.addr }),
-            startAuto(group, "proxy+limits", "proxy", {
-              target_addr: backend.addr,
-              ...UNREACHED_LIMITS,
-            }),
-          ]);
+          const [base, variant] = await startAutoPair(
+            group,
+            "proxy",
+            ["proxy", { target_addr: backend.addr }],
+            ["proxy+limits", { target_addr: backend.addr, ...UNREACHED_LIMITS }],
+          );
+          return { base, variant };
+        },
+      },
+      {
+        // No feature at all: what the method reports when nothing differs (its resolution).
+        id: "control",
+        case: "control: the proxy vs an identical proxy (no difference but noise)",
+        base: "proxy-a",
+        variant: "proxy-b",
+        start: async () => {
+          const [base, variant] = await startAutoPair(
+            group,
+            "proxy",
+            ["proxy-a", { target_addr: backend.addr }],
+            ["proxy-b", { target_addr: backend.addr }],
+          );
           return { base, variant };
         },
       },
     ];
     const reps = costReps(options);
     console.log(
-      `costs (engine auto = ${auto}, ${reps} repetitions, fresh processes each; client: ${
+      `costs (engine auto = ${auto}, ${reps} repetitions, a fresh process each; client: ${
         pingpong ? "pingpong (C), our load tester for TLS" : "our load tester"
       }): ${specs.map((p) => `${p.base} vs ${p.variant}`).join("; ")}`,
     );

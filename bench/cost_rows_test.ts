@@ -60,7 +60,7 @@ Deno.test("costPairs() measures the three pairs side by side, with no error", NE
   const backend = await startOurEcho(group);
   const options = parseBenchArgs(["--quick", "--reps", "1", "--secs", "0.3"]);
   const pairs = await costPairs(group, backend, "deno", options);
-  assert.deepEqual(pairs.map((p) => p.id), ["sni", "dashboards", "limits"]);
+  assert.deepEqual(pairs.map((p) => p.id), ["sni", "dashboards", "limits", "control"]);
   for (const pair of pairs) {
     assert.ok(pair.base_rps > 0 && pair.variant_rps > 0, pair.id);
     assert.equal(pair.errors, 0, pair.id);
@@ -93,9 +93,9 @@ Deno.test(
         assert.ok(pair.base_rps > 0 && pair.variant_rps > 0, pair.id);
         assert.equal(pair.errors, 0, pair.id);
       }
-      assert.match(lines[0]!, /2 repetitions, fresh processes each; client: pingpong \(C\)/);
-      // Two repetitions of three pairs, each side once: twelve runs, each on its own process.
-      assert.equal(lines.filter((l) => /^ {2}rep [12]\/2 /.test(l)).length, 12);
+      assert.match(lines[0]!, /2 repetitions, a fresh process each; client: pingpong \(C\)/);
+      // Two repetitions of four pairs, each side once: sixteen runs.
+      assert.equal(lines.filter((l) => /^ {2}rep [12]\/2 /.test(l)).length, 16);
     } finally {
       console.log = log;
       await group.stopAll();

@@ -15,7 +15,7 @@ import type { BenchOptions } from "./args.ts";
 import { type PemFiles, startHaproxy } from "./haproxy.ts";
 import { cellOf, type PlannedTarget, runMatrix } from "./matrix.ts";
 import { startNginxStream } from "./nginx.ts";
-import { COMMON_CONFIG, startServe, toFlags } from "./ours.ts";
+import { COMMON_CONFIG, startServe, startServePair, toFlags } from "./ours.ts";
 import { type BenchTarget, hasProgram, type ProcessGroup } from "./process_group.ts";
 import { type BenchCell, markdownTable, ratio } from "./table.ts";
 
@@ -92,11 +92,40 @@ export function startAuto(
   service: "proxy" | "lb",
   config: Record<string, string | number | boolean>,
 ): Promise<BenchTarget> {
-  return startServe(
+  return startServe(group, label, service, autoFlags(config));
+}
+
+/** The flags of {@linkcode startAuto}. */
+function autoFlags(config: Record<string, string | number | boolean>): string[] {
+  return toFlags({ listen_addr: "127.0.0.1:0", ...COMMON_CONFIG, engine: "auto", ...config });
+}
+
+/**
+ * Two of our services as {@linkcode startAuto} starts them, in one process (see
+ * {@linkcode startServePair}): the sides of a cost pair.
+ *
+ * @param group Process tracking.
+ * @param service Which service.
+ * @param base Row name and options without the feature.
+ * @param variant Row name and options with it.
+ * @returns Both targets; stopping the first stops both.
+ * @example
+ * ```ts
+ * const [plain, limited] = await startAutoPair(group, "proxy", ["proxy", { target_addr }],
+ *   ["proxy+limits", { target_addr, max_conn_rate_per_client: 1000 }]);
+ * ```
+ */
+export function startAutoPair(
+  group: ProcessGroup,
+  service: "proxy" | "lb",
+  base: [string, Record<string, string | number | boolean>],
+  variant: [string, Record<string, string | number | boolean>],
+): Promise<[BenchTarget, BenchTarget]> {
+  return startServePair(
     group,
-    label,
     service,
-    toFlags({ listen_addr: "127.0.0.1:0", ...COMMON_CONFIG, engine: "auto", ...config }),
+    { label: base[0], flags: autoFlags(base[1]) },
+    { label: variant[0], flags: autoFlags(variant[1]) },
   );
 }
 
