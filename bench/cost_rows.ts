@@ -195,7 +195,7 @@ function cpuPerRequest(
 }
 
 /**
- * Run the three pairs. Every repetition starts both sides afresh in one process (a process
+ * Run the four pairs. Every repetition starts both sides afresh in one process (a process
  * keeps its own speed for its life, up to 15% either way here, which two processes would
  * report as the feature's cost; two instances in one process share it), runs them back to
  * back, the order alternating, and stops them.

@@ -55,7 +55,7 @@ Deno.test(
   },
 );
 
-Deno.test("costPairs() measures the three pairs side by side, with no error", NEEDS, async () => {
+Deno.test("costPairs() measures the four pairs side by side, with no error", NEEDS, async () => {
   await using group = new ProcessGroup();
   const backend = await startOurEcho(group);
   const options = parseBenchArgs(["--quick", "--reps", "1", "--secs", "0.3"]);
