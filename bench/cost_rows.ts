@@ -223,6 +223,16 @@ export async function costPairs(
     const config = `${group.tempDir()}/lb-sni.toml`;
     Deno.writeTextFileSync(config, sniRouteConfig(tlsEcho.addr));
     let updates = 0;
+    // Two proxies in front of the backend in one process, the second with `extra` options.
+    const proxyPair =
+      (base: string, variant: string, extra: Record<string, number>) => async () => {
+        const target = { target_addr: backend.addr };
+        const [a, b] = await startAutoPair(group, "proxy", [base, target], [variant, {
+          ...target,
+          ...extra,
+        }]);
+        return { base: a, variant: b };
+      };
     const specs: PairSpec[] = [
       {
         id: "sni",
@@ -268,15 +278,7 @@ export async function costPairs(
         case: "per-client limits configured, not hit, vs none, proxy",
         base: "proxy",
         variant: "proxy+limits",
-        start: async () => {
-          const [base, variant] = await startAutoPair(
-            group,
-            "proxy",
-            ["proxy", { target_addr: backend.addr }],
-            ["proxy+limits", { target_addr: backend.addr, ...UNREACHED_LIMITS }],
-          );
-          return { base, variant };
-        },
+        start: proxyPair("proxy", "proxy+limits", UNREACHED_LIMITS),
       },
       {
         // No feature at all: what the method reports when nothing differs (its resolution).
@@ -284,15 +286,7 @@ export async function costPairs(
         case: "control: the proxy vs an identical proxy (no difference but noise)",
         base: "proxy-a",
         variant: "proxy-b",
-        start: async () => {
-          const [base, variant] = await startAutoPair(
-            group,
-            "proxy",
-            ["proxy-a", { target_addr: backend.addr }],
-            ["proxy-b", { target_addr: backend.addr }],
-          );
-          return { base, variant };
-        },
+        start: proxyPair("proxy-a", "proxy-b", {}),
       },
     ];
     const reps = costReps(options);

@@ -15,15 +15,9 @@
 
 import { startEcho } from "@monkey/echo";
 import { ECHO_SCHEMA } from "@monkey/echo";
-import {
-  LB_SCHEMA,
-  type LbConfig,
-  loadLbConfig,
-  startLbCluster,
-  startLoadBalancer,
-} from "@monkey/load-balancer";
+import { LB_SCHEMA, loadLbConfig, startLbCluster, startLoadBalancer } from "@monkey/load-balancer";
 import { loadTestCli } from "@monkey/load-tester";
-import { PROXY_SCHEMA, type ProxyConfig, startProxy, startProxyCluster } from "@monkey/proxy";
+import { PROXY_SCHEMA, startProxy, startProxyCluster } from "@monkey/proxy";
 import * as shared from "@monkey/shared";
 import { startTlsEcho } from "@monkey/testing";
 
@@ -68,51 +62,30 @@ export async function serve(args: readonly string[]): Promise<void> {
   const flags = and < 0 ? all : all.slice(0, and);
   const second = and < 0 ? undefined : all.slice(and + 1);
   switch (service) {
-    case "proxy": {
-      const start = (
-        config: ProxyConfig,
-        logger: shared.Logger,
-      ): shared.ServiceHandle | Promise<shared.ServiceHandle> =>
-        config.workers > 1 ? startProxyCluster(config, { logger }) : startProxy(config, { logger });
-      const banner = (proxy: shared.ServiceHandle, config: ProxyConfig) =>
-        `proxying ${proxy.addr} -> ${config.target_addr} (engine: ${
-          engineOf(proxy, config.engine)
-        })`;
-      return await shared.serviceMain({
-        name: "proxy",
-        schema: PROXY_SCHEMA,
-        usage: "bench/serve.ts proxy [flags] [--and flags]",
-        args: flags,
+    case "proxy":
+      return await serveTwins("proxy", PROXY_SCHEMA, flags, second, {
+        load: (args) => shared.loadConfig(PROXY_SCHEMA, { args }).config,
         start: (config, logger) =>
-          withSecond(start(config, logger), second, PROXY_SCHEMA, (next) => {
-            const b = start(next, logger);
-            return Promise.resolve(b).then((h) => ({ handle: h, banner: banner(h, next) }));
-          }),
-        banner,
+          config.workers > 1
+            ? startProxyCluster(config, { logger })
+            : startProxy(config, { logger }),
+        banner: (proxy, config) =>
+          `proxying ${proxy.addr} -> ${config.target_addr} (engine: ${
+            engineOf(proxy, config.engine)
+          })`,
       });
-    }
-    case "lb": {
+    case "lb":
       loadLbConfig(flags); // cross-key checks, as the load balancer's main does
-      const start = async (config: LbConfig, logger: shared.Logger) =>
-        config.workers > 1
-          ? await startLbCluster(config, { logger })
-          : startLoadBalancer(config, { logger });
-      const banner = (lb: shared.ServiceHandle, config: LbConfig) =>
-        `balancing ${lb.addr} -> ${config.backends.map((b) => b.addr).join(", ")} ` +
-        `(engine: ${engineOf(lb, config.engine)})`;
-      return await shared.serviceMain({
-        name: "lb",
-        schema: LB_SCHEMA,
-        usage: "bench/serve.ts lb [flags] [--and flags]",
-        args: flags,
-        start: (config, logger) =>
-          withSecond(start(config, logger), second, LB_SCHEMA, async (next) => {
-            const h = await start(loadLbConfig(second!).config, logger);
-            return { handle: h, banner: banner(h, next) };
-          }),
-        banner,
+      return await serveTwins("lb", LB_SCHEMA, flags, second, {
+        load: (args) => loadLbConfig(args).config,
+        start: async (config, logger) =>
+          config.workers > 1
+            ? await startLbCluster(config, { logger })
+            : startLoadBalancer(config, { logger }),
+        banner: (lb, config) =>
+          `balancing ${lb.addr} -> ${config.backends.map((b) => b.addr).join(", ")} ` +
+          `(engine: ${engineOf(lb, config.engine)})`,
       });
-    }
     case "echo":
       return await shared.serviceMain({
         name: "echo",
@@ -139,32 +112,49 @@ export async function serve(args: readonly string[]): Promise<void> {
   }
 }
 
+/** How `serve.ts` runs a proxy or a load balancer: its config, start and banner. */
+interface Twin<C> {
+  load(args: readonly string[]): C;
+  start(config: C, logger: shared.Logger): shared.ServiceHandle | Promise<shared.ServiceHandle>;
+  banner(handle: shared.ServiceHandle, config: C): string;
+}
+
 /**
- * With `--and` flags, start a second instance beside the first (its banner printed as the
- * first's is) and return one handle whose shutdown stops both.
+ * Run a service as its main would; with `--and` flags (`second`), a second instance beside
+ * the first in the same process, its banner printed with "and " in front, both stopped by one
+ * shutdown.
  */
-async function withSecond<S extends shared.Schema, H extends shared.ServiceHandle>(
-  first: H | Promise<H>,
-  flags: readonly string[] | undefined,
+function serveTwins<S extends shared.Schema>(
+  name: string,
   schema: S,
-  start: (
-    config: shared.ConfigOf<S>,
-  ) => Promise<{ handle: shared.ServiceHandle; banner: string }>,
-): Promise<shared.ServiceHandle> {
-  const a = await first;
-  if (flags === undefined) return a;
-  const { handle: b, banner } = await start(shared.loadConfig(schema, { args: flags }).config);
-  console.log(`and ${banner}`);
-  return {
-    ...a,
-    addr: a.addr,
-    metricsAddr: a.metricsAddr,
-    summaryLine: () => a.summaryLine(),
-    shutdown: async () => {
-      await b.shutdown();
-      return await a.shutdown();
+  flags: readonly string[],
+  second: readonly string[] | undefined,
+  twin: Twin<shared.ConfigOf<S>>,
+): Promise<void> {
+  return shared.serviceMain({
+    name,
+    schema,
+    usage: `bench/serve.ts ${name} [flags] [--and flags]`,
+    args: flags,
+    start: async (config, logger) => {
+      const a = await twin.start(config, logger);
+      if (second === undefined) return a;
+      const next = twin.load(second);
+      const b = await twin.start(next, logger);
+      console.log(`and ${twin.banner(b, next)}`);
+      return {
+        ...a,
+        addr: a.addr,
+        metricsAddr: a.metricsAddr,
+        summaryLine: () => a.summaryLine(),
+        shutdown: async () => {
+          await b.shutdown();
+          return await a.shutdown();
+        },
+      };
     },
-  };
+    banner: twin.banner,
+  });
 }
 
 if (import.meta.main) await shared.runMain(() => serve(Deno.args));

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "@monkey/shared";
-import { assertClosedWithoutData, assertEchoes, dial, requires } from "@monkey/testing";
-import { startOurEcho, startServePair } from "./ours.ts";
+import {
+  assertClosedWithoutData,
+  assertEchoes,
+  dial,
+  echoUntilEof,
+  requires,
+  startPeer,
+} from "@monkey/testing";
+import { startServePair } from "./ours.ts";
 import { ProcessGroup } from "./process_group.ts";
 import { serve, SERVICES } from "./serve.ts";
 
@@ -19,8 +26,9 @@ Deno.test(
   "startServePair() runs two proxies in one process, each with its own flags, stopped together",
   requires("run", "read", "write", "env", "sys"),
   async () => {
+    // The proxies' target: an echo peer in this process.
+    await using echo = startPeer((conn) => echoUntilEof(conn));
     await using group = new ProcessGroup();
-    const echo = await startOurEcho(group);
     const common = ["--listen=127.0.0.1:0", "--metrics-addr=off", `--target-addr=${echo.addr}`];
     const [a, b] = await startServePair(
       group,
