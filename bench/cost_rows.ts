@@ -26,13 +26,12 @@
 import { type ClientTlsSettings, runScenario } from "@monkey/load-tester";
 import type { EngineName } from "@monkey/shared";
 import type { BenchOptions } from "./args.ts";
-import { isSuspectRun, RUN_TIMEOUT_SECS, SUSPECT_RETRIES } from "./matrix.ts";
+import { isSuspectRun, RUN_TIMEOUT_SECS, runPingpongScenario, SUSPECT_RETRIES } from "./matrix.ts";
 import { startServe } from "./ours.ts";
 import { type BenchTarget, cpuSecs, type ProcessGroup } from "./process_group.ts";
 import { openDashboards } from "./dashboards.ts";
 import { markdownTable, median } from "./table.ts";
 import { benchClientTls, rowScenario, startAuto, startAutoPair } from "./tls_rows.ts";
-import { runPingpong } from "./yardsticks.ts";
 
 /** Fewest repetitions of the cost pairs in a full run. */
 export const COST_REPS = 9;
@@ -157,11 +156,16 @@ async function measure(
   const { secs } = options;
   const scenario = rowScenario("cost-1k-10", options);
   if (pingpong !== undefined && spec.tls === undefined) {
-    await runPingpong(pingpong, target.addr, scenario.connections, 1024, scenario.warmup_secs);
-    const cpu0 = await cpuSecs(target.pid);
-    const run = await runPingpong(pingpong, target.addr, scenario.connections, 1024, secs);
+    let cpu0: number | undefined;
+    const run = await runPingpongScenario(pingpong, target.addr, scenario, async () => {
+      cpu0 = await cpuSecs(target.pid);
+    });
     const cpu1 = await cpuSecs(target.pid);
-    return { rps: run.rps, errors: run.errors, cpuUs: cpuPerRequest(cpu0, cpu1, run.rps * secs) };
+    return {
+      rps: run.rps,
+      errors: run.errors.total,
+      cpuUs: cpuPerRequest(cpu0, cpu1, run.requests),
+    };
   }
   for (let attempt = 0;; attempt++) {
     const cpu0 = await cpuSecs(target.pid);

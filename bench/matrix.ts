@@ -195,6 +195,7 @@ export async function runMatrix(
  * @param binary The compiled `pingpong`.
  * @param addr The target.
  * @param scenario Connections, message size, seconds, warmup.
+ * @param warmedUp Called between the warmup and the measured run (e.g. to read CPU time).
  * @returns The measured run.
  * @throws {Error} When pingpong fails.
  * @example
@@ -206,11 +207,13 @@ export async function runPingpongScenario(
   binary: string,
   addr: string,
   scenario: Scenario,
+  warmedUp?: () => Promise<void>,
 ): Promise<ScenarioResult> {
   const { connections, message_size: size, duration_secs: secs } = scenario;
   if (scenario.warmup_secs > 0) {
     await runPingpong(binary, addr, connections, size, scenario.warmup_secs);
   }
+  await warmedUp?.();
   const run = await runPingpong(binary, addr, connections, size, secs);
   const latency = {
     min: NaN,
