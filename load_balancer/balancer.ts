@@ -263,6 +263,7 @@ export function startLoadBalancer(
   try {
     endpoint = startEndpoint(app, initial.metrics_addr, logger, {
       admin: { token: initial.admin_token },
+      engine,
     });
   } catch (error) {
     frontend.stopAccepting();
