@@ -1,9 +1,11 @@
 /**
  * The `/metrics` latency probe: while 500 connections ping-pong 1 KiB messages through a fresh
- * proxy (the load tester in a process of its own), poll the proxy's `GET /metrics` every
- * {@linkcode PROBE_INTERVAL_MS} and time each answer (after one untimed scrape before the
- * load). An I/O loop that never yields starves
- * the HTTP endpoint; this shows whether ours does.
+ * proxy (the C client, or the load tester, in a process of its own), poll the proxy's
+ * `GET /metrics` every {@linkcode PROBE_INTERVAL_MS} and time each answer. Steady state, as a
+ * scraper sees it: one untimed scrape before the load (the first answer of a fresh process is
+ * compile time), polling from the end of the load's warm-up (0.5 s: 500 connections opening
+ * at once). An I/O loop that never yields starves the HTTP endpoint; this shows whether ours
+ * does.
  *
  * @module
  */
@@ -134,17 +136,25 @@ export async function pollMetrics(
   return { latencies, failures };
 }
 
-/** The C client's load for `secs`, with `during` running until it ends. */
+/**
+ * The C client's load for `warmupSecs + secs`, with `during` running from the end of the
+ * warm-up (500 connections opening at once through a fresh proxy) until the load ends.
+ */
 async function underPingpong(
   binary: string,
   addr: string,
   secs: number,
+  warmupSecs: number,
   during: (done: AbortSignal) => Promise<void>,
 ): Promise<{ rps: number }> {
   const done = new AbortController();
-  const load = runPingpong(binary, addr, PROBE_CONNECTIONS, PROBE_MESSAGE_SIZE, secs)
+  const total = warmupSecs + secs;
+  const load = runPingpong(binary, addr, PROBE_CONNECTIONS, PROBE_MESSAGE_SIZE, total)
     .finally(() => done.abort());
-  const [run] = await Promise.all([load, during(done.signal)]);
+  // Pacing, not synchronisation: the probe starts where the load tester's warm-up would end.
+  const polled = new Promise((resolve) => setTimeout(resolve, warmupSecs * 1000))
+    .then(() => during(done.signal));
+  const [run] = await Promise.all([load, polled]);
   if (run.errors > 0) throw new Error(`the /metrics probe's load saw ${run.errors} errors`);
   return run;
 }
@@ -184,8 +194,9 @@ export async function metricsProbe(
         // One scrape before the load, not timed: a fresh process's first answer is compile
         // time, not responsiveness (a scraper asks every few seconds for the process's life).
         await (await fetch(url)).text();
+        const warmup = options.quick ? 0.2 : 0.5;
         const result = pingpong !== undefined
-          ? await underPingpong(pingpong, proxy.addr, options.secs, async (done) => {
+          ? await underPingpong(pingpong, proxy.addr, options.secs, warmup, async (done) => {
             polled = await pollMetrics(url, done);
           })
           : (await runLoadTestProcess(group, {
@@ -193,7 +204,7 @@ export async function metricsProbe(
             connections: PROBE_CONNECTIONS,
             message_size: PROBE_MESSAGE_SIZE,
             secs: options.secs,
-            warmup_secs: options.quick ? 0.2 : 0.5,
+            warmup_secs: warmup,
           }, async (done) => {
             polled = await pollMetrics(url, done);
           })).result;
