@@ -171,7 +171,7 @@ export function startEcho(
   methodNotAllowed(app, { "/metrics": ["GET"], "/health": ["GET"], "/": ["GET"] });
   let endpoint;
   try {
-    endpoint = startEndpoint(app, cfg.metrics_addr, logger, { engine });
+    endpoint = startEndpoint(app, cfg.metrics_addr, logger);
   } catch (error) {
     server.stopAccepting();
     throw error;

@@ -263,7 +263,6 @@ export function startLoadBalancer(
   try {
     endpoint = startEndpoint(app, initial.metrics_addr, logger, {
       admin: { token: initial.admin_token },
-      engine,
     });
   } catch (error) {
     frontend.stopAccepting();

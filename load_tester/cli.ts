@@ -4,14 +4,7 @@
  * @module
  */
 
-import {
-  ConfigError,
-  ConnectError,
-  helpText,
-  Logger,
-  resolveEngine,
-  ServiceError,
-} from "@monkey/shared";
+import { ConfigError, ConnectError, helpText, Logger, ServiceError } from "@monkey/shared";
 import { clientEngineNote } from "./client_tls.ts";
 import { compareWithBaseline, readReport, regressions } from "./baseline.ts";
 import { findCapacity, formatCapacity } from "./capacity.ts";
@@ -132,11 +125,7 @@ export async function loadTestCli(
 `,
     );
     const live = config.metrics_addr !== "off" ? new LiveMetrics() : undefined;
-    // The endpoint on the run's epoll loop, where the run has one (no TLS, epoll available).
-    const engine = resolved.tls === undefined && config.engine !== "deno"
-      ? resolveEngine(config.engine)
-      : undefined;
-    const endpoint = live?.serve(config.metrics_addr, new Logger({ name: "load-test" }), engine);
+    const endpoint = live?.serve(config.metrics_addr, new Logger({ name: "load-test" }));
     if (endpoint) stderr(`metrics on http://${endpoint.addr}/metrics\n`);
     const progress = config.progress ? new Progress({ write: stderr }) : undefined;
     const series = new SeriesRecorder();

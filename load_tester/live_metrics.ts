@@ -7,7 +7,6 @@
 
 import {
   createMetricsApp,
-  type Engine,
   type HttpApp,
   type HttpEndpoint,
   type Labels,
@@ -126,12 +125,11 @@ export class LiveMetrics {
    *
    * @param metricsAddr `host:port` (port 0: any free port), or `off`.
    * @param logger Where a warning for a non-loopback address goes.
-   * @param engine The run's engine: with `epoll` the endpoint is served on its loop.
    * @returns The endpoint (its `addr` is the bound address), or undefined when `off`.
    * @throws {ServiceError} When the address cannot be bound.
    */
-  serve(metricsAddr: string, logger: Logger, engine?: Engine): HttpEndpoint | undefined {
-    return startEndpoint(this.#app, metricsAddr, logger, engine ? { engine } : {});
+  serve(metricsAddr: string, logger: Logger): HttpEndpoint | undefined {
+    return startEndpoint(this.#app, metricsAddr, logger);
   }
 
   /**

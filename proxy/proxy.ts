@@ -224,7 +224,7 @@ export function startProxy(
   });
   let endpoint;
   try {
-    endpoint = startEndpoint(app, cfg.metrics_addr, logger, { engine });
+    endpoint = startEndpoint(app, cfg.metrics_addr, logger);
   } catch (error) {
     server.stopAccepting();
     void target.stop();

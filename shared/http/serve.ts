@@ -6,9 +6,7 @@
 
 import { bindError } from "../service/errors.ts";
 import type { Logger } from "../service/logger.ts";
-import type { Engine } from "../net/engine.ts";
 import { type HttpApp, type HttpEndpoint, serveHttp } from "./app.ts";
-import { serveHttp1 } from "./http1.ts";
 
 /** Options for {@linkcode startEndpoint}. */
 export interface StartEndpointOptions {
@@ -17,13 +15,7 @@ export interface StartEndpointOptions {
    * changes are refused). Omit for services without admin routes.
    */
   admin?: { token: string | undefined };
-  /**
-   * The service's engine: with `epoll` the endpoint is served on the epoll loop itself
-   * ({@linkcode serveHttp1}), so it answers within the loop's next turn under full load;
-   * otherwise (and when omitted) by `Deno.serve`.
-   */
-  engine?: Engine;
-  /** Serves the app; tests pass a fake to check the exposure warning. @default by engine */
+  /** Serves the app; tests pass a fake to check the exposure warning. @default serveHttp */
   serve?: (app: HttpApp, addr: string) => HttpEndpoint;
 }
 
@@ -52,12 +44,7 @@ export function startEndpoint(
   if (metricsAddr === "off") return undefined;
   let endpoint: HttpEndpoint;
   try {
-    const engine = options.engine;
-    const serve = options.serve ??
-      (engine?.name === "epoll"
-        ? (a: HttpApp, at: string) => serveHttp1(a, at, engine)
-        : serveHttp);
-    endpoint = serve(app, metricsAddr);
+    endpoint = (options.serve ?? serveHttp)(app, metricsAddr);
   } catch (error) {
     throw bindError("metrics_addr", metricsAddr, error);
   }
