@@ -14,5 +14,4 @@
 
 export * from "./app.ts";
 export * from "./serve.ts";
-export { KEEP_ALIVE_TIMEOUT_MS, MAX_BODY_BYTES, MAX_HEAD_BYTES, serveHttp1 } from "./http1.ts";
 export * from "./dashboard/mod.ts";
