@@ -23,6 +23,11 @@ export interface Delegate {
    * @param events The epoll bits.
    */
   onEvents(side: number, events: number): void;
+  /**
+   * The handle was closed by someone else (the owner of the connection), after the fd
+   * closed. @param side Which handle.
+   */
+  onClosed?(side: number): void;
 }
 
 const READY_IN = EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP;
@@ -187,8 +192,10 @@ export class FdHandle implements Pollable {
     this.loop.unwatch(this, true);
     this.#onReadable = undefined;
     this.#onWritable = undefined;
+    const delegate = this.#delegate;
     this.#delegate = undefined;
     libc().close(this.fd);
+    delegate?.onClosed?.(this.#side);
     return true;
   }
 }

@@ -25,6 +25,7 @@ export { EpollConn } from "./conn.ts";
 export { epollConnect, type EpollConnectOptions } from "./connect.ts";
 export { epollEcho, type EpollEchoOptions, type EpollEchoResult } from "./echo.ts";
 export { DEFAULT_BACKLOG, epollListen, EpollListener, type EpollListenOptions } from "./listen.ts";
+export { epollPingPong, type EpollPingPongOptions, type EpollPingPongResult } from "./pingpong.ts";
 export {
   type EpollEnd,
   epollRelay,
