@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { NetConn } from "@monkey/shared";
+import { EpollConn, epollPingPong, type NetConn } from "@monkey/shared";
 import { LoadError } from "../errors.ts";
 import { recordMicros } from "../histogram.ts";
 import type { PayloadChecker } from "../payload.ts";
@@ -40,6 +40,7 @@ export async function echoClosedLoop(host: LoopHost, slot: Slot, conn: NetConn):
   const meter = host.meter;
   const latency = meter.latency;
   if (size > CONCURRENT_ABOVE) return await echoOpenLoop(host, slot, conn, 0);
+  if (conn instanceof EpollConn) return await epollClosedLoop(host, slot, conn);
   // One clock read per request: a reply's arrival time is the next request's send time.
   let sent = performance.now();
   while (!host.stopped) {
@@ -63,6 +64,42 @@ export async function echoClosedLoop(host: LoopHost, slot: Slot, conn: NetConn):
     }
     sent = done;
   }
+}
+
+/**
+ * The closed loop on the epoll engine: the same rounds, run inside the epoll loop with no
+ * promise per message ({@linkcode epollPingPong}); throws as the promise version would.
+ */
+async function epollClosedLoop(host: LoopHost, slot: Slot, conn: EpollConn): Promise<void> {
+  const checker = slot.checker!;
+  const size = checker.payload.length;
+  const meter = host.meter;
+  const latency = meter.latency;
+  let sent = performance.now();
+  slot.since = sent;
+  const { reason, error } = await epollPingPong(conn, {
+    payload: checker.payload,
+    room: checker.room,
+    replySize: size,
+    onReply(got) {
+      const done = performance.now();
+      if (got > size || !checker.matches()) meter.error("mismatch");
+      else {
+        recordMicros(latency, (done - sent) * US_PER_MS);
+        meter.requests++;
+      }
+      sent = done;
+      const more = !host.stopped;
+      slot.since = more ? done : 0;
+      return more;
+    },
+  });
+  slot.since = 0;
+  if (reason === "done") return;
+  if (reason === "reset") throw new Deno.errors.ConnectionReset("connection reset by the peer");
+  // Closed by the run's stop or its timeout watchdog, as a pending read would reject.
+  if (reason === "aborted") throw new Deno.errors.BadResource("connection closed");
+  throw error;
 }
 
 /**
