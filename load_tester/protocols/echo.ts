@@ -38,7 +38,6 @@ export async function echoClosedLoop(host: LoopHost, slot: Slot, conn: NetConn):
   const room = checker.room;
   const size = payload.length;
   const meter = host.meter;
-  const latency = meter.latency;
   if (size > CONCURRENT_ABOVE) return await echoOpenLoop(host, slot, conn, 0);
   if (conn instanceof EpollConn) return await epollClosedLoop(host, slot, conn);
   // One clock read per request: a reply's arrival time is the next request's send time.
@@ -57,12 +56,22 @@ export async function echoClosedLoop(host: LoopHost, slot: Slot, conn: NetConn):
     }
     slot.since = 0;
     const done = performance.now();
-    if (got > size || !checker.matches()) meter.error("mismatch");
-    else {
-      recordMicros(latency, (done - sent) * US_PER_MS);
-      meter.requests++;
-    }
+    countReply(meter, checker, got, done - sent);
     sent = done;
+  }
+}
+
+/** Count one round: a mismatch (a changed byte, or bytes past the echo), or a request. */
+function countReply(
+  meter: LoopHost["meter"],
+  checker: PayloadChecker,
+  got: number,
+  elapsedMs: number,
+): void {
+  if (got > checker.payload.length || !checker.matches()) meter.error("mismatch");
+  else {
+    recordMicros(meter.latency, elapsedMs * US_PER_MS);
+    meter.requests++;
   }
 }
 
@@ -72,22 +81,16 @@ export async function echoClosedLoop(host: LoopHost, slot: Slot, conn: NetConn):
  */
 async function epollClosedLoop(host: LoopHost, slot: Slot, conn: EpollConn): Promise<void> {
   const checker = slot.checker!;
-  const size = checker.payload.length;
   const meter = host.meter;
-  const latency = meter.latency;
   let sent = performance.now();
   slot.since = sent;
   const { reason, error } = await epollPingPong(conn, {
     payload: checker.payload,
     room: checker.room,
-    replySize: size,
+    replySize: checker.payload.length,
     onReply(got) {
       const done = performance.now();
-      if (got > size || !checker.matches()) meter.error("mismatch");
-      else {
-        recordMicros(latency, (done - sent) * US_PER_MS);
-        meter.requests++;
-      }
+      countReply(meter, checker, got, done - sent);
       sent = done;
       const more = !host.stopped;
       slot.since = more ? done : 0;

@@ -8,6 +8,7 @@
 import { type Abortable, unwatchAbort, watchAbort } from "./_abort.ts";
 import { EAGAIN, EINTR, isPeerGone, osError } from "./_errors.ts";
 import { errno, libc, SEND_FLAGS, SHUT_WR } from "./_libc.ts";
+import type { FdHandle } from "./_handle.ts";
 import type { EventLoop, IdleWatch } from "./_loop.ts";
 import type { EpollEnd } from "./relay.ts";
 
@@ -106,6 +107,16 @@ export abstract class LoopSession<R extends { reason: EpollEnd; error?: unknown 
     }
     this.last = this.#loop.now;
     return w < pending.length ? pending.subarray(w) : null;
+  }
+
+  /** Set `h`'s interest mask unless finished; a failure (e.g. ENOMEM) ends the session. */
+  protected watchOnly(h: FdHandle, mask: number): void {
+    if (this.done) return;
+    try {
+      h.setMask(mask);
+    } catch (error) {
+      this.finish("error", error);
+    }
   }
 
   /** Shut `fd` down for writing (the FIN); false when that failed and ended the session. */

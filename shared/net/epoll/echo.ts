@@ -100,13 +100,7 @@ class Echo extends LoopSession<EpollEchoResult> implements Delegate {
   }
 
   #mask(): void {
-    if (this.done) return;
-    const mask = this.#pending !== null ? EPOLLOUT : this.#eof ? 0 : EPOLLIN;
-    try {
-      this.#h.setMask(mask);
-    } catch (error) {
-      this.finish("error", error);
-    }
+    this.watchOnly(this.#h, this.#pending !== null ? EPOLLOUT : this.#eof ? 0 : EPOLLIN);
   }
 }
 

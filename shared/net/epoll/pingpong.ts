@@ -96,11 +96,11 @@ class PingPong extends LoopSession<EpollPingPongResult> implements Delegate {
     );
     if (w < 0) {
       this.failUnlessAgain();
-      if (!this.done) this.#mask(EPOLLOUT);
+      if (!this.done) this.watchOnly(this.#h, EPOLLOUT);
       return;
     }
     this.#sent += w;
-    this.#mask(this.#sent < payload.length ? EPOLLOUT : EPOLLIN);
+    this.watchOnly(this.#h, this.#sent < payload.length ? EPOLLOUT : EPOLLIN);
   }
 
   #read(): void {
@@ -126,15 +126,6 @@ class PingPong extends LoopSession<EpollPingPongResult> implements Delegate {
     this.#got = 0;
     this.#sent = 0;
     this.#send();
-  }
-
-  #mask(mask: number): void {
-    if (this.done) return;
-    try {
-      this.#h.setMask(mask);
-    } catch (error) {
-      this.finish("error", error);
-    }
   }
 }
 
