@@ -96,8 +96,7 @@ class PingPong extends LoopSession<EpollPingPongResult> implements Delegate {
     );
     if (w < 0) {
       this.failUnlessAgain();
-      if (!this.done) this.watchOnly(this.#h, EPOLLOUT);
-      return;
+      return this.watchOnly(this.#h, EPOLLOUT);
     }
     this.#sent += w;
     this.watchOnly(this.#h, this.#sent < payload.length ? EPOLLOUT : EPOLLIN);
