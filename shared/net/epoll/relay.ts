@@ -222,12 +222,8 @@ class Relay extends LoopSession<EpollRelayResult> implements Delegate {
       (down.pending !== null ? EPOLLOUT : 0);
     const u = (!down.eof && down.pending === null ? EPOLLIN : 0) |
       (up.pending !== null ? EPOLLOUT : 0);
-    try {
-      up.src.setMask(c);
-      down.src.setMask(u);
-    } catch (error) {
-      this.finish("error", error);
-    }
+    this.watchOnly(up.src, c);
+    this.watchOnly(down.src, u);
   }
 }
 
