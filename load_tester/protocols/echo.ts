@@ -88,8 +88,7 @@ async function epollClosedLoop(host: LoopHost, slot: Slot, conn: EpollConn): Pro
     payload: checker.payload,
     room: checker.room,
     replySize: checker.payload.length,
-    onReply(got) {
-      const done = performance.now();
+    onReply(got, done) {
       countReply(meter, checker, got, done - sent);
       sent = done;
       const more = !host.stopped;

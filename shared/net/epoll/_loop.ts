@@ -19,6 +19,7 @@
  */
 
 import {
+  clockMs,
   EFD_CLOEXEC,
   EFD_NONBLOCK,
   EPOLL_CLOEXEC,
@@ -37,7 +38,7 @@ import { IdleSweep, type IdleWatch } from "./_idle_sweep.ts";
 import {
   BUSY_WAIT_MS,
   IDLE_WAIT_MS,
-  macrotask,
+  Macrotasks,
   MAX_EVENTS,
   PARK_AFTER_MS,
   SETTLE_TICKS,
@@ -56,7 +57,8 @@ const TOKEN_LIMIT = 0xfffffff0;
 
 /** The event loop of this thread. Use {@linkcode loop}. */
 export class EventLoop {
-  /** `performance.now()` as of the current batch (cheap timestamp for activity marks). */
+  /** `performance.now()` as of the current batch (cheap timestamp for activity marks; read with
+   * the cheaper {@linkcode clockMs}, the same clock). */
   now = performance.now();
   /** The shared read buffer. */
   readonly buffer = new Uint8Array(READ_BUFFER_SIZE);
@@ -82,6 +84,7 @@ export class EventLoop {
   #pipeFailed = false;
   #busy = false;
   #lastPark = 0;
+  #parks = new Macrotasks();
   /**
    * Promise-API reads that may still complete synchronously before the loop runs again. A
    * reader whose data is always there already (a fast peer) would otherwise chain resolved
@@ -291,6 +294,8 @@ export class EventLoop {
       console.error("epoll loop failed:", error);
     }).finally(() => {
       this.#running = false;
+      // An open channel would keep the process alive; the next start opens one again.
+      this.#parks.close();
       if (this.#active) return this.#start();
       if (this.#count === 0) this.#closeFds();
       this.#stopped?.resolve();
@@ -301,7 +306,7 @@ export class EventLoop {
   async #run(): Promise<void> {
     const lib = this.#lib;
     const events = this.#events;
-    let sliceStart = performance.now();
+    let sliceStart = clockMs();
     while (this.#count > 0) {
       if (!this.#active) {
         // Woken waiters usually wait again a microtask or two later (after a write): give them
@@ -313,16 +318,19 @@ export class EventLoop {
       const active = this.#active;
       this.syncBudget = SYNC_BUDGET;
       const deferred = this.#deferred.length > 0;
-      let n = lib.epoll_wait(this.#ep, events, MAX_EVENTS, 0);
       // Right after a busy batch, block here briefly before the thread hop: the reply is
       // usually a few µs away, and a direct wake-up is one context switch instead of two.
-      // Counted toward the busy slice, so the yield below still comes every few ms.
-      if (n === 0 && this.#busy && active && !deferred) {
-        n = lib.epoll_wait(this.#ep, events, MAX_EVENTS, BUSY_WAIT_MS);
-      }
+      // Counted toward the busy slice, so the yield below still comes every few ms. (With
+      // events ready it returns at once, as a zero timeout would.)
+      const n = lib.epoll_wait(
+        this.#ep,
+        events,
+        MAX_EVENTS,
+        this.#busy && active && !deferred ? BUSY_WAIT_MS : 0,
+      );
       this.#busy = n > 0 || deferred;
       if (this.#busy) {
-        const now = performance.now();
+        const now = clockMs();
         this.now = now;
         this.#dispatch(n);
         if (deferred) this.#runDeferred();
@@ -332,12 +340,12 @@ export class EventLoop {
           this.#waitingUntil = now;
           const m = await lib.epoll_wait_nb(this.#ep, events, MAX_EVENTS, 0);
           this.#waitingUntil = -1;
-          this.now = performance.now();
+          this.now = clockMs();
           if (m > 0) this.#dispatch(m);
           sliceStart = this.now;
         }
       } else if (active) {
-        const now = performance.now();
+        const now = clockMs();
         let timeout = IDLE_WAIT_MS;
         const nextSweep = this.#sweeps.next;
         if (nextSweep !== Infinity) {
@@ -346,17 +354,17 @@ export class EventLoop {
         this.#waitingUntil = now + timeout;
         const m = await lib.epoll_wait_nb(this.#ep, events, MAX_EVENTS, timeout);
         this.#waitingUntil = -1;
-        this.now = performance.now();
+        this.now = clockMs();
         sliceStart = this.now;
         if (m > 0) this.#dispatch(m);
       }
       if (this.now >= this.#sweeps.next) this.#sweeps.run(this.now);
-      if (performance.now() - this.#lastPark >= PARK_AFTER_MS && this.#active) {
+      if (clockMs() - this.#lastPark >= PARK_AFTER_MS && this.#active) {
         // A macrotask: only the runtime's timer phase runs timers (intervals, the HTTP
         // endpoint's keep-alive, the load tester's progress); FFI ops that complete at once,
         // busy or idle, never get the runtime there.
-        await macrotask();
-        this.#lastPark = this.now = performance.now();
+        await this.#parks.next();
+        this.#lastPark = this.now = clockMs();
       }
     }
     if (this.#count === 0) this.#closeFds();

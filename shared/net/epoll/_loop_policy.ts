@@ -35,18 +35,45 @@ export const MAX_EVENTS = 1024;
 export const IDLE_WAIT_MS = 1000;
 
 /**
- * Resolve in a macrotask of its own (a message through a fresh `MessageChannel`): the runtime
- * runs its due timers before it, which is all the park is for. A `setTimeout(0)` does the same
- * but waits for the timer's next 1-2 ms tick (measured: 2.2 ms median, against 15 µs here).
+ * Macrotasks for the loop's park: each {@linkcode Macrotasks.next} resolves in a macrotask of
+ * its own (a message through a `MessageChannel`), so the runtime runs its due timers before
+ * it, which is all the park is for. A `setTimeout(0)` does the same but waits for the timer's
+ * next 1-2 ms tick (measured: 2.2 ms median, against 15 µs here). One channel serves while
+ * the loop runs (a fresh one per park measured 20 µs against 5 µs, and showed as 1% of the
+ * load tester's CPU); {@linkcode Macrotasks.close} closes it when the loop stops, since an
+ * open port would keep the process alive.
  */
-export function macrotask(): Promise<void> {
-  const { port1, port2 } = new MessageChannel();
-  return new Promise((resolve) => {
-    port1.onmessage = () => {
-      port1.close();
-      port2.close();
-      resolve();
-    };
-    port2.postMessage(null);
-  });
+export class Macrotasks {
+  #channel: MessageChannel | undefined;
+  #resolve: (() => void) | undefined;
+
+  /**
+   * Resolve in a macrotask of its own.
+   *
+   * @returns A promise that resolves after the runtime's timer phase.
+   */
+  next(): Promise<void> {
+    let channel = this.#channel;
+    if (channel === undefined) {
+      channel = this.#channel = new MessageChannel();
+      channel.port1.onmessage = () => {
+        const resolve = this.#resolve;
+        this.#resolve = undefined;
+        resolve?.();
+      };
+    }
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#resolve = resolve;
+    channel.port2.postMessage(null);
+    return promise;
+  }
+
+  /** Close the channel (a pending {@linkcode Macrotasks.next} never resolves: call it after). */
+  close(): void {
+    if (this.#channel === undefined) return;
+    this.#channel.port1.close();
+    this.#channel.port2.close();
+    this.#channel = undefined;
+    this.#resolve = undefined;
+  }
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { EPOLLIN, EPOLLOUT, libc, READY_IN, READY_OUT, SEND_FLAGS } from "./_libc.ts";
+import { clockMs, EPOLLIN, EPOLLOUT, libc, READY_IN, READY_OUT, SEND_FLAGS } from "./_libc.ts";
 import type { Delegate, FdHandle } from "./_handle.ts";
 import { type EpollConn, handleOf } from "./conn.ts";
 import { LoopSession } from "./_session.ts";
@@ -22,9 +22,10 @@ export interface EpollPingPongOptions {
   replySize: number;
   /**
    * Called in the loop once a round's reply is in `room` (`got` bytes: `replySize`, or more
-   * when the peer sent more); true starts the next round at once, false ends with "done".
+   * when the peer sent more) at time `at` (ms, the clock of `performance.now()`, read at a
+   * third of its cost); true starts the next round at once, false ends with "done".
    */
-  onReply(got: number): boolean;
+  onReply(got: number, at: number): boolean;
   /** Aborting closes the connection at once ("aborted"). */
   signal?: AbortSignal;
 }
@@ -118,8 +119,9 @@ class PingPong extends LoopSession<EpollPingPongResult> implements Delegate {
     }
     this.#got = got + n;
     if (this.#got < replySize) return;
-    this.last = this.#h.loop.now;
-    const more = this.#options.onReply(this.#got);
+    const at = clockMs();
+    this.last = at;
+    const more = this.#options.onReply(this.#got, at);
     if (this.done) return;
     if (!more) return this.finish("done");
     this.#got = 0;

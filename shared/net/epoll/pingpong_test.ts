@@ -5,14 +5,20 @@ import { IGNORE, loopStopped, openFds, registeredFds, SKIP_NOTE } from "./_testi
 import { acceptOne, epollConnectTo } from "./_testing_accept.ts";
 
 /** Options for `rounds` rounds of `payload`, recording each reply as it came. */
-function rounds(payload: Uint8Array, count: number, replies: Uint8Array[]): EpollPingPongOptions {
+function rounds(
+  payload: Uint8Array,
+  count: number,
+  replies: Uint8Array[],
+  times: number[] = [],
+): EpollPingPongOptions {
   const room = new Uint8Array(payload.length + 1);
   return {
     payload,
     room,
     replySize: payload.length,
-    onReply(got) {
+    onReply(got, at) {
       replies.push(room.slice(0, got));
+      times.push(at);
       return replies.length < count;
     },
   };
@@ -29,9 +35,19 @@ Deno.test({
       const echoed = epollEcho(accepted);
       const payload = randomBytes(size);
       const replies: Uint8Array[] = [];
-      const result = await epollPingPong(peer, rounds(payload, 5, replies));
+      const times: number[] = [];
+      const before = performance.now();
+      const result = await epollPingPong(peer, rounds(payload, 5, replies, times));
+      const after = performance.now();
       assert.deepEqual(result, { reason: "done" });
       assert.equal(replies.length, 5);
+      // Each reply's time is on performance.now()'s clock, in order, within the run (the
+      // offset between the two readings is well under a microsecond; 0.01 ms of slack).
+      assert.equal(times.length, 5);
+      for (let i = 0; i < times.length; i++) {
+        assert.ok(times[i]! >= before - 0.01 && times[i]! <= after + 0.01, `${times[i]} in run`);
+        if (i > 0) assert.ok(times[i]! >= times[i - 1]!, "times in order");
+      }
       for (const reply of replies) assert.deepEqual(reply, payload);
       // It closed the connection: the echo sees the end and finishes.
       assert.equal(peer.closed, true);
