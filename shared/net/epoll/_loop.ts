@@ -57,8 +57,10 @@ const TOKEN_LIMIT = 0xfffffff0;
 
 /** The event loop of this thread. Use {@linkcode loop}. */
 export class EventLoop {
-  /** `performance.now()` as of the current batch (cheap timestamp for activity marks; read with
-   * the cheaper {@linkcode clockMs}, the same clock). */
+  /**
+   * `performance.now()` as of the current batch (cheap timestamp for activity marks), read with
+   * the cheaper {@linkcode clockMs} (the same clock).
+   */
   now = performance.now();
   /** The shared read buffer. */
   readonly buffer = new Uint8Array(READ_BUFFER_SIZE);
